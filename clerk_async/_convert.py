@@ -1,0 +1,213 @@
+"""The one cattrs converter, built once, with every hook the models need.
+
+Decoding is deliberately forgiving, because Clerk adds fields and enum values
+without bumping the API version:
+
+* unknown keys in a response are ignored;
+* an enum value we do not know stays a plain ``str`` (fields are typed ``Enum | str``);
+* primitives are passed through without coercion, so a value of an unexpected
+  type is kept as it came rather than failing the whole response;
+* a union of several models picks the member whose fields best match the keys.
+
+Encoding drops every :data:`~clerk_async.UNSET` value and keeps ``None``.
+A field whose JSON key is not a Python identifier declares it with
+``attrs.field(metadata={"json": "key"})``.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._types import UNSET, Unset
+
+__all__ = ["converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+JSON_KEY = "json"
+_NONE_TYPE: Any = type(None)
+
+converter = cattrs.Converter(detailed_validation=False, prefer_attrib_converters=False)
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _passthrough(value: Any, _: Any) -> Any:
+    return value
+
+
+_PRIMITIVES = (str, int, float, bool, bytes, typing.Any, object)
+_ENUM_MEMBERS: dict[type, dict[Any, enum.Enum]] = {}
+
+
+def _scalar(value: Any, tp: Any) -> Any:
+    """Primitives pass through; enum values map to members, unknown ones stay as they are."""
+    if tp in _PRIMITIVES:
+        return value
+    members = _ENUM_MEMBERS.get(tp)
+    if members is None:
+        members = _ENUM_MEMBERS[tp] = {m.value: m for m in tp}
+    try:
+        return members.get(value, value)
+    except TypeError:  # an unhashable value where an enum was expected
+        return value
+
+
+# cattrs dispatches on these classes (and their subclasses, such as ``str`` enums)
+# before any predicate, so the enum handling has to live in the same hook.
+for _cls in (str, int, float, bool, bytes, enum.Enum):
+    converter.register_structure_hook(_cls, _scalar)
+
+
+def _is_any(tp: Any) -> bool:
+    return tp is typing.Any or tp is object
+
+
+def _is_literal(tp: Any) -> bool:
+    return get_origin(tp) is Literal
+
+
+def _is_mapping(tp: Any) -> bool:
+    return get_origin(tp) in (dict, Mapping)
+
+
+def _is_list(tp: Any) -> bool:
+    return get_origin(tp) is list
+
+
+converter.register_structure_hook_func(_is_any, _passthrough)
+converter.register_unstructure_hook(Unset, lambda value: value)
+converter.register_structure_hook_func(_is_literal, _passthrough)
+
+
+def _json_names(cls: type) -> dict[str, str]:
+    return {f.name: f.metadata[JSON_KEY] for f in attrs.fields(cls) if JSON_KEY in f.metadata}
+
+
+def _structure_attrs_factory(cls: type) -> Callable[[Any, Any], Any]:
+    attrs.resolve_types(cls)
+    renames = {name: override(rename=key) for name, key in _json_names(cls).items()}
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls,
+        converter,
+        **renames,  # type: ignore[arg-type]
+    )
+
+    def structure_model(value: Any, tp: Any) -> Any:
+        if isinstance(value, Mapping):
+            return inner(value, tp)
+        return value  # tolerate a value of the wrong shape rather than fail the response
+
+    return structure_model
+
+
+def _unstructure_attrs_factory(cls: type) -> Callable[[Any], Any]:
+    attrs.resolve_types(cls)
+    overrides = {}
+    for f in attrs.fields(cls):
+        key = f.metadata.get(JSON_KEY)
+        omit = f.default is UNSET
+        if key is not None or omit:
+            overrides[f.name] = override(rename=key, omit_if_default=omit or None)
+    return make_dict_unstructure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+
+
+converter.register_structure_hook_factory(attrs.has, _structure_attrs_factory)
+converter.register_unstructure_hook_factory(attrs.has, _unstructure_attrs_factory)
+
+
+def _model_score(cls: type, value: Mapping[str, Any]) -> int:
+    names = _json_names(cls)
+    return sum(1 for f in attrs.fields(cls) if names.get(f.name, f.name) in value)
+
+
+def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
+    members = [m for m in get_args(tp) if m is not type(None)]
+    models = [m for m in members if attrs.has(m)]
+    enums = [m for m in members if isinstance(m, type) and issubclass(m, enum.Enum)]
+    others = [m for m in members if m not in models and m not in enums]
+
+    def structure_union(value: Any, _: Any) -> Any:
+        if value is None:
+            return None
+        for e in enums:
+            result = _scalar(value, e)
+            if isinstance(result, enum.Enum):
+                return result
+        if isinstance(value, Mapping) and models:
+            best = max(models, key=lambda m: _model_score(m, value))
+            return converter.structure(value, best)
+        for other in others:
+            origin = get_origin(other) or other
+            if origin in (list, dict) and isinstance(value, origin):
+                return converter.structure(value, other)
+        return value
+
+    return structure_union
+
+
+converter.register_structure_hook_factory(_is_union, _structure_union_factory)
+
+
+def _structure_mapping(value: Any, tp: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    args = get_args(tp)
+    if len(args) != 2 or args[1] is Any:
+        return dict(value)
+    hook = converter.get_structure_hook(args[1])
+    return {k: hook(v, args[1]) for k, v in value.items()}
+
+
+def _structure_list(value: Any, tp: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    args = get_args(tp)
+    if not args or args[0] is Any:
+        return list(value)
+    hook = converter.get_structure_hook(args[0])
+    return [hook(v, args[0]) for v in value]
+
+
+converter.register_structure_hook_func(_is_mapping, _structure_mapping)
+converter.register_structure_hook_func(_is_list, _structure_list)
+
+
+def _strip_unset(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_unset(v) for k, v in value.items() if v is not UNSET}
+    if isinstance(value, (list, tuple)):
+        return [_strip_unset(v) for v in value if v is not UNSET]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def structure(data: Any, tp: type[T]) -> T:
+    """Decode JSON-shaped ``data`` into ``tp`` (a model, ``list[Model]``, ``object``...)."""
+    if tp is object or tp is _NONE_TYPE:
+        return typing.cast("T", None if tp is _NONE_TYPE else data)
+    return converter.structure(data, tp)
+
+
+def unstructure(obj: Any) -> Any:
+    """Encode models, enums and containers to JSON-ready values, dropping ``UNSET``."""
+    if isinstance(obj, dict):
+        return {k: unstructure(v) for k, v in obj.items() if v is not UNSET}
+    if isinstance(obj, (list, tuple)):
+        return [unstructure(v) for v in obj if v is not UNSET]
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if attrs.has(type(obj)):
+        return _strip_unset(converter.unstructure(obj))
+    return obj

@@ -1,0 +1,152 @@
+"""The HTTP seam: the only module that talks to aiohttp for client requests.
+
+It owns the ``aiohttp.ClientSession`` (created lazily inside the running loop,
+or supplied by the user and then never closed by us) and turns aiohttp's
+exceptions into :class:`~clerk_async.errors.ClerkConnectionError` and
+:class:`~clerk_async.errors.ClerkTimeoutError`, recording whether the request
+may have reached the server (which decides whether a POST can be retried).
+``asyncio.CancelledError`` is never caught.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from .errors import ClerkConnectionError, ClerkTimeoutError, ConfigurationError
+
+__all__ = ["AIOHTTP_VERSION", "RawResponse", "Transport"]
+
+AIOHTTP_VERSION = aiohttp.__version__
+
+# Failures raised before a single byte of the request left this machine.
+_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
+_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
+    t for t in (getattr(aiohttp, "ConnectionTimeoutError", None),) if t is not None
+)
+
+
+@attrs.frozen
+class RawResponse:
+    """Status, headers and body of one HTTP exchange."""
+
+    status: int
+    headers: CIMultiDictProxy[str] | Mapping[str, str]
+    body: bytes
+
+
+class Transport:
+    """Sends requests over one pooled, keep-alive ``aiohttp.ClientSession``."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        connection_limit: int = 100,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._connection_limit = connection_limit
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def session_header_names(self) -> frozenset[str]:
+        """Lower-cased names of the default headers of a user's session."""
+        if self._session is None or self._owns_session:
+            return frozenset()
+        return frozenset(k.lower() for k in self._session.headers)
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None or (self._owns_session and session.closed):
+            if self._closed:
+                raise ConfigurationError("this Clerk client is closed; create a new one")
+            # Created here, inside the running loop, so it binds to the right loop.
+            connector = aiohttp.TCPConnector(
+                limit=self._connection_limit, keepalive_timeout=30, ttl_dns_cache=300
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=True,
+                raise_for_status=False,
+            )
+            self._session = session
+        return session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: bytes | aiohttp.FormData | None,
+        timeout: float | None,
+    ) -> RawResponse:
+        """Send one request; raise our connection errors instead of aiohttp's."""
+        session = self._get_session()
+        try:
+            async with session.request(
+                method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=data,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+            ) as resp:
+                body = await resp.read()
+                return RawResponse(resp.status, resp.headers, body)
+        except _CONNECT_TIMEOUT as exc:
+            raise _timeout(method, url, exc, request_sent=False) from exc
+        except asyncio.TimeoutError as exc:
+            raise _timeout(method, url, exc, request_sent=True) from exc
+        except _NOT_SENT_ERRORS as exc:
+            raise _connection(method, url, exc, request_sent=False) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _connection(method, url, exc, request_sent=True) from exc
+
+    async def aclose(self) -> None:
+        """Close the session if we created it; a user's session is left open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+
+def build_form(files: Mapping[str, object]) -> aiohttp.FormData:
+    """A multipart form from ``name -> bytes | file | (filename, bytes, type) | str``."""
+    form = aiohttp.FormData()
+    for name, value in files.items():
+        if isinstance(value, tuple):
+            filename, content, *rest = value
+            form.add_field(
+                name, content, filename=str(filename), content_type=rest[0] if rest else None
+            )
+        elif isinstance(value, (bytes, bytearray)) or hasattr(value, "read"):
+            form.add_field(name, value, filename=name)
+        else:
+            form.add_field(name, str(value))
+    return form
+
+
+def _connection(
+    method: str, url: str, exc: BaseException, *, request_sent: bool
+) -> ClerkConnectionError:
+    return ClerkConnectionError(
+        f"{method} {url.split('?', 1)[0]}: could not reach Clerk ({type(exc).__name__}: {exc})",
+        request_sent=request_sent,
+    )
+
+
+def _timeout(method: str, url: str, exc: BaseException, *, request_sent: bool) -> ClerkTimeoutError:
+    phase = "waiting for the answer" if request_sent else "connecting"
+    return ClerkTimeoutError(
+        f"{method} {url.split('?', 1)[0]}: timed out while {phase}", request_sent=request_sent
+    )

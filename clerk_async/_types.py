@@ -1,0 +1,29 @@
+"""Small shared types: the ``UNSET`` sentinel for omitted parameters."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, Literal
+
+__all__ = ["UNSET", "Unset"]
+
+
+class Unset(enum.Enum):
+    """Type of :data:`UNSET`, the marker for "this parameter was not given".
+
+    ``None`` is a real value in the Clerk API (it clears a field), so omitted
+    parameters need a marker of their own. Annotate optional parameters as
+    ``str | Unset = UNSET``.
+    """
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+
+UNSET: Final = Unset.UNSET
+"""The value of every optional parameter the caller did not pass."""

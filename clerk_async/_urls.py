@@ -1,0 +1,36 @@
+"""Building request paths from templates with safely encoded parameters."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+__all__ = ["path"]
+
+_FORBIDDEN_SEGMENTS = frozenset({".", ".."})
+
+
+def encode_segment(name: str, value: object) -> str:
+    """Percent-encode one path parameter so it can only ever be one segment.
+
+    Raises :class:`ValueError` for values that would address a different
+    resource than the caller meant: empty strings, ``.``/``..`` (also when
+    percent-encoded) and non-string values.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"path parameter {name!r} must be a str, got {type(value).__name__}")
+    if not value or not value.strip():
+        raise ValueError(f"path parameter {name!r} must be a non-empty string")
+    if value in _FORBIDDEN_SEGMENTS or unquote(value) in _FORBIDDEN_SEGMENTS:
+        raise ValueError(f"path parameter {name!r} must not be {value!r}")
+    return quote(value, safe="")
+
+
+def path(template: str, **params: str) -> str:
+    """Fill ``template`` (``"/users/{user_id}"``) with encoded parameters.
+
+    >>> path("/users/{user_id}", user_id="user_1/x")
+    '/users/user_1%2Fx'
+    """
+    if not params:
+        return template
+    return template.format_map({k: encode_segment(k, v) for k, v in params.items()})

@@ -1,0 +1,46 @@
+"""Developer tasks. ``nox -s tests`` is the test suite; ``nox -l`` lists the rest."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "lint", "typecheck", "generate"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+SPEC = "../shared/clerk-bapi/bapi-2026-05-12.yml"
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pass pytest arguments after ``--``)."""
+    session.install("-e", ".", *_group("test"))
+    session.run("python", "-m", "pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the packages, the tests and the tools."""
+    session.install("-e", ".", *_group("typecheck"))
+    session.run("mypy")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate the API surface and the sync shim (``-- --check`` only verifies)."""
+    session.install("-e", ".", *_group("generate"))
+    args = list(session.posargs)
+    session.run("python", "tools/generate_api.py", *args)
+    session.run("python", "tools/generate_sync.py", *args)

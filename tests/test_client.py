@@ -1,0 +1,420 @@
+"""The client against a real local server: headers, encoding, errors, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from clerk_async import UNSET, Clerk, Retries, errors
+from clerk_async._urls import path
+
+from .conftest import FAST_RETRIES, SECRET
+from .stub_server import Reply, StubServer
+
+USER = {"id": "user_1", "object": "user"}
+
+
+async def test_headers(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("GET", "/v1/users/user_1", Reply(json=USER))
+    assert await clerk._request("GET", "/users/user_1", cast_to=object) == USER
+    headers = stub.requests[0].headers
+    assert headers["Authorization"] == f"Bearer {SECRET}"
+    assert headers["Clerk-API-Version"] == "2026-05-12"
+    agent = headers["User-Agent"]
+    assert agent.startswith("clerk-async/")
+    assert f"python/{platform.python_version_tuple()[0]}." in agent
+    assert f"aiohttp/{aiohttp.__version__}" in agent
+
+
+async def test_user_set_api_version_is_kept(stub: StubServer) -> None:
+    stub.add("GET", "/v1/jwks", Reply(json={}))
+    async with Clerk(
+        secret_key=SECRET, api_url=stub.url, default_headers={"clerk-api-version": "2025-11-10"}
+    ) as clerk:
+        await clerk._request("GET", "/jwks", cast_to=object)
+    async with aiohttp.ClientSession(headers={"Clerk-API-Version": "2024-10-01"}) as session:
+        clerk = Clerk(secret_key=SECRET, api_url=stub.url, session=session)
+        await clerk._request("GET", "/jwks", cast_to=object)
+        await clerk.aclose()
+        assert not session.closed  # the user's session stays the user's
+    assert stub.requests[0].headers.getall("Clerk-API-Version") == ["2025-11-10"]
+    assert stub.requests[1].headers.getall("Clerk-API-Version") == ["2024-10-01"]
+
+
+async def test_api_version_option_and_user_agent_suffix(stub: StubServer) -> None:
+    stub.add("GET", "/v1/jwks", Reply(json={}))
+    async with Clerk(secret_key=SECRET, api_url=stub.url + "/v1/", user_agent="myapp/2") as c:
+        await c.with_options(api_version="2025-04-10")._request("GET", "/jwks", cast_to=object)
+    assert stub.requests[0].path == "/v1/jwks"
+    assert stub.requests[0].headers["Clerk-API-Version"] == "2025-04-10"
+    assert stub.requests[0].headers["User-Agent"].endswith(" myapp/2")
+
+
+async def test_query_encoding(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("GET", "/v1/users", Reply(json=[]))
+    await clerk._request(
+        "GET",
+        "/users",
+        query={
+            "email_address": ["a@x.com", "b+1@x.com"],
+            "banned": False,
+            "offset": 0,
+            "limit": 10,
+            "query": UNSET,
+            "external_id": ["+ext 1"],
+            "name": "",
+        },
+        cast_to=object,
+    )
+    seen = stub.requests[0].query
+    assert seen.getall("email_address") == ["a@x.com", "b+1@x.com"]
+    assert seen["banned"] == "false"
+    assert seen["offset"] == "0"
+    assert seen["limit"] == "10"
+    assert "query" not in seen
+    assert seen["external_id"] == "+ext 1"
+    assert seen["name"] == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        ("user_1", "user_1"),
+        ("a/b", "a%2Fb"),
+        ("a b?c#d", "a%20b%3Fc%23d"),
+        ("%2e%2e", "%252e%252e"),
+    ],
+)
+def test_path_encoding(value: str, encoded: str) -> None:
+    if value == "%2e%2e":
+        with pytest.raises(ValueError):
+            path("/users/{user_id}", user_id=value)
+        return
+    assert path("/users/{user_id}", user_id=value) == f"/users/{encoded}"
+
+
+@pytest.mark.parametrize("bad", ["", " ", ".", "..", "%2E", "%2e%2E"])
+def test_path_rejects_before_io(bad: str) -> None:
+    with pytest.raises(ValueError, match="user_id"):
+        path("/users/{user_id}", user_id=bad)
+
+
+async def test_encoded_path_reaches_server_as_one_segment(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("GET", "/v1/users/a%2Fb%20c", Reply(json=USER))
+    await clerk._request("GET", path("/users/{user_id}", user_id="a/b c"), cast_to=object)
+    assert stub.requests[0].raw_path == "/v1/users/a%2Fb%20c"
+
+
+async def test_json_with_charset_and_204(stub: StubServer, clerk: Clerk) -> None:
+    stub.add(
+        "GET",
+        "/v1/users/user_1",
+        Reply(body=b'{"id":"user_1"}', content_type="application/json; charset=utf-8"),
+    )
+    stub.add("DELETE", "/v1/things/t", Reply(status=204))
+    assert await clerk._request("GET", "/users/user_1", cast_to=object) == {"id": "user_1"}
+    deleted: object = await clerk._request("DELETE", "/things/t", cast_to=type(None))
+    assert deleted is None
+
+
+async def test_non_json_success_is_a_decode_error(stub: StubServer, clerk: Clerk) -> None:
+    stub.add(
+        "GET", "/v1/users/user_1", Reply(body=b"<html>portal</html>", content_type="text/html")
+    )
+    with pytest.raises(errors.ClerkDecodeError, match="portal"):
+        await clerk._request("GET", "/users/user_1", cast_to=object)
+
+
+async def test_json_body_drops_unset_keeps_none(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("POST", "/v1/users", Reply(json=USER))
+    await clerk._request(
+        "POST", "/users", body={"first_name": None, "last_name": UNSET, "n": 0}, cast_to=object
+    )
+    assert stub.requests[0].json() == {"first_name": None, "n": 0}
+    assert stub.requests[0].headers["Content-Type"] == "application/json"
+
+
+async def test_multipart(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("POST", "/v1/users/user_1/profile_image", Reply(json=USER))
+    await clerk._request(
+        "POST",
+        "/users/user_1/profile_image",
+        files={"file": ("me.png", b"\x89PNG", "image/png")},
+        cast_to=object,
+    )
+    seen = stub.requests[0]
+    assert seen.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'name="file"; filename="me.png"' in seen.body
+    assert b"Content-Type: image/png" in seen.body
+    assert b"\x89PNG" in seen.body
+
+
+# -- errors ------------------------------------------------------------------------
+
+ERROR_CASES = [
+    (400, errors.BadRequestError),
+    (401, errors.AuthenticationError),
+    (402, errors.PaymentRequiredError),
+    (403, errors.PermissionDeniedError),
+    (404, errors.NotFoundError),
+    (409, errors.ConflictError),
+    (410, errors.GoneError),
+    (422, errors.UnprocessableEntityError),
+    (423, errors.LockedError),
+    (429, errors.RateLimitError),
+    (500, errors.ServerError),
+    (502, errors.ServerError),
+    (418, errors.ClerkAPIError),
+]
+
+
+@pytest.mark.parametrize(("status", "cls"), ERROR_CASES)
+async def test_error_classes(stub: StubServer, status: int, cls: type[Exception]) -> None:
+    body = {
+        "errors": [
+            {
+                "code": "form_identifier_exists",
+                "message": "taken",
+                "long_message": "That email address is taken.",
+                "meta": {"param_name": "email_address", "nested": {"a": [1]}},
+            }
+        ],
+        "clerk_trace_id": "trace_abc",
+    }
+    stub.add("POST", "/v1/users", Reply(status=status, json=body))
+    async with Clerk(secret_key=SECRET, api_url=stub.url, retries=0) as clerk:
+        with pytest.raises(cls) as info:
+            await clerk._request("POST", "/users", body={}, cast_to=object)
+    exc = info.value
+    assert isinstance(exc, errors.ClerkAPIError)
+    assert type(exc) is cls
+    assert exc.status == status
+    assert exc.code == "form_identifier_exists"
+    assert exc.errors[0].meta == {"param_name": "email_address", "nested": {"a": [1]}}
+    assert exc.clerk_trace_id == "trace_abc"
+    assert "That email address is taken." in str(exc)
+
+
+@pytest.mark.parametrize(("status", "cls"), ERROR_CASES)
+async def test_error_classes_from_html_page(
+    stub: StubServer, status: int, cls: type[Exception]
+) -> None:
+    page = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+    stub.add(
+        "GET",
+        "/v1/users/user_1",
+        Reply(status=status, body=page, content_type="text/html", headers={"cf-ray": "8a1-FRA"}),
+    )
+    async with Clerk(secret_key=SECRET, api_url=stub.url, retries=0) as clerk:
+        with pytest.raises(cls) as info:
+            await clerk._request("GET", "/users/user_1", cast_to=object)
+    exc = info.value
+    assert isinstance(exc, errors.ClerkAPIError)
+    assert type(exc) is cls
+    assert exc.errors == []
+    assert exc.clerk_trace_id == "8a1-FRA"
+    assert "502 Bad Gateway" in str(exc)
+
+
+async def test_missing_key_errors_at_first_request(
+    stub: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLERK_SECRET_KEY", raising=False)
+    clerk = Clerk(api_url=stub.url)  # no error here
+    with pytest.raises(errors.ConfigurationError, match="CLERK_SECRET_KEY"):
+        await clerk._request("GET", "/jwks", cast_to=object)
+    await clerk.aclose()
+    assert stub.requests == []
+
+
+async def test_env_fallbacks(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLERK_SECRET_KEY", "sk_test_fromenv")
+    monkeypatch.setenv("CLERK_API_URL", stub.url)
+    stub.add("GET", "/v1/jwks", Reply(json={}))
+    async with Clerk() as clerk:
+        await clerk._request("GET", "/jwks", cast_to=object)
+    assert stub.requests[0].headers["Authorization"] == "Bearer sk_test_fromenv"
+
+
+async def test_secret_never_in_reprs_or_errors(stub: StubServer) -> None:
+    stub.add("GET", "/v1/users/user_1", Reply(status=401, json={"errors": [{"code": "x"}]}))
+    clerk = Clerk(secret_key=SECRET, api_url=stub.url, retries=0)
+    texts = [repr(clerk), str(clerk), repr(clerk.with_options(timeout=3)), repr(vars(clerk))]
+    texts.append(repr(clerk.retries))
+    with pytest.raises(errors.AuthenticationError) as info:
+        await clerk._request("GET", "/users/user_1", cast_to=object)
+    texts += [str(info.value), repr(info.value), repr(info.value.headers)]
+    await clerk.aclose()
+    closed = Clerk(secret_key=SECRET, api_url="http://127.0.0.1:9")
+    with pytest.raises(errors.ClerkConnectionError) as conn:
+        await closed.with_options(retries=0)._request("GET", "/users", cast_to=object)
+    texts += [str(conn.value), repr(conn.value)]
+    await closed.aclose()
+    for text in texts:
+        assert SECRET not in text
+        assert "0123456789abcdef" not in text
+
+
+async def test_with_options_shares_session(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("GET", "/v1/jwks", Reply(json={}))
+    fast = clerk.with_options(timeout=2, retries=0)
+    assert fast.timeout == 2 and fast.retries.max_retries == 0
+    assert clerk.timeout == 30.0
+    await clerk._request("GET", "/jwks", cast_to=object)
+    await fast._request("GET", "/jwks", cast_to=object)
+    assert fast._shared.transport is clerk._shared.transport
+    session = clerk._shared.transport._session
+    assert session is not None and session is fast._shared.transport._session
+
+
+async def test_closed_client_refuses(stub: StubServer) -> None:
+    clerk = Clerk(secret_key=SECRET, api_url=stub.url)
+    await clerk.aclose()
+    assert clerk.is_closed
+    with pytest.raises(errors.ConfigurationError, match="closed"):
+        await clerk._request("GET", "/jwks", cast_to=object)
+
+
+# -- retries --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+async def test_idempotent_retried(stub: StubServer, clerk: Clerk, method: str, status: int) -> None:
+    stub.add(method, "/v1/x", Reply(status=status, json={"errors": []}), Reply(json={"ok": 1}))
+    assert await clerk._request(method, "/x", cast_to=object) == {"ok": 1}
+    assert stub.count(method, "/v1/x") == 2
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_post_not_retried_on_5xx(
+    stub: StubServer, clerk: Clerk, method: str, status: int
+) -> None:
+    stub.add(method, "/v1/x", Reply(status=status, json={"errors": []}), Reply(json={"ok": 1}))
+    with pytest.raises(errors.ServerError) as info:
+        await clerk._request(method, "/x", body={}, cast_to=object)
+    assert stub.count(method, "/v1/x") == 1  # reached the server exactly once
+    assert info.value.attempts == 1
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "GET"])
+async def test_429_retried_for_every_method(stub: StubServer, clerk: Clerk, method: str) -> None:
+    stub.add(method, "/v1/x", Reply(status=429, json={"errors": []}), Reply(json={"ok": 1}))
+    assert await clerk._request(method, "/x", body={}, cast_to=object) == {"ok": 1}
+    assert stub.count(method, "/v1/x") == 2
+
+
+async def test_gives_up_with_attempt_count(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("GET", "/v1/x", Reply(status=503, json={"errors": [{"code": "down"}]}))
+    with pytest.raises(errors.ServerError) as info:
+        await clerk._request("GET", "/x", cast_to=object)
+    assert stub.count() == 4
+    assert info.value.attempts == 4
+    assert "after 4 attempts" in str(info.value)
+
+
+async def test_retry_after_honoured(stub: StubServer) -> None:
+    stub.add(
+        "GET",
+        "/v1/x",
+        Reply(status=429, json={"errors": []}, headers={"Retry-After": "0.3"}),
+        Reply(json={"ok": 1}),
+    )
+    async with Clerk(secret_key=SECRET, api_url=stub.url, retries=FAST_RETRIES) as clerk:
+        started = time.monotonic()
+        await clerk._request("GET", "/x", cast_to=object)
+        assert time.monotonic() - started >= 0.3
+
+
+async def test_retry_after_too_long_fails_fast(stub: StubServer, clerk: Clerk) -> None:
+    stub.add(
+        "GET", "/v1/x", Reply(status=429, json={"errors": []}, headers={"Retry-After": "3600"})
+    )
+    with pytest.raises(errors.RateLimitError) as info:
+        await clerk._request("GET", "/x", cast_to=object)
+    assert info.value.retry_after == 3600
+    assert stub.count() == 1
+
+
+async def test_deadline_respected(stub: StubServer) -> None:
+    stub.add("GET", "/v1/x", Reply(status=503, json={"errors": []}, headers={"Retry-After": "0.2"}))
+    policy = Retries(max_retries=50, deadline=0.5)
+    async with Clerk(secret_key=SECRET, api_url=stub.url, retries=policy) as clerk:
+        with pytest.raises(errors.ServerError):
+            await clerk._request("GET", "/x", cast_to=object)
+    assert 2 <= stub.count() <= 4
+
+
+async def test_timeout_is_typed_and_post_not_retried(stub: StubServer) -> None:
+    stub.add("POST", "/v1/x", Reply(json={}, delay=1.0))
+    stub.add("GET", "/v1/y", Reply(json={}, delay=1.0))
+    async with Clerk(
+        secret_key=SECRET, api_url=stub.url, timeout=0.1, retries=FAST_RETRIES
+    ) as clerk:
+        with pytest.raises(errors.ClerkTimeoutError):
+            await clerk._request("POST", "/x", body={}, cast_to=object)
+        with pytest.raises(errors.ClerkTimeoutError) as info:
+            await clerk._request("GET", "/y", cast_to=object)
+    assert stub.count("POST") == 1
+    assert stub.count("GET") == 4
+    assert info.value.attempts == 4
+
+
+async def test_connection_refused_retried_even_for_post() -> None:
+    # Nothing listens on this port: the request provably never reached a server.
+    async with Clerk(secret_key=SECRET, api_url="http://127.0.0.1:9", retries=FAST_RETRIES) as c:
+        with pytest.raises(errors.ClerkConnectionError) as info:
+            await c._request("POST", "/users", body={}, cast_to=object)
+    assert info.value.attempts == 4
+    assert not info.value.request_sent
+
+
+async def test_dropped_connection_post_not_retried(stub: StubServer, clerk: Clerk) -> None:
+    async def drop(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    stub.add("POST", "/v1/x", drop)
+    stub.add("GET", "/v1/x", drop)
+    with pytest.raises(errors.ClerkConnectionError):
+        await clerk._request("POST", "/x", body={}, cast_to=object)
+    assert stub.count("POST") == 1
+    with pytest.raises(errors.ClerkConnectionError) as info:
+        await clerk._request("GET", "/x", cast_to=object)
+    assert info.value.attempts == 4
+    # aiohttp itself resends an idempotent request once on a stale keep-alive connection.
+    assert 4 <= stub.count("GET") <= 8
+
+
+async def test_cancellation_of_many_requests(stub: StubServer) -> None:
+    stub.add("GET", "/v1/slow", Reply(json={}, delay=5))
+    stub.add("GET", "/v1/fast", Reply(json={"ok": 1}))
+    async with Clerk(secret_key=SECRET, api_url=stub.url, max_connections=300) as clerk:
+        tasks = [
+            asyncio.ensure_future(clerk._request("GET", "/slow", cast_to=object))
+            for _ in range(200)
+        ]
+        for _ in range(500):
+            if stub.count("GET", "/v1/slow") == 200:
+                break
+            await asyncio.sleep(0.01)
+        assert stub.count("GET", "/v1/slow") == 200
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        # The client stays usable and the pool holds no leaked connection.
+        assert await clerk._request("GET", "/fast", cast_to=object) == {"ok": 1}
+        session = clerk._shared.transport._session
+        assert session is not None
+        connector = session.connector
+        assert connector is not None
+        acquired: set[object] = getattr(connector, "_acquired", set())
+        assert len(acquired) == 0
