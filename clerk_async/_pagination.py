@@ -272,10 +272,8 @@ class AsyncPaginator(Generic[T]):
 
         try:
             offset = start
+            schedule()
             while True:
-                if end is not None and offset >= end:
-                    return
-                schedule()
                 task = pending.pop(offset, None)
                 if task is None:
                     return
@@ -283,12 +281,16 @@ class AsyncPaginator(Generic[T]):
                 width = self._concurrency
                 if page.total_count is not None:
                     end = page.total_count if end is None else min(end, page.total_count)
+                asked = size if end is None else min(size, end - offset)
                 if not page.data:
                     return
-                yield page
-                if len(page.data) < (size if end is None else min(size, end - offset)):
-                    return
                 offset += len(page.data)
+                last = len(page.data) < asked or (end is not None and offset >= end)
+                if not last:
+                    schedule()  # keep the pipeline full while the consumer works
+                yield page
+                if last:
+                    return
         finally:
             for task in pending.values():
                 task.cancel()

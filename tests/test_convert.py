@@ -1,0 +1,106 @@
+"""The converter: tolerant decoding and UNSET-aware encoding."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from clerk_async import UNSET, Unset
+from clerk_async._convert import structure, unstructure
+
+
+class Status(str, enum.Enum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+@attrs.define(kw_only=True)
+class Address:
+    id: str | None = None
+    email_address: str | None = None
+
+
+@attrs.define(kw_only=True)
+class Phone:
+    id: str | None = None
+    phone_number: str | None = None
+
+
+@attrs.define(kw_only=True)
+class Thing:
+    id: str | None = None
+    status: Status | str | None = None
+    from_: str | None = attrs.field(default=None, metadata={"json": "from"})
+    addresses: list[Address] | None = None
+    meta: dict[str, object] | None = None
+    contact: Address | Phone | None = None
+    count: int | None = None
+
+
+@attrs.define(kw_only=True)
+class Params:
+    name: str
+    nickname: str | Unset | None = UNSET
+    status: Status | Unset = UNSET
+    address: Address | Unset = UNSET
+    from_: str | Unset = attrs.field(default=UNSET, metadata={"json": "from"})
+
+
+def test_known_and_unknown_enum_values() -> None:
+    assert structure({"status": "active"}, Thing).status is Status.ACTIVE
+    odd = structure({"status": "pending_review"}, Thing).status
+    assert odd == "pending_review" and not isinstance(odd, Status)
+
+
+def test_extra_keys_and_missing_fields() -> None:
+    thing = structure({"id": "t", "brand_new_field": {"x": 1}}, Thing)
+    assert thing.id == "t" and thing.addresses is None and thing.status is None
+
+
+def test_nested_lists_renamed_keys_and_mappings() -> None:
+    thing = structure(
+        {
+            "from": "a@b.c",
+            "addresses": [{"id": "a1", "email_address": "x@y.z", "new": 1}],
+            "meta": {"k": [1, 2]},
+        },
+        Thing,
+    )
+    assert thing.from_ == "a@b.c"
+    assert thing.addresses == [Address(id="a1", email_address="x@y.z")]
+    assert thing.meta == {"k": [1, 2]}
+
+
+def test_union_of_models_picks_best_match() -> None:
+    assert isinstance(structure({"contact": {"phone_number": "+1"}}, Thing).contact, Phone)
+    assert isinstance(structure({"contact": {"email_address": "a"}}, Thing).contact, Address)
+
+
+def test_wrong_types_are_kept_not_fatal() -> None:
+    thing = structure({"count": "12", "addresses": "oops", "meta": None}, Thing)
+    raw: dict[str, object] = attrs.asdict(thing, recurse=False)
+    assert raw["count"] == "12"
+    assert raw["addresses"] == "oops"
+
+
+def test_structure_lists_and_raw() -> None:
+    assert structure([{"id": "1"}], list[Address]) == [Address(id="1")]
+    assert structure({"a": 1}, object) == {"a": 1}
+    assert structure({"a": 1}, type(None)) is None
+
+
+def test_unstructure_drops_unset_keeps_none() -> None:
+    params = Params(name="n", nickname=None, status=Status.ACTIVE, from_="f")
+    assert unstructure(params) == {"name": "n", "nickname": None, "status": "active", "from": "f"}
+    assert unstructure(Params(name="n")) == {"name": "n"}
+    nested = {"a": UNSET, "b": [Params(name="x", address=Address(id="a"))], "c": Status.REVOKED}
+    assert unstructure(nested) == {
+        "b": [{"name": "x", "address": {"id": "a", "email_address": None}}],
+        "c": "revoked",
+    }
+
+
+def test_unset_is_falsy_and_reprs() -> None:
+    assert not UNSET
+    assert repr(UNSET) == "UNSET"
