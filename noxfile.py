@@ -23,6 +23,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def demo(session: nox.Session) -> None:
+    """Run the demo (against the embedded emulator unless CLERK_SECRET_KEY is set)."""
+    session.install("-e", ".")
+    session.run("python", "-m", "clerk_async", "demo", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install(*_group("lint"))
