@@ -352,7 +352,7 @@ class Clerk(ResourceNamespaces):
         *,
         query: Mapping[str, object] | None,
         item_type: type[T],
-        envelope: bool,
+        envelope: bool | str,
         cursor: bool = False,
         max_items: int | None = None,
         concurrency: int = 1,

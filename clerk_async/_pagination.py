@@ -102,7 +102,7 @@ class AsyncPaginator(Generic[T]):
         *,
         query: Mapping[str, object] | None,
         item_type: type[T],
-        envelope: bool,
+        envelope: bool | str,
         cursor: bool = False,
         max_items: int | None = None,
         concurrency: int = 1,
@@ -115,7 +115,9 @@ class AsyncPaginator(Generic[T]):
         self._path = path
         self._query = {k: v for k, v in (query or {}).items() if v is not UNSET}
         self._item_type = item_type
-        self._envelope = envelope
+        # The key of the item list in a ``{"<key>": [...], "total_count": n}`` answer,
+        # or None for a bare array.
+        self._items_key = "data" if envelope is True else (envelope or None)
         self._max_items = max_items
         self._concurrency = concurrency
         self._cursor = (
@@ -145,10 +147,11 @@ class AsyncPaginator(Generic[T]):
         raw = await self._client._request("GET", self._path, query=query, cast_to=object)
         total: int | None = None
         items: Any = raw
-        if self._envelope and isinstance(raw, Mapping):
-            items = raw.get("data") or []
+        if self._items_key is not None and isinstance(raw, Mapping):
+            items = raw.get(self._items_key) or []
             count = raw.get("total_count")
-            total = count if isinstance(count, int) else None
+            if isinstance(count, (int, float)) and not isinstance(count, bool):
+                total = int(count)
         if not isinstance(items, list):
             raise PaginationError(f"GET {self._path}: expected a list of items")
         data = self._client._structure(items, list[self._item_type])  # type: ignore[name-defined]

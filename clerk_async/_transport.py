@@ -18,6 +18,7 @@ import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from ._types import Unset
 from .errors import ClerkConnectionError, ClerkTimeoutError, ConfigurationError
 
 __all__ = ["AIOHTTP_VERSION", "RawResponse", "Transport"]
@@ -131,7 +132,9 @@ def build_form(files: Mapping[str, object]) -> aiohttp.FormData:
             )
         elif isinstance(value, (bytes, bytearray)) or hasattr(value, "read"):
             form.add_field(name, value, filename=name)
-        else:
+        elif isinstance(value, bool):
+            form.add_field(name, "true" if value else "false")
+        elif value is not None and not isinstance(value, Unset):
             form.add_field(name, str(value))
     return form
 

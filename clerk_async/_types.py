@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Final, Literal
+from typing import IO, Final, Literal, TypeAlias
 
-__all__ = ["UNSET", "Unset"]
+__all__ = ["UNSET", "FileContent", "Unset"]
 
 
 class Unset(enum.Enum):
@@ -27,3 +27,8 @@ class Unset(enum.Enum):
 
 UNSET: Final = Unset.UNSET
 """The value of every optional parameter the caller did not pass."""
+
+
+FileContent: TypeAlias = bytes | IO[bytes] | tuple[str, bytes] | tuple[str, bytes, str]
+"""A file to upload: raw bytes, a binary file object, ``(filename, bytes)`` or
+``(filename, bytes, content_type)``."""
