@@ -193,7 +193,8 @@ class Models:
 
     def _kind(self, schema: Schema) -> str:
         schema = self.r.deref(schema)
-        if "allOf" in schema:
+        if "allOf" in schema or schema.get("properties"):
+            # An object may carry anyOf/oneOf as a constraint on which fields are set.
             return "object"
         if "oneOf" in schema or "anyOf" in schema:
             return "union"

@@ -202,6 +202,8 @@ __all__ = [
     "CreateM2MToken",
     "CreateMachine",
     "CreateOrganizationInvitationBulkBodyItemParams",
+    "CreateSamlConnectionAttributeMappingParams",
+    "CreateSamlConnectionLoginHintParams",
     "CreateScimDirectoryGroupRoleMappingsItemParams",
     "CreateSessionToken",
     "CreateSessionTokenFromTemplate",
@@ -221,6 +223,7 @@ __all__ = [
     "Domains",
     "EmailAddress",
     "EnterpriseAccount",
+    "EnterpriseAccountConnection",
     "EnterpriseAccountProtocol",
     "EnterpriseConnection",
     "EnterpriseConnectionCustomAttributesItem",
@@ -342,6 +345,8 @@ __all__ = [
     "Roles",
     "RotateMachineSecretKey",
     "SamlAccount",
+    "SamlAccountConnection",
+    "SamlConnection",
     "SamlConnectionAttributeMapping",
     "SamlConnectionLoginHint",
     "SamlConnectionLoginHintMode",
@@ -1365,6 +1370,24 @@ class ExternalAccountWithVerification:
 
 
 @attrs.define(kw_only=True)
+class SamlAccountConnection:
+    """The ``SAMLAccountConnection`` object of the Clerk API."""
+
+    id: str | None = None
+    name: str | None = None
+    domain: str | None = None
+    domains: list[str] | None = None
+    active: bool | None = None
+    provider: str | None = None
+    sync_user_attributes: bool | None = None
+    allow_subdomains: bool | None = None
+    allow_idp_initiated: bool | None = None
+    disable_additional_identifications: bool | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+@attrs.define(kw_only=True)
 class SamlAccount:
     """The ``SAMLAccount`` object of the Clerk API."""
 
@@ -1379,7 +1402,27 @@ class SamlAccount:
     last_authenticated_at: int | None = None
     public_metadata: dict[str, Any] | None = None
     verification: VerificationSaml | VerificationTicket | None = None
-    saml_connection: Any | None = None
+    saml_connection: SamlAccountConnection | None = None
+
+
+@attrs.define(kw_only=True)
+class EnterpriseAccountConnection:
+    """The ``EnterpriseAccountConnection`` object of the Clerk API."""
+
+    id: str | None = None
+    protocol: str | None = None
+    provider: str | None = None
+    name: str | None = None
+    logo_public_url: str | None = None
+    domain: str | None = None
+    domains: list[str] | None = None
+    active: bool | None = None
+    sync_user_attributes: bool | None = None
+    allow_subdomains: bool | None = None
+    allow_idp_initiated: bool | None = None
+    disable_additional_identifications: bool | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
 
 
 @attrs.define(kw_only=True)
@@ -1398,7 +1441,7 @@ class EnterpriseAccount:
     enterprise_connection_id: str | None = None
     public_metadata: dict[str, Any] | None = None
     verification: VerificationTicket | VerificationSaml | VerificationOauth | None = None
-    enterprise_connection: Any | None = None
+    enterprise_connection: EnterpriseAccountConnection | None = None
     last_authenticated_at: int | None = None
 
 
@@ -3123,10 +3166,46 @@ class SamlConnectionLoginHint:
 
 
 @attrs.define(kw_only=True)
+class SamlConnection:
+    """The ``SAMLConnection`` object of the Clerk API."""
+
+    object: str | None = None
+    id: str | None = None
+    name: str | None = None
+    domain: str | None = None
+    domains: list[str] | None = None
+    idp_entity_id: str | None = None
+    idp_sso_url: str | None = None
+    idp_certificate: str | None = None
+    idp_certificate_issued_at: int | None = None
+    idp_certificate_expires_at: int | None = None
+    idp_metadata_url: str | None = None
+    idp_metadata: str | None = None
+    acs_url: str | None = None
+    sp_entity_id: str | None = None
+    sp_metadata_url: str | None = None
+    organization_id: str | None = None
+    attribute_mapping: SamlConnectionAttributeMapping | None = None
+    active: bool | None = None
+    provider: str | None = None
+    user_count: int | None = None
+    sync_user_attributes: bool | None = None
+    allow_subdomains: bool | None = None
+    allow_idp_initiated: bool | None = None
+    disable_additional_identifications: bool | None = None
+    allow_organization_account_linking: bool | None = None
+    force_authn: bool | None = None
+    login_hint: SamlConnectionLoginHint | None = None
+    enterprise_connection_id: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+@attrs.define(kw_only=True)
 class SamlConnections:
     """The ``SAMLConnections`` object of the Clerk API."""
 
-    data: list[Any] | None = None
+    data: list[SamlConnection] | None = None
     total_count: int | None = None
 
 
@@ -4562,6 +4641,24 @@ class CreateOrganizationInvitationBulkBodyItemParams:
     redirect_url: str | Unset | None = UNSET
     expires_in_days: int | Unset | None = UNSET
     notify: bool | Unset | None = UNSET
+
+
+@attrs.define(kw_only=True)
+class CreateSamlConnectionAttributeMappingParams:
+    """Request object ``CreateSamlConnectionAttributeMapping``."""
+
+    user_id: str | Unset = UNSET
+    email_address: str | Unset = UNSET
+    first_name: str | Unset = UNSET
+    last_name: str | Unset = UNSET
+
+
+@attrs.define(kw_only=True)
+class CreateSamlConnectionLoginHintParams:
+    """Request object ``CreateSamlConnectionLoginHint``."""
+
+    mode: str
+    source: str | Unset = UNSET
 
 
 @attrs.define(kw_only=True)

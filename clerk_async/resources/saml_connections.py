@@ -12,7 +12,10 @@ from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import path as _path
 from ..models import (
+    CreateSamlConnectionAttributeMappingParams,
+    CreateSamlConnectionLoginHintParams,
     DeletedObject,
+    SamlConnection,
     UpdateSamlConnectionAttributeMappingParams,
     UpdateSamlConnectionLoginHintParams,
 )
@@ -35,7 +38,7 @@ class SamlConnections(AsyncResource):
         organization_id: builtins.list[str] | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Any]:
+    ) -> AsyncPaginator[SamlConnection]:
         """ListSAMLConnections: ``GET /saml_connections``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -49,7 +52,7 @@ class SamlConnections(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``Any``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``SamlConnection``: await it for one page, iterate it for every item.
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/saml-connections/get/saml_connections
         """
@@ -68,21 +71,52 @@ class SamlConnections(AsyncResource):
                 "order_by": order_by,
                 "organization_id": organization_id,
             },
-            item_type=Any,
+            item_type=SamlConnection,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
         )
 
-    async def create(self, *, body: Any) -> Any:
+    async def create(
+        self,
+        *,
+        name: str,
+        provider: str,
+        domain: str | Unset = UNSET,
+        domains: builtins.list[str] | Unset = UNSET,
+        idp_entity_id: str | Unset | None = UNSET,
+        idp_sso_url: str | Unset | None = UNSET,
+        idp_certificate: str | Unset | None = UNSET,
+        idp_metadata_url: str | Unset | None = UNSET,
+        idp_metadata: str | Unset | None = UNSET,
+        organization_id: str | Unset | None = UNSET,
+        attribute_mapping: CreateSamlConnectionAttributeMappingParams
+        | dict[str, Any]
+        | Unset
+        | None = UNSET,
+        force_authn: bool | Unset = UNSET,
+        login_hint: CreateSamlConnectionLoginHintParams | dict[str, Any] | Unset | None = UNSET,
+    ) -> SamlConnection:
         """CreateSAMLConnection: ``POST /saml_connections``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
 
         Args:
-            body: request body parameter ``body``, required.
+            name: body parameter ``name``, required.
+            domain: body parameter ``domain``, optional.
+            domains: body parameter ``domains``, optional.
+            provider: body parameter ``provider``, required.
+            idp_entity_id: body parameter ``idp_entity_id``, optional.
+            idp_sso_url: body parameter ``idp_sso_url``, optional.
+            idp_certificate: body parameter ``idp_certificate``, optional.
+            idp_metadata_url: body parameter ``idp_metadata_url``, optional.
+            idp_metadata: body parameter ``idp_metadata``, optional.
+            organization_id: body parameter ``organization_id``, optional.
+            attribute_mapping: body parameter ``attribute_mapping``, optional.
+            force_authn: body parameter ``force_authn``, optional.
+            login_hint: body parameter ``login_hint``, optional.
 
-        Returns ``Any``.
+        Returns ``SamlConnection``.
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/saml-connections/post/saml_connections
         """
@@ -95,11 +129,25 @@ class SamlConnections(AsyncResource):
         return await self._client._request(
             "POST",
             "/saml_connections",
-            body=body,
-            cast_to=object,
+            body={
+                "name": name,
+                "domain": domain,
+                "domains": domains,
+                "provider": provider,
+                "idp_entity_id": idp_entity_id,
+                "idp_sso_url": idp_sso_url,
+                "idp_certificate": idp_certificate,
+                "idp_metadata_url": idp_metadata_url,
+                "idp_metadata": idp_metadata,
+                "organization_id": organization_id,
+                "attribute_mapping": attribute_mapping,
+                "force_authn": force_authn,
+                "login_hint": login_hint,
+            },
+            cast_to=SamlConnection,
         )
 
-    async def get(self, saml_connection_id: str) -> Any:
+    async def get(self, saml_connection_id: str) -> SamlConnection:
         """GetSAMLConnection: ``GET /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -107,7 +155,7 @@ class SamlConnections(AsyncResource):
         Args:
             saml_connection_id: path parameter ``saml_connection_id``, required.
 
-        Returns ``Any``.
+        Returns ``SamlConnection``.
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/saml-connections/get/saml_connections/{saml_connection_id}
         """
@@ -120,7 +168,7 @@ class SamlConnections(AsyncResource):
         return await self._client._request(
             "GET",
             _path("/saml_connections/{saml_connection_id}", saml_connection_id=saml_connection_id),
-            cast_to=object,
+            cast_to=SamlConnection,
         )
 
     async def update(
@@ -149,7 +197,7 @@ class SamlConnections(AsyncResource):
         force_authn: bool | Unset = UNSET,
         login_hint: UpdateSamlConnectionLoginHintParams | dict[str, Any] | Unset | None = UNSET,
         consent_verified_domains_deletion: bool | Unset | None = UNSET,
-    ) -> Any:
+    ) -> SamlConnection:
         """UpdateSAMLConnection: ``PATCH /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -176,7 +224,7 @@ class SamlConnections(AsyncResource):
             login_hint: body parameter ``login_hint``, optional.
             consent_verified_domains_deletion: body parameter ``consent_verified_domains_deletion``, optional.
 
-        Returns ``Any``.
+        Returns ``SamlConnection``.
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/saml-connections/patch/saml_connections/{saml_connection_id}
         """
@@ -210,7 +258,7 @@ class SamlConnections(AsyncResource):
                 "login_hint": login_hint,
                 "consent_verified_domains_deletion": consent_verified_domains_deletion,
             },
-            cast_to=object,
+            cast_to=SamlConnection,
         )
 
     async def delete(self, saml_connection_id: str) -> DeletedObject:

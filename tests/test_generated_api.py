@@ -1,0 +1,118 @@
+"""Every generated operation, called against a recording server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+import typing
+import warnings
+
+import pytest
+
+from clerk_async import OPERATIONS, AsyncPaginator, Clerk, Operation, Page
+from clerk_async import models as m
+
+from .api_samples import REPO, bound_method, build_call, response_sample, spec
+from .stub_server import Reply, StubServer
+
+
+def test_every_spec_operation_is_generated() -> None:
+    in_spec = {
+        op["operationId"]
+        for item in spec()["paths"].values()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    generated = {op.operation_id for op in OPERATIONS}
+    assert in_spec == generated
+    assert len(OPERATIONS) == 252  # 249 from the 2026-05-12 spec + 3 retired ones
+    assert sum(op.paginated for op in OPERATIONS) == 37
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.group}.{op.name}")
+async def test_operation_on_the_wire(op: Operation, stub: StubServer, clerk: Clerk) -> None:
+    method = bound_method(clerk, op)
+    call = build_call(op, method)
+    status, answer = response_sample(op)
+    if op.paginated and isinstance(answer, dict):
+        answer["total_count"] = 1
+    stub.add(op.method, "/v1" + call.raw_path, Reply(status=status, json=answer))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = method(*call.args, **call.kwargs)
+        result = await outcome
+    assert any(w.category is DeprecationWarning for w in caught) is op.deprecated
+
+    assert len(stub.requests) == 1
+    seen = stub.requests[0]
+    assert seen.method == op.method
+    assert seen.raw_path == "/v1" + call.raw_path
+    assert sorted(seen.query.items()) == sorted(call.query)
+    if call.json is not None:
+        assert seen.json() == json.loads(json.dumps(call.json))
+    elif call.form_fields:
+        for name in call.form_fields:
+            assert f'name="{name}"'.encode() in seen.body
+    else:
+        assert seen.body == b""
+
+    if op.paginated:
+        assert isinstance(outcome, AsyncPaginator)
+        assert isinstance(result, Page) and len(result.data) == 1
+        return
+    hints = typing.get_type_hints(getattr(type(getattr(clerk, op.group)), op.name))
+    expected = hints["return"]
+    if expected is type(None):
+        assert result is None
+    elif isinstance(expected, type) and hasattr(m, expected.__name__):
+        assert isinstance(result, expected)
+
+
+async def test_deprecated_operations_surface_the_server_answer(
+    stub: StubServer, clerk: Clerk
+) -> None:
+    from clerk_async.errors import GoneError
+
+    gone = {"errors": [{"code": "operation_retired", "message": "gone"}]}
+    stub.add("POST", "/v1/emails", Reply(status=410, json=gone))
+    with pytest.warns(DeprecationWarning, match="emails.create"), pytest.raises(GoneError):
+        await clerk.emails.create(
+            from_email_name="x", subject="s", body="b", email_address_id="idn_1"
+        )
+    assert stub.requests[0].json() == {
+        "from_email_name": "x",
+        "subject": "s",
+        "body": "b",
+        "email_address_id": "idn_1",
+    }
+
+
+def test_signatures_are_typed_and_keyword_only() -> None:
+    clerk = Clerk(secret_key="sk_test_x")
+    for op in OPERATIONS:
+        fn = getattr(type(getattr(clerk, op.group)), op.name)
+        params = list(inspect.signature(fn).parameters.values())[1:]
+        for p in params:
+            assert p.annotation is not inspect.Parameter.empty
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                assert "{" in op.path  # only path parameters are positional
+        assert fn.__doc__ and op.path in fn.__doc__
+
+
+async def test_path_parameters_checked_before_io(stub: StubServer, clerk: Clerk) -> None:
+    for bad in ["", "..", "%2e", "."]:
+        with pytest.raises(ValueError):
+            await clerk.users.get(bad)
+    assert stub.requests == []
+
+
+def test_generated_files_are_current() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "generate_api.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
