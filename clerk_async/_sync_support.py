@@ -1,0 +1,212 @@
+"""Runtime support for the generated synchronous twin (``clerk_sync``).
+
+A sync client owns one :class:`PortalRunner`: an event loop in a daemon thread,
+driven through an ``anyio`` blocking portal, started on first use and kept for
+the client's whole life. Every sync method hands its async twin to that loop and
+waits, so the aiohttp session is created, used and closed on one loop only.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+import anyio
+from anyio.from_thread import BlockingPortal
+
+from ._pagination import AsyncPaginator, Page
+
+if TYPE_CHECKING:
+    from ._client import Clerk
+
+__all__ = ["PortalRunner", "SyncPage", "SyncPaginator", "shared_runner"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class PortalRunner:
+    """One event loop thread with a blocking portal, safe to share between threads."""
+
+    def __init__(self, name: str = "clerk-sync") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._portal: BlockingPortal | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The loop's thread, once started."""
+        return self._thread
+
+    def _start(self) -> BlockingPortal:
+        ready = threading.Event()
+        box: dict[str, BlockingPortal] = {}
+        failure: list[BaseException] = []
+
+        async def serve() -> None:
+            async with BlockingPortal() as portal:
+                box["portal"] = portal
+                ready.set()
+                await portal.sleep_until_stopped()
+
+        def run() -> None:
+            try:
+                anyio.run(serve)
+            except BaseException as exc:  # surfaced to the thread that started us
+                failure.append(exc)
+                ready.set()
+
+        # A daemon thread: a client that is never closed cannot hold the process open.
+        thread = threading.Thread(target=run, name=self._name, daemon=True)
+        thread.start()
+        ready.wait()
+        if failure:
+            raise RuntimeError("could not start the event loop thread") from failure[0]
+        self._thread = thread
+        return box["portal"]
+
+    def portal(self) -> BlockingPortal:
+        portal = self._portal
+        if portal is not None:
+            return portal
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this client is closed")
+            if self._portal is None:
+                self._portal = self._start()
+            return self._portal
+
+    def run(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``await fn(*args, **kwargs)`` on the loop thread and return its result."""
+        call: Callable[[], Awaitable[T]] = functools.partial(fn, *args, **kwargs)
+        return self.portal().call(call)
+
+    def close(self, final: Callable[[], Awaitable[Any]] | None = None) -> None:
+        """Run ``final`` (closing the session) on the loop, then stop the loop thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            portal, self._portal = self._portal, None
+        if portal is None:
+            return
+        try:
+            if final is not None:
+                portal.call(final)
+        finally:
+            portal.call(portal.stop)
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout=10)
+
+
+_SHARED: PortalRunner | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_runner() -> PortalRunner:
+    """A process-wide runner for sync helpers called without a client."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = PortalRunner("clerk-sync-shared")
+        return _SHARED
+
+
+def close_client(runner: PortalRunner, client: Clerk) -> None:
+    """Close ``client``'s session on its loop, then stop the loop (idempotent)."""
+    runner.close(client.aclose)
+
+
+class SyncPage(Generic[T]):
+    """One page of a list, fetched through the portal: ``data``, ``total_count``."""
+
+    __slots__ = ("_page", "_runner")
+
+    def __init__(self, runner: PortalRunner, page: Page[T]) -> None:
+        self._runner = runner
+        self._page = page
+
+    @property
+    def data(self) -> list[T]:
+        return self._page.data
+
+    @property
+    def total_count(self) -> int | None:
+        return self._page.total_count
+
+    def __len__(self) -> int:
+        return len(self._page.data)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._page.data)
+
+    def __repr__(self) -> str:
+        return repr(self._page)
+
+    def has_next_page(self) -> bool:
+        """Whether another request could return more items."""
+        return self._page.has_next_page()
+
+    def next_page(self) -> SyncPage[T] | None:
+        """Fetch the next page, or return ``None`` at the end."""
+        page = self._runner.run(self._page.next_page)
+        return None if page is None else SyncPage(self._runner, page)
+
+
+class SyncPaginator(Generic[T]):
+    """A lazy list request for sync code: iterate it for every item, or call
+    :meth:`first_page` for one page. Pages (not items) cross the thread boundary.
+
+    Example::
+
+        for user in clerk.users.list():
+            print(user.id)
+    """
+
+    __slots__ = ("_paginator", "_runner")
+
+    def __init__(self, runner: PortalRunner, paginator: AsyncPaginator[T]) -> None:
+        self._runner = runner
+        self._paginator = paginator
+
+    def __repr__(self) -> str:
+        return f"Sync{self._paginator!r}"
+
+    def first_page(self) -> SyncPage[T]:
+        """Fetch one page (what awaiting the async paginator gives)."""
+        return SyncPage(self._runner, self._runner.run(_await, self._paginator))
+
+    def pages(self) -> Iterator[SyncPage[T]]:
+        """Iterate page by page."""
+        pages = self._paginator.pages()
+        try:
+            while True:
+                try:
+                    page = self._runner.run(pages.__anext__)
+                except StopAsyncIteration:
+                    return
+                yield SyncPage(self._runner, page)
+        finally:
+            aclose = getattr(pages, "aclose", None)
+            if aclose is not None:
+                self._runner.run(aclose)
+
+    def __iter__(self) -> Iterator[T]:
+        remaining = self._paginator._max_items
+        if remaining == 0:
+            return
+        for page in self.pages():
+            for item in page.data:
+                yield item
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining <= 0:
+                        return
+
+
+async def _await(paginator: AsyncPaginator[T]) -> Page[T]:
+    return await paginator
