@@ -96,7 +96,7 @@ class Clerk:
     :meth:`close` or a ``with`` block (an unclosed client is closed at exit).
     """
 
-    _finalizer: weakref.finalize[..., None]
+    _finalizer: weakref.finalize[..., Clerk]
 
     def __init__(
         self,

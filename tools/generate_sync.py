@@ -308,7 +308,7 @@ def render_client(group_list: list[tuple[str, str]]) -> str:
         + "    first use; the client may be shared between threads. Close it with\n"
         + "    :meth:`close` or a ``with`` block (an unclosed client is closed at exit).\n"
         + '    """\n\n'
-        + "    _finalizer: weakref.finalize[..., None]\n\n"
+        + "    _finalizer: weakref.finalize[..., Clerk]\n\n"
         + f"    def __init__({init_args}) -> None:\n"
         + f"        self._async = clerk_async.Clerk({call})\n"
         + "        self._runner = PortalRunner()\n"
