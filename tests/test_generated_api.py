@@ -116,3 +116,34 @@ def test_generated_files_are_current() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_real_models_decode_tolerantly() -> None:
+    from clerk_async._convert import structure
+
+    user = structure(
+        {
+            "id": "user_1",
+            "object": "user",
+            "brand_new_field": {"nested": True},
+            "email_addresses": [
+                {
+                    "id": "idn_1",
+                    "object": "email_address",
+                    "email_address": "a@example.com",
+                    "verification": {"status": "some_future_status", "strategy": "email_code"},
+                }
+            ],
+        },
+        m.User,
+    )
+    assert user.id == "user_1"
+    assert user.first_name is None  # missing optional field
+    assert user.created_at is None  # missing required field
+    assert user.email_addresses is not None
+    assert user.email_addresses[0].email_address == "a@example.com"
+    session = structure({"id": "sess_1", "status": "brand_new_status"}, m.Session)
+    assert session.status == "brand_new_status"
+    known = structure({"id": "sess_1", "status": "active"}, m.Session)
+    assert known.status == "active"
+    assert type(known.status) is not str  # decoded into the enum

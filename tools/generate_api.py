@@ -773,13 +773,12 @@ def format_files(files: dict[str, str]) -> dict[str, str]:
 
 
 def generated_paths() -> set[str]:
-    """Files now in the output folders that carry our header."""
-    found = set()
-    for folder in (PACKAGE / "models", PACKAGE / "resources"):
-        for file in folder.glob("*.py"):
-            if file.read_text(encoding="utf-8").startswith(HEADER):
-                found.add(str(file.relative_to(REPO)))
-    return found
+    """Every Python file now in the output folders: they hold generated code only."""
+    return {
+        str(file.relative_to(REPO))
+        for folder in (PACKAGE / "models", PACKAGE / "resources")
+        for file in folder.glob("*.py")
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
