@@ -1,0 +1,291 @@
+"""Session token verification: ``verify_token`` and its signature cache."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from jwt.algorithms import RSAAlgorithm
+
+from ._claims import SessionClaims
+from ._errors import TokenVerificationError, TokenVerificationErrorReason
+from ._jwks import instance_key, jwks_cache_for, jwks_fetcher, load_pem_key
+
+if TYPE_CHECKING:
+    from .._client import Clerk
+
+__all__ = [
+    "ALLOWED_ALGORITHMS",
+    "MAX_TOKEN_LENGTH",
+    "SIGNATURE_CACHE_SIZE",
+    "clear_signature_cache",
+    "decode_unverified_payload",
+    "verify_token",
+]
+
+R = TokenVerificationErrorReason
+
+#: Clerk session tokens are a few hundred bytes to a few KiB (they must fit in a
+#: cookie); anything larger is refused before it is even split.
+MAX_TOKEN_LENGTH = 16 * 1024
+
+#: The only algorithms ever accepted, whatever the token's header says.
+ALLOWED_ALGORITHMS: dict[str, RSAAlgorithm] = {
+    "RS256": RSAAlgorithm(RSAAlgorithm.SHA256),
+    "RS384": RSAAlgorithm(RSAAlgorithm.SHA384),
+    "RS512": RSAAlgorithm(RSAAlgorithm.SHA512),
+}
+
+#: How many verified tokens the signature cache remembers.
+SIGNATURE_CACHE_SIZE = 4096
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _fail(reason: TokenVerificationErrorReason, message: str) -> NoReturn:
+    raise TokenVerificationError(reason, message)
+
+
+def _b64decode(segment: str, what: str) -> bytes:
+    # Strict: the standard decoder silently skips characters outside the alphabet.
+    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        _fail(R.MALFORMED, f"the {what} is not base64url")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        _fail(R.MALFORMED, f"the {what} is not base64url")
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        _fail(R.MALFORMED, f"the {what} is not JSON")
+    if not isinstance(value, dict):
+        _fail(R.MALFORMED, f"the {what} is not a JSON object")
+    return value
+
+
+def _split(token: str) -> tuple[str, str, str]:
+    if len(token) > MAX_TOKEN_LENGTH:
+        _fail(R.TOKEN_TOO_LARGE, f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        _fail(R.MALFORMED, "a JWT has three dot-separated parts")
+    return parts[0], parts[1], parts[2]
+
+
+def decode_unverified_payload(token: str) -> dict[str, Any]:
+    """The payload of a JWT WITHOUT checking anything; only for routing decisions
+    that can lead nowhere but to "signed out" (like the ``__client_uat`` rule)."""
+    _, payload, _ = _split(token)
+    return _json_object(_b64decode(payload, "payload"), "payload")
+
+
+@attrs.frozen
+class _Verified:
+    kid: str | None
+    key: RSAPublicKey
+    claims: SessionClaims
+
+
+class _SignatureCache:
+    """A bounded LRU of tokens whose signature (and static claims) checked out.
+
+    Keyed by a SHA-256 digest of the token, so no token is kept in memory. An
+    entry only counts when the key that verified it is still the key we would
+    use now (same object), so a rotated key set or another ``jwt_key`` misses.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, _Verified] = OrderedDict()
+        # Sync shims may verify from several threads at once.
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, digest: bytes) -> _Verified | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None:
+                self._entries.move_to_end(digest)
+            return entry
+
+    def put(self, digest: bytes, entry: _Verified) -> None:
+        with self._lock:
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_signatures = _SignatureCache(SIGNATURE_CACHE_SIZE)
+
+
+def clear_signature_cache() -> None:
+    """Forget every remembered token signature."""
+    _signatures.clear()
+
+
+def _check_dynamic(
+    claims: SessionClaims,
+    *,
+    authorized_parties: Sequence[str] | None,
+    audience: str | Sequence[str] | None,
+    issuer: str | None,
+    clock_skew: float,
+) -> None:
+    now = time.time()
+    if claims.exp <= now - clock_skew:
+        _fail(R.EXPIRED, "the token has expired")
+    if claims.nbf is not None and claims.nbf > now + clock_skew:
+        _fail(R.NOT_YET_VALID, "the token is not valid yet (nbf)")
+    if claims.iat is not None and claims.iat > now + clock_skew:
+        _fail(R.ISSUED_IN_FUTURE, "the token was issued in the future (iat)")
+    if authorized_parties:
+        parties = (
+            [authorized_parties] if isinstance(authorized_parties, str) else authorized_parties
+        )
+        if claims.azp is None:
+            _fail(R.UNAUTHORIZED_PARTY, "the token has no 'azp' claim")
+        if claims.azp not in parties:
+            _fail(R.UNAUTHORIZED_PARTY, "the token's 'azp' is not an authorized party")
+    if audience:
+        expected = {audience} if isinstance(audience, str) else set(audience)
+        got = claims.aud
+        actual = set() if got is None else {got} if isinstance(got, str) else set(got)
+        if not expected & actual:
+            _fail(R.INVALID_AUDIENCE, "the token's 'aud' matches no expected audience")
+    if issuer is not None and claims.iss != issuer:
+        _fail(R.INVALID_ISSUER, "the token's 'iss' is not the expected issuer")
+
+
+async def verify_token(
+    token: str,
+    *,
+    jwt_key: str | None = None,
+    clerk: Clerk | None = None,
+    authorized_parties: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    issuer: str | None = None,
+    clock_skew: float = 5.0,
+) -> SessionClaims:
+    """Verify a Clerk session token and return its claims.
+
+    Args:
+        token: the JWT (from ``Authorization: Bearer …`` or the ``__session`` cookie).
+        jwt_key: the instance's PEM public key (Dashboard → API keys → JWT public key),
+            for verification without any network call; defaults to ``CLERK_JWT_KEY``.
+        clerk: the client whose instance's ``GET /v1/jwks`` provides the keys when no
+            PEM key is given. Without it, ``CLERK_SECRET_KEY`` (and ``CLERK_API_URL``)
+            from the environment name the instance.
+        authorized_parties: origins allowed in ``azp`` (e.g. ``["https://example.com"]``);
+            when given, a token without ``azp`` is rejected too. Strongly recommended
+            for browser-issued tokens.
+        audience: expected ``aud`` value(s), checked when given.
+        issuer: expected ``iss``, checked when given.
+        clock_skew: seconds of tolerance for ``exp``, ``nbf`` and ``iat``.
+
+    Only RS256, RS384 and RS512 are accepted, whatever the header claims; the
+    signature is checked before any claim is read. Repeated tokens skip the RSA
+    work through a small cache, but their time claims and parties are checked on
+    every call.
+
+    Raises:
+        TokenVerificationError: with a ``reason``; the token is never in the message.
+        ConfigurationError: no key source (no ``jwt_key``/``CLERK_JWT_KEY``, no client
+            and no ``CLERK_SECRET_KEY``), or a ``jwt_key`` that is not an RSA public key.
+
+    Example::
+
+        claims = await verify_token(token, clerk=clerk, authorized_parties=["https://app.example"])
+        print(claims.user_id, claims.session_id, claims.org_id)
+    """
+    if not isinstance(token, str) or not token:
+        _fail(R.MALFORMED, "the token is empty")
+    if len(token) > MAX_TOKEN_LENGTH:
+        _fail(R.TOKEN_TOO_LARGE, f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+    pem = jwt_key if jwt_key is not None else (os.environ.get("CLERK_JWT_KEY") or None)
+    pem_key = load_pem_key(pem) if pem else None
+    instance = None if pem_key is not None else instance_key(clerk)
+
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    hit = _signatures.get(digest)
+    if hit is not None:
+        current: RSAPublicKey | None
+        if pem_key is not None:
+            current = pem_key
+        elif hit.kid is not None and instance is not None:
+            current = jwks_cache_for(instance).lookup(hit.kid)
+        else:
+            current = None
+        if current is hit.key:
+            _signatures.hits += 1
+            _check_dynamic(
+                hit.claims,
+                authorized_parties=authorized_parties,
+                audience=audience,
+                issuer=issuer,
+                clock_skew=clock_skew,
+            )
+            return hit.claims
+
+    header_b64, payload_b64, signature_b64 = _split(token)
+    header = _json_object(_b64decode(header_b64, "header"), "header")
+    alg = header.get("alg")
+    algorithm = ALLOWED_ALGORITHMS.get(alg) if isinstance(alg, str) else None
+    if algorithm is None:
+        shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
+        _fail(R.ALGORITHM_NOT_ALLOWED, f"algorithm {shown!r} is not allowed (RS256/384/512 only)")
+    if "crit" in header:
+        _fail(R.MALFORMED, "critical header extensions are not supported")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        _fail(R.MALFORMED, "the 'kid' header is not a string")
+    signature = _b64decode(signature_b64, "signature")
+
+    if pem_key is not None:
+        key = pem_key
+    else:
+        assert instance is not None
+        if not kid:
+            _fail(R.UNKNOWN_KID, "the token has no 'kid' header")
+        key = await jwks_cache_for(instance).get_key(kid, jwks_fetcher(clerk))
+
+    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+    if not algorithm.verify(signing_input, key, signature):
+        _fail(R.INVALID_SIGNATURE, "the signature does not match")
+
+    payload = _json_object(_b64decode(payload_b64, "payload"), "payload")
+    claims = SessionClaims.from_payload(payload)
+    _signatures.put(digest, _Verified(kid, key, claims))
+    _check_dynamic(
+        claims,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        issuer=issuer,
+        clock_skew=clock_skew,
+    )
+    return claims
