@@ -76,7 +76,7 @@ def mint(
     """A token signed by the named test key (kid defaults to that key's JWKS kid)."""
     extra = {"kid": kid or f"ins_{key}", **(headers or {})}
     return jwt.encode(
-        claims() if payload is None else payload, private_pem(key), algorithm=alg, headers=extra
+        claims() if payload is None else payload, private_key(key), algorithm=alg, headers=extra
     )
 
 
@@ -115,6 +115,7 @@ class ClerkServer:
         self.jwks: dict[str, Any] = {"keys": [jwk("main")]}
         self.jwks_status = 200
         self.gate: asyncio.Event | None = None
+        self.jwks_requested = asyncio.Event()
         self.counts: Counter[str] = Counter()
         self.bodies: list[tuple[str, Any]] = []
         self.auth_headers: list[str | None] = []
@@ -130,6 +131,7 @@ class ClerkServer:
 
     async def _jwks(self, request: web.Request) -> web.StreamResponse:
         self.counts["jwks"] += 1
+        self.jwks_requested.set()
         self.auth_headers.append(request.headers.get("Authorization"))
         if self.gate is not None:
             await self.gate.wait()
