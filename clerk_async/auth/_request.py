@@ -438,12 +438,12 @@ async def authenticate_request(
         if cookies is None:
             cookies = request.cookies
     headers = headers if headers is not None else {}
-    if cookies is None:
-        cookies = _parse_cookie_header(_header(headers, "Cookie"))
-
     header_token = _bearer(headers)
     if header_token is not None:
         return await _authenticate_token(header_token, opts, from_cookie=False)
+
+    if cookies is None:
+        cookies = _parse_cookie_header(_header(headers, "Cookie"))
 
     publishable_key = opts.publishable_key or os.environ.get("CLERK_PUBLISHABLE_KEY")
     session_token, client_uat = _session_cookies(cookies, publishable_key)
