@@ -291,8 +291,10 @@ def _string(schema: dict[str, Any], name: str) -> Any:
 # -- arguments for one operation ----------------------------------------------------
 
 
-def build_arguments(op: Operation, method: Any) -> Arguments:
+def build_arguments(op: Operation, method: Any, *, every: bool = False) -> Arguments:
     """Required arguments for ``method`` (the SDK method of ``op``) from the spec.
+
+    With ``every``, also every optional query parameter and top-level body field.
 
     Python names follow the generator's rules: ``identifier()`` of the JSON name, then
     path parameters, query parameters and body fields claim names in that order; a
@@ -325,7 +327,7 @@ def build_arguments(op: Operation, method: Any) -> Arguments:
         if param["in"] != "query":
             continue
         name = claim(param["name"], "query")
-        if param.get("required"):
+        if param.get("required") or every:
             assert name in python_names, f"{op.operation_id}: no argument {name!r}"
             kwargs[name] = sample(param.get("schema", {}), param["name"])
 
@@ -343,7 +345,8 @@ def build_arguments(op: Operation, method: Any) -> Arguments:
             if body.get("required") or signature.parameters["body"].default is _EMPTY:
                 kwargs["body"] = sample(schema, "body")
         else:
-            wanted = _object({"properties": properties, "required": _required(parts)}, 0)
+            required = list(properties) if every else _required(parts)
+            wanted = _object({"properties": properties, "required": required}, 0)
             if not wanted and body.get("required") and media_type.startswith("multipart/"):
                 # An empty form is no body at all: send the file parts.
                 wanted = {

@@ -60,13 +60,34 @@ class Exchange:
     url: str
     status: int
     violations: list[dict[str, Any]]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
 
     def request_violations(self) -> list[str]:
         return [
             f"{'.'.join(map(str, v.get('location', [])))}: {v.get('message')}"
             for v in self.violations
-            if v.get("location", [None])[0] == "request"
+            if v.get("location", [None])[0] == "request" and v.get("severity") == "Error"
         ]
+
+
+def parse_violations(header: str) -> list[dict[str, Any]]:
+    """Prism's ``sl-violations`` header: a JSON array, or, when long, a truncated one
+    behind ``Too many violations!``; every complete entry is kept."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    start = header.find("{")
+    while start != -1:
+        try:
+            entry, end = decoder.raw_decode(header, start)
+        except ValueError:
+            break
+        if isinstance(entry, dict):
+            found.append(entry)
+        start = header.find("{", end)
+    return found
 
 
 @attrs.define
@@ -78,17 +99,26 @@ class Recorder:
     def trace_config(self) -> aiohttp.TraceConfig:
         config = aiohttp.TraceConfig()
 
+        async def on_chunk(
+            session: aiohttp.ClientSession,
+            context: types.SimpleNamespace,
+            params: aiohttp.TraceResponseChunkReceivedParams,
+        ) -> None:
+            # aiohttp reports the body after the headers (``on_request_end``), and our
+            # calls are one at a time, so it belongs to the last exchange.
+            self.exchanges[-1].body += params.chunk
+
         async def on_request_end(
             session: aiohttp.ClientSession,
             context: types.SimpleNamespace,
             params: aiohttp.TraceRequestEndParams,
         ) -> None:
-            raw = params.response.headers.get("sl-violations")
-            violations = json.loads(raw) if raw else []
+            violations = parse_violations(params.response.headers.get("sl-violations", ""))
             self.exchanges.append(
                 Exchange(params.method, str(params.url), params.response.status, violations)
             )
 
+        config.on_response_chunk_received.append(on_chunk)
         config.on_request_end.append(on_request_end)
         return config
 
@@ -105,27 +135,56 @@ async def session_and_recorder(
 def test_every_spec_operation_is_covered() -> None:
     assert {op.operation_id for op in CONTRACT_OPERATIONS} == spec_operation_ids()
     assert len(CONTRACT_OPERATIONS) == 249
+    assert {op_id for op_id, _ in KNOWN_GAPS} <= spec_operation_ids()
 
 
-@pytest.mark.parametrize("op", CONTRACT_OPERATIONS, ids=lambda op: f"{op.group}.{op.name}")
+# SDK gaps the contract found, as (operation id, variant) -> reason. Each is a strict
+# xfail: once the generator is fixed the test passes, fails as XPASS, and the entry
+# goes. Variants: "required" (required arguments only) and "every" (all arguments).
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    (op_id, "every"): (
+        "the spec types limit/offset as `number`, so the SDK signature says float, "
+        "but AsyncPaginator only takes int (TypeError: offset must be an int, got 1.0)"
+    )
+    for op_id in ("getApiKeys", "getM2MTokens")
+}
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for op in CONTRACT_OPERATIONS:
+        for variant in ("required", "every"):
+            reason = KNOWN_GAPS.get((op.operation_id, variant))
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            ident = f"{op.group}.{op.name}-{variant}"
+            cases.append(pytest.param(op, variant == "every", id=ident, marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize(("op", "every"), _cases())
 async def test_operation(
     op: Operation,
+    every: bool,
     prism_url: str,
     session_and_recorder: tuple[aiohttp.ClientSession, Recorder],
 ) -> None:
+    """``required``: the required arguments only; ``every``: every optional query
+    parameter and body field too, to check how the SDK encodes them."""
     session, recorder = session_and_recorder
     codes = success_codes(op)
-    outcome = RESULTS[op.operation_id] = Outcome(op.operation_id)
+    outcome = Outcome(op.operation_id)
+    if not every:
+        RESULTS[op.operation_id] = outcome
 
-    result = await call(op, prism_url, session)
+    result = await call(op, prism_url, session, every=every)
     if isinstance(result, ClerkAPIError) and codes and result.status != 401:
         # Prism answered with another example first; ask for the success one.
         outcome.preferred = codes[0]
-        result = await call(op, prism_url, session, prefer=codes[0])
+        result = await call(op, prism_url, session, every=every, prefer=codes[0])
 
     outcome.statuses = [e.status for e in recorder.exchanges]
     outcome.response_violations = sum(
-        len(e.violations) - len(e.request_violations()) for e in recorder.exchanges
+        v.get("location", [None])[0] == "response" for e in recorder.exchanges for v in e.violations
     )
     problems = [p for e in recorder.exchanges for p in e.request_violations()]
     assert not problems, "Prism rejected the request:\n" + "\n".join(problems)
@@ -139,17 +198,28 @@ async def test_operation(
     assert codes, f"a 2xx answer for an operation whose spec defines none: {result!r}"
 
     expected = return_type(op)
+    raw = recorder.exchanges[-1].json()
     if op.paginated:
         assert isinstance(result, Page)
         (item_type,) = typing.get_args(expected)
-        problems = undecoded(result.data, list[item_type], "data")  # type: ignore[valid-type]
+        expected, decoded = list[item_type], result.data  # type: ignore[valid-type]
+        if isinstance(raw, dict):
+            raw = raw.get("data")
     else:
-        problems = undecoded(result, expected, "body")
+        decoded = result
+    problems = undecoded(decoded, expected, "body")
     assert not problems, "the answer did not decode into our models:\n" + "\n".join(problems)
+    unknown = unmodelled(raw, decoded, "body")
+    outcome.notes += [f"not in our models: {u}" for u in unknown]
 
 
 async def call(
-    op: Operation, url: str, session: aiohttp.ClientSession, *, prefer: int | None = None
+    op: Operation,
+    url: str,
+    session: aiohttp.ClientSession,
+    *,
+    every: bool = False,
+    prefer: int | None = None,
 ) -> Any:
     """Call ``op`` through the public SDK; an API error is returned, not raised."""
     headers = {"Prefer": f"code={prefer}"} if prefer is not None else {}
@@ -158,7 +228,7 @@ async def call(
         default_headers=headers,
     )  # fmt: skip
     method: Callable[..., Any] = getattr(getattr(clerk, op.group), op.name)
-    arguments = build_arguments(op, method)
+    arguments = build_arguments(op, method, every=every)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # deprecated operations warn
         try:
@@ -225,6 +295,28 @@ def undecoded(value: Any, tp: Any, where: str) -> list[str]:
     if value is None:
         return [f"{where}: null, declared {_name(tp)}"]
     return [] if _shape_fits(value, tp) else [f"{where}: {_json_type(value)}, declared {_name(tp)}"]
+
+
+def unmodelled(raw: Any, value: Any, where: str) -> list[str]:
+    """Keys of the JSON answer that the model they were decoded into has no field for."""
+    if isinstance(raw, list) and isinstance(value, list):
+        return [
+            p
+            for i, (r, v) in enumerate(zip(raw, value, strict=False))
+            for p in unmodelled(r, v, f"{where}[{i}]")
+        ]
+    if not isinstance(raw, dict):
+        return []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in unmodelled(raw.get(k), v, f"{where}.{k}")]
+    if not attrs.has(type(value)):
+        return []
+    keys = {f.metadata.get("json", f.name): f.name for f in attrs.fields(type(value))}
+    problems = [f"{where}.{k} ({type(value).__name__})" for k in raw if k not in keys]
+    for key, name in keys.items():
+        if key in raw:
+            problems += unmodelled(raw[key], getattr(value, name), f"{where}.{key}")
+    return problems
 
 
 def _shape_fits(value: Any, tp: Any) -> bool:
