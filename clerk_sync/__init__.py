@@ -29,8 +29,10 @@ from clerk_async import (
 from clerk_async._sync_support import SyncPage as SyncPage
 from clerk_async._sync_support import SyncPaginator as SyncPaginator
 
+from . import auth as auth
 from . import errors as errors
 from . import models as models
+from . import webhooks as webhooks
 from ._client import Clerk as Clerk
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "SyncPaginator",
     "Unset",
     "__version__",
+    "auth",
     "errors",
     "models",
+    "webhooks",
 ]

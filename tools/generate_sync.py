@@ -380,7 +380,8 @@ def render_functions(module: str) -> str | None:
         tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
         fn = tree.body[0]
         assert isinstance(fn, ast.AsyncFunctionDef)
-        imports.need(names_in(signature_nodes(fn)) - {"Clerk"}, src_module)
+        # Names this module re-exports anyway are not imported a second time.
+        imports.need(names_in(signature_nodes(fn)) - {"Clerk"} - set(exported), src_module)
         clerk_param = any(
             a.arg == "clerk" for a in [*fn.args.args, *fn.args.kwonlyargs, *fn.args.posonlyargs]
         )
