@@ -15,7 +15,6 @@ class Outcome:
     statuses: list[int] = attrs.Factory(list)
     preferred: int | None = None  # the 2xx code asked for with ``Prefer: code=…``
     response_violations: int = 0  # places where the spec's own example breaks its schema
-    notes: list[str] = attrs.Factory(list)
 
 
 RESULTS: dict[str, Outcome] = {}
@@ -42,6 +41,4 @@ def summary_lines() -> list[str]:
             "(Prism's sl-violations on the response; not a failure of ours):"
         )
         lines += [f"  {o.operation}: {o.response_violations} violations" for o in flawed]
-    for o in outcomes:
-        lines += [f"  {o.operation}: {note}" for note in o.notes]
     return lines
