@@ -136,6 +136,8 @@ class AsyncPaginator(Generic[T]):
 
     def _int_param(self, name: str, default: int) -> int:
         value = self._query.get(name, default)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a few list operations declare these as "number"
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{name} must be an int, got {value!r}")
         return value

@@ -479,6 +479,10 @@ def build_operations(spec: Schema, models: Models) -> list[Operation]:
                     operation.envelope = arrays[0]
                     items = r.deref(props[arrays[0]]).get("items", {})
                     operation.item = models.annotation(items, context + "Item", False)
+        if operation.paginated:
+            for p in params:  # a few operations declare these as "number"
+                if p.where == "query" and p.key in ("limit", "offset"):
+                    p.annotation = "int"
         ops.append(operation)
     return ops
 

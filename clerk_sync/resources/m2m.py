@@ -28,8 +28,8 @@ class M2m:
         subject: str,
         revoked: bool | Unset = UNSET,
         expired: bool | Unset = UNSET,
-        limit: float | Unset = UNSET,
-        offset: float | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
     ) -> SyncPaginator[GetM2MTokensItem]:

@@ -142,13 +142,7 @@ def test_every_spec_operation_is_covered() -> None:
 # SDK gaps the contract found, as (operation id, variant) -> reason. Each is a strict
 # xfail: once the generator is fixed the test passes, fails as XPASS, and the entry
 # goes. Variants: "required" (required arguments only) and "every" (all arguments).
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    (op_id, "every"): (
-        "the spec types limit/offset as `number`, so the SDK signature says float, "
-        "but AsyncPaginator only takes int (TypeError: offset must be an int, got 1.0)"
-    )
-    for op_id in ("getApiKeys", "getM2MTokens")
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> list[Any]:
