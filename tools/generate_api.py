@@ -480,9 +480,9 @@ def build_operations(spec: Schema, models: Models) -> list[Operation]:
                     items = r.deref(props[arrays[0]]).get("items", {})
                     operation.item = models.annotation(items, context + "Item", False)
         if operation.paginated:
-            for p in params:  # a few operations declare these as "number"
-                if p.where == "query" and p.key in ("limit", "offset"):
-                    p.annotation = "int"
+            for param in params:  # a few operations declare these as "number"
+                if param.where == "query" and param.key in ("limit", "offset"):
+                    param.annotation = "int"
         ops.append(operation)
     return ops
 
