@@ -1,0 +1,148 @@
+"""A local, stateful emulator of the Clerk Backend API, for offline development and tests.
+
+It keeps users, organizations, memberships, invitations, allowlist identifiers,
+sessions and clients in memory, answers with Clerk-shaped JSON and Clerk-shaped
+errors, mints RS256 session tokens and publishes their key at ``GET /v1/jwks``.
+Operations it does not emulate answer 501 naming the operation. Any
+``Authorization: Bearer sk_test_…`` key is accepted.
+
+In process::
+
+    from clerk_async.emulator import Emulator
+
+    async with Emulator(seed_users=100) as emu:
+        async with emu.client() as clerk:
+            page = await clerk.users.list(limit=10)
+
+From a shell: ``python -m clerk_async.emulator --port 8787 --seed-users 1000``.
+In pytest, the ``clerk_emulator`` fixture gives a running :class:`Emulator`.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ._app import Api, Faults
+from ._store import Store
+
+if TYPE_CHECKING:
+    from .._client import Clerk
+
+__all__ = ["DEFAULT_SECRET_KEY", "Emulator", "Faults"]
+
+DEFAULT_SECRET_KEY = "sk_test_emulator_local_only"
+
+
+class Emulator:
+    """A running emulator on 127.0.0.1.
+
+    Args:
+        seed_users: users created at start, deterministically.
+        host, port: where to listen (``port=0`` picks a free port).
+        seed: seed of the identifiers and of fault injection.
+        faults: a :class:`Faults` policy (latency, error rate, 429s, dropped connections).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed_users: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+        faults: Faults | None = None,
+    ) -> None:
+        self.store = Store(seed)
+        self.faults = faults or Faults(seed=seed)
+        self.api = Api(self.store, self.faults)
+        self.secret_key = DEFAULT_SECRET_KEY
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        if seed_users:
+            self.store.seed_users(seed_users)
+
+    @property
+    def url(self) -> str:
+        """The API origin (``http://127.0.0.1:<port>``); pass it as ``api_url``."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not running; use `async with` or start()")
+        return self._url
+
+    @property
+    def jwt_public_key_pem(self) -> str:
+        """The PEM public key of the session tokens, for networkless verification."""
+        return self.api.public_pem
+
+    @property
+    def request_count(self) -> int:
+        """API requests received so far (rejected and faulted ones included)."""
+        return self.api.requests
+
+    @property
+    def request_log(self) -> list[tuple[str, str, int]]:
+        """``(method, path, status)`` of every request; status 0 for a dropped one."""
+        return self.api.log
+
+    async def start(self) -> Emulator:
+        runner = web.AppRunner(self.api.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        port = sockets[0].getsockname()[1] if sockets else self._port
+        self._runner = runner
+        self._url = f"http://{self._host}:{port}"
+        self.api.issuer = self._url
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def client(self, **options: Any) -> Clerk:
+        """A :class:`clerk_async.Clerk` pointed at this emulator."""
+        from .._client import Clerk
+
+        options.setdefault("secret_key", self.secret_key)
+        options.setdefault("api_url", self.url)
+        return Clerk(**options)
+
+    def mint_session_token(
+        self, user_id: str, *, expires_in: int = 60, azp: str | None = None
+    ) -> str:
+        """Create an active session for ``user_id`` and return a session token for it."""
+        self.store.user(user_id)
+        now = self.store.now()
+        session: dict[str, Any] = {
+            "object": "session",
+            "id": self.store.ids.new("sess"),
+            "user_id": user_id,
+            "client_id": self.store.ids.new("client"),
+            "status": "active",
+            "last_active_organization_id": None,
+            "last_active_at": now,
+            "expire_at": now + 86_400_000,
+            "abandon_at": now + 86_400_000,
+            "updated_at": now,
+            "created_at": now,
+        }
+        self.store.sessions[session["id"]] = session
+        return self.api.mint(session, expires_in=expires_in, azp=azp)

@@ -1,0 +1,57 @@
+"""``python -m clerk_async.emulator``: run the emulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from . import Emulator, Faults
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m clerk_async.emulator", description="A local Clerk Backend API emulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--seed-users", type=int, default=0, help="users to create at start")
+    parser.add_argument("--seed", type=int, default=0, help="seed of ids and faults")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 500/503")
+    parser.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction answered 429")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of those 429s")
+    parser.add_argument(
+        "--drop-rate", type=float, default=0.0, help="fraction of dropped connections"
+    )
+    args = parser.parse_args(argv)
+    faults = Faults(
+        latency=args.latency,
+        error_rate=args.error_rate,
+        rate_limit_rate=args.rate_limit_rate,
+        retry_after=args.retry_after,
+        drop_rate=args.drop_rate,
+        seed=args.seed,
+    )
+
+    async def serve() -> None:
+        emulator = Emulator(
+            seed_users=args.seed_users,
+            host=args.host,
+            port=args.port,
+            seed=args.seed,
+            faults=faults,
+        )
+        async with emulator:
+            print(f"Clerk emulator on {emulator.url} ({args.seed_users} users)")
+            print(f"  CLERK_API_URL={emulator.url}")
+            print(f"  CLERK_SECRET_KEY={emulator.secret_key}")
+            print("Ctrl-C stops it.", flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

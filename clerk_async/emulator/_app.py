@@ -1,0 +1,1030 @@
+"""The emulator's HTTP surface: an aiohttp.web application under ``/v1``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ._store import (
+    JSON,
+    ApiError,
+    Store,
+    check_password,
+    not_found,
+    page,
+    param_invalid,
+    param_missing,
+    slugify,
+)
+
+Handler = Callable[[web.Request], Awaitable[Any]]
+
+SECRET_PREFIX = "sk_test_"
+MAX_LIMIT = 500
+
+
+@attrs.define
+class Faults:
+    """Misbehaviour to test a client's resilience, drawn from a seeded random source.
+
+    Attributes:
+        latency: seconds added before every answer.
+        error_rate: fraction of requests answered 500/503.
+        rate_limit_rate: fraction of requests answered 429 with ``Retry-After``.
+        retry_after: the ``Retry-After`` value (seconds) of those 429s.
+        drop_rate: fraction of connections closed without an answer.
+        seed: seed of the random source.
+    """
+
+    latency: float = 0.0
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: float = 1.0
+    drop_rate: float = 0.0
+    seed: int = 0
+    scripted: list[tuple[int, float]] = attrs.field(factory=list)
+    _random: random.Random = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def fail_next(self, status: int = 429, *, count: int = 1, retry_after: float = 0.2) -> None:
+        """Answer the next ``count`` API requests with ``status`` (429 carries Retry-After)."""
+        self.scripted.extend([(status, retry_after)] * count)
+
+    def draw(self) -> tuple[str, int, float] | None:
+        if self.scripted:
+            status, retry_after = self.scripted.pop(0)
+            return ("status", status, retry_after)
+        roll = self._random.random
+        if self.drop_rate and roll() < self.drop_rate:
+            return ("drop", 0, 0.0)
+        if self.rate_limit_rate and roll() < self.rate_limit_rate:
+            return ("status", 429, self.retry_after)
+        if self.error_rate and roll() < self.error_rate:
+            return ("status", self._random.choice((500, 503)), 0.0)
+        return None
+
+
+class Api:
+    """Routes, authentication, faults and the handlers of every emulated operation."""
+
+    def __init__(
+        self, store: Store, faults: Faults, *, issuer: str = "https://clerk.emulator.invalid"
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.issuer = issuer
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "ins_emulator_" + store.ids.new("k")[2:14]
+        self.public_pem = (
+            self.key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.requests = 0
+        self.log: list[tuple[str, str, int]] = []
+        self._trace = 0
+        self.app = web.Application(middlewares=[self._middleware])
+        self._routes()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _routes(self) -> None:
+        r = self.app.router
+        table: list[tuple[str, str, Handler]] = [
+            ("GET", "/v1/jwks", self.jwks),
+            ("GET", "/v1/users", self.list_users),
+            ("GET", "/v1/users/count", self.count_users),
+            ("POST", "/v1/users", self.create_user),
+            ("GET", "/v1/users/{user_id}", self.get_user),
+            ("PATCH", "/v1/users/{user_id}", self.update_user),
+            ("DELETE", "/v1/users/{user_id}", self.delete_user),
+            ("PATCH", "/v1/users/{user_id}/metadata", self.merge_user_metadata),
+            ("POST", "/v1/users/{user_id}/ban", self.flag_user("banned", True)),
+            ("POST", "/v1/users/{user_id}/unban", self.flag_user("banned", False)),
+            ("POST", "/v1/users/{user_id}/lock", self.flag_user("locked", True)),
+            ("POST", "/v1/users/{user_id}/unlock", self.flag_user("locked", False)),
+            ("GET", "/v1/organizations", self.list_organizations),
+            ("POST", "/v1/organizations", self.create_organization),
+            ("GET", "/v1/organizations/{org}", self.get_organization),
+            ("PATCH", "/v1/organizations/{org}", self.update_organization),
+            ("DELETE", "/v1/organizations/{org}", self.delete_organization),
+            ("PATCH", "/v1/organizations/{org}/metadata", self.merge_organization_metadata),
+            ("GET", "/v1/organizations/{org}/memberships", self.list_memberships),
+            ("POST", "/v1/organizations/{org}/memberships", self.create_membership),
+            ("PATCH", "/v1/organizations/{org}/memberships/{user_id}", self.update_membership),
+            ("DELETE", "/v1/organizations/{org}/memberships/{user_id}", self.delete_membership),
+            ("GET", "/v1/organizations/{org}/invitations", self.list_org_invitations),
+            ("POST", "/v1/organizations/{org}/invitations", self.create_org_invitation),
+            (
+                "POST",
+                "/v1/organizations/{org}/invitations/{inv}/revoke",
+                self.revoke_org_invitation,
+            ),
+            ("GET", "/v1/invitations", self.list_invitations),
+            ("POST", "/v1/invitations", self.create_invitation),
+            ("POST", "/v1/invitations/{inv}/revoke", self.revoke_invitation),
+            ("GET", "/v1/allowlist_identifiers", self.list_allowlist),
+            ("POST", "/v1/allowlist_identifiers", self.create_allowlist),
+            ("DELETE", "/v1/allowlist_identifiers/{identifier_id}", self.delete_allowlist),
+            ("GET", "/v1/sessions", self.list_sessions),
+            ("POST", "/v1/sessions", self.create_session),
+            ("GET", "/v1/sessions/{session_id}", self.get_session),
+            ("POST", "/v1/sessions/{session_id}/revoke", self.revoke_session),
+            ("POST", "/v1/sessions/{session_id}/tokens", self.create_session_token),
+            ("GET", "/v1/clients", self.list_clients),
+            ("GET", "/v1/clients/{client_id}", self.get_client),
+            ("POST", "/v1/clients/verify", self.verify_client),
+            ("POST", "/v1/emails", self.retired),
+            ("POST", "/v1/sms_messages", self.retired),
+            ("POST", "/v1/sessions/{session_id}/verify", self.retired),
+        ]
+        for method, path, handler in table:
+            r.add_route(method, path, self._wrap(handler))
+        r.add_route("*", "/{tail:.*}", self.not_emulated)
+
+    def trace_id(self) -> str:
+        self._trace += 1
+        return f"emu_trace_{self._trace:08d}"
+
+    def error(self, exc: ApiError, headers: dict[str, str] | None = None) -> web.Response:
+        return web.json_response(exc.body(self.trace_id()), status=exc.status, headers=headers)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.requests += 1
+        auth = request.headers.get("Authorization", "")
+        if request.path.startswith("/v1/") and not (
+            auth.startswith("Bearer " + SECRET_PREFIX)
+            and len(auth) > len("Bearer " + SECRET_PREFIX)
+        ):
+            response = self.error(
+                ApiError(
+                    401,
+                    "authentication_invalid",
+                    "Invalid authentication",
+                    long_message="Send Authorization: Bearer sk_test_... with a test secret key.",
+                )
+            )
+            self.log.append((request.method, request.path, 401))
+            return response
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        fault = self.faults.draw()
+        if fault is not None:
+            kind, status, retry_after = fault
+            if kind == "drop":
+                if request.transport is not None:
+                    request.transport.close()
+                self.log.append((request.method, request.path, 0))
+                return web.Response(status=500)
+            headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
+            code = "too_many_requests" if status == 429 else "internal_clerk_error"
+            self.log.append((request.method, request.path, status))
+            return self.error(ApiError(status, code, "Injected fault"), headers)
+        response: web.StreamResponse = await handler(request)
+        self.log.append((request.method, request.path, response.status))
+        return response
+
+    def _wrap(self, handler: Handler) -> Handler:
+        async def run(request: web.Request) -> web.StreamResponse:
+            try:
+                result = await handler(request)
+            except ApiError as exc:
+                return self.error(exc)
+            if isinstance(result, web.StreamResponse):
+                return result
+            return web.Response(
+                text=json.dumps(result, separators=(",", ":")), content_type="application/json"
+            )
+
+        return run
+
+    async def not_emulated(self, request: web.Request) -> web.Response:
+        name = operation_name(request.method, request.path)
+        return self.error(
+            ApiError(
+                501,
+                "not_emulated",
+                f"{name} is not emulated",
+                long_message=f"The emulator does not implement {name} ({request.method} {request.path}).",
+                operation=name,
+            )
+        )
+
+    async def retired(self, request: web.Request) -> web.Response:
+        name = operation_name(request.method, request.path)
+        return self.error(
+            ApiError(
+                410,
+                "operation_retired",
+                f"{name} has been retired",
+                long_message=f"{request.method} {request.path} is no longer available.",
+                operation=name,
+            )
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    async def body(request: web.Request) -> JSON:
+        if not request.can_read_body:
+            return {}
+        try:
+            data = await request.json()
+        except ValueError:
+            raise ApiError(400, "malformed_request", "The body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "malformed_request", "The body must be a JSON object.")
+        return data
+
+    @staticmethod
+    def paging(request: web.Request) -> tuple[int, int]:
+        query = request.query
+        try:
+            limit = int(query.get("limit", "10"))
+            offset = int(query.get("offset", "0"))
+        except ValueError:
+            raise param_invalid("limit", "limit and offset must be integers.") from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise param_invalid("limit", f"limit must be between 1 and {MAX_LIMIT}.")
+        if offset < 0:
+            raise param_invalid("offset", "offset must be 0 or more.")
+        return limit, offset
+
+    # -- JWKS and tokens -----------------------------------------------------------------
+
+    async def jwks(self, request: web.Request) -> JSON:
+        key = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        key.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        return {"keys": [key]}
+
+    def mint(self, session: JSON, *, expires_in: int = 60, azp: str | None = None) -> str:
+        now = int(time.time())
+        claims: JSON = {
+            "sub": session["user_id"],
+            "sid": session["id"],
+            "iss": self.issuer,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + expires_in,
+            "v": 2,
+            "sts": session["status"],
+        }
+        if azp:
+            claims["azp"] = azp
+        org_id = session.get("last_active_organization_id")
+        if org_id:
+            org = self.store.organizations.get(org_id)
+            member = self.store.memberships.get(org_id, {}).get(session["user_id"])
+            if org and member:
+                claims["o"] = {
+                    "id": org_id,
+                    "slg": org["slug"],
+                    "rol": member["role"].removeprefix("org:"),
+                }
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    # -- users -------------------------------------------------------------------------
+
+    async def list_users(self, request: web.Request) -> list[JSON]:
+        limit, offset = self.paging(request)
+        return page(self._users(request), offset, limit)
+
+    def _users(self, request: web.Request) -> Any:
+        q = request.query
+        order = q.get("order_by", "-created_at")
+        after = q.get("starting_after")
+        if after is not None and order.lstrip("+-") != "created_at":
+            raise param_invalid("starting_after", "starting_after needs the created_at ordering.")
+        store = self.store
+        if order in ("-created_at", "created_at", "+created_at"):
+            users = (
+                store.users_newest_first(after)
+                if order == "-created_at"
+                else store.users_oldest_first(after)
+            )
+        else:
+            field = order.lstrip("+-")
+            if field not in USER_ORDERS:
+                raise param_invalid("order_by", f"Cannot order users by {field}.")
+            key = USER_ORDERS[field]
+            users = iter(
+                sorted(
+                    store.users.values(),
+                    key=lambda u: (key(u) is None, key(u) or ""),
+                    reverse=order.startswith("-"),
+                )
+            )
+        filters = user_filters(q)
+        if filters:
+            return (u for u in users if all(f(u) for f in filters))
+        return users
+
+    async def count_users(self, request: web.Request) -> JSON:
+        filters = user_filters(request.query)
+        users = self.store.users.values()
+        total = sum(1 for u in users if all(f(u) for f in filters)) if filters else len(users)
+        return {"object": "total_count", "total_count": total}
+
+    async def create_user(self, request: web.Request) -> JSON:
+        return self.store.make_user(await self.body(request))
+
+    async def get_user(self, request: web.Request) -> JSON:
+        return self.store.user(request.match_info["user_id"])
+
+    async def update_user(self, request: web.Request) -> JSON:
+        user = self.store.user(request.match_info["user_id"])
+        body = await self.body(request)
+        if "password" in body and not body.get("skip_password_checks"):
+            check_password(body["password"])
+            user["password_enabled"] = True
+        if "username" in body and body["username"] != user["username"]:
+            taken = self.store.usernames.get(str(body["username"]).lower())
+            if taken and taken != user["id"]:
+                raise ApiError(
+                    422, "form_identifier_exists", "That username is taken.", param_name="username"
+                )
+        if "external_id" in body and body["external_id"] != user["external_id"]:
+            taken = self.store.external_ids.get(str(body["external_id"]))
+            if taken and taken != user["id"]:
+                raise ApiError(
+                    422,
+                    "form_identifier_exists",
+                    "That external ID is taken.",
+                    param_name="external_id",
+                )
+        for field in ("first_name", "last_name", "username", "external_id", "locale"):
+            if field in body:
+                user[field] = body[field]
+        for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
+            if field in body:  # update replaces metadata wholesale
+                user[field] = dict(body[field] or {})
+        if user["username"]:
+            self.store.usernames[user["username"].lower()] = user["id"]
+        if user["external_id"]:
+            self.store.external_ids[user["external_id"]] = user["id"]
+        user["updated_at"] = self.store.now()
+        return user
+
+    async def delete_user(self, request: web.Request) -> JSON:
+        return self.store.delete_user(request.match_info["user_id"])
+
+    async def merge_user_metadata(self, request: web.Request) -> JSON:
+        user = self.store.user(request.match_info["user_id"])
+        body = await self.body(request)
+        for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
+            if field in body:
+                user[field] = deep_merge(user.get(field) or {}, body[field] or {})
+        user["updated_at"] = self.store.now()
+        return user
+
+    def flag_user(self, field: str, value: bool) -> Handler:
+        async def handler(request: web.Request) -> JSON:
+            user = self.store.user(request.match_info["user_id"])
+            user[field] = value
+            if field == "locked":
+                user["lockout_expires_in_seconds"] = 3600 if value else None
+            user["updated_at"] = self.store.now()
+            return user
+
+        return handler
+
+    # -- organizations ---------------------------------------------------------------------
+
+    def _org_json(self, org: JSON) -> JSON:
+        org["members_count"] = self.store.membership_count(org["id"])
+        org["pending_invitations_count"] = sum(
+            1
+            for inv in self.store.org_invitations.get(org["id"], {}).values()
+            if inv["status"] == "pending"
+        )
+        return org
+
+    async def list_organizations(self, request: web.Request) -> JSON:
+        limit, offset = self.paging(request)
+        query = request.query.get("query", "").lower()
+        orgs = [
+            o
+            for o in self.store.organizations.values()
+            if not query
+            or query in o["name"].lower()
+            or query in o["slug"]
+            or query == o["id"].lower()
+        ]
+        order = request.query.get("order_by", "-created_at")
+        field = order.lstrip("+-")
+        if field not in ("created_at", "name", "members_count"):
+            raise param_invalid("order_by", f"Cannot order organizations by {field}.")
+        if field == "members_count":
+            orgs.sort(
+                key=lambda o: self.store.membership_count(o["id"]), reverse=order.startswith("-")
+            )
+        else:
+            orgs.sort(key=lambda o: o[field], reverse=order.startswith("-"))
+        return {
+            "data": [self._org_json(o) for o in orgs[offset : offset + limit]],
+            "total_count": len(orgs),
+        }
+
+    async def create_organization(self, request: web.Request) -> JSON:
+        body = await self.body(request)
+        name = body.get("name")
+        if not name or not isinstance(name, str):
+            raise param_missing("name")
+        slug = body.get("slug") or slugify(name)
+        if slug in self.store.slugs:
+            raise ApiError(422, "form_identifier_exists", "That slug is taken.", param_name="slug")
+        created_by = body.get("created_by")
+        if created_by is not None:
+            self.store.user(created_by)
+        now = self.store.now()
+        org: JSON = {
+            "object": "organization",
+            "id": self.store.ids.new("org"),
+            "name": name,
+            "slug": slug,
+            "image_url": "https://img.clerk.com/emulated-org",
+            "has_image": False,
+            "max_allowed_memberships": int(body.get("max_allowed_memberships") or 0),
+            "admin_delete_enabled": True,
+            "public_metadata": dict(body.get("public_metadata") or {}),
+            "private_metadata": dict(body.get("private_metadata") or {}),
+            "created_by": created_by,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.store.organizations[org["id"]] = org
+        self.store.slugs[slug] = org["id"]
+        if created_by is not None:
+            self._add_member(org, created_by, "org:admin")
+        return self._org_json(org)
+
+    async def get_organization(self, request: web.Request) -> JSON:
+        return self._org_json(self.store.organization(request.match_info["org"]))
+
+    async def update_organization(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        body = await self.body(request)
+        if "slug" in body and body["slug"] != org["slug"]:
+            if body["slug"] in self.store.slugs:
+                raise ApiError(
+                    422, "form_identifier_exists", "That slug is taken.", param_name="slug"
+                )
+            del self.store.slugs[org["slug"]]
+            self.store.slugs[body["slug"]] = org["id"]
+        for field in ("name", "slug", "max_allowed_memberships", "admin_delete_enabled"):
+            if field in body and body[field] is not None:
+                org[field] = body[field]
+        for field in ("public_metadata", "private_metadata"):
+            if field in body:
+                org[field] = dict(body[field] or {})
+        org["updated_at"] = self.store.now()
+        return self._org_json(org)
+
+    async def delete_organization(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        del self.store.organizations[org["id"]]
+        del self.store.slugs[org["slug"]]
+        self.store.memberships.pop(org["id"], None)
+        self.store.org_invitations.pop(org["id"], None)
+        return {"object": "organization", "id": org["id"], "slug": org["slug"], "deleted": True}
+
+    async def merge_organization_metadata(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        body = await self.body(request)
+        for field in ("public_metadata", "private_metadata"):
+            if field in body:
+                org[field] = deep_merge(org.get(field) or {}, body[field] or {})
+        org["updated_at"] = self.store.now()
+        return self._org_json(org)
+
+    # -- memberships ------------------------------------------------------------------------
+
+    def _add_member(self, org: JSON, user_id: str, role: str) -> JSON:
+        user = self.store.user(user_id)
+        members = self.store.memberships.setdefault(org["id"], {})
+        if user_id in members:
+            raise ApiError(
+                422,
+                "already_a_member_in_organization",
+                "The user is already a member.",
+                param_name="user_id",
+            )
+        limit = org.get("max_allowed_memberships") or 0
+        if limit and len(members) >= limit:
+            raise ApiError(
+                403, "organization_membership_quota_exceeded", "The organization is full."
+            )
+        now = self.store.now()
+        membership: JSON = {
+            "object": "organization_membership",
+            "id": self.store.ids.new("orgmem"),
+            "role": role,
+            "role_name": role.removeprefix("org:").title(),
+            "permissions": ROLE_PERMISSIONS.get(role, []),
+            "public_metadata": {},
+            "private_metadata": {},
+            "organization": org,
+            "public_user_data": {
+                "user_id": user_id,
+                "first_name": user["first_name"],
+                "last_name": user["last_name"],
+                "profile_image_url": user["image_url"],
+                "image_url": user["image_url"],
+                "has_image": user["has_image"],
+                "identifier": (user["email_addresses"] or [{"email_address": user_id}])[0][
+                    "email_address"
+                ],
+                "username": user["username"],
+            },
+            "created_at": now,
+            "updated_at": now,
+        }
+        members[user_id] = membership
+        return membership
+
+    def _membership(self, request: web.Request) -> tuple[JSON, JSON]:
+        org = self.store.organization(request.match_info["org"])
+        member = self.store.memberships.get(org["id"], {}).get(request.match_info["user_id"])
+        if member is None:
+            raise not_found("organization membership")
+        return org, member
+
+    async def list_memberships(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        limit, offset = self.paging(request)
+        members = list(self.store.memberships.get(org["id"], {}).values())
+        wanted = set(request.query.getall("user_id", []))
+        roles = set(request.query.getall("role", []))
+        members = [
+            m
+            for m in members
+            if (not wanted or m["public_user_data"]["user_id"] in wanted)
+            and (not roles or m["role"] in roles)
+        ]
+        order = request.query.get("order_by", "-created_at")
+        members.sort(key=lambda m: m["created_at"], reverse=order.startswith("-"))
+        return {"data": members[offset : offset + limit], "total_count": len(members)}
+
+    async def create_membership(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        body = await self.body(request)
+        for field in ("user_id", "role"):
+            if not body.get(field):
+                raise param_missing(field)
+        membership = self._add_member(org, body["user_id"], body["role"])
+        org["updated_at"] = self.store.now()
+        return membership
+
+    async def update_membership(self, request: web.Request) -> JSON:
+        _, member = self._membership(request)
+        body = await self.body(request)
+        if not body.get("role"):
+            raise param_missing("role")
+        member["role"] = body["role"]
+        member["role_name"] = body["role"].removeprefix("org:").title()
+        member["permissions"] = ROLE_PERMISSIONS.get(body["role"], [])
+        member["updated_at"] = self.store.now()
+        return member
+
+    async def delete_membership(self, request: web.Request) -> JSON:
+        org, member = self._membership(request)
+        del self.store.memberships[org["id"]][request.match_info["user_id"]]
+        return member
+
+    # -- organization invitations -------------------------------------------------------------
+
+    async def list_org_invitations(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        limit, offset = self.paging(request)
+        statuses = set(request.query.getall("status", []))
+        invitations = [
+            i
+            for i in self.store.org_invitations.get(org["id"], {}).values()
+            if not statuses or i["status"] in statuses
+        ]
+        invitations.sort(key=lambda i: i["created_at"], reverse=True)
+        return {"data": invitations[offset : offset + limit], "total_count": len(invitations)}
+
+    async def create_org_invitation(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        body = await self.body(request)
+        for field in ("email_address", "role"):
+            if not body.get(field):
+                raise param_missing(field)
+        pending = self.store.org_invitations.setdefault(org["id"], {})
+        if any(
+            i["email_address"] == body["email_address"] and i["status"] == "pending"
+            for i in pending.values()
+        ):
+            raise ApiError(
+                422,
+                "duplicate_record",
+                "There is already a pending invitation for this email address.",
+                param_name="email_address",
+            )
+        inviter_id = body.get("inviter_user_id")
+        inviter = self.store.user(inviter_id) if inviter_id else None
+        now = self.store.now()
+        invitation: JSON = {
+            "object": "organization_invitation",
+            "id": self.store.ids.new("orginv"),
+            "email_address": body["email_address"],
+            "role": body["role"],
+            "role_name": body["role"].removeprefix("org:").title(),
+            "organization_id": org["id"],
+            "inviter_id": inviter_id,
+            "public_inviter_data": None
+            if inviter is None
+            else {
+                "user_id": inviter["id"],
+                "first_name": inviter["first_name"],
+                "last_name": inviter["last_name"],
+                "profile_image_url": inviter["image_url"],
+                "image_url": inviter["image_url"],
+                "has_image": inviter["has_image"],
+                "identifier": (inviter["email_addresses"] or [{"email_address": inviter["id"]}])[0][
+                    "email_address"
+                ],
+            },
+            "status": "pending",
+            "public_metadata": dict(body.get("public_metadata") or {}),
+            "private_metadata": dict(body.get("private_metadata") or {}),
+            "url": None,
+            "expires_at": now + 30 * 86_400_000,
+            "created_at": now,
+            "updated_at": now,
+        }
+        pending[invitation["id"]] = invitation
+        return invitation
+
+    async def revoke_org_invitation(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        invitation = self.store.org_invitations.get(org["id"], {}).get(request.match_info["inv"])
+        if invitation is None:
+            raise not_found("organization invitation")
+        if invitation["status"] != "pending":
+            raise ApiError(
+                400,
+                "organization_invitation_not_pending",
+                "Only pending invitations can be revoked.",
+            )
+        invitation["status"] = "revoked"
+        invitation["updated_at"] = self.store.now()
+        return invitation
+
+    # -- invitations and allowlist ----------------------------------------------------------
+
+    async def list_invitations(self, request: web.Request) -> list[JSON]:
+        limit, offset = self.paging(request)
+        status = request.query.get("status")
+        query = request.query.get("query", "").lower()
+        invitations = [
+            i
+            for i in self.store.invitations.values()
+            if (not status or i["status"] == status)
+            and (not query or query in i["email_address"].lower())
+        ]
+        invitations.sort(key=lambda i: i["created_at"], reverse=True)
+        return invitations[offset : offset + limit]
+
+    async def create_invitation(self, request: web.Request) -> JSON:
+        body = await self.body(request)
+        email = body.get("email_address")
+        if not email:
+            raise param_missing("email_address")
+        if not isinstance(email, str) or "@" not in email:
+            raise param_invalid("email_address", f"{email!r} is not a valid email address.")
+        if not body.get("ignore_existing"):
+            if any(
+                i["email_address"] == email and i["status"] == "pending"
+                for i in self.store.invitations.values()
+            ):
+                raise ApiError(
+                    422,
+                    "duplicate_record",
+                    "There is already a pending invitation for this email address.",
+                    param_name="email_address",
+                )
+            if email.lower() in self.store.emails:
+                raise ApiError(
+                    422,
+                    "form_identifier_exists",
+                    "A user with this email address already exists.",
+                    param_name="email_address",
+                )
+        now = self.store.now()
+        invitation: JSON = {
+            "object": "invitation",
+            "id": self.store.ids.new("inv"),
+            "email_address": email,
+            "public_metadata": dict(body.get("public_metadata") or {}),
+            "revoked": False,
+            "status": "pending",
+            "url": None,
+            "expires_at": now + int(body.get("expires_in_days") or 30) * 86_400_000,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.store.invitations[invitation["id"]] = invitation
+        return invitation
+
+    async def revoke_invitation(self, request: web.Request) -> JSON:
+        invitation = self.store.invitations.get(request.match_info["inv"])
+        if invitation is None:
+            raise not_found("invitation")
+        if invitation["status"] != "pending":
+            raise ApiError(
+                400, "revoke_invitation_not_pending", "Only pending invitations can be revoked."
+            )
+        invitation.update(status="revoked", revoked=True, updated_at=self.store.now())
+        return invitation
+
+    async def list_allowlist(self, request: web.Request) -> list[JSON]:
+        limit, offset = self.paging(request)
+        items = sorted(self.store.allowlist.values(), key=lambda i: i["created_at"], reverse=True)
+        return items[offset : offset + limit]
+
+    async def create_allowlist(self, request: web.Request) -> JSON:
+        body = await self.body(request)
+        identifier = body.get("identifier")
+        if not identifier or not isinstance(identifier, str):
+            raise param_missing("identifier")
+        if any(i["identifier"] == identifier for i in self.store.allowlist.values()):
+            raise ApiError(
+                422,
+                "duplicate_record",
+                "This identifier is already on the allowlist.",
+                param_name="identifier",
+            )
+        kind = (
+            "email_address"
+            if "@" in identifier
+            else ("phone_number" if identifier.startswith("+") else "web3_wallet")
+        )
+        now = self.store.now()
+        item: JSON = {
+            "object": "allowlist_identifier",
+            "id": self.store.ids.new("alid"),
+            "identifier": identifier,
+            "identifier_type": kind,
+            "instance_id": "ins_emulator",
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.store.allowlist[item["id"]] = item
+        return item
+
+    async def delete_allowlist(self, request: web.Request) -> JSON:
+        item = self.store.allowlist.pop(request.match_info["identifier_id"], None)
+        if item is None:
+            raise not_found("allowlist identifier")
+        return {"object": "allowlist_identifier", "id": item["id"], "deleted": True}
+
+    # -- sessions and clients ----------------------------------------------------------------
+
+    def session(self, session_id: str) -> JSON:
+        session = self.store.sessions.get(session_id)
+        if session is None:
+            raise not_found("session")
+        return session
+
+    async def list_sessions(self, request: web.Request) -> list[JSON]:
+        q = request.query
+        user_id, client_id, status = q.get("user_id"), q.get("client_id"), q.get("status")
+        if not user_id and not client_id:
+            raise ApiError(
+                422,
+                "form_param_missing",
+                "Either user_id or client_id is required.",
+                param_name="user_id",
+            )
+        limit, offset = self.paging(request)
+        sessions = [
+            s
+            for s in self.store.sessions.values()
+            if (not user_id or s["user_id"] == user_id)
+            and (not client_id or s["client_id"] == client_id)
+            and (not status or s["status"] == status)
+        ]
+        sessions.sort(key=lambda s: s["created_at"], reverse=True)
+        return sessions[offset : offset + limit]
+
+    async def create_session(self, request: web.Request) -> JSON:
+        body = await self.body(request)
+        user_id = body.get("user_id")
+        if not user_id:
+            raise param_missing("user_id")
+        user = self.store.user(user_id)
+        if user["banned"]:
+            raise ApiError(403, "user_banned", "The user is banned.")
+        if user["locked"]:
+            raise ApiError(423, "user_locked", "The user is locked.")
+        org_id = body.get("active_organization_id")
+        if org_id and user_id not in self.store.memberships.get(org_id, {}):
+            raise param_invalid(
+                "active_organization_id", "The user is not a member of that organization."
+            )
+        now = self.store.now()
+        client: JSON = {
+            "object": "client",
+            "id": self.store.ids.new("client"),
+            "session_ids": [],
+            "sessions": [],
+            "sign_in_id": None,
+            "sign_up_id": None,
+            "last_active_session_id": None,
+            "last_authentication_strategy": "admin",
+            "updated_at": now,
+            "created_at": now,
+        }
+        session: JSON = {
+            "object": "session",
+            "id": self.store.ids.new("sess"),
+            "user_id": user_id,
+            "client_id": client["id"],
+            "status": "active",
+            "last_active_organization_id": org_id,
+            "last_active_at": now,
+            "expire_at": now + 7 * 86_400_000,
+            "abandon_at": now + 30 * 86_400_000,
+            "updated_at": now,
+            "created_at": now,
+        }
+        client["session_ids"].append(session["id"])
+        client["sessions"].append(session)
+        client["last_active_session_id"] = session["id"]
+        self.store.sessions[session["id"]] = session
+        self.store.clients[client["id"]] = client
+        user["last_sign_in_at"] = user["last_active_at"] = now
+        return session
+
+    async def get_session(self, request: web.Request) -> JSON:
+        return self.session(request.match_info["session_id"])
+
+    async def revoke_session(self, request: web.Request) -> JSON:
+        session = self.session(request.match_info["session_id"])
+        session["status"] = "revoked"
+        session["updated_at"] = self.store.now()
+        return session
+
+    async def create_session_token(self, request: web.Request) -> JSON:
+        session = self.session(request.match_info["session_id"])
+        if session["status"] != "active":
+            raise ApiError(
+                404, "session_not_active", "Tokens can only be minted for active sessions."
+            )
+        body = await self.body(request)
+        expires = body.get("expires_in_seconds") or 60
+        if not isinstance(expires, int) or not 30 <= expires <= 315_360_000:
+            raise param_invalid(
+                "expires_in_seconds", "expires_in_seconds must be between 30 and 315360000."
+            )
+        return {"object": "token", "jwt": self.mint(session, expires_in=expires)}
+
+    async def list_clients(self, request: web.Request) -> list[JSON]:
+        limit, offset = self.paging(request)
+        clients = sorted(self.store.clients.values(), key=lambda c: c["created_at"], reverse=True)
+        return clients[offset : offset + limit]
+
+    async def get_client(self, request: web.Request) -> JSON:
+        client = self.store.clients.get(request.match_info["client_id"])
+        if client is None:
+            raise not_found("client")
+        return client
+
+    async def verify_client(self, request: web.Request) -> JSON:
+        body = await self.body(request)
+        token = body.get("token")
+        if not token or not isinstance(token, str):
+            raise param_missing("token")
+        try:
+            claims = jwt.decode(
+                token, self.key.public_key(), algorithms=["RS256"], options={"verify_aud": False}
+            )
+        except jwt.PyJWTError:
+            raise ApiError(400, "token_invalid", "The token is not valid.") from None
+        session = self.store.sessions.get(str(claims.get("sid")))
+        if session is None:
+            raise not_found("client")
+        return self.store.clients[session["client_id"]]
+
+
+def deep_merge(base: JSON, patch: JSON) -> JSON:
+    """Clerk's metadata merge: nested objects merge, ``null`` deletes a key."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _primary_email(user: JSON) -> str | None:
+    emails = user["email_addresses"]
+    return str(emails[0]["email_address"]) if emails else None
+
+
+USER_ORDERS: dict[str, Callable[[JSON], Any]] = {
+    "updated_at": lambda u: u["updated_at"],
+    "email_address": _primary_email,
+    "username": lambda u: u["username"],
+    "first_name": lambda u: u["first_name"],
+    "last_name": lambda u: u["last_name"],
+    "phone_number": lambda u: u["phone_numbers"][0]["phone_number"] if u["phone_numbers"] else None,
+    "last_sign_in_at": lambda u: u["last_sign_in_at"],
+    "last_active_at": lambda u: u["last_active_at"],
+}
+
+ROLE_PERMISSIONS = {
+    "org:admin": [
+        "org:sys_profile:manage",
+        "org:sys_profile:delete",
+        "org:sys_memberships:read",
+        "org:sys_memberships:manage",
+        "org:sys_domains:read",
+        "org:sys_domains:manage",
+    ],
+    "org:member": ["org:sys_memberships:read"],
+}
+
+
+def user_filters(query: Any) -> list[Callable[[JSON], bool]]:
+    """Predicates for the list/count filters present in ``query``."""
+    filters: list[Callable[[JSON], bool]] = []
+    emails = {e.lower() for e in query.getall("email_address", [])}
+    if emails:
+        filters.append(
+            lambda u: any(e["email_address"].lower() in emails for e in u["email_addresses"])
+        )
+    phones = set(query.getall("phone_number", []))
+    if phones:
+        filters.append(lambda u: any(p["phone_number"] in phones for p in u["phone_numbers"]))
+    usernames = {n.lower() for n in query.getall("username", [])}
+    if usernames:
+        filters.append(lambda u: (u["username"] or "").lower() in usernames)
+    for name, field in (("user_id", "id"), ("external_id", "external_id")):
+        values = query.getall(name, [])
+        include = {v.lstrip("+") for v in values if not v.startswith("-")}
+        exclude = {v[1:] for v in values if v.startswith("-")}
+        if include:
+            filters.append(_member_of(field, include, wanted=True))
+        if exclude:
+            filters.append(_member_of(field, exclude, wanted=False))
+    if "banned" in query:
+        wanted = query["banned"] == "true"
+        filters.append(lambda u: u["banned"] is wanted)
+    text = query.get("query", "").lower()
+    if text:
+
+        def matches(u: JSON) -> bool:
+            fields = [u["id"], u["username"], u["first_name"], u["last_name"], u["external_id"]]
+            fields += [e["email_address"] for e in u["email_addresses"]]
+            fields += [p["phone_number"] for p in u["phone_numbers"]]
+            return any(text in str(f).lower() for f in fields if f)
+
+        filters.append(matches)
+    return filters
+
+
+def _member_of(field: str, values: set[str], *, wanted: bool) -> Callable[[JSON], bool]:
+    def check(user: JSON) -> bool:
+        return (user[field] in values) is wanted
+
+    return check
+
+
+def operation_name(method: str, path: str) -> str:
+    """The operation id of ``method path`` when the SDK's registry knows it."""
+    try:
+        from .._operations import OPERATIONS
+    except ImportError:  # pragma: no cover - the registry ships with the package
+        return f"{method} {path}"
+    parts = path.removeprefix("/v1").strip("/").split("/")
+    best, best_literals = f"{method} {path}", -1
+    for op in OPERATIONS:
+        template = op.path.strip("/").split("/")
+        if op.method != method or len(template) != len(parts):
+            continue
+        if all(t.startswith("{") or t == p for t, p in zip(template, parts, strict=True)):
+            literals = sum(not t.startswith("{") for t in template)
+            if literals > best_literals:  # /users/count beats /users/{user_id}
+                best, best_literals = op.operation_id, literals
+    return best

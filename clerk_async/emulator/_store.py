@@ -1,0 +1,368 @@
+"""The emulator's in-memory state and the Clerk-shaped objects it serves."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import string
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+JSON = dict[str, Any]
+
+_ALPHABET = string.ascii_letters + string.digits
+FIRST_NAMES = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Radia",
+    "Tim",
+]
+LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
+
+
+class ApiError(Exception):
+    """A Clerk-shaped error answer."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, long_message: str = "", **meta: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.long_message = long_message or message
+        self.meta = meta
+
+    def body(self, trace_id: str) -> JSON:
+        return {
+            "errors": [
+                {
+                    "code": self.code,
+                    "message": self.message,
+                    "long_message": self.long_message,
+                    "meta": self.meta,
+                }
+            ],
+            "clerk_trace_id": trace_id,
+        }
+
+
+def not_found(kind: str) -> ApiError:
+    return ApiError(
+        404,
+        "resource_not_found",
+        f"{kind} not found",
+        long_message=f"No {kind} was found with that ID.",
+    )
+
+
+def param_missing(name: str) -> ApiError:
+    return ApiError(
+        422,
+        "form_param_missing",
+        f"{name} is missing",
+        long_message=f"The parameter {name} is required.",
+        param_name=name,
+    )
+
+
+def param_invalid(name: str, why: str) -> ApiError:
+    return ApiError(
+        422, "form_param_format_invalid", f"{name} is invalid", long_message=why, param_name=name
+    )
+
+
+class Ids:
+    """Clerk-looking identifiers (``user_2ab…``), deterministic for a seed."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+
+    def new(self, prefix: str) -> str:
+        return prefix + "_" + "".join(self._random.choices(_ALPHABET, k=27))
+
+
+def _verification() -> JSON:
+    return {
+        "object": "verification_admin",
+        "status": "verified",
+        "strategy": "admin",
+        "attempts": None,
+        "expire_at": None,
+    }
+
+
+class Store:
+    """Every resource the emulator serves, in creation order."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.ids = Ids(seed)
+        self._random = random.Random(seed + 1)
+        self._clock = int(time.time() * 1000)
+        # Users in creation order; created_at strictly increases, so ``_created`` is sorted.
+        self.users: dict[str, JSON] = {}
+        self._order: list[str] = []
+        self._created: list[int] = []
+        self._created_of: dict[str, int] = {}
+        self.emails: dict[str, str] = {}  # lower-cased address -> user id
+        self.usernames: dict[str, str] = {}
+        self.external_ids: dict[str, str] = {}
+        self.organizations: dict[str, JSON] = {}
+        self.slugs: dict[str, str] = {}
+        self.memberships: dict[str, dict[str, JSON]] = {}  # org id -> user id -> membership
+        self.org_invitations: dict[str, dict[str, JSON]] = {}
+        self.invitations: dict[str, JSON] = {}
+        self.allowlist: dict[str, JSON] = {}
+        self.sessions: dict[str, JSON] = {}
+        self.clients: dict[str, JSON] = {}
+
+    def now(self) -> int:
+        """Milliseconds, strictly increasing between calls."""
+        self._clock = max(self._clock + 1, int(time.time() * 1000))
+        return self._clock
+
+    # -- users -----------------------------------------------------------------------
+
+    def make_user(self, body: JSON) -> JSON:
+        emails = body.get("email_address") or []
+        phones = body.get("phone_number") or []
+        if isinstance(emails, str):
+            emails = [emails]
+        if isinstance(phones, str):
+            phones = [phones]
+        for address in emails:
+            if not isinstance(address, str) or "@" not in address:
+                raise param_invalid("email_address", f"{address!r} is not a valid email address.")
+            if address.lower() in self.emails:
+                raise ApiError(
+                    422,
+                    "form_identifier_exists",
+                    "That email address is taken. Please try another.",
+                    param_name="email_address",
+                )
+        username = body.get("username")
+        if username is not None:
+            if not isinstance(username, str) or not 4 <= len(username) <= 64:
+                raise param_invalid("username", "Usernames have 4 to 64 characters.")
+            if username.lower() in self.usernames:
+                raise ApiError(
+                    422, "form_identifier_exists", "That username is taken.", param_name="username"
+                )
+        external_id = body.get("external_id")
+        if external_id is not None and external_id in self.external_ids:
+            raise ApiError(
+                422,
+                "form_identifier_exists",
+                "That external ID is taken.",
+                param_name="external_id",
+            )
+        password = body.get("password")
+        if password is not None and not body.get("skip_password_checks"):
+            check_password(password)
+        if not emails and not phones and username is None and external_id is None:
+            raise param_missing("email_address")
+        now = self.now()
+        user_id = self.ids.new("user")
+        email_objects = [
+            {
+                "id": self.ids.new("idn"),
+                "object": "email_address",
+                "email_address": address,
+                "reserved": False,
+                "verification": _verification(),
+                "linked_to": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for address in emails
+        ]
+        phone_objects = [
+            {
+                "id": self.ids.new("idn"),
+                "object": "phone_number",
+                "phone_number": number,
+                "reserved_for_second_factor": False,
+                "default_second_factor": False,
+                "reserved": False,
+                "verification": _verification(),
+                "linked_to": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for number in phones
+        ]
+        user: JSON = {
+            "id": user_id,
+            "object": "user",
+            "external_id": external_id,
+            "primary_email_address_id": email_objects[0]["id"] if email_objects else None,
+            "primary_phone_number_id": phone_objects[0]["id"] if phone_objects else None,
+            "primary_web3_wallet_id": None,
+            "username": username,
+            "first_name": body.get("first_name"),
+            "last_name": body.get("last_name"),
+            "image_url": "https://img.clerk.com/emulated",
+            "has_image": False,
+            "public_metadata": dict(body.get("public_metadata") or {}),
+            "private_metadata": dict(body.get("private_metadata") or {}),
+            "unsafe_metadata": dict(body.get("unsafe_metadata") or {}),
+            "email_addresses": email_objects,
+            "phone_numbers": phone_objects,
+            "web3_wallets": [],
+            "passkeys": [],
+            "password_enabled": password is not None,
+            "two_factor_enabled": False,
+            "totp_enabled": False,
+            "backup_code_enabled": False,
+            "mfa_enabled_at": None,
+            "mfa_disabled_at": None,
+            "external_accounts": [],
+            "saml_accounts": [],
+            "enterprise_accounts": [],
+            "last_sign_in_at": None,
+            "banned": False,
+            "locked": False,
+            "lockout_expires_in_seconds": None,
+            "verification_attempts_remaining": 100,
+            "created_at": now,
+            "updated_at": now,
+            "delete_self_enabled": True,
+            "create_organization_enabled": True,
+            "last_active_at": None,
+            "legal_accepted_at": None,
+        }
+        self._insert_user(user)
+        return user
+
+    def _insert_user(self, user: JSON) -> None:
+        user_id = user["id"]
+        self.users[user_id] = user
+        self._order.append(user_id)
+        self._created.append(user["created_at"])
+        self._created_of[user_id] = user["created_at"]
+        for email in user["email_addresses"]:
+            self.emails[email["email_address"].lower()] = user_id
+        if user["username"]:
+            self.usernames[user["username"].lower()] = user_id
+        if user["external_id"]:
+            self.external_ids[user["external_id"]] = user_id
+
+    def seed_users(self, count: int) -> None:
+        """Create ``count`` realistic users quickly (no validation round trips)."""
+        pick = self._random.choice
+        for i in range(count):
+            first, last = pick(FIRST_NAMES), pick(LAST_NAMES)
+            n = len(self.users)
+            self.make_user(
+                {
+                    "email_address": [f"{first}.{last}.{n}@example.com".lower()],
+                    "first_name": first,
+                    "last_name": last,
+                    "username": f"{first}{last}{n}".lower(),
+                    "external_id": f"ext-{n}",
+                    "public_metadata": {"seed": i},
+                }
+            )
+
+    def user(self, user_id: str) -> JSON:
+        user = self.users.get(user_id)
+        if user is None:
+            raise not_found("user")
+        return user
+
+    def delete_user(self, user_id: str) -> JSON:
+        user = self.user(user_id)
+        del self.users[user_id]
+        index = bisect.bisect_left(self._created, user["created_at"])
+        del self._order[index]
+        del self._created[index]
+        for email in user["email_addresses"]:
+            self.emails.pop(email["email_address"].lower(), None)
+        if user["username"]:
+            self.usernames.pop(user["username"].lower(), None)
+        if user["external_id"]:
+            self.external_ids.pop(user["external_id"], None)
+        for members in self.memberships.values():
+            members.pop(user_id, None)
+        return {"id": user_id, "object": "user", "deleted": True}
+
+    def users_newest_first(self, after: str | None = None) -> Iterator[JSON]:
+        """Users by ``-created_at``; with ``after``, only those older than that user
+        (still correct when that user was deleted meanwhile)."""
+        end = len(self._order)
+        if after is not None:
+            created = self._created_of.get(after)
+            if created is None:
+                raise param_invalid("starting_after", "starting_after must be a user ID.")
+            end = bisect.bisect_left(self._created, created)
+        for index in range(end - 1, -1, -1):
+            yield self.users[self._order[index]]
+
+    def users_oldest_first(self, after: str | None = None) -> Iterator[JSON]:
+        start = 0
+        if after is not None:
+            created = self._created_of.get(after)
+            if created is None:
+                raise param_invalid("starting_after", "starting_after must be a user ID.")
+            start = bisect.bisect_right(self._created, created)
+        for index in range(start, len(self._order)):
+            yield self.users[self._order[index]]
+
+    # -- organizations ---------------------------------------------------------------
+
+    def organization(self, key: str) -> JSON:
+        org = self.organizations.get(key) or self.organizations.get(self.slugs.get(key, ""))
+        if org is None:
+            raise not_found("organization")
+        return org
+
+    def membership_count(self, org_id: str) -> int:
+        return len(self.memberships.get(org_id, {}))
+
+
+def check_password(password: object) -> None:
+    if not isinstance(password, str) or len(password) < 8:
+        raise ApiError(
+            422,
+            "form_password_length_too_short",
+            "Passwords must be 8 characters or more.",
+            param_name="password",
+        )
+    if password.lower() in PWNED:
+        raise ApiError(
+            422,
+            "form_password_pwned",
+            "This password has been found in a data breach; pick another.",
+            param_name="password",
+        )
+
+
+PWNED = frozenset({"password", "password1", "12345678", "123456789", "qwerty123", "iloveyou1"})
+
+
+def slugify(name: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    return (
+        "-".join(part for part in slug.split("-") if part)
+        or hashlib.sha1(name.encode()).hexdigest()[:8]
+    )
+
+
+def page(items: Iterable[JSON], offset: int, limit: int) -> list[JSON]:
+    """Skip ``offset`` items and take ``limit`` without materialising the rest."""
+    out: list[JSON] = []
+    for index, item in enumerate(items):
+        if index < offset:
+            continue
+        if len(out) >= limit:
+            break
+        out.append(item)
+    return out
