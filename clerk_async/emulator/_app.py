@@ -171,7 +171,8 @@ class Api:
             auth.startswith("Bearer " + SECRET_PREFIX)
             and len(auth) > len("Bearer " + SECRET_PREFIX)
         ):
-            response = self.error(
+            self.log.append((request.method, request.path, 401))
+            return self.error(
                 ApiError(
                     401,
                     "authentication_invalid",
@@ -179,8 +180,6 @@ class Api:
                     long_message="Send Authorization: Bearer sk_test_... with a test secret key.",
                 )
             )
-            self.log.append((request.method, request.path, 401))
-            return response
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.draw()
@@ -195,9 +194,9 @@ class Api:
             code = "too_many_requests" if status == 429 else "internal_clerk_error"
             self.log.append((request.method, request.path, status))
             return self.error(ApiError(status, code, "Injected fault"), headers)
-        response: web.StreamResponse = await handler(request)
-        self.log.append((request.method, request.path, response.status))
-        return response
+        answer: web.StreamResponse = await handler(request)
+        self.log.append((request.method, request.path, answer.status))
+        return answer
 
     def _wrap(self, handler: Handler) -> Handler:
         async def run(request: web.Request) -> web.StreamResponse:
