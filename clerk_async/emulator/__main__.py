@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed-users", type=int, default=0, help="users to create at start")
     parser.add_argument("--seed", type=int, default=0, help="seed of ids and faults")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 500/503")
+    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 502/503")
     parser.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction answered 429")
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of those 429s")
     parser.add_argument(

@@ -39,7 +39,7 @@ class Faults:
 
     Attributes:
         latency: seconds added before every answer.
-        error_rate: fraction of requests answered 500/503.
+        error_rate: fraction of requests answered 502/503 (transient failures).
         rate_limit_rate: fraction of requests answered 429 with ``Retry-After``.
         retry_after: the ``Retry-After`` value (seconds) of those 429s.
         drop_rate: fraction of connections closed without an answer.
@@ -72,7 +72,7 @@ class Faults:
         if self.rate_limit_rate and roll() < self.rate_limit_rate:
             return ("status", 429, self.retry_after)
         if self.error_rate and roll() < self.error_rate:
-            return ("status", self._random.choice((500, 503)), 0.0)
+            return ("status", self._random.choice((502, 503)), 0.0)
         return None
 
 
@@ -113,6 +113,7 @@ class Api:
             ("PATCH", "/v1/users/{user_id}", self.update_user),
             ("DELETE", "/v1/users/{user_id}", self.delete_user),
             ("PATCH", "/v1/users/{user_id}/metadata", self.merge_user_metadata),
+            ("PUT", "/v1/users/{user_id}/metadata", self.replace_user_metadata),
             ("POST", "/v1/users/{user_id}/ban", self.flag_user("banned", True)),
             ("POST", "/v1/users/{user_id}/unban", self.flag_user("banned", False)),
             ("POST", "/v1/users/{user_id}/lock", self.flag_user("locked", True)),
@@ -123,6 +124,7 @@ class Api:
             ("PATCH", "/v1/organizations/{org}", self.update_organization),
             ("DELETE", "/v1/organizations/{org}", self.delete_organization),
             ("PATCH", "/v1/organizations/{org}/metadata", self.merge_organization_metadata),
+            ("PUT", "/v1/organizations/{org}/metadata", self.replace_organization_metadata),
             ("GET", "/v1/organizations/{org}/memberships", self.list_memberships),
             ("POST", "/v1/organizations/{org}/memberships", self.create_membership),
             ("PATCH", "/v1/organizations/{org}/memberships/{user_id}", self.update_membership),
@@ -391,6 +393,15 @@ class Api:
         user["updated_at"] = self.store.now()
         return user
 
+    async def replace_user_metadata(self, request: web.Request) -> JSON:
+        user = self.store.user(request.match_info["user_id"])
+        body = await self.body(request)
+        for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
+            if field in body:
+                user[field] = dict(body[field] or {})
+        user["updated_at"] = self.store.now()
+        return user
+
     def flag_user(self, field: str, value: bool) -> Handler:
         async def handler(request: web.Request) -> JSON:
             user = self.store.user(request.match_info["user_id"])
@@ -508,6 +519,15 @@ class Api:
         for field in ("public_metadata", "private_metadata"):
             if field in body:
                 org[field] = deep_merge(org.get(field) or {}, body[field] or {})
+        org["updated_at"] = self.store.now()
+        return self._org_json(org)
+
+    async def replace_organization_metadata(self, request: web.Request) -> JSON:
+        org = self.store.organization(request.match_info["org"])
+        body = await self.body(request)
+        for field in ("public_metadata", "private_metadata"):
+            if field in body:
+                org[field] = dict(body[field] or {})
         org["updated_at"] = self.store.now()
         return self._org_json(org)
 
