@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import IO, Final, Literal, TypeAlias
 
-__all__ = ["UNSET", "FileContent", "Unset"]
+__all__ = ["UNSET", "ApiEnum", "FileContent", "Unset"]
 
 
 class Unset(enum.Enum):
@@ -32,3 +32,13 @@ UNSET: Final = Unset.UNSET
 FileContent: TypeAlias = bytes | IO[bytes] | tuple[str, bytes] | tuple[str, bytes, str]
 """A file to upload: raw bytes, a binary file object, ``(filename, bytes)`` or
 ``(filename, bytes, content_type)``."""
+
+
+class ApiEnum(str, enum.Enum):
+    """Base of the generated enums: members are strings and print as their value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)

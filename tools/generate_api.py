@@ -280,13 +280,13 @@ def render_models(models: Models) -> str:
         "field still decodes. Request objects default their optional fields to ``UNSET``, so\n"
         'only what you set is sent."""\n\n',
         "from __future__ import annotations\n\n",
-        "import builtins\nimport enum\nfrom typing import Any\n\nimport attrs\n\n",
-        "from .._types import UNSET, Unset\n\n",
+        "import builtins\nfrom typing import Any\n\nimport attrs\n\n",
+        "from .._types import UNSET, ApiEnum, Unset\n\n",
     ]
     names = sorted([*models.classes, *models.enums])
     out.append("__all__ = [\n" + "".join(f"    {n!r},\n" for n in names) + "]\n\n")
     for enum_def in models.enums.values():
-        out.append(f"\n\nclass {enum_def.name}(str, enum.Enum):\n")
+        out.append(f"\n\nclass {enum_def.name}(ApiEnum):\n")
         out.append(f'    """{enum_def.doc} Unknown values decode as plain ``str``."""\n\n')
         used: set[str] = set()
         for value in enum_def.values:

@@ -7,12 +7,11 @@ only what you set is sent."""
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import attrs
 
-from .._types import UNSET, Unset
+from .._types import UNSET, ApiEnum, Unset
 
 __all__ = [
     "ActorToken",
@@ -421,7 +420,7 @@ __all__ = [
 ]
 
 
-class SessionStatus(str, enum.Enum):
+class SessionStatus(ApiEnum):
     """Values of ``SessionStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
@@ -434,7 +433,7 @@ class SessionStatus(str, enum.Enum):
     PENDING = "pending"
 
 
-class VerificationOtpStatus(str, enum.Enum):
+class VerificationOtpStatus(ApiEnum):
     """Values of ``VerificationOtpStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
@@ -443,7 +442,7 @@ class VerificationOtpStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class VerificationOtpStrategy(str, enum.Enum):
+class VerificationOtpStrategy(ApiEnum):
     """Values of ``VerificationOtpStrategy``. Unknown values decode as plain ``str``."""
 
     PHONE_CODE = "phone_code"
@@ -451,14 +450,14 @@ class VerificationOtpStrategy(str, enum.Enum):
     RESET_PASSWORD_EMAIL_CODE = "reset_password_email_code"
 
 
-class VerificationFromOauthStatus(str, enum.Enum):
+class VerificationFromOauthStatus(ApiEnum):
     """Values of ``VerificationFromOauthStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
     VERIFIED = "verified"
 
 
-class VerificationTicketStatus(str, enum.Enum):
+class VerificationTicketStatus(ApiEnum):
     """Values of ``VerificationTicketStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
@@ -466,7 +465,7 @@ class VerificationTicketStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class VerificationSamlStatus(str, enum.Enum):
+class VerificationSamlStatus(ApiEnum):
     """Values of ``VerificationSamlStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
@@ -476,7 +475,7 @@ class VerificationSamlStatus(str, enum.Enum):
     TRANSFERABLE = "transferable"
 
 
-class VerificationEmailLinkStatus(str, enum.Enum):
+class VerificationEmailLinkStatus(ApiEnum):
     """Values of ``VerificationEmailLinkStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
@@ -485,7 +484,7 @@ class VerificationEmailLinkStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class VerificationWeb3Status(str, enum.Enum):
+class VerificationWeb3Status(ApiEnum):
     """Values of ``VerificationWeb3Status``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
@@ -494,7 +493,7 @@ class VerificationWeb3Status(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class VerificationWeb3Strategy(str, enum.Enum):
+class VerificationWeb3Strategy(ApiEnum):
     """Values of ``VerificationWeb3Strategy``. Unknown values decode as plain ``str``."""
 
     WEB3_METAMASK_SIGNATURE = "web3_metamask_signature"
@@ -504,7 +503,7 @@ class VerificationWeb3Strategy(str, enum.Enum):
     WEB3_SOLANA_SIGNATURE = "web3_solana_signature"
 
 
-class VerificationOauthStatus(str, enum.Enum):
+class VerificationOauthStatus(ApiEnum):
     """Values of ``VerificationOauthStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
@@ -514,14 +513,14 @@ class VerificationOauthStatus(str, enum.Enum):
     TRANSFERABLE = "transferable"
 
 
-class VerificationGoogleOneTapStatus(str, enum.Enum):
+class VerificationGoogleOneTapStatus(ApiEnum):
     """Values of ``VerificationGoogleOneTapStatus``. Unknown values decode as plain ``str``."""
 
     UNVERIFIED = "unverified"
     VERIFIED = "verified"
 
 
-class ExternalAccountWithVerificationObject(str, enum.Enum):
+class ExternalAccountWithVerificationObject(ApiEnum):
     """Values of ``ExternalAccountWithVerificationObject``. Unknown values decode as plain ``str``."""
 
     EXTERNAL_ACCOUNT = "external_account"
@@ -529,14 +528,14 @@ class ExternalAccountWithVerificationObject(str, enum.Enum):
     GOOGLE_ACCOUNT = "google_account"
 
 
-class EnterpriseAccountProtocol(str, enum.Enum):
+class EnterpriseAccountProtocol(ApiEnum):
     """Values of ``EnterpriseAccountProtocol``. Unknown values decode as plain ``str``."""
 
     OAUTH = "oauth"
     SAML = "saml"
 
 
-class CommercePaymentMethodResponsePaymentType(str, enum.Enum):
+class CommercePaymentMethodResponsePaymentType(ApiEnum):
     """Values of ``CommercePaymentMethodResponsePaymentType``. Unknown values decode as plain ``str``."""
 
     CARD = "card"
@@ -544,14 +543,14 @@ class CommercePaymentMethodResponsePaymentType(str, enum.Enum):
     PAYER_CREDITS = "payer-credits"
 
 
-class CommercePaymentMethodResponseStatus(str, enum.Enum):
+class CommercePaymentMethodResponseStatus(ApiEnum):
     """Values of ``CommercePaymentMethodResponseStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
     DISCONNECTED = "disconnected"
 
 
-class CommerceSubscriptionItemStatus(str, enum.Enum):
+class CommerceSubscriptionItemStatus(ApiEnum):
     """Values of ``CommerceSubscriptionItemStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
@@ -564,14 +563,14 @@ class CommerceSubscriptionItemStatus(str, enum.Enum):
     ABANDONED = "abandoned"
 
 
-class CommerceSubscriptionItemPlanPeriod(str, enum.Enum):
+class CommerceSubscriptionItemPlanPeriod(ApiEnum):
     """Values of ``CommerceSubscriptionItemPlanPeriod``. Unknown values decode as plain ``str``."""
 
     MONTH = "month"
     ANNUAL = "annual"
 
 
-class CommerceSubscriptionStatus(str, enum.Enum):
+class CommerceSubscriptionStatus(ApiEnum):
     """Values of ``CommerceSubscriptionStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
@@ -582,28 +581,28 @@ class CommerceSubscriptionStatus(str, enum.Enum):
     INCOMPLETE = "incomplete"
 
 
-class AdjustCreditBalanceRequestAction(str, enum.Enum):
+class AdjustCreditBalanceRequestAction(ApiEnum):
     """Values of ``AdjustCreditBalanceRequestAction``. Unknown values decode as plain ``str``."""
 
     INCREASE = "increase"
     DECREASE = "decrease"
 
 
-class TrustedDevicePlatform(str, enum.Enum):
+class TrustedDevicePlatform(ApiEnum):
     """Values of ``TrustedDevicePlatform``. Unknown values decode as plain ``str``."""
 
     IOS = "ios"
     ANDROID = "android"
 
 
-class TrustedDeviceStatus(str, enum.Enum):
+class TrustedDeviceStatus(ApiEnum):
     """Values of ``TrustedDeviceStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
     REVOKED = "revoked"
 
 
-class InvitationStatus(str, enum.Enum):
+class InvitationStatus(ApiEnum):
     """Values of ``InvitationStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -612,7 +611,7 @@ class InvitationStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class AllowlistIdentifierIdentifierType(str, enum.Enum):
+class AllowlistIdentifierIdentifierType(ApiEnum):
     """Values of ``AllowlistIdentifierIdentifierType``. Unknown values decode as plain ``str``."""
 
     EMAIL_ADDRESS = "email_address"
@@ -620,7 +619,7 @@ class AllowlistIdentifierIdentifierType(str, enum.Enum):
     WEB3_WALLET = "web3_wallet"
 
 
-class BlocklistIdentifierIdentifierType(str, enum.Enum):
+class BlocklistIdentifierIdentifierType(ApiEnum):
     """Values of ``BlocklistIdentifierIdentifierType``. Unknown values decode as plain ``str``."""
 
     EMAIL_ADDRESS = "email_address"
@@ -628,7 +627,7 @@ class BlocklistIdentifierIdentifierType(str, enum.Enum):
     WEB3_WALLET = "web3_wallet"
 
 
-class ActorTokenStatus(str, enum.Enum):
+class ActorTokenStatus(ApiEnum):
     """Values of ``ActorTokenStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -636,7 +635,7 @@ class ActorTokenStatus(str, enum.Enum):
     REVOKED = "revoked"
 
 
-class OrganizationSettingsDomainsEnrollmentModesItem(str, enum.Enum):
+class OrganizationSettingsDomainsEnrollmentModesItem(ApiEnum):
     """Values of ``OrganizationSettingsDomainsEnrollmentModesItem``. Unknown values decode as plain ``str``."""
 
     MANUAL_INVITATION = "manual_invitation"
@@ -644,7 +643,7 @@ class OrganizationSettingsDomainsEnrollmentModesItem(str, enum.Enum):
     AUTOMATIC_SUGGESTION = "automatic_suggestion"
 
 
-class OrganizationDomainEnrollmentMode(str, enum.Enum):
+class OrganizationDomainEnrollmentMode(ApiEnum):
     """Values of ``OrganizationDomainEnrollmentMode``. Unknown values decode as plain ``str``."""
 
     MANUAL_INVITATION = "manual_invitation"
@@ -653,7 +652,7 @@ class OrganizationDomainEnrollmentMode(str, enum.Enum):
     ENTERPRISE_SSO = "enterprise_sso"
 
 
-class SignInTokenStatus(str, enum.Enum):
+class SignInTokenStatus(ApiEnum):
     """Values of ``SignInTokenStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -661,7 +660,7 @@ class SignInTokenStatus(str, enum.Enum):
     REVOKED = "revoked"
 
 
-class SignUpVerificationNextAction(str, enum.Enum):
+class SignUpVerificationNextAction(ApiEnum):
     """Values of ``SignUpVerificationNextAction``. Unknown values decode as plain ``str``."""
 
     NEEDS_PREPARE = "needs_prepare"
@@ -669,7 +668,7 @@ class SignUpVerificationNextAction(str, enum.Enum):
     EMPTY = ""
 
 
-class SignUpStatus(str, enum.Enum):
+class SignUpStatus(ApiEnum):
     """Values of ``SignUpStatus``. Unknown values decode as plain ``str``."""
 
     MISSING_REQUIREMENTS = "missing_requirements"
@@ -677,7 +676,7 @@ class SignUpStatus(str, enum.Enum):
     ABANDONED = "abandoned"
 
 
-class SamlConnectionLoginHintMode(str, enum.Enum):
+class SamlConnectionLoginHintMode(ApiEnum):
     """Values of ``SamlConnectionLoginHintMode``. Unknown values decode as plain ``str``."""
 
     EMAIL_ADDRESS = "email_address"
@@ -685,7 +684,7 @@ class SamlConnectionLoginHintMode(str, enum.Enum):
     OFF = "off"
 
 
-class EnterpriseConnectionSamlConnectionLoginHintMode(str, enum.Enum):
+class EnterpriseConnectionSamlConnectionLoginHintMode(ApiEnum):
     """Values of ``EnterpriseConnectionSamlConnectionLoginHintMode``. Unknown values decode as plain ``str``."""
 
     EMAIL_ADDRESS = "email_address"
@@ -693,7 +692,7 @@ class EnterpriseConnectionSamlConnectionLoginHintMode(str, enum.Enum):
     OFF = "off"
 
 
-class EnterpriseConnectionTestRunStatus(str, enum.Enum):
+class EnterpriseConnectionTestRunStatus(ApiEnum):
     """Values of ``EnterpriseConnectionTestRunStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -701,14 +700,14 @@ class EnterpriseConnectionTestRunStatus(str, enum.Enum):
     FAILED = "failed"
 
 
-class EnterpriseConnectionTestRunConnectionType(str, enum.Enum):
+class EnterpriseConnectionTestRunConnectionType(ApiEnum):
     """Values of ``EnterpriseConnectionTestRunConnectionType``. Unknown values decode as plain ``str``."""
 
     SAML = "saml"
     OAUTH = "oauth"
 
 
-class WaitlistEntryStatus(str, enum.Enum):
+class WaitlistEntryStatus(ApiEnum):
     """Values of ``WaitlistEntryStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -717,7 +716,7 @@ class WaitlistEntryStatus(str, enum.Enum):
     COMPLETED = "completed"
 
 
-class WaitlistEntryInvitationStatus(str, enum.Enum):
+class WaitlistEntryInvitationStatus(ApiEnum):
     """Values of ``WaitlistEntryInvitationStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -726,7 +725,7 @@ class WaitlistEntryInvitationStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class BillingPriceResponseSupportedBillingPeriods(str, enum.Enum):
+class BillingPriceResponseSupportedBillingPeriods(ApiEnum):
     """Values of ``BillingPriceResponseSupportedBillingPeriods``. Unknown values decode as plain ``str``."""
 
     MONTH = "month"
@@ -734,7 +733,7 @@ class BillingPriceResponseSupportedBillingPeriods(str, enum.Enum):
     BOTH = "both"
 
 
-class CreateBillingPriceRequestSupportedBillingPeriods(str, enum.Enum):
+class CreateBillingPriceRequestSupportedBillingPeriods(ApiEnum):
     """Values of ``CreateBillingPriceRequestSupportedBillingPeriods``. Unknown values decode as plain ``str``."""
 
     MONTH = "month"
@@ -742,7 +741,7 @@ class CreateBillingPriceRequestSupportedBillingPeriods(str, enum.Enum):
     BOTH = "both"
 
 
-class CommercePaymentSourceResponsePaymentMethod(str, enum.Enum):
+class CommercePaymentSourceResponsePaymentMethod(ApiEnum):
     """Values of ``CommercePaymentSourceResponsePaymentMethod``. Unknown values decode as plain ``str``."""
 
     CARD = "card"
@@ -750,14 +749,14 @@ class CommercePaymentSourceResponsePaymentMethod(str, enum.Enum):
     GOOGLE_PAY = "google_pay"
 
 
-class CommercePaymentSourceResponseStatus(str, enum.Enum):
+class CommercePaymentSourceResponseStatus(ApiEnum):
     """Values of ``CommercePaymentSourceResponseStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
     DISCONNECTED = "disconnected"
 
 
-class CommerceSubscriptionItem2Status(str, enum.Enum):
+class CommerceSubscriptionItem2Status(ApiEnum):
     """Values of ``CommerceSubscriptionItem2Status``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
@@ -768,14 +767,14 @@ class CommerceSubscriptionItem2Status(str, enum.Enum):
     ABANDONED = "abandoned"
 
 
-class CommerceSubscriptionItem2PlanPeriod(str, enum.Enum):
+class CommerceSubscriptionItem2PlanPeriod(ApiEnum):
     """Values of ``CommerceSubscriptionItem2PlanPeriod``. Unknown values decode as plain ``str``."""
 
     MONTH = "month"
     ANNUAL = "annual"
 
 
-class CommerceSubscriptionItem2PaymentSourcePaymentMethod(str, enum.Enum):
+class CommerceSubscriptionItem2PaymentSourcePaymentMethod(ApiEnum):
     """Values of ``CommerceSubscriptionItem2PaymentSourcePaymentMethod``. Unknown values decode as plain ``str``."""
 
     CARD = "card"
@@ -783,21 +782,21 @@ class CommerceSubscriptionItem2PaymentSourcePaymentMethod(str, enum.Enum):
     GOOGLE_PAY = "google_pay"
 
 
-class CommerceSubscriptionItem2PaymentSourceStatus(str, enum.Enum):
+class CommerceSubscriptionItem2PaymentSourceStatus(ApiEnum):
     """Values of ``CommerceSubscriptionItem2PaymentSourceStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
     DISCONNECTED = "disconnected"
 
 
-class CommercePriceTransitionDetailsEffectiveMode(str, enum.Enum):
+class CommercePriceTransitionDetailsEffectiveMode(ApiEnum):
     """Values of ``CommercePriceTransitionDetailsEffectiveMode``. Unknown values decode as plain ``str``."""
 
     IMMEDIATE = "immediate"
     END_OF_PERIOD = "end_of_period"
 
 
-class CommercePriceTransitionDetailsPreviousSubscriptionItemStatus(str, enum.Enum):
+class CommercePriceTransitionDetailsPreviousSubscriptionItemStatus(ApiEnum):
     """Values of ``CommercePriceTransitionDetailsPreviousSubscriptionItemStatus``. Unknown values decode as plain ``str``."""
 
     CANCELED = "canceled"
@@ -805,7 +804,7 @@ class CommercePriceTransitionDetailsPreviousSubscriptionItemStatus(str, enum.Enu
     ABANDONED = "abandoned"
 
 
-class CommerceDiscountRedemptionResponseSource(str, enum.Enum):
+class CommerceDiscountRedemptionResponseSource(ApiEnum):
     """Values of ``CommerceDiscountRedemptionResponseSource``. Unknown values decode as plain ``str``."""
 
     PROMOTION = "promotion"
@@ -813,14 +812,14 @@ class CommerceDiscountRedemptionResponseSource(str, enum.Enum):
     PROMO_CODE = "promo_code"
 
 
-class CommerceDiscountRedemptionResponseEffect(str, enum.Enum):
+class CommerceDiscountRedemptionResponseEffect(ApiEnum):
     """Values of ``CommerceDiscountRedemptionResponseEffect``. Unknown values decode as plain ``str``."""
 
     PERCENTAGE = "percentage"
     FIXED_AMOUNT = "fixed_amount"
 
 
-class CommerceDiscountRedemptionResponseStatus(str, enum.Enum):
+class CommerceDiscountRedemptionResponseStatus(ApiEnum):
     """Values of ``CommerceDiscountRedemptionResponseStatus``. Unknown values decode as plain ``str``."""
 
     ACTIVE = "active"
@@ -828,7 +827,7 @@ class CommerceDiscountRedemptionResponseStatus(str, enum.Enum):
     REMOVED = "removed"
 
 
-class BillingPaymentAttemptStatus(str, enum.Enum):
+class BillingPaymentAttemptStatus(ApiEnum):
     """Values of ``BillingPaymentAttemptStatus``. Unknown values decode as plain ``str``."""
 
     PENDING = "pending"
@@ -836,21 +835,21 @@ class BillingPaymentAttemptStatus(str, enum.Enum):
     FAILED = "failed"
 
 
-class BillingStatementStatus(str, enum.Enum):
+class BillingStatementStatus(ApiEnum):
     """Values of ``BillingStatementStatus``. Unknown values decode as plain ``str``."""
 
     OPEN = "open"
     CLOSED = "closed"
 
 
-class RoleSetType(str, enum.Enum):
+class RoleSetType(ApiEnum):
     """Values of ``RoleSetType``. Unknown values decode as plain ``str``."""
 
     INITIAL = "initial"
     CUSTOM = "custom"
 
 
-class VerifyTotpCodeType(str, enum.Enum):
+class VerifyTotpCodeType(ApiEnum):
     """Values of ``VerifyTotpCodeType``. Unknown values decode as plain ``str``."""
 
     TOTP = "totp"
