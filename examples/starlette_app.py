@@ -1,0 +1,33 @@
+"""A Starlette app with Clerk's verdict on ``request.state.auth``.
+
+Run: ``CLERK_SECRET_KEY=sk_test_... uvicorn examples.starlette_app:app``
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from clerk_async.integrations.starlette import ClerkAuthMiddleware
+
+
+async def me(request: Request) -> JSONResponse:
+    auth = request.state.auth
+    if not auth.is_authenticated:
+        reason = request.state.auth_state.reason
+        value = getattr(reason, "value", reason)
+        return JSONResponse({"error": "unauthenticated", "reason": value}, status_code=401)
+    return JSONResponse({"user_id": auth.user_id})
+
+
+def create_app(**options: object) -> Starlette:
+    return Starlette(
+        routes=[Route("/me", me)],
+        middleware=[Middleware(ClerkAuthMiddleware, **options)],  # type: ignore[arg-type]
+    )
+
+
+app = create_app()
