@@ -77,3 +77,14 @@ def contract(session: nox.Session) -> None:
         "python", "-m", "tests.contract.prism", "--prism", ".prism/node_modules/.bin/prism",
         "--", *(session.posargs or ["-q"]),
     )  # fmt: skip
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against raw aiohttp and the official SDK (``-- --smoke`` for a short pass).
+
+    Writes benchmarks/results/latest.md and latest.png. The official SDK is installed
+    here only, as the peer we measure against.
+    """
+    session.install("-e", ".", "clerk-backend-api", "matplotlib", "urllib3", "httpx")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)

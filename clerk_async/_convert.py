@@ -104,7 +104,7 @@ def _structure_attrs_factory(cls: type) -> Callable[[Any, Any], Any]:
     )
 
     def structure_model(value: Any, tp: Any) -> Any:
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):  # decoded JSON objects are always dicts
             return inner(value, tp)
         return value  # tolerate a value of the wrong shape rather than fail the response
 
@@ -126,9 +126,20 @@ converter.register_structure_hook_factory(attrs.has, _structure_attrs_factory)
 converter.register_unstructure_hook_factory(attrs.has, _unstructure_attrs_factory)
 
 
-def _model_score(cls: type, value: Mapping[str, Any]) -> int:
+def _json_keys(cls: type) -> frozenset[str]:
     names = _json_names(cls)
-    return sum(1 for f in attrs.fields(cls) if names.get(f.name, f.name) in value)
+    return frozenset(names.get(f.name, f.name) for f in attrs.fields(cls))
+
+
+_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {}
+
+
+def _hook(tp: Any) -> Callable[[Any, Any], Any]:
+    """The structure hook of ``tp``, looked up on first use (recursive models allowed)."""
+    hook = _HOOKS.get(tp)
+    if hook is None:
+        hook = _HOOKS[tp] = converter.get_structure_hook(tp)
+    return hook
 
 
 def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
@@ -136,6 +147,28 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     models = [m for m in members if attrs.has(m)]
     enums = [m for m in members if isinstance(m, type) and issubclass(m, enum.Enum)]
     others = [m for m in members if m not in models and m not in enums]
+    # The common cases get a hook of their own; decoding is the hot path of every call.
+    if all(m in _PRIMITIVES for m in members):
+        return _passthrough
+    if len(members) == 1:
+        only = members[0]
+
+        def structure_optional(value: Any, _: Any) -> Any:
+            return None if value is None else _hook(only)(value, only)
+
+        return structure_optional
+    if len(enums) == 1 and not models and all(m in _PRIMITIVES for m in others):
+        members_by_value = {m.value: m for m in enums[0]}
+
+        def structure_enum_or_str(value: Any, _: Any) -> Any:
+            try:
+                return members_by_value.get(value, value)
+            except TypeError:
+                return value
+
+        return structure_enum_or_str
+    keys = [(m, _json_keys(m)) for m in models]
+    containers = [(get_origin(o) or o, o) for o in others if (get_origin(o) or o) in (list, dict)]
 
     def structure_union(value: Any, _: Any) -> Any:
         if value is None:
@@ -144,13 +177,13 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
             result = _scalar(value, e)
             if isinstance(result, enum.Enum):
                 return result
-        if isinstance(value, Mapping) and models:
-            best = max(models, key=lambda m: _model_score(m, value))
-            return converter.structure(value, best)
-        for other in others:
-            origin = get_origin(other) or other
-            if origin in (list, dict) and isinstance(value, origin):
-                return converter.structure(value, other)
+        if isinstance(value, dict) and keys:
+            present = value.keys()
+            best = max(keys, key=lambda pair: len(pair[1] & present))[0]
+            return _hook(best)(value, best)
+        for origin, other in containers:
+            if isinstance(value, origin):
+                return _hook(other)(value, other)
         return value
 
     return structure_union
@@ -159,28 +192,46 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
 converter.register_structure_hook_factory(_is_union, _structure_union_factory)
 
 
-def _structure_mapping(value: Any, tp: Any) -> Any:
-    if not isinstance(value, Mapping):
-        return value
+def _structure_mapping_factory(tp: Any) -> Callable[[Any, Any], Any]:
     args = get_args(tp)
-    if len(args) != 2 or args[1] is Any:
-        return dict(value)
-    hook = converter.get_structure_hook(args[1])
-    return {k: hook(v, args[1]) for k, v in value.items()}
+    if len(args) != 2 or args[1] is Any or args[1] is object:
+
+        def structure_plain_mapping(value: Any, _: Any) -> Any:
+            return dict(value) if isinstance(value, Mapping) else value
+
+        return structure_plain_mapping
+    item = args[1]
+
+    def structure_mapping(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        hook = _hook(item)
+        return {k: hook(v, item) for k, v in value.items()}
+
+    return structure_mapping
 
 
-def _structure_list(value: Any, tp: Any) -> Any:
-    if not isinstance(value, list):
-        return value
+def _structure_list_factory(tp: Any) -> Callable[[Any, Any], Any]:
     args = get_args(tp)
-    if not args or args[0] is Any:
-        return list(value)
-    hook = converter.get_structure_hook(args[0])
-    return [hook(v, args[0]) for v in value]
+    item = args[0] if args else Any
+    if item is Any or item is object or item in _PRIMITIVES:
+
+        def structure_plain_list(value: Any, _: Any) -> Any:
+            return list(value) if isinstance(value, list) else value
+
+        return structure_plain_list
+
+    def structure_list(value: Any, _: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        hook = _hook(item)
+        return [hook(v, item) for v in value]
+
+    return structure_list
 
 
-converter.register_structure_hook_func(_is_mapping, _structure_mapping)
-converter.register_structure_hook_func(_is_list, _structure_list)
+converter.register_structure_hook_factory(_is_mapping, _structure_mapping_factory)
+converter.register_structure_hook_factory(_is_list, _structure_list_factory)
 
 
 def _strip_unset(value: Any) -> Any:

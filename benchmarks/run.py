@@ -1,0 +1,561 @@
+"""The benchmark harness: clerk-async against raw aiohttp (the limit) and the official SDK.
+
+Run with ``nox -s bench`` (``-- --smoke`` for a short pass). In one run it starts a
+fixture server in its own process and measures, alternating the clients round by
+round so machine drift hits all alike:
+
+1. get-user throughput at concurrency 1, 8 and 64;
+2. listing 10,000 users;
+3. sequential sync get-user rate;
+4. session token verifications per second;
+5. import time;
+6. peak RSS while iterating 100,000 users.
+
+It writes ``benchmarks/results/latest.md`` (median, min-max, ratios) and
+``latest.png`` beside it. Absolute numbers depend on the machine; the ratios
+measured in the same run are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+import clerk_async
+import clerk_sync
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SECRET = "sk_test_benchmark"
+USER_ID = "user_00000001"
+HAVE_OFFICIAL = True
+try:
+    import clerk_backend_api
+except ImportError:  # the peer is only installed by `nox -s bench`
+    HAVE_OFFICIAL = False
+
+
+# -- the fixture server ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def fixture_server(users: int) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.fixture_server",
+            "--port",
+            str(port),
+            "--users",
+            str(users),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "ready"
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+# -- measurement helpers ------------------------------------------------------------------
+
+
+class Series:
+    """Samples of one measurement across rounds."""
+
+    def __init__(self, group: str, name: str, unit: str, higher_is_better: bool = True) -> None:
+        self.group, self.name, self.unit = group, name, unit
+        self.higher_is_better = higher_is_better
+        self.samples: list[float] = []
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples) if self.samples else float("nan")
+
+
+async def rate(worker: Callable[[], Awaitable[object]], concurrency: int, seconds: float) -> float:
+    """Completed calls per second with ``concurrency`` workers for ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def loop() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await worker()
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+def sync_rate(worker: Callable[[], object], seconds: float) -> float:
+    deadline = time.perf_counter() + seconds
+    done = 0
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        worker()
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+# -- 1. get-user throughput ---------------------------------------------------------------
+
+
+async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series]) -> None:
+    headers = {"Authorization": f"Bearer {SECRET}", "Clerk-API-Version": "2026-05-12"}
+    for concurrency in (1, 8, 64):
+        series = {
+            name: Series(f"get-user, concurrency {concurrency}", name, "req/s")
+            for name in ("raw aiohttp", "clerk-async", "official SDK")
+        }
+        out.extend(series.values())
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
+            clerk_async.Clerk(secret_key=SECRET, api_url=url) as ours,
+        ):
+            user_url = f"{url}/v1/users/{USER_ID}"
+
+            async def raw(user_url: str = user_url) -> object:
+                async with session.get(user_url, headers=headers) as resp:
+                    return json.loads(await resp.read())
+
+            async def sdk() -> object:
+                return await ours.users.get(USER_ID)
+
+            workers: dict[str, Callable[[], Awaitable[object]]] = {
+                "raw aiohttp": raw,
+                "clerk-async": sdk,
+            }
+            if HAVE_OFFICIAL:
+                official = clerk_backend_api.Clerk(bearer_auth=SECRET, server_url=url + "/v1")
+
+                async def peer(official: Any = official) -> object:
+                    return await official.users.get_async(user_id=USER_ID)
+
+                workers["official SDK"] = peer
+            for worker in workers.values():  # warm-up
+                await rate(worker, concurrency, 0.2)
+            for _ in range(rounds):
+                for name, worker in workers.items():
+                    series[name].samples.append(await rate(worker, concurrency, seconds))
+
+
+# -- 2. listing 10,000 users -----------------------------------------------------------------
+
+
+async def bench_list(url: str, users: int, rounds: int, out: list[Series]) -> None:
+    group = f"list {users:,} users"
+    names = [
+        "raw aiohttp offset loop",
+        "clerk-async offset",
+        "clerk-async cursor",
+        "clerk-async concurrency=4",
+        "official SDK offset loop",
+    ]
+    series = {n: Series(group, n, "users/s") for n in names}
+    out.extend(series.values())
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
+        clerk_async.Clerk(secret_key=SECRET, api_url=url) as ours,
+    ):
+
+        async def raw() -> int:
+            n, offset = 0, 0
+            while True:
+                params = {"limit": "500", "offset": str(offset)}
+                async with session.get(f"{url}/v1/users", params=params, headers=headers) as resp:
+                    page = json.loads(await resp.read())
+                n += len(page)
+                offset += len(page)
+                if len(page) < 500:
+                    return n
+
+        async def offset_walk() -> int:
+            return sum([1 async for _ in ours.users.list(order_by="-updated_at")])
+
+        async def cursor_walk() -> int:
+            return sum([1 async for _ in ours.users.list()])
+
+        async def concurrent() -> int:
+            return sum([1 async for _ in ours.users.list(order_by="-updated_at", concurrency=4)])
+
+        jobs: dict[str, Callable[[], Awaitable[int]]] = {
+            "raw aiohttp offset loop": raw,
+            "clerk-async offset": offset_walk,
+            "clerk-async cursor": cursor_walk,
+            "clerk-async concurrency=4": concurrent,
+        }
+        if HAVE_OFFICIAL:
+            official = clerk_backend_api.Clerk(bearer_auth=SECRET, server_url=url + "/v1")
+
+            async def peer() -> int:
+                n, offset = 0, 0
+                while True:
+                    page = await official.users.list_async(request={"limit": 500, "offset": offset})
+                    n += len(page)
+                    offset += len(page)
+                    if len(page) < 500:
+                        return n
+
+            jobs["official SDK offset loop"] = peer
+        for _ in range(rounds):
+            for name, job in jobs.items():
+                started = time.perf_counter()
+                count = await job()
+                elapsed = time.perf_counter() - started
+                if count != users:
+                    raise SystemExit(f"{name} listed {count} users, expected {users}")
+                series[name].samples.append(count / elapsed)
+
+
+# -- 3. sync get-user ----------------------------------------------------------------------
+
+
+def bench_sync(url: str, rounds: int, seconds: float, out: list[Series]) -> None:
+    import urllib3
+
+    group = "sync get-user, sequential"
+    names = ["raw urllib3", "clerk_sync", "official SDK (sync)"]
+    series = {n: Series(group, n, "req/s") for n in names}
+    out.extend(series.values())
+    pool = urllib3.PoolManager(maxsize=4)
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    user_url = f"{url}/v1/users/{USER_ID}"
+    ours = clerk_sync.Clerk(secret_key=SECRET, api_url=url)
+
+    def raw() -> object:
+        return json.loads(pool.request("GET", user_url, headers=headers).data)
+
+    def sdk() -> object:
+        return ours.users.get(USER_ID)
+
+    workers: dict[str, Callable[[], object]] = {"raw urllib3": raw, "clerk_sync": sdk}
+    if HAVE_OFFICIAL:
+        official = clerk_backend_api.Clerk(bearer_auth=SECRET, server_url=url + "/v1")
+
+        def peer() -> object:
+            return official.users.get(user_id=USER_ID)
+
+        workers["official SDK (sync)"] = peer
+    try:
+        for worker in workers.values():
+            sync_rate(worker, 0.2)
+        for _ in range(rounds):
+            for name, worker in workers.items():
+                series[name].samples.append(sync_rate(worker, seconds))
+    finally:
+        ours.close()
+        pool.clear()
+
+
+# -- 4. token verification -------------------------------------------------------------------
+
+
+async def bench_tokens(rounds: int, smoke: bool, out: list[Series]) -> None:
+    from benchmarks import bench_auth
+
+    group = "session token verification"
+    fixture = bench_auth.setup(fresh=300 if smoke else 1500)
+    names = [
+        "plain PyJWT decode",
+        "clerk-async fresh token",
+        "clerk-async repeated token",
+        "clerk-async authenticate_request",
+        "official authenticate_request",
+    ]
+    series = {n: Series(group, n, "verif/s") for n in names}
+    out.extend(series.values())
+    repeated = 2000 if smoke else 20000
+    official_call: Callable[[], object] | None = None
+    if HAVE_OFFICIAL:
+        import httpx
+        from clerk_backend_api.security import AuthenticateRequestOptions, authenticate_request
+
+        request = httpx.Request(
+            "GET",
+            "https://api.example.com/me",
+            headers={"Authorization": f"Bearer {fixture.repeated_token}"},
+        )
+        options = AuthenticateRequestOptions(
+            jwt_key=fixture.public_pem, authorized_parties=[fixture.azp]
+        )
+
+        def official_call() -> object:
+            return authenticate_request(request, options)
+
+    for _ in range(rounds):
+        result = bench_auth.bench_pyjwt(fixture, count=len(fixture.fresh_tokens))
+        series["plain PyJWT decode"].samples.append(result.count / result.seconds)
+        result = await bench_auth.bench_ours_fresh(fixture)
+        series["clerk-async fresh token"].samples.append(result.count / result.seconds)
+        result = await bench_auth.bench_ours_repeated(fixture, count=repeated)
+        series["clerk-async repeated token"].samples.append(result.count / result.seconds)
+        result = await bench_auth.bench_authenticate_request(fixture, count=repeated)
+        series["clerk-async authenticate_request"].samples.append(result.count / result.seconds)
+        if official_call is not None:
+            n = len(fixture.fresh_tokens)
+            started = time.perf_counter()
+            for _ in range(n):
+                official_call()
+            series["official authenticate_request"].samples.append(
+                n / (time.perf_counter() - started)
+            )
+
+
+# -- 5. import time ---------------------------------------------------------------------------
+
+
+def bench_imports(rounds: int, out: list[Series]) -> None:
+    group = "import time (fresh interpreter)"
+    modules = {
+        "aiohttp alone": "import aiohttp",
+        "clerk_async": "import clerk_async",
+        "clerk_async + first resource": "import clerk_async; clerk_async.Clerk(secret_key='sk_test_x').users",
+        "clerk_sync": "import clerk_sync",
+        "official SDK": "import clerk_backend_api; clerk_backend_api.Clerk",
+    }
+    if not HAVE_OFFICIAL:
+        del modules["official SDK"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for code in modules.values():  # warm the bytecode caches once
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    series = {n: Series(group, n, "ms", higher_is_better=False) for n in modules}
+    out.extend(series.values())
+    for _ in range(max(rounds, 5)):
+        for name, code in modules.items():
+            timed = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
+            result = subprocess.run(
+                [sys.executable, "-c", timed], env=env, check=True, capture_output=True, text=True
+            )
+            series[name].samples.append(float(result.stdout.strip()) * 1000)
+
+
+# -- 6. peak RSS --------------------------------------------------------------------------------
+
+_RSS_SCRIPT = """
+import asyncio, os, sys
+import clerk_async
+url, mode = sys.argv[1], sys.argv[2]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+async def main():
+    async with clerk_async.Clerk(secret_key="sk_test_benchmark", api_url=url) as clerk:
+        await clerk.users.get("user_00000001")  # models and session loaded before the baseline
+        base = peak = rss()
+        n = 0
+        held = []
+        async for user in clerk.users.list():
+            n += 1
+            if mode == "hold":
+                held.append(user)
+            if n % 500 == 0:
+                peak = max(peak, rss())
+        print(n, (max(peak, rss()) - base) / 2**20)
+asyncio.run(main())
+"""
+
+
+def bench_memory(url: str, users: int, out: list[Series]) -> None:
+    group = f"peak RSS growth, {users:,} users"
+    for mode, name in (("iterate", "clerk-async iterate"), ("hold", "list(...) held in memory")):
+        series = Series(group, name, "MB", higher_is_better=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _RSS_SCRIPT, url, mode],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        count, mb = result.stdout.split()
+        if int(count) != users:
+            raise SystemExit(f"memory run saw {count} users, expected {users}")
+        series.samples.append(float(mb))
+        out.append(series)
+
+
+# -- report --------------------------------------------------------------------------------------
+
+LIMITS = {
+    "raw aiohttp",
+    "raw aiohttp offset loop",
+    "raw urllib3",
+    "plain PyJWT decode",
+    "aiohttp alone",
+}
+PEERS = {
+    "official SDK",
+    "official SDK offset loop",
+    "official SDK (sync)",
+    "official authenticate_request",
+}
+
+
+def fmt(value: float) -> str:
+    if value != value:
+        return "n/a"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def report(results: list[Series], args: argparse.Namespace, elapsed: float) -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [
+        "# clerk-async benchmarks",
+        "",
+        f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+        f"{' (smoke mode)' if args.smoke else ''}, {elapsed:.0f} s in all; "
+        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"aiohttp {aiohttp.__version__}, clerk-async {clerk_async.__version__}"
+        + (f", clerk-backend-api {metadata.version('clerk-backend-api')}" if HAVE_OFFICIAL else "")
+        + ".",
+        "",
+        "Median of the rounds, with min-max. *vs limit*: against the no-SDK baseline in the "
+        "same group (raw aiohttp / urllib3 / PyJWT / aiohttp import); *vs peer*: against the "
+        "official `clerk-backend-api`. Higher is better except for ms and MB.",
+    ]
+    groups: dict[str, list[Series]] = {}
+    for s in results:
+        groups.setdefault(s.group, []).append(s)
+    for group, members in groups.items():
+        limit = next((m for m in members if m.name in LIMITS), None)
+        peer = next((m for m in members if m.name in PEERS), None)
+        lines += [
+            "",
+            f"## {group}",
+            "",
+            "| client | median | min-max | vs limit | vs peer |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for m in members:
+            spread = f"{fmt(min(m.samples))}-{fmt(max(m.samples))}" if m.samples else "n/a"
+
+            def ratio(base: Series | None, m: Series = m) -> str:
+                if base is None or base is m or not base.samples or not m.samples:
+                    return ""
+                r = m.median / base.median
+                return f"{r:.2f}x"
+
+            lines.append(
+                f"| {m.name} | {fmt(m.median)} {m.unit} | {spread} | {ratio(limit)} | {ratio(peer)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: list[Series], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[str, list[Series]] = {}
+    for s in results:
+        if s.samples:
+            groups.setdefault(s.group, []).append(s)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 2.2 * len(groups)))
+    for ax, (group, members) in zip(axes, groups.items(), strict=True):
+        names = [m.name for m in members]
+        values = [m.median for m in members]
+        colors = [
+            "#888888" if m.name in LIMITS else "#d95f02" if m.name in PEERS else "#1b9e77"
+            for m in members
+        ]
+        ax.barh(names, values, color=colors)
+        ax.set_title(f"{group} ({members[0].unit})", fontsize=9, loc="left")
+        ax.tick_params(labelsize=8)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+async def run_async(args: argparse.Namespace, url: str, results: list[Series]) -> None:
+    await bench_get_user(url, args.rounds, args.seconds, results)
+    await bench_list(url, args.users, args.rounds, results)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--smoke", action="store_true", help="a short pass (about a minute)")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--seconds", type=float, default=None, help="per throughput sample")
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.smoke else 5)
+    args.seconds = args.seconds or (0.5 if args.smoke else 2.0)
+    args.users = 2_000 if args.smoke else 10_000
+    memory_users = 10_000 if args.smoke else 100_000
+    started = time.perf_counter()
+    results: list[Series] = []
+    with fixture_server(args.users) as url:
+        print(f"fixture server with {args.users} users at {url}", flush=True)
+        asyncio.run(run_async(args, url, results))
+        bench_sync(url, args.rounds, args.seconds, results)
+    asyncio.run(bench_tokens(args.rounds, args.smoke, results))
+    bench_imports(args.rounds, results)
+    with fixture_server(memory_users) as url:
+        bench_memory(url, memory_users, results)
+    RESULTS.mkdir(exist_ok=True)
+    text = report(results, args, time.perf_counter() - started)
+    name = "smoke" if args.smoke else "latest"
+    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps(
+            [
+                {"group": s.group, "name": s.name, "unit": s.unit, "samples": s.samples}
+                for s in results
+            ],
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    chart(results, RESULTS / f"{name}.png")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
