@@ -11,6 +11,8 @@ Example::
             print(user.id)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from clerk_async import (
     OPERATIONS as OPERATIONS,
 )
@@ -31,9 +33,11 @@ from clerk_async._sync_support import SyncPaginator as SyncPaginator
 
 from . import auth as auth
 from . import errors as errors
-from . import models as models
 from . import webhooks as webhooks
 from ._client import Clerk as Clerk
+
+if TYPE_CHECKING:
+    from . import models as models
 
 __all__ = [
     "OPERATIONS",
@@ -49,3 +53,12 @@ __all__ = [
     "models",
     "webhooks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The models are loaded when first asked for, to keep imports fast.
+    if name == "models":
+        from . import models
+
+        return models
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

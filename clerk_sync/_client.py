@@ -7,6 +7,7 @@ import functools
 import weakref
 from collections.abc import Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -16,52 +17,59 @@ from clerk_async._retry import Retries
 from clerk_async._sync_support import PortalRunner, close_client
 from clerk_async._types import UNSET, Unset
 
-from .resources.actor_tokens import ActorTokens as _ActorTokens
-from .resources.admin_portal_link_tokens import AdminPortalLinkTokens as _AdminPortalLinkTokens
-from .resources.agent_tasks import AgentTasks as _AgentTasks
-from .resources.allowlist_identifiers import AllowlistIdentifiers as _AllowlistIdentifiers
-from .resources.api_keys import ApiKeys as _ApiKeys
-from .resources.beta_features import BetaFeatures as _BetaFeatures
-from .resources.billing import Billing as _Billing
-from .resources.blocklist_identifiers import BlocklistIdentifiers as _BlocklistIdentifiers
-from .resources.clients import Clients as _Clients
-from .resources.directories import Directories as _Directories
-from .resources.domains import Domains as _Domains
-from .resources.email_addresses import EmailAddresses as _EmailAddresses
-from .resources.email_and_sms_templates import EmailAndSmsTemplates as _EmailAndSmsTemplates
-from .resources.email_sms_templates import EmailSmsTemplates as _EmailSmsTemplates
-from .resources.emails import Emails as _Emails
-from .resources.enterprise_connections import EnterpriseConnections as _EnterpriseConnections
-from .resources.instance_settings import InstanceSettings as _InstanceSettings
-from .resources.invitations import Invitations as _Invitations
-from .resources.jwks import Jwks as _Jwks
-from .resources.jwt_templates import JwtTemplates as _JwtTemplates
-from .resources.m2m import M2m as _M2m
-from .resources.machines import Machines as _Machines
-from .resources.miscellaneous import Miscellaneous as _Miscellaneous
-from .resources.oauth_access_tokens import OauthAccessTokens as _OauthAccessTokens
-from .resources.oauth_applications import OauthApplications as _OauthApplications
-from .resources.organization_domains import OrganizationDomains as _OrganizationDomains
-from .resources.organization_invitations import OrganizationInvitations as _OrganizationInvitations
-from .resources.organization_memberships import OrganizationMemberships as _OrganizationMemberships
-from .resources.organization_permissions import OrganizationPermissions as _OrganizationPermissions
-from .resources.organization_roles import OrganizationRoles as _OrganizationRoles
-from .resources.organizations import Organizations as _Organizations
-from .resources.phone_numbers import PhoneNumbers as _PhoneNumbers
-from .resources.proxy_checks import ProxyChecks as _ProxyChecks
-from .resources.redirect_urls import RedirectUrls as _RedirectUrls
-from .resources.role_sets import RoleSets as _RoleSets
-from .resources.saml_connections import SamlConnections as _SamlConnections
-from .resources.scim_directories import ScimDirectories as _ScimDirectories
-from .resources.sessions import Sessions as _Sessions
-from .resources.sign_in_tokens import SignInTokens as _SignInTokens
-from .resources.sign_ups import SignUps as _SignUps
-from .resources.sms_messages import SmsMessages as _SmsMessages
-from .resources.templates import Templates as _Templates
-from .resources.testing_tokens import TestingTokens as _TestingTokens
-from .resources.users import Users as _Users
-from .resources.waitlist_entries import WaitlistEntries as _WaitlistEntries
-from .resources.webhooks import Webhooks as _Webhooks
+if TYPE_CHECKING:
+    from .resources.actor_tokens import ActorTokens as _ActorTokens
+    from .resources.admin_portal_link_tokens import AdminPortalLinkTokens as _AdminPortalLinkTokens
+    from .resources.agent_tasks import AgentTasks as _AgentTasks
+    from .resources.allowlist_identifiers import AllowlistIdentifiers as _AllowlistIdentifiers
+    from .resources.api_keys import ApiKeys as _ApiKeys
+    from .resources.beta_features import BetaFeatures as _BetaFeatures
+    from .resources.billing import Billing as _Billing
+    from .resources.blocklist_identifiers import BlocklistIdentifiers as _BlocklistIdentifiers
+    from .resources.clients import Clients as _Clients
+    from .resources.directories import Directories as _Directories
+    from .resources.domains import Domains as _Domains
+    from .resources.email_addresses import EmailAddresses as _EmailAddresses
+    from .resources.email_and_sms_templates import EmailAndSmsTemplates as _EmailAndSmsTemplates
+    from .resources.email_sms_templates import EmailSmsTemplates as _EmailSmsTemplates
+    from .resources.emails import Emails as _Emails
+    from .resources.enterprise_connections import EnterpriseConnections as _EnterpriseConnections
+    from .resources.instance_settings import InstanceSettings as _InstanceSettings
+    from .resources.invitations import Invitations as _Invitations
+    from .resources.jwks import Jwks as _Jwks
+    from .resources.jwt_templates import JwtTemplates as _JwtTemplates
+    from .resources.m2m import M2m as _M2m
+    from .resources.machines import Machines as _Machines
+    from .resources.miscellaneous import Miscellaneous as _Miscellaneous
+    from .resources.oauth_access_tokens import OauthAccessTokens as _OauthAccessTokens
+    from .resources.oauth_applications import OauthApplications as _OauthApplications
+    from .resources.organization_domains import OrganizationDomains as _OrganizationDomains
+    from .resources.organization_invitations import (
+        OrganizationInvitations as _OrganizationInvitations,
+    )
+    from .resources.organization_memberships import (
+        OrganizationMemberships as _OrganizationMemberships,
+    )
+    from .resources.organization_permissions import (
+        OrganizationPermissions as _OrganizationPermissions,
+    )
+    from .resources.organization_roles import OrganizationRoles as _OrganizationRoles
+    from .resources.organizations import Organizations as _Organizations
+    from .resources.phone_numbers import PhoneNumbers as _PhoneNumbers
+    from .resources.proxy_checks import ProxyChecks as _ProxyChecks
+    from .resources.redirect_urls import RedirectUrls as _RedirectUrls
+    from .resources.role_sets import RoleSets as _RoleSets
+    from .resources.saml_connections import SamlConnections as _SamlConnections
+    from .resources.scim_directories import ScimDirectories as _ScimDirectories
+    from .resources.sessions import Sessions as _Sessions
+    from .resources.sign_in_tokens import SignInTokens as _SignInTokens
+    from .resources.sign_ups import SignUps as _SignUps
+    from .resources.sms_messages import SmsMessages as _SmsMessages
+    from .resources.templates import Templates as _Templates
+    from .resources.testing_tokens import TestingTokens as _TestingTokens
+    from .resources.users import Users as _Users
+    from .resources.waitlist_entries import WaitlistEntries as _WaitlistEntries
+    from .resources.webhooks import Webhooks as _Webhooks
 
 __all__ = ["Clerk"]
 
@@ -207,232 +215,324 @@ class Clerk:
     @functools.cached_property
     def actor_tokens(self) -> _ActorTokens:
         """Operations of the ``actor_tokens`` group."""
-        return _ActorTokens(self._runner, self._async.actor_tokens)
+        from .resources.actor_tokens import ActorTokens
+
+        return ActorTokens(self._runner, self._async.actor_tokens)
 
     @functools.cached_property
     def admin_portal_link_tokens(self) -> _AdminPortalLinkTokens:
         """Operations of the ``admin_portal_link_tokens`` group."""
-        return _AdminPortalLinkTokens(self._runner, self._async.admin_portal_link_tokens)
+        from .resources.admin_portal_link_tokens import AdminPortalLinkTokens
+
+        return AdminPortalLinkTokens(self._runner, self._async.admin_portal_link_tokens)
 
     @functools.cached_property
     def agent_tasks(self) -> _AgentTasks:
         """Operations of the ``agent_tasks`` group."""
-        return _AgentTasks(self._runner, self._async.agent_tasks)
+        from .resources.agent_tasks import AgentTasks
+
+        return AgentTasks(self._runner, self._async.agent_tasks)
 
     @functools.cached_property
     def allowlist_identifiers(self) -> _AllowlistIdentifiers:
         """Operations of the ``allowlist_identifiers`` group."""
-        return _AllowlistIdentifiers(self._runner, self._async.allowlist_identifiers)
+        from .resources.allowlist_identifiers import AllowlistIdentifiers
+
+        return AllowlistIdentifiers(self._runner, self._async.allowlist_identifiers)
 
     @functools.cached_property
     def api_keys(self) -> _ApiKeys:
         """Operations of the ``api_keys`` group."""
-        return _ApiKeys(self._runner, self._async.api_keys)
+        from .resources.api_keys import ApiKeys
+
+        return ApiKeys(self._runner, self._async.api_keys)
 
     @functools.cached_property
     def beta_features(self) -> _BetaFeatures:
         """Operations of the ``beta_features`` group."""
-        return _BetaFeatures(self._runner, self._async.beta_features)
+        from .resources.beta_features import BetaFeatures
+
+        return BetaFeatures(self._runner, self._async.beta_features)
 
     @functools.cached_property
     def billing(self) -> _Billing:
         """Operations of the ``billing`` group."""
-        return _Billing(self._runner, self._async.billing)
+        from .resources.billing import Billing
+
+        return Billing(self._runner, self._async.billing)
 
     @functools.cached_property
     def blocklist_identifiers(self) -> _BlocklistIdentifiers:
         """Operations of the ``blocklist_identifiers`` group."""
-        return _BlocklistIdentifiers(self._runner, self._async.blocklist_identifiers)
+        from .resources.blocklist_identifiers import BlocklistIdentifiers
+
+        return BlocklistIdentifiers(self._runner, self._async.blocklist_identifiers)
 
     @functools.cached_property
     def clients(self) -> _Clients:
         """Operations of the ``clients`` group."""
-        return _Clients(self._runner, self._async.clients)
+        from .resources.clients import Clients
+
+        return Clients(self._runner, self._async.clients)
 
     @functools.cached_property
     def directories(self) -> _Directories:
         """Operations of the ``directories`` group."""
-        return _Directories(self._runner, self._async.directories)
+        from .resources.directories import Directories
+
+        return Directories(self._runner, self._async.directories)
 
     @functools.cached_property
     def domains(self) -> _Domains:
         """Operations of the ``domains`` group."""
-        return _Domains(self._runner, self._async.domains)
+        from .resources.domains import Domains
+
+        return Domains(self._runner, self._async.domains)
 
     @functools.cached_property
     def email_addresses(self) -> _EmailAddresses:
         """Operations of the ``email_addresses`` group."""
-        return _EmailAddresses(self._runner, self._async.email_addresses)
+        from .resources.email_addresses import EmailAddresses
+
+        return EmailAddresses(self._runner, self._async.email_addresses)
 
     @functools.cached_property
     def email_and_sms_templates(self) -> _EmailAndSmsTemplates:
         """Operations of the ``email_and_sms_templates`` group."""
-        return _EmailAndSmsTemplates(self._runner, self._async.email_and_sms_templates)
+        from .resources.email_and_sms_templates import EmailAndSmsTemplates
+
+        return EmailAndSmsTemplates(self._runner, self._async.email_and_sms_templates)
 
     @functools.cached_property
     def email_sms_templates(self) -> _EmailSmsTemplates:
         """Operations of the ``email_sms_templates`` group."""
-        return _EmailSmsTemplates(self._runner, self._async.email_sms_templates)
+        from .resources.email_sms_templates import EmailSmsTemplates
+
+        return EmailSmsTemplates(self._runner, self._async.email_sms_templates)
 
     @functools.cached_property
     def emails(self) -> _Emails:
         """Operations of the ``emails`` group."""
-        return _Emails(self._runner, self._async.emails)
+        from .resources.emails import Emails
+
+        return Emails(self._runner, self._async.emails)
 
     @functools.cached_property
     def enterprise_connections(self) -> _EnterpriseConnections:
         """Operations of the ``enterprise_connections`` group."""
-        return _EnterpriseConnections(self._runner, self._async.enterprise_connections)
+        from .resources.enterprise_connections import EnterpriseConnections
+
+        return EnterpriseConnections(self._runner, self._async.enterprise_connections)
 
     @functools.cached_property
     def instance_settings(self) -> _InstanceSettings:
         """Operations of the ``instance_settings`` group."""
-        return _InstanceSettings(self._runner, self._async.instance_settings)
+        from .resources.instance_settings import InstanceSettings
+
+        return InstanceSettings(self._runner, self._async.instance_settings)
 
     @functools.cached_property
     def invitations(self) -> _Invitations:
         """Operations of the ``invitations`` group."""
-        return _Invitations(self._runner, self._async.invitations)
+        from .resources.invitations import Invitations
+
+        return Invitations(self._runner, self._async.invitations)
 
     @functools.cached_property
     def jwks(self) -> _Jwks:
         """Operations of the ``jwks`` group."""
-        return _Jwks(self._runner, self._async.jwks)
+        from .resources.jwks import Jwks
+
+        return Jwks(self._runner, self._async.jwks)
 
     @functools.cached_property
     def jwt_templates(self) -> _JwtTemplates:
         """Operations of the ``jwt_templates`` group."""
-        return _JwtTemplates(self._runner, self._async.jwt_templates)
+        from .resources.jwt_templates import JwtTemplates
+
+        return JwtTemplates(self._runner, self._async.jwt_templates)
 
     @functools.cached_property
     def m2m(self) -> _M2m:
         """Operations of the ``m2m`` group."""
-        return _M2m(self._runner, self._async.m2m)
+        from .resources.m2m import M2m
+
+        return M2m(self._runner, self._async.m2m)
 
     @functools.cached_property
     def machines(self) -> _Machines:
         """Operations of the ``machines`` group."""
-        return _Machines(self._runner, self._async.machines)
+        from .resources.machines import Machines
+
+        return Machines(self._runner, self._async.machines)
 
     @functools.cached_property
     def miscellaneous(self) -> _Miscellaneous:
         """Operations of the ``miscellaneous`` group."""
-        return _Miscellaneous(self._runner, self._async.miscellaneous)
+        from .resources.miscellaneous import Miscellaneous
+
+        return Miscellaneous(self._runner, self._async.miscellaneous)
 
     @functools.cached_property
     def oauth_access_tokens(self) -> _OauthAccessTokens:
         """Operations of the ``oauth_access_tokens`` group."""
-        return _OauthAccessTokens(self._runner, self._async.oauth_access_tokens)
+        from .resources.oauth_access_tokens import OauthAccessTokens
+
+        return OauthAccessTokens(self._runner, self._async.oauth_access_tokens)
 
     @functools.cached_property
     def oauth_applications(self) -> _OauthApplications:
         """Operations of the ``oauth_applications`` group."""
-        return _OauthApplications(self._runner, self._async.oauth_applications)
+        from .resources.oauth_applications import OauthApplications
+
+        return OauthApplications(self._runner, self._async.oauth_applications)
 
     @functools.cached_property
     def organization_domains(self) -> _OrganizationDomains:
         """Operations of the ``organization_domains`` group."""
-        return _OrganizationDomains(self._runner, self._async.organization_domains)
+        from .resources.organization_domains import OrganizationDomains
+
+        return OrganizationDomains(self._runner, self._async.organization_domains)
 
     @functools.cached_property
     def organization_invitations(self) -> _OrganizationInvitations:
         """Operations of the ``organization_invitations`` group."""
-        return _OrganizationInvitations(self._runner, self._async.organization_invitations)
+        from .resources.organization_invitations import OrganizationInvitations
+
+        return OrganizationInvitations(self._runner, self._async.organization_invitations)
 
     @functools.cached_property
     def organization_memberships(self) -> _OrganizationMemberships:
         """Operations of the ``organization_memberships`` group."""
-        return _OrganizationMemberships(self._runner, self._async.organization_memberships)
+        from .resources.organization_memberships import OrganizationMemberships
+
+        return OrganizationMemberships(self._runner, self._async.organization_memberships)
 
     @functools.cached_property
     def organization_permissions(self) -> _OrganizationPermissions:
         """Operations of the ``organization_permissions`` group."""
-        return _OrganizationPermissions(self._runner, self._async.organization_permissions)
+        from .resources.organization_permissions import OrganizationPermissions
+
+        return OrganizationPermissions(self._runner, self._async.organization_permissions)
 
     @functools.cached_property
     def organization_roles(self) -> _OrganizationRoles:
         """Operations of the ``organization_roles`` group."""
-        return _OrganizationRoles(self._runner, self._async.organization_roles)
+        from .resources.organization_roles import OrganizationRoles
+
+        return OrganizationRoles(self._runner, self._async.organization_roles)
 
     @functools.cached_property
     def organizations(self) -> _Organizations:
         """Operations of the ``organizations`` group."""
-        return _Organizations(self._runner, self._async.organizations)
+        from .resources.organizations import Organizations
+
+        return Organizations(self._runner, self._async.organizations)
 
     @functools.cached_property
     def phone_numbers(self) -> _PhoneNumbers:
         """Operations of the ``phone_numbers`` group."""
-        return _PhoneNumbers(self._runner, self._async.phone_numbers)
+        from .resources.phone_numbers import PhoneNumbers
+
+        return PhoneNumbers(self._runner, self._async.phone_numbers)
 
     @functools.cached_property
     def proxy_checks(self) -> _ProxyChecks:
         """Operations of the ``proxy_checks`` group."""
-        return _ProxyChecks(self._runner, self._async.proxy_checks)
+        from .resources.proxy_checks import ProxyChecks
+
+        return ProxyChecks(self._runner, self._async.proxy_checks)
 
     @functools.cached_property
     def redirect_urls(self) -> _RedirectUrls:
         """Operations of the ``redirect_urls`` group."""
-        return _RedirectUrls(self._runner, self._async.redirect_urls)
+        from .resources.redirect_urls import RedirectUrls
+
+        return RedirectUrls(self._runner, self._async.redirect_urls)
 
     @functools.cached_property
     def role_sets(self) -> _RoleSets:
         """Operations of the ``role_sets`` group."""
-        return _RoleSets(self._runner, self._async.role_sets)
+        from .resources.role_sets import RoleSets
+
+        return RoleSets(self._runner, self._async.role_sets)
 
     @functools.cached_property
     def saml_connections(self) -> _SamlConnections:
         """Operations of the ``saml_connections`` group."""
-        return _SamlConnections(self._runner, self._async.saml_connections)
+        from .resources.saml_connections import SamlConnections
+
+        return SamlConnections(self._runner, self._async.saml_connections)
 
     @functools.cached_property
     def scim_directories(self) -> _ScimDirectories:
         """Operations of the ``scim_directories`` group."""
-        return _ScimDirectories(self._runner, self._async.scim_directories)
+        from .resources.scim_directories import ScimDirectories
+
+        return ScimDirectories(self._runner, self._async.scim_directories)
 
     @functools.cached_property
     def sessions(self) -> _Sessions:
         """Operations of the ``sessions`` group."""
-        return _Sessions(self._runner, self._async.sessions)
+        from .resources.sessions import Sessions
+
+        return Sessions(self._runner, self._async.sessions)
 
     @functools.cached_property
     def sign_in_tokens(self) -> _SignInTokens:
         """Operations of the ``sign_in_tokens`` group."""
-        return _SignInTokens(self._runner, self._async.sign_in_tokens)
+        from .resources.sign_in_tokens import SignInTokens
+
+        return SignInTokens(self._runner, self._async.sign_in_tokens)
 
     @functools.cached_property
     def sign_ups(self) -> _SignUps:
         """Operations of the ``sign_ups`` group."""
-        return _SignUps(self._runner, self._async.sign_ups)
+        from .resources.sign_ups import SignUps
+
+        return SignUps(self._runner, self._async.sign_ups)
 
     @functools.cached_property
     def sms_messages(self) -> _SmsMessages:
         """Operations of the ``sms_messages`` group."""
-        return _SmsMessages(self._runner, self._async.sms_messages)
+        from .resources.sms_messages import SmsMessages
+
+        return SmsMessages(self._runner, self._async.sms_messages)
 
     @functools.cached_property
     def templates(self) -> _Templates:
         """Operations of the ``templates`` group."""
-        return _Templates(self._runner, self._async.templates)
+        from .resources.templates import Templates
+
+        return Templates(self._runner, self._async.templates)
 
     @functools.cached_property
     def testing_tokens(self) -> _TestingTokens:
         """Operations of the ``testing_tokens`` group."""
-        return _TestingTokens(self._runner, self._async.testing_tokens)
+        from .resources.testing_tokens import TestingTokens
+
+        return TestingTokens(self._runner, self._async.testing_tokens)
 
     @functools.cached_property
     def users(self) -> _Users:
         """Operations of the ``users`` group."""
-        return _Users(self._runner, self._async.users)
+        from .resources.users import Users
+
+        return Users(self._runner, self._async.users)
 
     @functools.cached_property
     def waitlist_entries(self) -> _WaitlistEntries:
         """Operations of the ``waitlist_entries`` group."""
-        return _WaitlistEntries(self._runner, self._async.waitlist_entries)
+        from .resources.waitlist_entries import WaitlistEntries
+
+        return WaitlistEntries(self._runner, self._async.waitlist_entries)
 
     @functools.cached_property
     def webhooks(self) -> _Webhooks:
         """Operations of the ``webhooks`` group."""
-        return _Webhooks(self._runner, self._async.webhooks)
+        from .resources.webhooks import Webhooks
+
+        return Webhooks(self._runner, self._async.webhooks)
 
 
 def _nothing() -> None:

@@ -275,10 +275,14 @@ def render_client(group_list: list[tuple[str, str]]) -> str:
         f"\n    @functools.cached_property\n"
         f"    def {g}(self) -> _{c}:\n"
         f'        """Operations of the ``{g}`` group."""\n'
-        f"        return _{c}(self._runner, self._async.{g})\n"
+        f"        from .resources.{g} import {c}\n\n"
+        f"        return {c}(self._runner, self._async.{g})\n"
         for g, c in group_list
     )
-    resource_imports = "".join(f"from .resources.{g} import {c} as _{c}\n" for g, c in group_list)
+    # Imported where first used, like the async namespaces, so importing stays cheap.
+    resource_imports = "\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n" + "".join(
+        f"    from .resources.{g} import {c} as _{c}\n" for g, c in group_list
+    )
     attributes = "".join(
         f"\n    @property\n    def {name}(self) -> {ann}:\n"
         f'        """Same as ``clerk_async.Clerk.{name}``."""\n'
@@ -481,6 +485,7 @@ def generate() -> dict[str, str]:
         + "        for user in clerk.users.list():\n"
         + "            print(user.id)\n"
         + '"""\n\n'
+        + "from typing import TYPE_CHECKING, Any\n\n"
         + "from clerk_async import (\n"
         + "    OPERATIONS as OPERATIONS,\n"
         + "    UNSET as UNSET,\n"
@@ -489,9 +494,11 @@ def generate() -> dict[str, str]:
         + "    __version__ as __version__,\n"
         + ")\n"
         + f"from {SUPPORT} import SyncPage as SyncPage, SyncPaginator as SyncPaginator\n\n"
-        + "from . import errors as errors, models as models\n"
+        + "from . import errors as errors\n"
         + "".join(f"from . import {e} as {e}\n" for e in extras)
         + "from ._client import Clerk as Clerk\n\n"
+        + "if TYPE_CHECKING:\n"
+        + "    from . import models as models\n\n"
         + "__all__ = [\n"
         + "".join(
             f"    {n!r},\n"
@@ -511,7 +518,13 @@ def generate() -> dict[str, str]:
                 ]
             )
         )
-        + "]\n"
+        + "]\n\n\n"
+        + "def __getattr__(name: str) -> Any:\n"
+        + "    # The models are loaded when first asked for, to keep imports fast.\n"
+        + '    if name == "models":\n'
+        + "        from . import models\n\n"
+        + "        return models\n"
+        + '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
     )
     return files
 
