@@ -549,6 +549,7 @@ def missing_twins() -> list[str]:
     """Public async members with no sync twin in the current clerk_sync package."""
     import clerk_async
     import clerk_sync
+    from clerk_async._resource import AsyncResource
 
     missing: list[str] = []
     async_client = clerk_async.Clerk(secret_key="sk_test_parity")
@@ -562,7 +563,7 @@ def missing_twins() -> list[str]:
                 missing.append(f"Clerk.{name}")
                 continue
             group = getattr(async_client, name, None)
-            if isinstance(group, clerk_async._resource.AsyncResource):
+            if isinstance(group, AsyncResource):
                 sync_group = getattr(sync_client, name)
                 for method in dir(type(group)):
                     if not method.startswith("_") and not hasattr(sync_group, method):
