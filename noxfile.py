@@ -86,5 +86,7 @@ def bench(session: nox.Session) -> None:
     Writes benchmarks/results/latest.md and latest.png. The official SDK is installed
     here only, as the peer we measure against.
     """
-    session.install("-e", ".", "clerk-backend-api", "matplotlib", "urllib3", "httpx")
+    session.install(
+        "-e", ".[fastapi]", "clerk-backend-api", "matplotlib", "urllib3", "httpx", "uvicorn"
+    )
     session.run("python", "-m", "benchmarks.run", *session.posargs)

@@ -339,6 +339,66 @@ async def bench_tokens(rounds: int, smoke: bool, out: list[Series]) -> None:
             )
 
 
+# -- 4b. FastAPI with and without authentication ----------------------------------------------
+
+
+def bench_fastapi(rounds: int, seconds: float, out: list[Series]) -> None:
+    from benchmarks import bench_auth
+
+    fixture = bench_auth.setup(fresh=1)
+    group = "FastAPI endpoint over HTTP, concurrency 16"
+    series = {
+        "without authentication": Series(group, "without authentication", "req/s"),
+        "with require_auth()": Series(group, "with require_auth()", "req/s"),
+    }
+    out.extend(series.values())
+    port = free_port()
+    env = {**os.environ, "BENCH_JWT_KEY": fixture.public_pem}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "benchmarks.fastapi_app:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        token = fixture.repeated_token
+        asyncio.run(_fastapi_load(f"http://127.0.0.1:{port}", token, rounds, seconds, series))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def _fastapi_load(
+    base: str, token: str, rounds: int, seconds: float, series: dict[str, Series]
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+
+        async def call(path: str) -> object:
+            async with session.get(base + path, headers=headers) as resp:
+                if resp.status != 200:
+                    raise SystemExit(f"{path} answered {resp.status}: {await resp.text()}")
+                return await resp.read()
+
+        async def plain() -> object:
+            return await call("/plain")
+
+        async def authed() -> object:
+            return await call("/authed")
+
+        workers = {"without authentication": plain, "with require_auth()": authed}
+        for worker in workers.values():
+            await rate(worker, 16, 0.3)
+        for _ in range(rounds):
+            for name, worker in workers.items():
+                series[name].samples.append(await rate(worker, 16, seconds))
+
+
 # -- 5. import time ---------------------------------------------------------------------------
 
 
@@ -536,6 +596,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run_async(args, url, results))
         bench_sync(url, args.rounds, args.seconds, results)
     asyncio.run(bench_tokens(args.rounds, args.smoke, results))
+    bench_fastapi(args.rounds, args.seconds, results)
     bench_imports(args.rounds, results)
     with fixture_server(memory_users) as url:
         bench_memory(url, memory_users, results)
