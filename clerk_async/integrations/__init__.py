@@ -7,8 +7,8 @@ Each module imports its framework, so import the one you use:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -72,8 +72,10 @@ def headers_from_scope(raw: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, st
     return headers, cookies_from_header(cookie_values)
 
 
-def merge(base: Mapping[str, object], extra: Mapping[str, object]) -> dict[str, object]:
-    return {**base, **{k: v for k, v in extra.items() if v is not None}}
+def build_options(options: AuthenticateOptions | None, **overrides: Any) -> AuthenticateOptions:
+    """``options`` (or the defaults) with every override that is not ``None`` applied."""
+    base = options or AuthenticateOptions()
+    return attrs.evolve(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def with_client(options: AuthenticateOptions, client: Callable[[], Clerk]) -> AuthenticateOptions:

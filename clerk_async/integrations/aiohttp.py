@@ -26,14 +26,13 @@ requests are not rejected; use :func:`require_auth` for handlers that need it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, overload
+from typing import overload
 
-import attrs
 from aiohttp import web
 
 from .._client import Clerk
 from ..auth import Auth, AuthenticateOptions, RequestState, TokenType, authenticate_request
-from . import cookies_from_header, describe, status_for, with_client
+from . import build_options, cookies_from_header, describe, status_for, with_client
 
 __all__ = ["AUTH", "AUTH_STATE", "CLERK", "require_auth", "setup_clerk"]
 
@@ -62,15 +61,14 @@ def setup_clerk(
     clock_skew: float | None = None,
 ) -> None:
     """Install the client's cleanup context and the authentication middleware."""
-    base = options or AuthenticateOptions()
-    changes: dict[str, Any] = {
-        "authorized_parties": authorized_parties,
-        "audience": audience,
-        "jwt_key": jwt_key,
-        "accepts_token": accepts_token,
-        "clock_skew": clock_skew,
-    }
-    app[_OPTIONS] = attrs.evolve(base, **{k: v for k, v in changes.items() if v is not None})
+    app[_OPTIONS] = build_options(
+        options,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        jwt_key=jwt_key,
+        accepts_token=accepts_token,
+        clock_skew=clock_skew,
+    )
 
     async def client_context(app: web.Application) -> AsyncIterator[None]:
         async with Clerk(secret_key, api_url=api_url) as clerk:

@@ -32,14 +32,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
-import attrs
 from fastapi import HTTPException, Request
 
 from .._client import Clerk
 from ..auth import Auth, AuthenticateOptions, RequestState, TokenType, authenticate_request
-from . import cookies_from_header, describe, status_for, with_client
+from . import build_options, cookies_from_header, describe, status_for, with_client
 
 __all__ = ["ClerkAuth"]
 
@@ -70,15 +68,14 @@ class ClerkAuth:
         accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
         clock_skew: float | None = None,
     ) -> None:
-        base = options or AuthenticateOptions()
-        changes: dict[str, Any] = {
-            "authorized_parties": authorized_parties,
-            "audience": audience,
-            "jwt_key": jwt_key,
-            "accepts_token": accepts_token,
-            "clock_skew": clock_skew,
-        }
-        self.options = attrs.evolve(base, **{k: v for k, v in changes.items() if v is not None})
+        self.options = build_options(
+            options,
+            authorized_parties=authorized_parties,
+            audience=audience,
+            jwt_key=jwt_key,
+            accepts_token=accepts_token,
+            clock_skew=clock_skew,
+        )
         self._secret_key = secret_key
         self._api_url = api_url
         self._clerk: Clerk | None = None

@@ -30,11 +30,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-import attrs
-
 from .._client import Clerk
 from ..auth import AuthenticateOptions, RequestState, TokenType, authenticate_request
-from . import headers_from_scope, with_client
+from . import build_options, headers_from_scope, with_client
 
 __all__ = ["ClerkAuthMiddleware"]
 
@@ -69,15 +67,14 @@ class ClerkAuthMiddleware:
         clock_skew: float | None = None,
     ) -> None:
         self.app = app
-        base = options or AuthenticateOptions()
-        changes: dict[str, Any] = {
-            "authorized_parties": authorized_parties,
-            "audience": audience,
-            "jwt_key": jwt_key,
-            "accepts_token": accepts_token,
-            "clock_skew": clock_skew,
-        }
-        self.options = attrs.evolve(base, **{k: v for k, v in changes.items() if v is not None})
+        self.options = build_options(
+            options,
+            authorized_parties=authorized_parties,
+            audience=audience,
+            jwt_key=jwt_key,
+            accepts_token=accepts_token,
+            clock_skew=clock_skew,
+        )
         self._clerk = clerk or self.options.clerk
         self._owns_clerk = self._clerk is None
         self.clients_opened = 0
