@@ -54,13 +54,26 @@ def setup_clerk(
     options: AuthenticateOptions | None = None,
     secret_key: str | None = None,
     api_url: str | None = None,
+    clerk: Clerk | None = None,
     authorized_parties: Sequence[str] | None = None,
     audience: str | Sequence[str] | None = None,
     jwt_key: str | None = None,
     accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
     clock_skew: float | None = None,
 ) -> None:
-    """Install the client's cleanup context and the authentication middleware."""
+    """Install the client's cleanup context and the authentication middleware.
+
+    Args:
+        app: the application (before it starts).
+        options: an :class:`~clerk_async.auth.AuthenticateOptions`; the keyword
+            arguments override its fields.
+        secret_key, api_url: for the client opened at startup (defaults from
+            ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
+        clerk: a client of your own to use instead; it stays yours (stored as
+            ``app[CLERK]`` but never closed here).
+        authorized_parties, audience, jwt_key, accepts_token, clock_skew: see
+            :func:`~clerk_async.auth.authenticate_request`.
+    """
     app[_OPTIONS] = build_options(
         options,
         authorized_parties=authorized_parties,
@@ -70,9 +83,15 @@ def setup_clerk(
         clock_skew=clock_skew,
     )
 
+    user_clerk = clerk or app[_OPTIONS].clerk
+
     async def client_context(app: web.Application) -> AsyncIterator[None]:
-        async with Clerk(secret_key, api_url=api_url) as clerk:
-            app[CLERK] = clerk
+        if user_clerk is not None:
+            app[CLERK] = user_clerk
+            yield
+            return
+        async with Clerk(secret_key, api_url=api_url) as client:
+            app[CLERK] = client
             yield
 
     app.cleanup_ctx.append(client_context)
@@ -116,7 +135,11 @@ def require_auth(
         async def wrapped(request: web.Request) -> web.StreamResponse:
             state = request[AUTH_STATE]
             if not state.is_signed_in:
-                return web.json_response(describe(state), status=status_for(state))
+                return web.json_response(
+                    describe(state),
+                    status=status_for(state),
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             auth = request[AUTH]
             if (permission and not auth.has(permission=permission)) or (
                 role and not auth.has(role=role)

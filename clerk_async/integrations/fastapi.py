@@ -52,6 +52,8 @@ class ClerkAuth:
             arguments override its fields.
         secret_key, api_url: for the client opened in the lifespan (defaults from
             ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
+        clerk: a client of your own to use instead; it stays yours (the lifespan
+            neither opens nor closes it).
         authorized_parties, audience, jwt_key, accepts_token, clock_skew: see
             :func:`~clerk_async.auth.authenticate_request`.
     """
@@ -62,6 +64,7 @@ class ClerkAuth:
         options: AuthenticateOptions | None = None,
         secret_key: str | None = None,
         api_url: str | None = None,
+        clerk: Clerk | None = None,
         authorized_parties: Sequence[str] | None = None,
         audience: str | Sequence[str] | None = None,
         jwt_key: str | None = None,
@@ -78,12 +81,21 @@ class ClerkAuth:
         )
         self._secret_key = secret_key
         self._api_url = api_url
-        self._clerk: Clerk | None = None
+        self._user_clerk = clerk or self.options.clerk
+        self._clerk: Clerk | None = self._user_clerk
+        #: how many clients the lifespan opened (one per application life)
         self.clients_opened = 0
 
     @asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
-        """Open the app's one Clerk client, close it at shutdown."""
+        """Open the app's one Clerk client, close it at shutdown.
+
+        Pass it as ``FastAPI(lifespan=clerk_auth.lifespan)``, or enter it from your
+        own lifespan: ``async with clerk_auth.lifespan(app): yield``.
+        """
+        if self._user_clerk is not None:
+            yield
+            return
         self._clerk = Clerk(self._secret_key, api_url=self._api_url)
         self.clients_opened += 1
         try:

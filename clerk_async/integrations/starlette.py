@@ -21,8 +21,11 @@ Example::
         return JSONResponse({"user_id": auth.user_id})
 
 Without ``jwt_key`` the keys come from ``GET /v1/jwks`` through one
-:class:`~clerk_async.Clerk` the middleware opens on the first request and closes
-at application shutdown (the ASGI lifespan).
+:class:`~clerk_async.Clerk` the middleware opens on the first request that needs it
+and closes at application shutdown (the ASGI lifespan; under a server running
+without lifespan events, call :meth:`ClerkAuthMiddleware.aclose` yourself).
+WebSocket connections are authenticated from their handshake headers the same
+way; other scope types pass through untouched.
 """
 
 from __future__ import annotations
@@ -50,8 +53,13 @@ class ClerkAuthMiddleware:
         app: the wrapped ASGI app.
         options: an :class:`~clerk_async.auth.AuthenticateOptions`; the keyword
             arguments below override its fields.
-        clerk: a client to fetch keys and verify machine tokens with; by default one
-            is created from the environment and closed at shutdown.
+        clerk: a client to fetch keys and verify machine tokens with; it stays yours
+            (never closed here). By default the middleware creates one from
+            ``secret_key``/``api_url`` (or ``CLERK_SECRET_KEY``/``CLERK_API_URL``)
+            and closes it at shutdown.
+        secret_key, api_url: for the client the middleware creates.
+        authorized_parties, audience, jwt_key, accepts_token, clock_skew: see
+            :func:`~clerk_async.auth.authenticate_request`.
     """
 
     def __init__(
@@ -60,6 +68,8 @@ class ClerkAuthMiddleware:
         *,
         options: AuthenticateOptions | None = None,
         clerk: Clerk | None = None,
+        secret_key: str | None = None,
+        api_url: str | None = None,
         authorized_parties: Sequence[str] | None = None,
         audience: str | Sequence[str] | None = None,
         jwt_key: str | None = None,
@@ -77,15 +87,19 @@ class ClerkAuthMiddleware:
         )
         self._clerk = clerk or self.options.clerk
         self._owns_clerk = self._clerk is None
+        self._secret_key = secret_key
+        self._api_url = api_url
+        #: how many clients this middleware created (one per application life)
         self.clients_opened = 0
 
     def _client(self) -> Clerk:
         if self._clerk is None:
-            self._clerk = Clerk()
+            self._clerk = Clerk(self._secret_key, api_url=self._api_url)
             self.clients_opened += 1
         return self._clerk
 
     async def authenticate(self, scope: Scope) -> RequestState:
+        """Authenticate one HTTP or WebSocket scope (without touching it)."""
         headers, cookies = headers_from_scope(scope.get("headers") or [])
         options = with_client(self.options, self._client)
         return await authenticate_request(headers=headers, cookies=cookies, options=options)
@@ -105,7 +119,7 @@ class ClerkAuthMiddleware:
 
     def _on_shutdown(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:
-            if message.get("type") == "lifespan.shutdown.complete":
+            if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
                 await self.aclose()
             await send(message)
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import jwt
 import pytest
+import uvicorn
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from clerk_async._transport import Transport
 
 from ..stub_server import Reply, StubServer
 
@@ -20,6 +27,11 @@ KID = "ins_test_key"
 PARTY = "https://app.example.com"
 SECRET = "sk_test_integrations"
 API_KEY = "ak_test_valid_key"
+PUBLIC_PEM = (
+    KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
 
 
 def mint(**overrides: Any) -> str:
@@ -52,6 +64,61 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@asynccontextmanager
+async def uvicorn_server(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 (lifespan on) and yield its URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(1000):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def call(
+    url: str, token: str | None = None, **headers: str
+) -> tuple[int, Any, dict[str, str]]:
+    """GET ``url`` (with a bearer token) and return status, JSON body and headers."""
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
+        return resp.status, await resp.json(), dict(resp.headers)
+
+
+class Sessions:
+    """Every HTTP session the SDK's transports create during a test."""
+
+    def __init__(self) -> None:
+        self.created: list[aiohttp.ClientSession] = []
+
+    @property
+    def all_closed(self) -> bool:
+        return all(session.closed for session in self.created)
+
+
+@pytest.fixture
+def sessions(monkeypatch: pytest.MonkeyPatch) -> Sessions:
+    record = Sessions()
+    original = Transport._get_session
+
+    def get_session(self: Transport) -> aiohttp.ClientSession:
+        session = original(self)
+        if not any(session is known for known in record.created):
+            record.created.append(session)
+        return session
+
+    monkeypatch.setattr(Transport, "_get_session", get_session)
+    return record
 
 
 async def verify_api_key(request: web.Request) -> web.Response:

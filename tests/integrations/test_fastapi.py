@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import aiohttp
 import pytest
-import uvicorn
+from fastapi import Depends, FastAPI
 
+from clerk_async import Clerk
 from clerk_async.integrations.fastapi import ClerkAuth
 from examples.fastapi_app import create_app
 
 from ..stub_server import StubServer
-from .conftest import API_KEY, PARTY, SECRET, free_port, mint, org_token
+from .conftest import (
+    API_KEY,
+    PARTY,
+    PUBLIC_PEM,
+    SECRET,
+    Sessions,
+    call,
+    mint,
+    org_token,
+    uvicorn_server,
+)
 
 
 class Running:
@@ -22,63 +32,47 @@ class Running:
         self.clerk_auth = clerk_auth
 
 
-@pytest.fixture
-async def server(clerk_api: StubServer) -> AsyncIterator[Running]:
-    clerk_auth = ClerkAuth(
+def make_clerk_auth(stub: StubServer) -> ClerkAuth:
+    return ClerkAuth(
         secret_key=SECRET,
-        api_url=clerk_api.url,
+        api_url=stub.url,
         authorized_parties=[PARTY],
         accepts_token=["session_token", "api_key"],
     )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(clerk_auth), host="127.0.0.1", port=port, lifespan="on", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started
-    try:
-        yield Running(f"http://127.0.0.1:{port}", clerk_auth)
-    finally:
-        server.should_exit = True
-        await task
 
 
-async def call(url: str, token: str | None = None, **headers: str) -> tuple[int, object]:
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
-        return resp.status, await resp.json()
+@pytest.fixture
+async def server(clerk_api: StubServer) -> AsyncIterator[Running]:
+    clerk_auth = make_clerk_auth(clerk_api)
+    async with uvicorn_server(create_app(clerk_auth)) as url:
+        yield Running(url, clerk_auth)
 
 
 async def test_signed_in_and_requirements(server: Running, clerk_api: StubServer) -> None:
-    assert await call(server.url + "/me", mint()) == (
-        200,
-        {"user_id": "user_1", "token_type": "session_token"},
-    )
-    assert (await call(server.url + "/invoices", org_token()))[0] == 200
+    status, body, _ = await call(server.url + "/me", mint())
+    assert (status, body) == (200, {"user_id": "user_1", "token_type": "session_token"})
+    assert (await call(server.url + "/invoices", org_token()))[:2] == (200, {"org_id": "org_1"})
     assert (await call(server.url + "/admin", org_token()))[0] == 200
     assert (await call(server.url + "/org", org_token()))[0] == 200
-    status, body = await call(server.url + "/org", mint())
-    assert status == 403 and body == {
-        "detail": {"error": "forbidden", "requires": "an active organization"}
-    }
-    status, body = await call(server.url + "/invoices", org_token(org_permissions=["org:other"]))
+    # Verified, but short of what the route requires: 403.
+    status, body, _ = await call(server.url + "/org", mint())
     assert status == 403
+    assert body == {"detail": {"error": "forbidden", "requires": "an active organization"}}
+    status, body, _ = await call(server.url + "/invoices", org_token(org_permissions=["org:x"]))
+    assert status == 403
+    assert body == {"detail": {"error": "forbidden", "requires": "org:invoices:read"}}
     assert (await call(server.url + "/admin", org_token(org_role="org:member")))[0] == 403
     # JWKS fetched once for all those requests.
     assert clerk_api.count("GET", "/v1/jwks") == 1
 
 
 async def test_signed_out(server: Running) -> None:
-    status, body = await call(server.url + "/me")
-    assert status == 401 and body == {
+    status, body, headers = await call(server.url + "/me")
+    assert status == 401
+    assert body == {
         "detail": {"error": "unauthenticated", "reason": "session_token_and_uat_missing"}
     }
+    assert headers["WWW-Authenticate"] == "Bearer"
     cases = {
         "expired": mint(exp=1, iat=0, nbf=0),
         "unauthorized_party": mint(azp="https://evil.example"),
@@ -86,28 +80,89 @@ async def test_signed_out(server: Running) -> None:
         "malformed": "not-a-token",
     }
     for reason, token in cases.items():
-        status, body = await call(server.url + "/me", token)
-        assert status == 401, reason
-        assert body == {"detail": {"error": "unauthenticated", "reason": reason}}
-    # A cookie-borne session works too.
-    status, _ = await call(server.url + "/me", Cookie=f"__session={mint()}; __client_uat=1")
-    assert status == 200
+        for path in ("/me", "/invoices", "/admin", "/org"):
+            status, body, _ = await call(server.url + path, token)
+            assert status == 401, (reason, path)
+            assert body == {"detail": {"error": "unauthenticated", "reason": reason}}
+
+
+async def test_session_cookie(server: Running) -> None:
+    status, body, _ = await call(server.url + "/me", Cookie=f"__session={mint()}; __client_uat=1")
+    assert (status, body["user_id"]) == (200, "user_1")
+    # A session cookie without an active client is signed out.
+    status, body, _ = await call(server.url + "/me", Cookie=f"__session={mint()}")
+    assert status == 401
+    assert body["detail"]["reason"] == "session_token_without_client_uat"
 
 
 async def test_machine_token(server: Running, clerk_api: StubServer) -> None:
-    status, body = await call(server.url + "/me", API_KEY)
-    assert status == 200 and body == {"user_id": "user_machine", "token_type": "api_key"}
-    status, _ = await call(server.url + "/me", "ak_unknown_key")
+    status, body, _ = await call(server.url + "/me", API_KEY)
+    assert (status, body) == (200, {"user_id": "user_machine", "token_type": "api_key"})
+    status, _, _ = await call(server.url + "/me", "ak_unknown_key")
     assert status == 401
-    assert clerk_api.count("POST", "/v1/api_keys/verify") == 2
+    # Machine tokens carry no organization permissions: 403 on a permission route.
+    assert (await call(server.url + "/invoices", API_KEY))[0] == 403
+    assert clerk_api.count("POST", "/v1/api_keys/verify") == 3
+    # A type the app does not accept is signed out without asking Clerk.
+    status, body, _ = await call(server.url + "/me", "mt_some_m2m_token")
+    assert status == 401 and body["detail"]["reason"] == "token_type_not_accepted"
+    assert clerk_api.count("POST", "/v1/m2m_tokens/verify") == 0
 
 
-async def test_one_client_per_app(server: Running) -> None:
-    for _ in range(5):
-        assert (await call(server.url + "/me", mint()))[0] == 200
-        assert (await call(server.url + "/client"))[0] == 200
-    assert server.clerk_auth.clients_opened == 1
+async def test_public_route_needs_nothing(server: Running, clerk_api: StubServer) -> None:
+    assert (await call(server.url + "/public"))[:2] == (200, {"ok": True})
+    assert len(clerk_api.requests) == 0
 
 
-async def test_public_route_needs_nothing(server: Running) -> None:
-    assert await call(server.url + "/public") == (200, {"ok": True})
+async def test_one_client_per_app_closed_at_shutdown(
+    clerk_api: StubServer, sessions: Sessions
+) -> None:
+    clerk_auth = make_clerk_auth(clerk_api)
+    async with uvicorn_server(create_app(clerk_auth)) as url:
+        client = clerk_auth.client()
+        for _ in range(5):
+            assert (await call(url + "/me", mint()))[0] == 200
+            assert (await call(url + "/me", API_KEY))[0] == 200
+            assert (await call(url + "/client"))[:2] == (200, {"api_url": clerk_api.url})
+        assert clerk_auth.client() is client
+        assert not clerk_auth.client().is_closed
+    assert clerk_auth.clients_opened == 1
+    assert len(sessions.created) == 1  # JWKS and 5 machine verifications, one HTTP session
+    assert client.is_closed and sessions.all_closed
+    with pytest.raises(RuntimeError, match="lifespan"):
+        clerk_auth.client()
+
+
+async def test_client_of_your_own_and_your_own_lifespan(clerk_api: StubServer) -> None:
+    started: list[bool] = []
+    async with Clerk(secret_key=SECRET, api_url=clerk_api.url) as mine:
+        clerk_auth = ClerkAuth(clerk=mine, authorized_parties=[PARTY])
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            started.append(True)
+            async with clerk_auth.lifespan(app):
+                yield
+
+        app = FastAPI(lifespan=lifespan)
+
+        @app.get("/whoami")
+        async def whoami(
+            clerk: Clerk = Depends(clerk_auth.client),  # noqa: B008
+        ) -> dict[str, bool]:
+            return {"mine": clerk is mine}
+
+        async with uvicorn_server(app) as url:
+            assert (await call(url + "/whoami"))[:2] == (200, {"mine": True})
+        assert started == [True]
+        assert clerk_auth.clients_opened == 0
+        assert not mine.is_closed  # still the caller's to close
+
+
+async def test_networkless_with_a_pem_key(clerk_api: StubServer, sessions: Sessions) -> None:
+    clerk_auth = ClerkAuth(secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=[PARTY])
+    async with uvicorn_server(create_app(clerk_auth)) as url:
+        assert (await call(url + "/me", mint()))[0] == 200
+        assert (await call(url + "/me", mint(exp=1, iat=0, nbf=0)))[0] == 401
+    assert len(clerk_api.requests) == 0
+    assert len(sessions.created) == 0
