@@ -23,9 +23,13 @@ async def me(request: Request) -> JSONResponse:
     return JSONResponse({"user_id": auth.user_id})
 
 
+routes = [Route("/me", me)]
+
+
 def create_app(**options: object) -> Starlette:
+    """The app, with ``options`` for :class:`ClerkAuthMiddleware`."""
     return Starlette(
-        routes=[Route("/me", me)],
+        routes=routes,
         middleware=[Middleware(ClerkAuthMiddleware, **options)],  # type: ignore[arg-type]
     )
 
