@@ -104,7 +104,7 @@ async def clerk_middleware(request: web.Request, handler: Handler) -> web.Stream
     app = request.app
     options = with_client(app[_OPTIONS], lambda: app[CLERK])
     state = await authenticate_request(
-        headers=dict(request.headers),
+        headers=request.headers,
         cookies=cookies_from_header(request.headers.getall("Cookie", [])),
         options=options,
     )

@@ -117,7 +117,7 @@ class ClerkAuth:
             return cached
         options = with_client(self.options, self.client)
         state = await authenticate_request(
-            headers=dict(request.headers),
+            headers=request.headers,
             cookies=cookies_from_header(request.headers.getlist("cookie")),
             options=options,
         )
