@@ -11,15 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from clerk_async.integrations import describe, status_for
 from clerk_async.integrations.starlette import ClerkAuthMiddleware
 
 
 async def me(request: Request) -> JSONResponse:
     auth = request.state.auth
     if not auth.is_authenticated:
-        reason = request.state.auth_state.reason
-        value = getattr(reason, "value", reason)
-        return JSONResponse({"error": "unauthenticated", "reason": value}, status_code=401)
+        # 401 naming the reason (503 when Clerk could not be reached).
+        state = request.state.auth_state
+        return JSONResponse(describe(state), status_code=status_for(state))
     return JSONResponse({"user_id": auth.user_id})
 
 

@@ -23,7 +23,7 @@ from ..auth import (
 if TYPE_CHECKING:
     from .._client import Clerk
 
-__all__ = ["cookies_from_header", "status_for"]
+__all__ = ["cookies_from_header", "describe", "status_for"]
 
 # Signed out because Clerk (or its key set) could not be reached: a 503, not a 401.
 _UNAVAILABLE = frozenset(

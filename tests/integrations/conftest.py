@@ -27,6 +27,9 @@ KID = "ins_test_key"
 PARTY = "https://app.example.com"
 SECRET = "sk_test_integrations"
 API_KEY = "ak_test_valid_key"
+# Clerk answers 401 for this one, as it does when our own secret key is wrong:
+# the caller's token could not be checked at all.
+UNCHECKABLE_API_KEY = "ak_test_clerk_rejects_us"
 PUBLIC_PEM = (
     KEY.public_key()
     .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -123,6 +126,8 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> Sessions:
 
 async def verify_api_key(request: web.Request) -> web.Response:
     body = await request.json()
+    if body.get("secret") == UNCHECKABLE_API_KEY:
+        return web.json_response({"errors": [{"code": "authentication_invalid"}]}, status=401)
     if body.get("secret") != API_KEY:
         return web.json_response({"errors": [{"code": "resource_not_found"}]}, status=404)
     return web.json_response(

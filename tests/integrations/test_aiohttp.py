@@ -18,6 +18,7 @@ from .conftest import (
     PARTY,
     PUBLIC_PEM,
     SECRET,
+    UNCHECKABLE_API_KEY,
     Sessions,
     call,
     free_port,
@@ -76,9 +77,11 @@ async def test_machine_token(clerk_api: StubServer) -> None:
         assert (await call(url + "/me", API_KEY))[:2] == (200, {"user_id": "user_machine"})
         assert (await call(url + "/me", "ak_unknown"))[0] == 401
         assert (await call(url + "/invoices", API_KEY))[0] == 403
+        status, body, _ = await call(url + "/me", UNCHECKABLE_API_KEY)
+        assert (status, body["reason"]) == (503, "verification_unavailable")
         status, body, _ = await call(url + "/me", "oat_some_oauth_token")
         assert (status, body["reason"]) == (401, "token_type_not_accepted")
-    assert clerk_api.count("POST", "/v1/api_keys/verify") == 3
+    assert clerk_api.count("POST", "/v1/api_keys/verify") == 4
 
 
 async def test_one_client_per_app_closed_at_cleanup(

@@ -18,6 +18,7 @@ from .conftest import (
     PARTY,
     PUBLIC_PEM,
     SECRET,
+    UNCHECKABLE_API_KEY,
     Sessions,
     call,
     mint,
@@ -107,6 +108,12 @@ async def test_machine_token(server: Running, clerk_api: StubServer) -> None:
     status, body, _ = await call(server.url + "/me", "mt_some_m2m_token")
     assert status == 401 and body["detail"]["reason"] == "token_type_not_accepted"
     assert clerk_api.count("POST", "/v1/m2m_tokens/verify") == 0
+
+
+async def test_clerk_unable_to_verify_is_503(server: Running) -> None:
+    status, body, _ = await call(server.url + "/me", UNCHECKABLE_API_KEY)
+    assert status == 503
+    assert body == {"detail": {"error": "unauthenticated", "reason": "verification_unavailable"}}
 
 
 async def test_public_route_needs_nothing(server: Running, clerk_api: StubServer) -> None:

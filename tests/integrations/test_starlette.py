@@ -19,6 +19,7 @@ from .conftest import (
     PARTY,
     PUBLIC_PEM,
     SECRET,
+    UNCHECKABLE_API_KEY,
     Sessions,
     call,
     mint,
@@ -48,8 +49,10 @@ async def test_example_app(clerk_api: StubServer, monkeypatch: pytest.MonkeyPatc
             assert (status, body) == (401, {"error": "unauthenticated", "reason": reason})
         assert (await call(url + "/me", API_KEY))[:2] == (200, {"user_id": "user_machine"})
         assert (await call(url + "/me", "ak_unknown"))[0] == 401
+        status, body, _ = await call(url + "/me", UNCHECKABLE_API_KEY)
+        assert (status, body["reason"]) == (503, "verification_unavailable")
     assert clerk_api.count("GET", "/v1/jwks") == 1
-    assert clerk_api.count("POST", "/v1/api_keys/verify") == 2
+    assert clerk_api.count("POST", "/v1/api_keys/verify") == 3
 
 
 async def test_one_client_per_app_closed_at_shutdown(
