@@ -60,6 +60,15 @@ class _Secret:
         return "<secret>"
 
 
+class _Headers(dict[str, str]):
+    """The request headers of a client; its repr hides the ``Authorization`` value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr({k: ("<secret>" if k == "Authorization" else v) for k, v in self.items()})
+
+
 class _Shared:
     """What a client and all its ``with_options`` copies share."""
 
@@ -170,9 +179,9 @@ class Clerk(ResourceNamespaces):
         self._user_agent = user_agent
         self._default_headers = default_headers
         self._base = self.api_url + "/v1"
-        self._headers: dict[str, str] | None = None
+        self._headers: _Headers | None = None
 
-    def _build_headers(self) -> dict[str, str]:
+    def _build_headers(self) -> _Headers:
         secret = self._shared.secret
         if secret is None:
             raise ConfigurationError(
@@ -186,7 +195,7 @@ class Clerk(ResourceNamespaces):
             headers["Clerk-API-Version"] = self.api_version
         headers.update(self._default_headers)
         headers["Authorization"] = f"Bearer {secret.value}"
-        return headers
+        return _Headers(headers)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -269,7 +278,7 @@ class Clerk(ResourceNamespaces):
             make_data = _form_factory(files)
         elif body is not None:
             payload = json.dumps(unstructure(body), separators=(",", ":")).encode()
-            headers = {**headers, "Content-Type": "application/json"}
+            headers = _Headers(headers, **{"Content-Type": "application/json"})
             make_data = lambda: payload  # noqa: E731
         else:
             make_data = _no_data
@@ -290,7 +299,7 @@ class Clerk(ResourceNamespaces):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise ClerkTimeoutError(
-                        f"{method} {url}: retry deadline of {policy.deadline}s ran out",
+                        f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out",
                         attempts=attempt - 1,
                     )
                 timeout = remaining if timeout is None else min(timeout, remaining)
@@ -329,7 +338,7 @@ class Clerk(ResourceNamespaces):
             data: Any = None
         else:
             try:
-                data = json.loads(body)
+                data = json.loads(_text(body, response.headers.get("Content-Type")))
             except ValueError:
                 excerpt = body[:_EXCERPT].decode("utf-8", "replace")
                 raise ClerkDecodeError(
@@ -379,6 +388,23 @@ def _form_factory(files: Mapping[str, object]) -> Callable[[], Any]:
 
     # A form can be sent once only, so every attempt gets a fresh one.
     return lambda: build_form(files)
+
+
+_UTF_CHARSETS = frozenset({"", "utf-8", "utf8", "utf-16", "utf-32"})
+
+
+def _text(body: bytes, content_type: str | None) -> bytes | str:
+    """The body as ``json.loads`` wants it: bytes for UTF encodings (detected by
+    ``json`` itself), text decoded with the declared charset otherwise."""
+    if not content_type or "charset" not in content_type:
+        return body
+    charset = content_type.split("charset=", 1)[-1].split(";", 1)[0].strip().strip('"').lower()
+    if charset in _UTF_CHARSETS:
+        return body
+    try:
+        return body.decode(charset)
+    except LookupError:  # a charset Python does not know: try the JSON default
+        return body
 
 
 def _strip_query(url: str) -> str:

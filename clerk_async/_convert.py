@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._types import UNSET, Unset
 
@@ -34,6 +34,8 @@ T = TypeVar("T")
 
 JSON_KEY = "json"
 _NONE_TYPE: Any = type(None)
+_MISSING: Any = object()
+_SHAPES_REMEMBERED = 64  # per union; bounded so odd payloads cannot grow memory
 
 converter = cattrs.Converter(detailed_validation=False, prefer_attrib_converters=False)
 
@@ -94,21 +96,105 @@ def _json_names(cls: type) -> dict[str, str]:
     return {f.name: f.metadata[JSON_KEY] for f in attrs.fields(cls) if JSON_KEY in f.metadata}
 
 
+_PLAIN_CONTAINERS = (dict, Mapping, list)
+
+
+def _is_plain(tp: Any) -> bool:
+    """Whether JSON values of ``tp`` are kept exactly as decoded (no hook needed)."""
+    if tp in _PRIMITIVES or _is_literal(tp):
+        return True
+    if _is_union(tp):
+        return all(m is _NONE_TYPE or _is_plain(m) for m in get_args(tp))
+    if get_origin(tp) in _PLAIN_CONTAINERS:
+        args = get_args(tp)
+        return not args or _is_plain(args[-1])
+    return False
+
+
+def _strip_none(tp: Any) -> Any:
+    """``X | None`` -> ``X``; any other type unchanged."""
+    if _is_union(tp):
+        members = [m for m in get_args(tp) if m is not _NONE_TYPE]
+        if len(members) == 1:
+            return members[0]
+    return tp
+
+
+class _Lazy:
+    """Resolves a field's hook on first use, so models may refer to themselves."""
+
+    __slots__ = ("name", "namespace", "tp")
+
+    def __init__(self, namespace: dict[str, Any], name: str, tp: Any) -> None:
+        self.namespace, self.name, self.tp = namespace, name, tp
+
+    def __call__(self, value: Any, tp: Any) -> Any:
+        hook = self.namespace[self.name] = _hook(self.tp)
+        return hook(value, tp)
+
+
 def _structure_attrs_factory(cls: type) -> Callable[[Any, Any], Any]:
+    """Compile one function that builds ``cls`` from a decoded JSON object.
+
+    Decoding is the hot path of every call, so the function is specialised per
+    model: fields whose JSON values need no conversion (strings, numbers,
+    booleans, free-form objects, lists of those) are read straight from the dict;
+    only nested models, enums and unions go through a hook, and only when the
+    value is not ``null``. Keys the model does not know are never looked at; a
+    missing required key raises ``KeyError``.
+    """
     attrs.resolve_types(cls)
-    renames = {name: override(rename=key) for name, key in _json_names(cls).items()}
-    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(
-        cls,
-        converter,
-        **renames,  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"cls": cls, "MISSING": _MISSING}
+    prelude: list[str] = []
+    arguments: list[str] = []
+    for i, field in enumerate(attrs.fields(cls)):
+        key = field.metadata.get(JSON_KEY, field.name)
+        required = field.default is attrs.NOTHING
+        default = None if required else field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{field.name}: factory defaults are not supported")
+        if _is_plain(field.type):
+            if required:
+                value = f"o[{key!r}]"
+            elif default is None:
+                value = f"get({key!r})"
+            else:
+                namespace[f"d{i}"] = default
+                value = f"get({key!r}, d{i})"
+        else:
+            inner = _strip_none(field.type)
+            if _is_list(inner) and get_args(inner):
+                # Lists of models are decoded inline: one call per item, none per list.
+                item = get_args(inner)[0]
+                namespace[f"t{i}"] = item
+                namespace[f"h{i}"] = _Lazy(namespace, f"h{i}", item)
+                convert = f"([h{i}(x, t{i}) for x in v{i}] if v{i}.__class__ is list else v{i})"
+            else:
+                namespace[f"t{i}"] = inner
+                namespace[f"h{i}"] = _Lazy(namespace, f"h{i}", inner)
+                convert = f"h{i}(v{i}, t{i})"
+            if required:
+                prelude.append(f"v{i} = o[{key!r}]")
+                value = f"None if v{i} is None else {convert}"
+            else:
+                namespace[f"d{i}"] = default
+                prelude.append(f"v{i} = get({key!r}, MISSING)")
+                value = f"d{i} if v{i} is MISSING else None if v{i} is None else {convert}"
+        init_name = field.alias if field.alias is not None else field.name
+        arguments.append(f"{init_name}={value}")
+    body = "\n    ".join(
+        [
+            "if not isinstance(o, dict):",
+            "    return o  # a value of the wrong shape is kept rather than fail the response",
+            "get = o.get",
+            *prelude,
+            f"return cls({', '.join(arguments)})",
+        ]
     )
-
-    def structure_model(value: Any, tp: Any) -> Any:
-        if isinstance(value, dict):  # decoded JSON objects are always dicts
-            return inner(value, tp)
-        return value  # tolerate a value of the wrong shape rather than fail the response
-
-    return structure_model
+    source = f"def structure_{cls.__name__}(o, _):\n    {body}\n"
+    exec(compile(source, f"<clerk_async structure {cls.__qualname__}>", "exec"), namespace)
+    function: Callable[[Any, Any], Any] = namespace[f"structure_{cls.__name__}"]
+    return function
 
 
 def _unstructure_attrs_factory(cls: type) -> Callable[[Any], Any]:
@@ -170,6 +256,10 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     keys = [(m, _json_keys(m)) for m in models]
     containers = [(get_origin(o) or o, o) for o in others if (get_origin(o) or o) in (list, dict)]
 
+    # Objects from one server come in a handful of shapes (the same keys in the
+    # same order), so the member chosen for a shape is remembered.
+    chosen: dict[tuple[str, ...], Any] = {}
+
     def structure_union(value: Any, _: Any) -> Any:
         if value is None:
             return None
@@ -178,8 +268,13 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
             if isinstance(result, enum.Enum):
                 return result
         if isinstance(value, dict) and keys:
-            present = value.keys()
-            best = max(keys, key=lambda pair: len(pair[1] & present))[0]
+            shape = tuple(value)
+            best = chosen.get(shape)
+            if best is None:
+                present = value.keys()
+                best = max(keys, key=lambda pair: len(pair[1] & present))[0]
+                if len(chosen) < _SHAPES_REMEMBERED:
+                    chosen[shape] = best
             return _hook(best)(value, best)
         for origin, other in containers:
             if isinstance(value, origin):
@@ -224,6 +319,8 @@ def _structure_list_factory(tp: Any) -> Callable[[Any, Any], Any]:
     def structure_list(value: Any, _: Any) -> Any:
         if not isinstance(value, list):
             return value
+        if not value:
+            return []
         hook = _hook(item)
         return [hook(v, item) for v in value]
 

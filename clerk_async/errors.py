@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict
 
 __all__ = [
     "AuthenticationError",
@@ -134,7 +135,8 @@ class ClerkAPIError(ClerkError):
         self.errors = errors or []
         self.clerk_trace_id = clerk_trace_id
         self.retry_after = retry_after
-        self.headers: dict[str, str] = dict(headers or {})
+        # Case-insensitive, like HTTP header names: ``exc.headers["retry-after"]`` works.
+        self.headers: CIMultiDict[str] = CIMultiDict(headers or {})
         self.method = method
         self.url = url
         self.body_excerpt = body_excerpt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import platform
 import time
 
@@ -249,6 +250,9 @@ async def test_secret_never_in_reprs_or_errors(stub: StubServer) -> None:
     with pytest.raises(errors.AuthenticationError) as info:
         await clerk._request("GET", "/users/user_1", cast_to=object)
     texts += [str(info.value), repr(info.value), repr(info.value.headers)]
+    # After a request the client holds its headers: dumps of it still hide the key.
+    assert clerk._headers is not None and clerk._headers["Authorization"].endswith(SECRET)
+    texts += [repr(vars(clerk)), repr(vars(clerk.users._client)), str(clerk._headers)]
     await clerk.aclose()
     closed = Clerk(secret_key=SECRET, api_url="http://127.0.0.1:9")
     with pytest.raises(errors.ClerkConnectionError) as conn:
@@ -342,13 +346,54 @@ async def test_retry_after_too_long_fails_fast(stub: StubServer, clerk: Clerk) -
     assert stub.count() == 1
 
 
+async def test_retry_after_http_date_honoured(stub: StubServer) -> None:
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)  # whole seconds: 1-2 s away
+    stub.add(
+        "GET",
+        "/v1/x",
+        Reply(status=503, json={"errors": []}, headers={"Retry-After": when}),
+        Reply(json={"ok": 1}),
+    )
+    async with Clerk(secret_key=SECRET, api_url=stub.url, retries=FAST_RETRIES) as clerk:
+        started = time.monotonic()
+        assert await clerk._request("GET", "/x", cast_to=object) == {"ok": 1}
+        assert time.monotonic() - started >= 0.9
+    assert stub.count() == 2
+
+
 async def test_deadline_respected(stub: StubServer) -> None:
     stub.add("GET", "/v1/x", Reply(status=503, json={"errors": []}, headers={"Retry-After": "0.2"}))
     policy = Retries(max_retries=50, deadline=0.5)
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=policy) as clerk:
+        started = time.monotonic()
         with pytest.raises(errors.ServerError):
             await clerk._request("GET", "/x", cast_to=object)
+        assert time.monotonic() - started < 0.5 + 0.3
     assert 2 <= stub.count() <= 4
+
+
+async def test_deadline_cuts_a_slow_answer(stub: StubServer) -> None:
+    stub.add("GET", "/v1/x", Reply(json={}, delay=3.0))
+    policy = Retries(max_retries=5, deadline=0.6)
+    async with Clerk(secret_key=SECRET, api_url=stub.url, retries=policy, timeout=None) as clerk:
+        started = time.monotonic()
+        with pytest.raises(errors.ClerkTimeoutError) as info:
+            await clerk._request("GET", "/x?email=a%40example.com", cast_to=object)
+        assert time.monotonic() - started < 0.6 + 0.4
+    assert "example.com" not in str(info.value)  # queries may carry personal data
+
+
+async def test_json_in_a_declared_charset(stub: StubServer, clerk: Clerk) -> None:
+    latin = '{"first_name":"Ren\u00e9e"}'.encode("latin-1")
+    stub.add("GET", "/v1/x", Reply(body=latin, content_type="application/json; charset=ISO-8859-1"))
+    assert await clerk._request("GET", "/x", cast_to=object) == {"first_name": "Ren\u00e9e"}
+
+
+async def test_error_headers_are_case_insensitive(stub: StubServer, clerk: Clerk) -> None:
+    stub.add("GET", "/v1/x", Reply(status=404, json={"errors": []}, headers={"X-Thing": "1"}))
+    with pytest.raises(errors.NotFoundError) as info:
+        await clerk._request("GET", "/x", cast_to=object)
+    assert info.value.headers["x-thing"] == info.value.headers["X-THING"] == "1"
 
 
 async def test_timeout_is_typed_and_post_not_retried(stub: StubServer) -> None:
@@ -416,5 +461,6 @@ async def test_cancellation_of_many_requests(stub: StubServer) -> None:
         assert session is not None
         connector = session.connector
         assert connector is not None
-        acquired: set[object] = getattr(connector, "_acquired", set())
+        assert hasattr(connector, "_acquired")  # the pool's checked-out connections
+        acquired: set[object] = connector._acquired
         assert len(acquired) == 0
