@@ -11,6 +11,7 @@ may have reached the server (which decides whether a POST can be retried).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
 
 import aiohttp
@@ -99,7 +100,7 @@ class Transport:
                 URL(url, encoded=True),
                 headers=headers,
                 data=data,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                timeout=_client_timeout(timeout),
                 allow_redirects=False,
             ) as resp:
                 body = await resp.read()
@@ -137,6 +138,12 @@ def build_form(files: Mapping[str, object]) -> aiohttp.FormData:
         elif value is not None and not isinstance(value, Unset):
             form.add_field(name, str(value))
     return form
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float | None) -> aiohttp.ClientTimeout:
+    # Most calls use the client's own timeout: build its ClientTimeout once.
+    return aiohttp.ClientTimeout(total=total)
 
 
 def _connection(
