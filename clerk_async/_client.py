@@ -12,6 +12,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+import attrs
+
 from ._convert import structure, unstructure
 from ._pagination import AsyncPaginator
 from ._retry import Retries, parse_retry_after
@@ -232,6 +234,9 @@ class Clerk(ResourceNamespaces):
         It is cheap (no new connection pool), so use it per call::
 
             await clerk.with_options(timeout=5, retries=0).users.get(user_id)
+
+        A number for ``retries`` keeps this client's backoff and deadline and changes
+        only how many retries; a :class:`~clerk_async.Retries` replaces the policy.
         """
         clone = object.__new__(type(self))
         clone._shared = self._shared
@@ -239,11 +244,19 @@ class Clerk(ResourceNamespaces):
             api_url=self.api_url,
             api_version=self.api_version if isinstance(api_version, Unset) else api_version,
             timeout=self.timeout if isinstance(timeout, Unset) else timeout,
-            retries=self.retries if isinstance(retries, Unset) else Retries.coerce(retries),
+            retries=self._derive_retries(retries),
             user_agent=self._user_agent,
             default_headers=self._default_headers,
         )
         return clone
+
+    def _derive_retries(self, retries: Retries | int | Unset | None) -> Retries:
+        # A bare number changes how many retries, keeping this client's backoff and deadline.
+        if isinstance(retries, Unset):
+            return self.retries
+        if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
+            return attrs.evolve(self.retries, max_retries=retries)
+        return Retries.coerce(retries)
 
     def __repr__(self) -> str:
         key = "set" if self._shared.secret is not None else "missing"

@@ -276,6 +276,17 @@ async def test_with_options_shares_session(stub: StubServer, clerk: Clerk) -> No
     assert session is not None and session is fast._shared.transport._session
 
 
+def test_with_options_retry_count_keeps_the_policy() -> None:
+    clerk = Clerk(secret_key=SECRET, retries=Retries(max_retries=2, deadline=5.0, backoff_base=0.1))
+    assert clerk.with_options(retries=7).retries == Retries(
+        max_retries=7, deadline=5.0, backoff_base=0.1
+    )
+    assert clerk.with_options(retries=None).retries.max_retries == 0
+    assert clerk.with_options(retries=Retries()).retries == Retries()
+    with pytest.raises(ValueError):
+        clerk.with_options(retries=-1)
+
+
 async def test_closed_client_refuses(stub: StubServer) -> None:
     clerk = Clerk(secret_key=SECRET, api_url=stub.url)
     await clerk.aclose()
