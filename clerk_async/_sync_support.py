@@ -138,6 +138,11 @@ class SyncPage(Generic[T]):
     def total_count(self) -> int | None:
         return self._page.total_count
 
+    @property
+    def offset(self) -> int:
+        """How many items of the list come before this page."""
+        return self._page.offset
+
     def __len__(self) -> int:
         return len(self._page.data)
 

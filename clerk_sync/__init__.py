@@ -11,38 +11,48 @@ Example::
             print(user.id)
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from clerk_async import (
-    OPERATIONS as OPERATIONS,
+    DEFAULT_API_URL,
+    DEFAULT_API_VERSION,
+    UNSET,
+    ClerkAPIError,
+    ClerkConnectionError,
+    ClerkError,
+    ClerkTimeoutError,
+    NotFoundError,
+    PaginationError,
+    RateLimitError,
+    Retries,
+    Unset,
+    __version__,
 )
-from clerk_async import (
-    UNSET as UNSET,
-)
-from clerk_async import (
-    Retries as Retries,
-)
-from clerk_async import (
-    Unset as Unset,
-)
-from clerk_async import (
-    __version__ as __version__,
-)
-from clerk_async._sync_support import SyncPage as SyncPage
-from clerk_async._sync_support import SyncPaginator as SyncPaginator
+from clerk_async._sync_support import SyncPage, SyncPaginator
 
-from . import auth as auth
-from . import errors as errors
-from . import webhooks as webhooks
-from ._client import Clerk as Clerk
+from . import auth, errors, webhooks
+from ._client import Clerk
 
 if TYPE_CHECKING:
-    from . import models as models
+    from clerk_async._operations import OPERATIONS, Operation
+
+    from . import models
 
 __all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_API_VERSION",
     "OPERATIONS",
     "UNSET",
     "Clerk",
+    "ClerkAPIError",
+    "ClerkConnectionError",
+    "ClerkError",
+    "ClerkTimeoutError",
+    "NotFoundError",
+    "Operation",
+    "PaginationError",
+    "RateLimitError",
     "Retries",
     "SyncPage",
     "SyncPaginator",
@@ -56,9 +66,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The models are loaded when first asked for, to keep imports fast.
+    # Loaded when first asked for, to keep imports fast. (Not `from . import
+    # models`: that asks this function for `models` again, endlessly.)
     if name == "models":
-        from . import models
-
-        return models
+        return importlib.import_module(f"{__name__}.models")
+    if name in ("OPERATIONS", "Operation"):
+        return getattr(importlib.import_module("clerk_async._operations"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -91,7 +91,7 @@ class Clerk:
         default_headers: extra headers for every request.
         max_connections: size of the connection pool of the session we create.
 
-    Use it as an async context manager, or call :meth:`close` when done::
+    Use it as a context manager, or call :meth:`close` when done::
 
         with Clerk() as clerk:
             user = clerk.users.get("user_123")
@@ -141,7 +141,23 @@ class Clerk:
         clone._finalizer = weakref.finalize(clone, _nothing)
         return clone
 
+    def __repr__(self) -> str:
+        return "Sync" + repr(self._async)
+
+    @property
+    def async_client(self) -> clerk_async.Clerk:
+        """The async client this one drives."""
+        return self._async
+
+    @property
+    def runner(self) -> PortalRunner:
+        """The event loop thread of this client."""
+        return self._runner
+
+    # -- the members of clerk_async.Clerk ----------------------------------------
+
     def __enter__(self) -> Clerk:
+        """Same as ``clerk_async.Clerk.__aenter__``."""
         return self
 
     def __exit__(
@@ -150,11 +166,21 @@ class Clerk:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Same as ``clerk_async.Clerk.__aexit__``."""
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session and stop the event loop thread."""
+        """Close the HTTP session (when we created it). Copies made by
+        :meth:`with_options` share it and are closed too.
+
+        Then the client's event loop thread stops; a closed client stays closed.
+        """
         close_client(self._runner, self._async)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._async.is_closed
 
     def with_options(
         self,
@@ -167,25 +193,17 @@ class Clerk:
 
         It is cheap (no new connection pool), so use it per call::
 
-            await clerk.with_options(timeout=5, retries=0).users.get(user_id)
+            clerk.with_options(timeout=5, retries=0).users.get(user_id)
+
+        A number for ``retries`` keeps this client's backoff and deadline and changes
+        only how many retries; a :class:`~clerk_async.Retries` replaces the policy.
         """
         return self._wrap(
             self._async.with_options(timeout=timeout, retries=retries, api_version=api_version),
             self._runner,
         )
 
-    @property
-    def async_client(self) -> clerk_async.Clerk:
-        """The async client this one drives."""
-        return self._async
-
-    @property
-    def runner(self) -> PortalRunner:
-        """The event loop thread of this client."""
-        return self._runner
-
-    def __repr__(self) -> str:
-        return "Sync" + repr(self._async)
+    # -- attributes set by clerk_async.Clerk ------------------------------------
 
     @property
     def api_url(self) -> str:
@@ -207,10 +225,7 @@ class Clerk:
         """Same as ``clerk_async.Clerk.retries``."""
         return self._async.retries
 
-    @property
-    def is_closed(self) -> bool:
-        """Same as ``clerk_async.Clerk.is_closed``."""
-        return self._async.is_closed
+    # -- resource groups ----------------------------------------------------------
 
     @functools.cached_property
     def actor_tokens(self) -> _ActorTokens:

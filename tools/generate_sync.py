@@ -1,20 +1,25 @@
 """Generate ``clerk_sync``, the synchronous twin of ``clerk_async``.
 
 The sync package is derived from the async package's syntax trees, never by
-rewriting its text: each public method of ``clerk_async.Clerk``, of every resource
+rewriting its text: each public member of ``clerk_async.Clerk`` (methods,
+properties and the attributes its methods set on ``self``), of every resource
 class reachable from it, and each public coroutine function of ``clerk_async.auth``
 gets a sync twin with the same name, parameters, defaults, annotations and
 docstring, whose body hands the call to its async twin through the client's
 portal (see ``clerk_async/_sync_support.py``). Paginators become sync iterables,
 ``async with``/``aclose`` become ``with``/``close``. Models and errors are
-re-exported, not copied.
+re-exported, not copied; ``clerk_sync`` exports what ``clerk_async`` exports, but
+for the names in ``NOT_REEXPORTED``.
 
 Usage::
 
     python tools/generate_sync.py [--check]
 
 ``--check`` writes nothing and exits with status 1 when ``clerk_sync`` is stale or
-when a public async member has no sync twin.
+when a public async member has no faithful sync twin (see :func:`parity_problems`):
+that covers the generated classes, the hand-written pairs in ``CLASS_TWINS``, the
+functions of ``auth`` and ``webhooks``, and any coroutine left on a class that
+``clerk_sync`` re-exports unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import builtins
 import copy
 import importlib
 import inspect
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -32,6 +38,7 @@ import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "clerk_async"
@@ -145,9 +152,12 @@ def signature_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST 
 class Swap(ast.NodeTransformer):
     """Rename async-only types in annotations (``AsyncPaginator`` -> ``SyncPaginator``)."""
 
+    def __init__(self, swaps: dict[str, str] = SWAPS) -> None:
+        self.swaps = swaps
+
     def visit_Name(self, node: ast.Name) -> ast.Name:
-        if node.id in SWAPS:
-            return ast.copy_location(ast.Name(SWAPS[node.id], node.ctx), node)
+        if node.id in self.swaps:
+            return ast.copy_location(ast.Name(self.swaps[node.id], node.ctx), node)
         return node
 
 
@@ -251,27 +261,150 @@ def render_resource(group: str, cls_name: str) -> str:
 
 # -- the client ---------------------------------------------------------------------------
 
+# Members of the async client whose sync twins are written here rather than delegated:
+# the sync client owns its portal, so entering returns itself and closing stops the loop.
+LIFECYCLE = {
+    "__aenter__": ("    return self\n", ""),
+    "__aexit__": ("    self.close()\n", ""),
+    "aclose": (
+        "    close_client(self._runner, self._async)\n",
+        "\n\nThen the client's event loop thread stops; a closed client stays closed.",
+    ),
+}
+
+
+def sync_doc(doc: str) -> str:
+    """An async docstring made to read right on the sync client."""
+    for old, new in (
+        ("an async context manager", "a context manager"),
+        ("async with", "with"),
+        ("async for", "for"),
+        ("await ", ""),
+        (":meth:`aclose`", ":meth:`close`"),
+        ("asynchronous", "synchronous"),
+    ):
+        doc = doc.replace(old, new)
+    return "\n".join(line.rstrip() for line in doc.splitlines())
+
+
+def decorator_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [ast.unparse(d) for d in fn.decorator_list]
+
+
+def client_method(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The sync twin of a public method of ``clerk_async.Clerk``."""
+    decorators = decorator_names(fn)
+    where = f"clerk_async.Clerk.{fn.name}"
+    if decorators and decorators not in (["property"], ["functools.cached_property"]):
+        raise SystemExit(f"{where}: decorators {decorators} are not supported by generate_sync")
+    if isinstance(fn, ast.AsyncFunctionDef) and any(
+        isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(fn)
+    ):
+        raise SystemExit(f"{where}: async generators are not supported by generate_sync")
+    if any("Clerk" in names_in([a.annotation]) for a in [*fn.args.args, *fn.args.kwonlyargs]):
+        raise SystemExit(f"{where}: a Clerk parameter would need converting; not supported")
+    returns = names_in([fn.returns])
+    if any(n.startswith("Async") and n not in SWAPS for n in returns):
+        raise SystemExit(f"{where}: returns an async-only type; give it a twin in SWAPS")
+    name = RENAMES.get(fn.name, fn.name)
+    body, more = LIFECYCLE.get(fn.name, ("", ""))
+    doc = sync_doc(ast.get_docstring(fn) or f"Same as ``{where}``.") + more
+    if "\n" in doc:  # closing quotes on a line of their own
+        doc = doc.replace("\n", "\n    ").replace("\n    \n", "\n\n") + "\n    "
+    if decorators:  # a property: read it from the async client
+        annotation = ast.unparse(fn.returns) if fn.returns else "object"
+        return (
+            f"@property\ndef {name}(self) -> {annotation}:\n"
+            f'    """{doc}"""\n'
+            f"    return self._async.{fn.name}\n"
+        )
+    args = ast.unparse(Swap().visit(copy.deepcopy(fn.args)))
+    annotation = ast.unparse(Swap().visit(copy.deepcopy(fn.returns))) if fn.returns else "None"
+    head = f'def {name}({args}) -> {annotation}:\n    """{doc}"""\n'
+    if body:
+        return head + body
+    call = call_arguments(fn)
+    if isinstance(fn, ast.AsyncFunctionDef):
+        value = f"self._runner.run(self._async.{fn.name}{', ' if call else ''}{call})"
+    else:
+        value = f"self._async.{fn.name}({call})"
+    if returns_paginator(fn):
+        value = f"SyncPaginator(self._runner, {value})"
+    elif returns == {"Clerk"}:  # a copy of the client (with_options): same portal
+        value = f"self._wrap({value}, self._runner)"
+    return head + f"    return {value}\n"
+
+
+def instance_attributes(cls: ast.ClassDef, *, typed: bool = True) -> dict[str, ast.expr]:
+    """``name -> annotation`` of the public attributes the methods of ``cls`` set on
+    ``self``. The annotation is the class-level one when there is one, else that of
+    the setting method's parameter of the same name (``self.timeout = timeout``);
+    without ``typed``, ``object`` stands in for one that cannot be found."""
+    declared = {
+        node.target.id: node.annotation
+        for node in cls.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    found: dict[str, ast.expr] = {}
+    for fn in cls.body:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        params = {a.arg: a.annotation for a in [*fn.args.args, *fn.args.kwonlyargs]}
+        for node in ast.walk(fn):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if not (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                    and not target.attr.startswith("_")
+                ):
+                    continue
+                annotation = declared.get(target.attr)
+                if annotation is None and isinstance(node, ast.AnnAssign):
+                    annotation = node.annotation
+                if annotation is None:
+                    annotation = params.get(target.attr)
+                if annotation is None and not typed:
+                    annotation = ast.Name("object")
+                if annotation is None:
+                    raise SystemExit(
+                        f"cannot tell the type of {cls.name}.{target.attr}: "
+                        "annotate it in the class body"
+                    )
+                found.setdefault(target.attr, annotation)
+    return found
+
 
 def render_client(group_list: list[tuple[str, str]]) -> str:
+    """``clerk_sync.Clerk``: every public member of ``clerk_async.Clerk``, found in its
+    syntax tree, gets a twin; the resource groups come from ``ResourceNamespaces``."""
     module = "clerk_async._client"
     cls = find_class(module, "Clerk")
-    init = next(f for f in public_methods(cls) + list(_inits(cls)) if f.name == "__init__")
-    with_options = next(f for f in public_methods(cls) if f.name == "with_options")
+    init = _inits(cls)[0]
+    members = public_methods(cls)
+    attributes = {
+        name: ann
+        for name, ann in instance_attributes(cls).items()
+        if name not in {f.name for f in members}
+    }
     imports = Imports()
-    imports.need(names_in(signature_nodes(init)) | names_in(signature_nodes(with_options)), module)
-    init_args = ast.unparse(init.args)
-    call = call_arguments(init)
-    wo_args = ast.unparse(with_options.args)
-    wo_call = call_arguments(with_options)
-    doc = (ast.get_docstring(cls, clean=False) or "").replace("async with", "with")
-    doc = (
-        doc.replace("await ", "")
-        .replace("async for", "for")
-        .replace(":meth:`aclose`", ":meth:`close`")
+    used = names_in(signature_nodes(init)) | names_in(list(attributes.values()))
+    for fn in members:
+        used |= names_in(signature_nodes(fn))
+    imports.need(used, module)
+    methods = "".join("\n" + indent(client_method(fn)) for fn in members)
+    properties = "".join(
+        f"\n    @property\n    def {name}(self) -> {ast.unparse(ann)}:\n"
+        f'        """Same as ``clerk_async.Clerk.{name}``."""\n'
+        f"        return self._async.{name}\n"
+        for name, ann in attributes.items()
     )
-    doc = doc.replace("asynchronous", "synchronous")
-    doc = "\n".join(line.rstrip() for line in doc.splitlines())
-    props = "".join(
+    groups_ = "".join(
         f"\n    @functools.cached_property\n"
         f"    def {g}(self) -> _{c}:\n"
         f'        """Operations of the ``{g}`` group."""\n'
@@ -283,27 +416,18 @@ def render_client(group_list: list[tuple[str, str]]) -> str:
     resource_imports = "\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n" + "".join(
         f"    from .resources.{g} import {c} as _{c}\n" for g, c in group_list
     )
-    attributes = "".join(
-        f"\n    @property\n    def {name}(self) -> {ann}:\n"
-        f'        """Same as ``clerk_async.Clerk.{name}``."""\n'
-        f"        return self._async.{name}\n"
-        for name, ann in (
-            ("api_url", "str"),
-            ("api_version", "str"),
-            ("timeout", "float | None"),
-            ("retries", "Retries"),
-            ("is_closed", "bool"),
-        )
+    support = ["PortalRunner", "close_client"] + (
+        ["SyncPaginator"] if "SyncPaginator" in methods else []
     )
-    imports.need({"Retries"}, module)
+    doc = sync_doc(ast.get_docstring(cls, clean=False) or "")
     return (
         HEADER
         + '"""The synchronous client: every call runs on the client\'s own event loop thread."""\n\n'
         + "from __future__ import annotations\n\n"
-        + "import functools\nimport weakref\nfrom types import TracebackType\n\n"
+        + "import functools\nimport weakref\n\n"
         + "import clerk_async\n"
         + imports.render()
-        + f"from {SUPPORT} import PortalRunner, close_client\n\n"
+        + f"from {SUPPORT} import {', '.join(support)}\n\n"
         + resource_imports
         + '\n__all__ = ["Clerk"]\n\n\n'
         + "class Clerk:\n"
@@ -313,8 +437,8 @@ def render_client(group_list: list[tuple[str, str]]) -> str:
         + "    :meth:`close` or a ``with`` block (an unclosed client is closed at exit).\n"
         + '    """\n\n'
         + "    _finalizer: weakref.finalize[..., Clerk]\n\n"
-        + f"    def __init__({init_args}) -> None:\n"
-        + f"        self._async = clerk_async.Clerk({call})\n"
+        + f"    def __init__({ast.unparse(init.args)}) -> None:\n"
+        + f"        self._async = clerk_async.Clerk({call_arguments(init)})\n"
         + "        self._runner = PortalRunner()\n"
         + "        self._finalizer = weakref.finalize(self, close_client, self._runner, self._async)\n\n"
         + "    @classmethod\n"
@@ -324,21 +448,8 @@ def render_client(group_list: list[tuple[str, str]]) -> str:
         + "        clone._runner = runner\n"
         + "        clone._finalizer = weakref.finalize(clone, _nothing)\n"
         + "        return clone\n\n"
-        + "    def __enter__(self) -> Clerk:\n"
-        + "        return self\n\n"
-        + "    def __exit__(\n"
-        + "        self,\n"
-        + "        exc_type: type[BaseException] | None,\n"
-        + "        exc: BaseException | None,\n"
-        + "        tb: TracebackType | None,\n"
-        + "    ) -> None:\n"
-        + "        self.close()\n\n"
-        + "    def close(self) -> None:\n"
-        + '        """Close the HTTP session and stop the event loop thread."""\n'
-        + "        close_client(self._runner, self._async)\n\n"
-        + f"    def with_options({wo_args}) -> Clerk:\n"
-        + f'        """{ast.get_docstring(with_options, clean=False)}"""\n'
-        + f"        return self._wrap(self._async.with_options({wo_call}), self._runner)\n\n"
+        + "    def __repr__(self) -> str:\n"
+        + '        return "Sync" + repr(self._async)\n\n'
         + "    @property\n"
         + "    def async_client(self) -> clerk_async.Clerk:\n"
         + '        """The async client this one drives."""\n'
@@ -347,10 +458,12 @@ def render_client(group_list: list[tuple[str, str]]) -> str:
         + "    def runner(self) -> PortalRunner:\n"
         + '        """The event loop thread of this client."""\n'
         + "        return self._runner\n\n"
-        + "    def __repr__(self) -> str:\n"
-        + '        return "Sync" + repr(self._async)\n'
-        + attributes
-        + props
+        + "    # -- the members of clerk_async.Clerk ----------------------------------------\n"
+        + methods
+        + "\n    # -- attributes set by clerk_async.Clerk ------------------------------------\n"
+        + properties
+        + "\n    # -- resource groups ----------------------------------------------------------\n"
+        + groups_
         + "\n\ndef _nothing() -> None:\n"
         + '    """A copy made by ``with_options`` leaves closing to the original client."""\n'
     )
@@ -441,18 +554,106 @@ def render_functions(module: str) -> str | None:
 # -- package -----------------------------------------------------------------------------
 
 
-def reexport(module: str, doc: str) -> str:
+def reexport(module: str, doc: str, extra: dict[str, str] | None = None) -> str:
+    """A module re-exporting ``module.__all__`` and the ``extra`` names (``name -> module``)."""
     mod = importlib.import_module(module)
-    names = list(getattr(mod, "__all__", []))
+    sources = {n: module for n in getattr(mod, "__all__", [])} | (extra or {})
+    imports = "".join(f"from {src} import {n} as {n}\n" for n, src in sources.items())
     return (
         HEADER
         + f'"""{doc}"""\n\n'
-        + f"from {module} import (\n"
-        + "".join(f"    {n} as {n},\n" for n in names)
-        + ")\n\n"
-        + "__all__ = [\n"
-        + "".join(f"    {n!r},\n" for n in names)
+        + imports
+        + "\n__all__ = [\n"
+        + "".join(f"    {n!r},\n" for n in sources)
         + "]\n"
+    )
+
+
+def top_level_errors() -> dict[str, str]:
+    """Errors ``clerk_async`` exports at top level that ``clerk_async.errors`` does not
+    (``PaginationError`` lives beside the paginator); ``clerk_sync.errors`` has them all."""
+    import clerk_async
+    from clerk_async.errors import ClerkError
+
+    in_errors = set(clerk_async.errors.__all__)
+    found: dict[str, str] = {}
+    for name in clerk_async.__all__:
+        obj = getattr(clerk_async, name)
+        if isinstance(obj, type) and issubclass(obj, ClerkError) and name not in in_errors:
+            found[name] = "clerk_async"
+    return found
+
+
+def lazy_names(module: str) -> dict[str, str]:
+    """``name -> module`` of the names ``module`` imports only under ``TYPE_CHECKING``
+    (and serves from a module ``__getattr__`` when first asked for)."""
+    tree = ast.parse(module_path(module).read_text(encoding="utf-8"))
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for sub in node.body:
+                if isinstance(sub, ast.ImportFrom):
+                    for alias in sub.names:
+                        found[alias.asname or alias.name] = absolute(module, sub)
+    return found
+
+
+def render_package(extras: list[str]) -> str:
+    """``clerk_sync/__init__.py``: every name of ``clerk_async.__all__`` (the client, the
+    errors, the options) but those in ``NOT_REEXPORTED``, whose sync twins come instead."""
+    import clerk_async
+
+    lazy = lazy_names("clerk_async")
+    plain: list[str] = []
+    modules: list[str] = []
+    for name in clerk_async.__all__:
+        if name in NOT_REEXPORTED or name == "Clerk" or name in lazy:
+            continue
+        if inspect.ismodule(getattr(clerk_async, name)):
+            modules.append(name)
+        else:
+            plain.append(name)
+    twins = sorted(t.sync_path.rsplit(".", 1)[1] for t in CLASS_TWINS)
+    # The models load on first use, to keep imports fast; so do the names clerk_async
+    # itself loads lazily.
+    lazy_modules: dict[str, list[str]] = {}
+    for name, src in lazy.items():
+        lazy_modules.setdefault(src, []).append(name)
+    lazy_branches = "".join(
+        f"    if name in {tuple(names)!r}:\n"
+        f"        return getattr(importlib.import_module({src!r}), name)\n"
+        for src, names in lazy_modules.items()
+    )
+    every = [*plain, *modules, *lazy, "Clerk", *twins, "models", *extras]
+    return (
+        HEADER
+        + '"""clerk_sync: the synchronous twin of clerk_async.\n\n'
+        + "Example::\n\n"
+        + "    from clerk_sync import Clerk\n\n"
+        + "    with Clerk() as clerk:\n"
+        + '        user = clerk.users.get("user_123")\n'
+        + "        for user in clerk.users.list():\n"
+        + "            print(user.id)\n"
+        + '"""\n\n'
+        + "import importlib\n"
+        + "from typing import TYPE_CHECKING, Any\n\n"
+        + f"from clerk_async import {', '.join(plain)}\n"
+        + f"from {SUPPORT} import {', '.join(twins)}\n\n"
+        + "".join(f"from . import {m}\n" for m in sorted({*modules, *extras}))
+        + "from ._client import Clerk\n\n"
+        + "if TYPE_CHECKING:\n"
+        + "".join(f"    from {src} import {name}\n" for name, src in lazy.items())
+        + "    from . import models\n\n"
+        + "__all__ = [\n"
+        + "".join(f"    {n!r},\n" for n in sorted(every))
+        + "]\n\n\n"
+        + "def __getattr__(name: str) -> Any:\n"
+        + "    # Loaded when first asked for, to keep imports fast. (Not `from . import\n"
+        + "    # models`: that asks this function for `models` again, endlessly.)\n"
+        + '    if name == "models":\n'
+        + '        return importlib.import_module(f"{__name__}.models")\n'
+        + lazy_branches
+        + '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
     )
 
 
@@ -467,7 +668,7 @@ def generate() -> dict[str, str]:
         "clerk_async.models", "The models (shared with clerk_async)."
     )
     files["clerk_sync/errors.py"] = reexport(
-        "clerk_async.errors", "The errors (shared with clerk_async)."
+        "clerk_async.errors", "The errors (shared with clerk_async).", extra=top_level_errors()
     )
     extras = []
     for name in ("auth", "webhooks"):
@@ -475,57 +676,7 @@ def generate() -> dict[str, str]:
         if text is not None:
             files[f"clerk_sync/{name}.py"] = text
             extras.append(name)
-    files["clerk_sync/__init__.py"] = (
-        HEADER
-        + '"""clerk_sync: the synchronous twin of clerk_async.\n\n'
-        + "Example::\n\n"
-        + "    from clerk_sync import Clerk\n\n"
-        + "    with Clerk() as clerk:\n"
-        + '        user = clerk.users.get("user_123")\n'
-        + "        for user in clerk.users.list():\n"
-        + "            print(user.id)\n"
-        + '"""\n\n'
-        + "from typing import TYPE_CHECKING, Any\n\n"
-        + "from clerk_async import (\n"
-        + "    OPERATIONS as OPERATIONS,\n"
-        + "    UNSET as UNSET,\n"
-        + "    Retries as Retries,\n"
-        + "    Unset as Unset,\n"
-        + "    __version__ as __version__,\n"
-        + ")\n"
-        + f"from {SUPPORT} import SyncPage as SyncPage, SyncPaginator as SyncPaginator\n\n"
-        + "from . import errors as errors\n"
-        + "".join(f"from . import {e} as {e}\n" for e in extras)
-        + "from ._client import Clerk as Clerk\n\n"
-        + "if TYPE_CHECKING:\n"
-        + "    from . import models as models\n\n"
-        + "__all__ = [\n"
-        + "".join(
-            f"    {n!r},\n"
-            for n in sorted(
-                [
-                    "OPERATIONS",
-                    "UNSET",
-                    "Clerk",
-                    "Retries",
-                    "SyncPage",
-                    "SyncPaginator",
-                    "Unset",
-                    "__version__",
-                    "errors",
-                    "models",
-                    *extras,
-                ]
-            )
-        )
-        + "]\n\n\n"
-        + "def __getattr__(name: str) -> Any:\n"
-        + "    # The models are loaded when first asked for, to keep imports fast.\n"
-        + '    if name == "models":\n'
-        + "        from . import models\n\n"
-        + "        return models\n"
-        + '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
-    )
+    files["clerk_sync/__init__.py"] = render_package(extras)
     return files
 
 
@@ -545,43 +696,280 @@ def format_files(files: dict[str, str]) -> dict[str, str]:
         return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
 
 
-def missing_twins() -> list[str]:
-    """Public async members with no sync twin in the current clerk_sync package."""
+# -- parity --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassTwin:
+    """A hand-written async class and its hand-written sync twin."""
+
+    async_path: str
+    sync_path: str
+    # async member name -> sync member name, where they differ
+    renames: dict[str, str] = field(default_factory=dict)
+
+
+# The hand-written async classes users meet, each with its twin in clerk_async._sync_support.
+# `--check` compares them member by member (names and signatures, minus async), so a new
+# public member on the async side fails the check until the twin has it too.
+CLASS_TWINS = (
+    ClassTwin(
+        "clerk_async._pagination.AsyncPaginator",
+        "clerk_async._sync_support.SyncPaginator",
+        {"__await__": "first_page", "__aiter__": "__iter__"},
+    ),
+    ClassTwin("clerk_async._pagination.Page", "clerk_async._sync_support.SyncPage"),
+)
+
+# Names of ``clerk_async.__all__`` that ``clerk_sync`` does not re-export, and why.
+NOT_REEXPORTED = {
+    "AsyncPaginator": "awaited or iterated with `async for`; its twin is clerk_sync.SyncPaginator",
+    "Page": "its next_page() is a coroutine; its twin is clerk_sync.SyncPage",
+}
+
+# Annotations compare equal across twins once these names are swapped.
+ANNOTATION_TWINS = {
+    **SWAPS,
+    **{t.async_path.rsplit(".", 1)[1]: t.sync_path.rsplit(".", 1)[1] for t in CLASS_TWINS},
+    "AsyncIterator": "Iterator",
+    "AsyncIterable": "Iterable",
+}
+
+# Dunder methods that are part of a class's public face (and so need a twin).
+PROTOCOL = {
+    "__aenter__",
+    "__aexit__",
+    "__aiter__",
+    "__anext__",
+    "__await__",
+    "__bool__",
+    "__call__",
+    "__contains__",
+    "__enter__",
+    "__exit__",
+    "__getitem__",
+    "__iter__",
+    "__len__",
+    "__next__",
+}
+ASYNC_PROTOCOL = {"__aenter__", "__aexit__", "__aiter__", "__anext__", "__await__"}
+
+
+def load_class(path: str) -> type:
+    module, name = path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    if not isinstance(cls, type):
+        raise SystemExit(f"{path} is not a class")
+    return cls
+
+
+def is_async(obj: object) -> bool:
+    return inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)
+
+
+def static(cls: type, name: str) -> object:
+    raw = inspect.getattr_static(cls, name, None)
+    return raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+
+
+def assigned_attributes(cls: type) -> set[str]:
+    """Public attributes the methods of ``cls`` (and its bases from this project) set
+    on ``self``: they exist on instances only, so ``dir(cls)`` misses them."""
+    found: set[str] = set()
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith(("clerk_async", "clerk_sync")):
+            continue
+        try:
+            source = textwrap.dedent(inspect.getsource(klass))
+        except (OSError, TypeError):
+            continue
+        node = ast.parse(source).body[0]
+        if isinstance(node, ast.ClassDef):
+            found |= set(instance_attributes(node, typed=False))
+    return found
+
+
+def public_members(cls: type) -> dict[str, str]:
+    """``name -> "method" | "attribute"`` for the public face of ``cls``."""
+    found = {
+        name: "method" if inspect.isfunction(static(cls, name)) else "attribute"
+        for name in dir(cls)
+        if not name.startswith("_") or name in PROTOCOL
+    }
+    for name in assigned_attributes(cls):
+        found.setdefault(name, "attribute")
+    return found
+
+
+def sync_annotation(value: object, *, awaited: bool = False) -> str:
+    """An annotation as text, async-only names swapped for their sync twins; with
+    ``awaited``, the result type of an ``__await__`` (``Generator[Any, None, T]`` -> T)."""
+    if value is inspect.Parameter.empty:
+        return ""
+    text = value if isinstance(value, str) else inspect.formatannotation(value)
+    try:
+        tree: ast.AST = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return text
+    if awaited and isinstance(tree, ast.Subscript) and isinstance(tree.slice, ast.Tuple):
+        tree = tree.slice.elts[-1]
+    return ast.unparse(Swap(ANNOTATION_TWINS).visit(tree))
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return a is b or bool(a == b)
+    except Exception:
+        return False
+
+
+def signature_problems(where: str, async_fn: object, sync_fn: object, awaited: bool) -> list[str]:
+    """How the sync twin's signature differs from the async one's (minus ``async``)."""
+    if not callable(async_fn) or not callable(sync_fn):
+        return [f"{where}: a method on one side only"]
+    if is_async(sync_fn):
+        return [f"{where}: the sync twin is a coroutine function"]
+    a, s = inspect.signature(async_fn), inspect.signature(sync_fn)
+    if list(a.parameters) != list(s.parameters):
+        return [f"{where}: parameters {list(a.parameters)} != {list(s.parameters)}"]
+    problems = []
+    for name, param in a.parameters.items():
+        other = s.parameters[name]
+        if (
+            param.kind != other.kind
+            or not _same(param.default, other.default)
+            or sync_annotation(param.annotation) != sync_annotation(other.annotation)
+        ):
+            problems.append(f"{where}: parameter {param} != {other}")
+    returns = sync_annotation(a.return_annotation, awaited=awaited)
+    # ``Any`` (or no annotation) on the async side promises nothing to compare with.
+    if returns not in ("", "Any") and returns != sync_annotation(s.return_annotation):
+        problems.append(f"{where}: returns {returns}, twin returns {s.return_annotation}")
+    return problems
+
+
+def class_problems(
+    label: str,
+    async_cls: type,
+    sync_cls: type,
+    renames: dict[str, str],
+    *,
+    docs: bool = False,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """Every public member of ``async_cls`` has a twin of the same kind and signature."""
+    problems: list[str] = []
+    sync_members = public_members(sync_cls)
+    for name, kind in sorted(
+        {**public_members(async_cls), **dict.fromkeys(extra, "method")}.items()
+    ):
+        twin_name = renames.get(name, name)
+        where = f"{label}.{name}"
+        if twin_name not in sync_members and not hasattr(sync_cls, twin_name):
+            problems.append(f"no sync twin: {where}")
+            continue
+        a, s = static(async_cls, name), static(sync_cls, twin_name)
+        if kind == "method":
+            problems += signature_problems(where, a, s, awaited=name == "__await__")
+            if docs and getattr(a, "__doc__", None) != getattr(s, "__doc__", None):
+                problems.append(f"{where}: the sync twin's docstring differs")
+        elif callable(s) and not isinstance(s, type):
+            problems.append(f"{where}: an attribute on the async side, a method on the sync side")
+        elif isinstance(a, property) and isinstance(s, property):
+            problems += signature_problems(where, a.fget, s.fget, awaited=False)
+    return problems
+
+
+def reexported_async(module: ModuleType) -> list[str]:
+    """Classes and functions ``module`` re-exports unchanged from ``clerk_async`` that
+    are (or have) coroutines: a sync user could not call them, so they need a twin."""
+    problems: list[str] = []
+    for name in getattr(module, "__all__", []):
+        obj = getattr(module, name)
+        origin = getattr(obj, "__module__", None) or ""
+        if not origin.startswith("clerk_async") or origin == SUPPORT:
+            continue
+        where = f"{module.__name__}.{name}"
+        if isinstance(obj, type):
+            for attr in dir(obj):
+                if attr in ASYNC_PROTOCOL or is_async(static(obj, attr)):
+                    problems.append(
+                        f"no sync twin: {where}.{attr} (a coroutine on a class "
+                        "re-exported unchanged; give the class a twin in CLASS_TWINS)"
+                    )
+        elif is_async(obj):
+            problems.append(f"no sync twin: {where} is re-exported but is a coroutine function")
+    return problems
+
+
+def module_problems(name: str) -> list[str]:
+    """``clerk_sync.<name>`` has every name of ``clerk_async.<name>``; coroutine
+    functions have sync twins with the same signature."""
+    mod = importlib.import_module(f"clerk_async.{name}")
+    try:
+        sync_mod = importlib.import_module(f"clerk_sync.{name}")
+    except ImportError:
+        return [f"no sync twin: clerk_async.{name}"]
+    problems: list[str] = []
+    for export in getattr(mod, "__all__", []):
+        if not hasattr(sync_mod, export) or export not in getattr(sync_mod, "__all__", []):
+            problems.append(f"no sync twin: {name}.{export}")
+            continue
+        obj, twin_obj = getattr(mod, export), getattr(sync_mod, export)
+        if inspect.isfunction(obj) and twin_obj is not obj:
+            problems += signature_problems(f"{name}.{export}", obj, twin_obj, awaited=False)
+            if is_async(twin_obj):
+                problems.append(f"{name}.{export}: the sync twin is a coroutine function")
+    return problems
+
+
+def parity_problems() -> list[str]:
+    """Everything public in ``clerk_async`` that has no (faithful) twin in ``clerk_sync``."""
     import clerk_async
     import clerk_sync
-    from clerk_async._resource import AsyncResource
 
-    missing: list[str] = []
-    async_client = clerk_async.Clerk(secret_key="sk_test_parity")
-    sync_client = clerk_sync.Clerk(secret_key="sk_test_parity")
-    try:
-        for name in dir(clerk_async.Clerk):
-            if name.startswith("_") and name not in RENAMES:
-                continue
-            twin_name = RENAMES.get(name, name)
-            if not hasattr(clerk_sync.Clerk, twin_name):
-                missing.append(f"Clerk.{name}")
-                continue
-            group = getattr(async_client, name, None)
-            if isinstance(group, AsyncResource):
-                sync_group = getattr(sync_client, name)
-                for method in dir(type(group)):
-                    if not method.startswith("_") and not hasattr(sync_group, method):
-                        missing.append(f"{name}.{method}")
-    finally:
-        sync_client.close()
+    problems = class_problems(
+        "Clerk", clerk_async.Clerk, clerk_sync.Clerk, RENAMES, extra=("__init__",)
+    )
+    for group, cls in groups():
+        problems += class_problems(
+            f"Clerk.{group}",
+            load_class(f"clerk_async.resources.{group}.{cls}"),
+            load_class(f"clerk_sync.resources.{group}.{cls}"),
+            {},
+            docs=True,
+        )
+    for twin_ in CLASS_TWINS:
+        problems += class_problems(
+            twin_.async_path.rsplit(".", 1)[1],
+            load_class(twin_.async_path),
+            load_class(twin_.sync_path),
+            twin_.renames,
+        )
     for name in ("auth", "webhooks"):
-        try:
-            mod = importlib.import_module(f"clerk_async.{name}")
-        except ImportError:
+        problems += module_problems(name)
+    # Whatever clerk_sync re-exports from clerk_async must be usable without a loop.
+    modules = [clerk_sync.__name__]
+    modules += [f"clerk_sync.{m.name}" for m in pkgutil.iter_modules(clerk_sync.__path__)]
+    for module in modules:
+        problems += reexported_async(importlib.import_module(module))
+    exported = set(clerk_sync.__all__)
+    for name in clerk_async.__all__:
+        if name in NOT_REEXPORTED:
             continue
-        try:
-            sync_mod = importlib.import_module(f"clerk_sync.{name}")
-        except ImportError:
-            missing.append(f"clerk_sync.{name}")
-            continue
-        missing += [f"{name}.{n}" for n in getattr(mod, "__all__", []) if not hasattr(sync_mod, n)]
-    return missing
+        if name not in exported or not hasattr(clerk_sync, name):
+            problems.append(f"no sync twin: clerk_async.{name} (not in clerk_sync.__all__)")
+    for twin_ in CLASS_TWINS:
+        name = twin_.sync_path.rsplit(".", 1)[1]
+        if getattr(clerk_sync, name, None) is not load_class(twin_.sync_path):
+            problems.append(f"clerk_sync does not export {name}")
+    for name in clerk_sync.errors.__all__:
+        if not hasattr(clerk_sync.errors, name):
+            problems.append(f"clerk_sync.errors.{name} is missing")
+    for name in [*clerk_async.errors.__all__, *top_level_errors()]:
+        if name not in clerk_sync.errors.__all__:
+            problems.append(f"no sync twin: clerk_async.errors.{name}")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -605,7 +993,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = [f"stale: {rel}" for rel in changed]
         problems += [f"no longer generated: {rel}" for rel in stale]
         if not changed:
-            problems += [f"no sync twin: {name}" for name in missing_twins()]
+            problems += parity_problems()
         if problems:
             print("\n".join(problems), file=sys.stderr)
             print("run `nox -s generate` (or python tools/generate_sync.py)", file=sys.stderr)

@@ -1,0 +1,366 @@
+"""clerk_sync mirrors clerk_async: introspected here, and checked by generate_sync --check."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import clerk_async
+import clerk_sync
+from clerk_async import OPERATIONS
+from clerk_async._pagination import AsyncPaginator, Page
+from clerk_async._resource import AsyncResource
+from clerk_async._sync_support import PortalRunner, SyncPage, SyncPaginator
+from clerk_async.auth import RequestState
+
+from ..conftest import SECRET
+
+REPO = Path(__file__).resolve().parents[2]
+RENAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
+
+
+@pytest.fixture(scope="module")
+def generator() -> ModuleType:
+    """tools/generate_sync.py, imported as a module."""
+    spec = importlib.util.spec_from_file_location("generate_sync", REPO / "tools/generate_sync.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_sync"] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def clients() -> Iterator[tuple[clerk_async.Clerk, clerk_sync.Clerk]]:
+    sync_client = clerk_sync.Clerk(secret_key=SECRET, timeout=12, retries=5)
+    try:
+        yield sync_client.async_client, sync_client
+    finally:
+        sync_client.close()
+
+
+# Async-only names in annotations, and what stands in their place on the sync side.
+TWIN_NAMES = {
+    "AsyncPaginator": "SyncPaginator",
+    "Page": "SyncPage",
+    "AsyncIterator": "Iterator",
+}
+
+
+def _sync_text(annotation: object, twins: dict[str, str] = TWIN_NAMES) -> str:
+    tree = ast.parse(str(annotation), mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            node.id = twins.get(node.id, node.id)
+    return ast.unparse(tree)
+
+
+def _assert_same_signature(where: str, async_fn: Callable[..., Any], sync_fn: Any) -> None:
+    """Same parameters (names, kinds, defaults, annotations) and result, minus async."""
+    assert callable(sync_fn), where
+    assert not inspect.iscoroutinefunction(sync_fn), where
+    a, s = inspect.signature(async_fn), inspect.signature(sync_fn)
+    assert list(a.parameters) == list(s.parameters), where
+    for name, param in a.parameters.items():
+        twin = s.parameters[name]
+        assert (param.kind, param.default) == (twin.kind, twin.default), (where, name)
+        assert str(param.annotation) == str(twin.annotation), (where, name)
+    if a.return_annotation != "Any":
+        assert _sync_text(a.return_annotation) == _sync_text(s.return_annotation, {}), where
+
+
+def test_generate_sync_check_finds_nothing(generator: ModuleType) -> None:
+    assert generator.parity_problems() == []
+
+
+def test_every_client_member_and_resource_method_has_a_twin(
+    clients: tuple[clerk_async.Clerk, clerk_sync.Clerk],
+) -> None:
+    async_client, sync_client = clients
+    checked = 0
+    for name in dir(clerk_async.Clerk):
+        if name.startswith("_") and name not in RENAMES:
+            continue
+        twin_name = RENAMES.get(name, name)
+        assert hasattr(clerk_sync.Clerk, twin_name), name
+        member = inspect.getattr_static(clerk_async.Clerk, name)
+        if inspect.isfunction(member):
+            _assert_same_signature(name, member, getattr(clerk_sync.Clerk, twin_name))
+        resource = getattr(async_client, name)
+        if not isinstance(resource, AsyncResource):
+            continue
+        sync_resource = getattr(sync_client, name)
+        for method_name in dir(type(resource)):
+            if method_name.startswith("_"):
+                continue
+            method = getattr(resource, method_name)
+            sync_method = getattr(sync_resource, method_name)
+            _assert_same_signature(f"{name}.{method_name}", method, sync_method)
+            assert method.__doc__ == sync_method.__doc__
+            checked += 1
+    assert checked == len(OPERATIONS)
+    init = inspect.signature(clerk_async.Clerk.__init__)
+    assert str(init) == str(inspect.signature(clerk_sync.Clerk.__init__))
+
+
+def test_with_options_has_the_same_signature_and_keeps_the_portal(
+    clients: tuple[clerk_async.Clerk, clerk_sync.Clerk],
+) -> None:
+    _, sync_client = clients
+    a = inspect.signature(clerk_async.Clerk.with_options)
+    s = inspect.signature(clerk_sync.Clerk.with_options)
+    assert str(a) == str(s)
+    copy = sync_client.with_options(timeout=3, retries=0, api_version="2025-01-01")
+    assert isinstance(copy, clerk_sync.Clerk) and copy.runner is sync_client.runner
+    assert (copy.timeout, copy.retries.max_retries, copy.api_version) == (3, 0, "2025-01-01")
+
+
+def test_attributes_set_by_the_async_client_are_reachable(
+    clients: tuple[clerk_async.Clerk, clerk_sync.Clerk],
+) -> None:
+    async_client, sync_client = clients
+    attributes = [name for name in vars(async_client) if not name.startswith("_")]
+    assert {"api_url", "api_version", "timeout", "retries"} <= set(attributes)
+    for name in attributes:
+        assert getattr(sync_client, name) == getattr(async_client, name), name
+    assert sync_client.is_closed is False
+
+
+def test_page_and_sync_page_match() -> None:
+    def face(cls: type) -> set[str]:
+        return {n for n in dir(cls) if not n.startswith("_") or n in ("__iter__", "__len__")}
+
+    assert face(Page) <= face(SyncPage)
+    assert {"data", "offset", "total_count"} <= face(SyncPage)
+    for name in ("has_next_page", "next_page"):
+        _assert_same_signature(name, getattr(Page, name), getattr(SyncPage, name))
+
+    class Paginator:
+        def _has_more(self, page: object) -> bool:
+            return False
+
+    page: Page[int] = Page([1, 2], 40, offset=30, paginator=Paginator())  # type: ignore[arg-type]
+    sync_page = SyncPage(PortalRunner(), page)
+    assert (sync_page.data, sync_page.total_count, sync_page.offset) == ([1, 2], 40, 30)
+    assert list(sync_page) == [1, 2] and len(sync_page) == 2
+
+
+def test_paginator_twins_match() -> None:
+    _assert_same_signature("pages", AsyncPaginator.pages, SyncPaginator.pages)
+    _assert_same_signature("__iter__", AsyncPaginator.__aiter__, SyncPaginator.__iter__)
+    awaited = inspect.signature(AsyncPaginator.__await__).return_annotation
+    assert awaited == "Generator[Any, None, Page[T]]"
+    assert inspect.signature(SyncPaginator.first_page).return_annotation == "SyncPage[T]"
+
+
+def test_new_async_paginator_method_needs_a_twin(
+    generator: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def to_list(self: AsyncPaginator[Any]) -> list[Any]:
+        return []
+
+    monkeypatch.setattr(AsyncPaginator, "to_list", to_list, raising=False)
+    assert generator.parity_problems() == ["no sync twin: AsyncPaginator.to_list"]
+
+
+def test_changed_twin_signature_is_found(
+    generator: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def has_next_page(self: Page[Any], strict: bool = False) -> bool:
+        return False
+
+    monkeypatch.setattr(Page, "has_next_page", has_next_page)
+    problems = generator.parity_problems()
+    assert len(problems) == 1 and problems[0].startswith("Page.has_next_page: parameters")
+
+
+def test_coroutine_on_a_reexported_class_needs_a_twin(
+    generator: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refresh(self: RequestState) -> None:
+        return None
+
+    monkeypatch.setattr(RequestState, "refresh", refresh, raising=False)
+    problems = generator.parity_problems()
+    assert len(problems) == 1
+    assert problems[0].startswith("no sync twin: clerk_sync.auth.RequestState.refresh")
+
+
+def test_new_client_coroutine_needs_a_twin(
+    generator: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def ping(self: clerk_async.Clerk) -> str:
+        return "pong"
+
+    monkeypatch.setattr(clerk_async.Clerk, "ping", ping, raising=False)
+    assert generator.parity_problems() == ["no sync twin: Clerk.ping"]
+
+
+@pytest.mark.parametrize("module", ["auth", "webhooks"])
+def test_module_functions_have_twins_with_the_same_signature(module: str) -> None:
+    async_mod = importlib.import_module(f"clerk_async.{module}")
+    sync_mod = importlib.import_module(f"clerk_sync.{module}")
+    assert sync_mod.__all__ == async_mod.__all__
+    for name in async_mod.__all__:
+        obj, twin = getattr(async_mod, name), getattr(sync_mod, name)
+        if not inspect.iscoroutinefunction(obj):
+            assert twin is obj, name  # classes, constants and sync functions are shared
+            continue
+        _assert_same_signature(f"{module}.{name}", obj, twin)
+        assert twin.__doc__ == obj.__doc__
+
+
+def test_top_level_names_match(generator: ModuleType) -> None:
+    # Everything clerk_async exports is in clerk_sync, the same object, except the
+    # async-only classes of this explicit list, which have sync twins instead.
+    excluded: dict[str, str] = generator.NOT_REEXPORTED
+    assert set(excluded) == {"AsyncPaginator", "Page"}
+    assert {"SyncPaginator", "SyncPage"} <= set(clerk_sync.__all__)
+    for name in clerk_async.__all__:
+        if name in excluded:
+            continue
+        assert name in clerk_sync.__all__, name
+        value, twin = getattr(clerk_async, name), getattr(clerk_sync, name)
+        if name == "Clerk":
+            assert twin is clerk_sync._client.Clerk
+        elif isinstance(value, ModuleType):
+            assert twin.__name__ == f"clerk_sync.{name}"
+        else:
+            assert twin is value, name
+    for name in clerk_sync.__all__:
+        assert getattr(clerk_sync, name) is not None
+
+
+def test_errors_include_pagination_error() -> None:
+    assert clerk_sync.errors.PaginationError is clerk_async.PaginationError
+    assert clerk_sync.PaginationError is clerk_async.PaginationError
+    assert "PaginationError" in clerk_sync.errors.__all__
+    for name in clerk_async.errors.__all__:
+        assert getattr(clerk_sync.errors, name) is getattr(clerk_async.errors, name)
+    every_error = {
+        name
+        for name in clerk_async.__all__
+        if isinstance(getattr(clerk_async, name), type)
+        and issubclass(getattr(clerk_async, name), clerk_async.ClerkError)
+    }
+    assert every_error <= set(clerk_sync.errors.__all__)
+
+
+def test_lazy_names_load_when_first_asked_for() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import clerk_sync
+        assert "clerk_async._operations" not in sys.modules
+        assert "clerk_sync.models" not in sys.modules
+        assert clerk_sync.models.User is clerk_sync.models.User
+        assert len(clerk_sync.OPERATIONS) > 200
+        assert clerk_sync.Operation.__name__ == "Operation"
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+# -- the generator on a copy of the package ------------------------------------------------
+
+
+def _copy_repo(tmp_path: Path) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("clerk_async", "clerk_sync", "tools"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def _add_methods(path: Path, anchor: str, methods: str) -> None:
+    """Insert ``methods`` (class-body code) just before the line ``anchor``."""
+    source = path.read_text(encoding="utf-8")
+    assert source.count(anchor) == 1, anchor
+    code = textwrap.indent(textwrap.dedent(methods), "    ") + "\n"
+    path.write_text(source.replace(anchor, code + anchor), encoding="utf-8")
+
+
+def _run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_new_client_method_gets_a_generated_twin(tmp_path: Path) -> None:
+    repo = _copy_repo(tmp_path)
+    _add_methods(
+        repo / "clerk_async/_client.py",
+        "    def with_options(\n",
+        '''
+        async def ping(self, *, loud: bool = False) -> str:
+            """Answer ``pong``."""
+            return "PONG" if loud else "pong"
+
+        @property
+        def label(self) -> str:
+            """A name for logs."""
+            return "clerk"
+        ''',
+    )
+    check = _run(repo, "tools/generate_sync.py", "--check")
+    assert check.returncode == 1 and "stale: clerk_sync/_client.py" in check.stderr
+    assert _run(repo, "tools/generate_sync.py").returncode == 0
+    check = _run(repo, "tools/generate_sync.py", "--check")
+    assert check.returncode == 0, check.stderr
+    script = textwrap.dedent(
+        """
+        import inspect
+        import clerk_sync
+        assert clerk_sync.__file__.startswith(sys.argv[1])
+        clerk = clerk_sync.Clerk(secret_key="sk_test_x")
+        assert not inspect.iscoroutinefunction(clerk_sync.Clerk.ping)
+        assert clerk.ping() == "pong" and clerk.ping(loud=True) == "PONG"
+        assert clerk.label == "clerk" and clerk_sync.Clerk.ping.__doc__ == "Answer ``pong``."
+        clerk.close()
+        print("ok")
+        """
+    )
+    result = _run(repo, "-W", "error", "-c", "import sys\n" + script, str(repo))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_check_sees_hand_written_classes(tmp_path: Path) -> None:
+    repo = _copy_repo(tmp_path)
+    _add_methods(
+        repo / "clerk_async/_pagination.py",
+        "    # -- every page / item",
+        '''
+        async def to_list(self) -> list[T]:
+            """Every item."""
+            return [item async for item in self]
+        ''',
+    )
+    _add_methods(
+        repo / "clerk_async/auth/_request.py",
+        "    def to_auth(self) -> Auth:\n",
+        '''
+        async def refresh(self) -> None:
+            """Verify again."""
+        ''',
+    )
+    check = _run(repo, "tools/generate_sync.py", "--check")
+    assert check.returncode == 1
+    assert "no sync twin: AsyncPaginator.to_list" in check.stderr
+    assert "no sync twin: clerk_sync.auth.RequestState.refresh" in check.stderr
