@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 import clerk_async
 import clerk_sync
-from clerk_async import OPERATIONS, errors
-from clerk_async._resource import AsyncResource
+from clerk_async import errors
 
 from ..conftest import FAST_RETRIES, SECRET
 from ..stub_server import Reply, StubServer
@@ -62,44 +62,6 @@ def clerk(server: StubServer) -> Iterator[clerk_sync.Clerk]:
 
 def _our_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("clerk-sync") and t.is_alive()]
-
-
-def test_parity_of_every_public_member() -> None:
-    async_client = clerk_async.Clerk(secret_key=SECRET)
-    sync_client = clerk_sync.Clerk(secret_key=SECRET)
-    renames = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
-    checked = 0
-    for name in dir(clerk_async.Clerk):
-        if name.startswith("_") and name not in renames:
-            continue
-        assert hasattr(clerk_sync.Clerk, renames.get(name, name)), name
-        resource = getattr(async_client, name)
-        if not isinstance(resource, AsyncResource):
-            continue
-        sync_resource = getattr(sync_client, name)
-        for method_name in dir(type(resource)):
-            if method_name.startswith("_"):
-                continue
-            async_sig = inspect.signature(getattr(resource, method_name))
-            sync_sig = inspect.signature(getattr(sync_resource, method_name))
-            assert list(async_sig.parameters) == list(sync_sig.parameters), method_name
-            for p_name, param in async_sig.parameters.items():
-                twin = sync_sig.parameters[p_name]
-                assert (param.kind, param.default) == (twin.kind, twin.default), method_name
-                assert str(param.annotation) == str(twin.annotation), method_name
-            ret = str(async_sig.return_annotation).replace("AsyncPaginator", "SyncPaginator")
-            assert ret == str(sync_sig.return_annotation)
-            assert (
-                getattr(resource, method_name).__doc__
-                == getattr(sync_resource, method_name).__doc__
-            )
-            assert not inspect.iscoroutinefunction(getattr(sync_resource, method_name))
-            checked += 1
-    assert checked == len(OPERATIONS)
-    init_async = inspect.signature(clerk_async.Clerk.__init__)
-    init_sync = inspect.signature(clerk_sync.Clerk.__init__)
-    assert str(init_async) == str(init_sync)
-    sync_client.close()
 
 
 def test_generated_sync_is_current() -> None:
@@ -151,8 +113,20 @@ def test_pagination_fetches_page_by_page(server: StubServer, clerk: clerk_sync.C
     assert len(list(clerk.organizations.list(max_items=42))) == 42
 
 
-def test_many_threads_share_one_client(server: StubServer, clerk: clerk_sync.Clerk) -> None:
+def test_many_threads_share_one_client(
+    server: StubServer, clerk: clerk_sync.Clerk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.add("GET", "/v1/users/user_1", Reply(json=USER))
+    before = set(_our_threads())
+    # Which threads the requests run on, seen from inside the async client.
+    ran_on: set[int | None] = set()
+    send = clerk.async_client._send
+
+    async def recording_send(*args: Any, **kwargs: Any) -> Any:
+        ran_on.add(threading.get_ident())
+        return await send(*args, **kwargs)
+
+    monkeypatch.setattr(clerk.async_client, "_send", recording_send)
 
     def work(_: int) -> int:
         return sum(clerk.users.get("user_1").id == "user_1" for _ in range(300))
@@ -160,9 +134,14 @@ def test_many_threads_share_one_client(server: StubServer, clerk: clerk_sync.Cle
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(work, range(8))) == 8 * 300
     assert server.count() == 2400
-    assert len(_our_threads()) >= 1  # exactly one loop thread serves them all
+    portal = clerk.runner.thread
+    assert portal is not None
+    # Exactly one portal thread for this client, started once, serving every call.
+    assert set(_our_threads()) - before == {portal}
+    assert ran_on == {portal.ident}
     clerk.close()
-    assert _our_threads() == []
+    assert not portal.is_alive()
+    assert set(_our_threads()) - before == set()
 
 
 def test_close_stops_the_thread_and_with_options_shares_it(server: StubServer) -> None:
@@ -191,21 +170,94 @@ def test_works_from_a_thread_running_an_event_loop(
     assert asyncio.run(inside_a_loop()) == "user_1"
 
 
-def test_unclosed_client_does_not_hang_exit(server: StubServer) -> None:
+# Seconds a process may take to exit after its last line (it takes well under one).
+EXIT_WITHIN = 5.0
+
+
+class SilentServer:
+    """Accepts connections and reads requests, and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.received = threading.Event()
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            if conn.recv(4096).startswith(b"GET /v1/users/user_1"):
+                self.received.set()
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
+@pytest.mark.parametrize("hanging", [False, True], ids=["idle", "request-hanging"])
+def test_unclosed_client_exits_promptly(server: StubServer, hanging: bool) -> None:
+    """A process that never closes its client exits within seconds of its last line,
+    also while a request waits on a server that never answers."""
     server.add("GET", "/v1/users/user_1", Reply(json=USER))
+    silent = SilentServer()
     script = textwrap.dedent(
         f"""
+        import sys
+        import threading
         import warnings
         warnings.simplefilter("error")
         import clerk_sync
+
         clerk = clerk_sync.Clerk(secret_key="{SECRET}", api_url="{server.url}")
         assert clerk.users.get("user_1").id == "user_1"
-        print("done")
+        if {hanging}:
+            stuck = clerk_sync.Clerk(secret_key="{SECRET}", api_url="{silent.url}", timeout=None)
+
+            def wait_forever():
+                try:
+                    stuck.users.get("user_1")
+                except Exception:
+                    pass
+
+            threading.Thread(target=wait_forever, daemon=True).start()
+        print("ready", flush=True)
+        sys.stdin.readline()
+        print("done", flush=True)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=20
+    proc = subprocess.Popen(
+        [sys.executable, "-W", "error", "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "done"
-    assert result.stderr == ""
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        if hanging:
+            assert silent.received.wait(10), "the request never reached the silent server"
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "done"
+        try:
+            proc.wait(timeout=EXIT_WITHIN)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the process was still running {EXIT_WITHIN} s after its last line")
+        stderr = proc.stderr.read() if proc.stderr is not None else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        silent.close()
+    assert proc.returncode == 0, stderr
+    assert stderr == ""
