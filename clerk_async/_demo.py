@@ -168,6 +168,9 @@ async def run_emulated(out: TextIO) -> None:
         await demo.step("verify a session token", token)
 
         async def rate_limited() -> str:
+            # Clerk's Retry-After is whole seconds; the demo asks its emulator for a
+            # quarter of a second so that the two retries stay quick.
+            emu.faults.exact_retry_after = True
             emu.faults.fail_next(429, count=2, retry_after=0.25)
             started = time.perf_counter()
             count = (await clerk.users.count()).total_count

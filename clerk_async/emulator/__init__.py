@@ -128,21 +128,8 @@ class Emulator:
     def mint_session_token(
         self, user_id: str, *, expires_in: int = 60, azp: str | None = None
     ) -> str:
-        """Create an active session for ``user_id`` and return a session token for it."""
+        """Create an active session (and its client) for ``user_id`` and return a
+        session token for it."""
         self.store.user(user_id)
-        now = self.store.now()
-        session: dict[str, Any] = {
-            "object": "session",
-            "id": self.store.ids.new("sess"),
-            "user_id": user_id,
-            "client_id": self.store.ids.new("client"),
-            "status": "active",
-            "last_active_organization_id": None,
-            "last_active_at": now,
-            "expire_at": now + 86_400_000,
-            "abandon_at": now + 86_400_000,
-            "updated_at": now,
-            "created_at": now,
-        }
-        self.store.sessions[session["id"]] = session
+        session = self.store.start_session(user_id, expire_in_ms=86_400_000)
         return self.api.mint(session, expires_in=expires_in, azp=azp)

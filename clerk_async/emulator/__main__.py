@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 
 from . import Emulator, Faults
 
@@ -20,7 +21,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 502/503")
     parser.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction answered 429")
-    parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of those 429s")
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        default=1.0,
+        help="Retry-After of those 429s (sent in whole seconds, rounded up)",
+    )
     parser.add_argument(
         "--drop-rate", type=float, default=0.0, help="fraction of dropped connections"
     )
@@ -47,7 +53,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  CLERK_API_URL={emulator.url}")
             print(f"  CLERK_SECRET_KEY={emulator.secret_key}")
             print("Ctrl-C stops it.", flush=True)
-            await asyncio.Event().wait()
+            stop = asyncio.Event()
+            # SIGTERM (a process manager, a test harness) stops it cleanly too.
+            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -16,10 +19,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._store import (
+    BOOLEAN,
+    INTEGER,
     JSON,
+    OBJECT,
+    STRING,
     ApiError,
     Store,
     check_password,
+    check_types,
     not_found,
     page,
     param_invalid,
@@ -32,6 +40,8 @@ Handler = Callable[[web.Request], Awaitable[Any]]
 SECRET_PREFIX = "sk_test_"
 MAX_LIMIT = 500
 
+log = logging.getLogger("clerk_async.emulator")
+
 
 @attrs.define
 class Faults:
@@ -41,9 +51,13 @@ class Faults:
         latency: seconds added before every answer.
         error_rate: fraction of requests answered 502/503 (transient failures).
         rate_limit_rate: fraction of requests answered 429 with ``Retry-After``.
-        retry_after: the ``Retry-After`` value (seconds) of those 429s.
+        retry_after: the wait (seconds) those 429s ask for. Like Clerk, the header
+            carries whole seconds: a fraction is rounded up (0.2 is sent as ``1``).
         drop_rate: fraction of connections closed without an answer.
         seed: seed of the random source.
+        exact_retry_after: for in-process tests that want fast retries: send
+            ``retry_after`` values as given (``Retry-After: 0.05``) instead of whole
+            seconds. Clerk never sends a fraction, so keep it off to test the real thing.
     """
 
     latency: float = 0.0
@@ -52,15 +66,23 @@ class Faults:
     retry_after: float = 1.0
     drop_rate: float = 0.0
     seed: int = 0
+    exact_retry_after: bool = False
     scripted: list[tuple[int, float]] = attrs.field(factory=list)
     _random: random.Random = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._random = random.Random(self.seed)
 
-    def fail_next(self, status: int = 429, *, count: int = 1, retry_after: float = 0.2) -> None:
-        """Answer the next ``count`` API requests with ``status`` (429 carries Retry-After)."""
+    def fail_next(self, status: int = 429, *, count: int = 1, retry_after: float = 1.0) -> None:
+        """Answer the next ``count`` API requests with ``status`` (429 carries Retry-After,
+        rounded up to whole seconds unless ``exact_retry_after`` is set)."""
         self.scripted.extend([(status, retry_after)] * count)
+
+    def retry_after_header(self, seconds: float) -> str:
+        """The ``Retry-After`` value sent for a wait of ``seconds``."""
+        if self.exact_retry_after:
+            return f"{max(seconds, 0.0):g}"
+        return str(max(math.ceil(seconds), 0))
 
     def draw(self) -> tuple[str, int, float] | None:
         if self.scripted:
@@ -192,7 +214,11 @@ class Api:
                     request.transport.close()
                 self.log.append((request.method, request.path, 0))
                 return web.Response(status=500)
-            headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
+            headers = (
+                {"Retry-After": self.faults.retry_after_header(retry_after)}
+                if status == 429
+                else None
+            )
             code = "too_many_requests" if status == 429 else "internal_clerk_error"
             self.log.append((request.method, request.path, status))
             return self.error(ApiError(status, code, "Injected fault"), headers)
@@ -201,11 +227,26 @@ class Api:
         return answer
 
     def _wrap(self, handler: Handler) -> Handler:
+        @functools.wraps(handler)
         async def run(request: web.Request) -> web.StreamResponse:
             try:
                 result = await handler(request)
             except ApiError as exc:
                 return self.error(exc)
+            except web.HTTPException:
+                raise
+            except Exception:
+                # A bug of the emulator still answers the way Clerk fails: a JSON error.
+                log.exception("emulator error in %s %s", request.method, request.path)
+                return self.error(
+                    ApiError(
+                        500,
+                        "internal_clerk_error",
+                        "Oops, something went wrong",
+                        long_message=f"The emulator failed to answer {request.method} "
+                        f"{request.path}; its log has the traceback.",
+                    )
+                )
             if isinstance(result, web.StreamResponse):
                 return result
             return web.Response(
@@ -350,34 +391,19 @@ class Api:
     async def update_user(self, request: web.Request) -> JSON:
         user = self.store.user(request.match_info["user_id"])
         body = await self.body(request)
-        if "password" in body and not body.get("skip_password_checks"):
+        check_types(body, USER_UPDATE_FIELDS)
+        if body.get("password") is not None and not body.get("skip_password_checks"):
             check_password(body["password"])
+        identifiers = {k: body[k] for k in ("username", "external_id") if k in body}
+        self.store.set_identifiers(user, **identifiers)
+        if body.get("password") is not None:
             user["password_enabled"] = True
-        if "username" in body and body["username"] != user["username"]:
-            taken = self.store.usernames.get(str(body["username"]).lower())
-            if taken and taken != user["id"]:
-                raise ApiError(
-                    422, "form_identifier_exists", "That username is taken.", param_name="username"
-                )
-        if "external_id" in body and body["external_id"] != user["external_id"]:
-            taken = self.store.external_ids.get(str(body["external_id"]))
-            if taken and taken != user["id"]:
-                raise ApiError(
-                    422,
-                    "form_identifier_exists",
-                    "That external ID is taken.",
-                    param_name="external_id",
-                )
-        for field in ("first_name", "last_name", "username", "external_id", "locale"):
+        for field in ("first_name", "last_name", "locale"):
             if field in body:
                 user[field] = body[field]
         for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
             if field in body:  # update replaces metadata wholesale
                 user[field] = dict(body[field] or {})
-        if user["username"]:
-            self.store.usernames[user["username"].lower()] = user["id"]
-        if user["external_id"]:
-            self.store.external_ids[user["external_id"]] = user["id"]
         user["updated_at"] = self.store.now()
         return user
 
@@ -387,6 +413,7 @@ class Api:
     async def merge_user_metadata(self, request: web.Request) -> JSON:
         user = self.store.user(request.match_info["user_id"])
         body = await self.body(request)
+        check_types(body, USER_METADATA_FIELDS)
         for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
             if field in body:
                 user[field] = deep_merge(user.get(field) or {}, body[field] or {})
@@ -396,6 +423,7 @@ class Api:
     async def replace_user_metadata(self, request: web.Request) -> JSON:
         user = self.store.user(request.match_info["user_id"])
         body = await self.body(request)
+        check_types(body, USER_METADATA_FIELDS)
         for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
             if field in body:
                 user[field] = dict(body[field] or {})
@@ -452,8 +480,9 @@ class Api:
 
     async def create_organization(self, request: web.Request) -> JSON:
         body = await self.body(request)
+        check_types(body, ORGANIZATION_FIELDS)
         name = body.get("name")
-        if not name or not isinstance(name, str):
+        if not name:
             raise param_missing("name")
         slug = body.get("slug") or slugify(name)
         if slug in self.store.slugs:
@@ -489,7 +518,8 @@ class Api:
     async def update_organization(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         body = await self.body(request)
-        if "slug" in body and body["slug"] != org["slug"]:
+        check_types(body, ORGANIZATION_FIELDS)
+        if body.get("slug") is not None and body["slug"] != org["slug"]:
             if body["slug"] in self.store.slugs:
                 raise ApiError(
                     422, "form_identifier_exists", "That slug is taken.", param_name="slug"
@@ -516,6 +546,7 @@ class Api:
     async def merge_organization_metadata(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         body = await self.body(request)
+        check_types(body, ORGANIZATION_METADATA_FIELDS)
         for field in ("public_metadata", "private_metadata"):
             if field in body:
                 org[field] = deep_merge(org.get(field) or {}, body[field] or {})
@@ -525,6 +556,7 @@ class Api:
     async def replace_organization_metadata(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         body = await self.body(request)
+        check_types(body, ORGANIZATION_METADATA_FIELDS)
         for field in ("public_metadata", "private_metadata"):
             if field in body:
                 org[field] = dict(body[field] or {})
@@ -533,7 +565,7 @@ class Api:
 
     # -- memberships ------------------------------------------------------------------------
 
-    def _add_member(self, org: JSON, user_id: str, role: str) -> JSON:
+    def _add_member(self, org: JSON, user_id: str, role: str, body: JSON | None = None) -> JSON:
         user = self.store.user(user_id)
         members = self.store.memberships.setdefault(org["id"], {})
         if user_id in members:
@@ -555,8 +587,8 @@ class Api:
             "role": role,
             "role_name": role.removeprefix("org:").title(),
             "permissions": ROLE_PERMISSIONS.get(role, []),
-            "public_metadata": {},
-            "private_metadata": {},
+            "public_metadata": dict((body or {}).get("public_metadata") or {}),
+            "private_metadata": dict((body or {}).get("private_metadata") or {}),
             "organization": org,
             "public_user_data": {
                 "user_id": user_id,
@@ -574,6 +606,11 @@ class Api:
             "updated_at": now,
         }
         members[user_id] = membership
+        return self._membership_json(membership)
+
+    def _membership_json(self, membership: JSON) -> JSON:
+        # The embedded organization is the stored one; refresh its counts on the way out.
+        self._org_json(membership["organization"])
         return membership
 
     def _membership(self, request: web.Request) -> tuple[JSON, JSON]:
@@ -597,33 +634,38 @@ class Api:
         ]
         order = request.query.get("order_by", "-created_at")
         members.sort(key=lambda m: m["created_at"], reverse=order.startswith("-"))
-        return {"data": members[offset : offset + limit], "total_count": len(members)}
+        return {
+            "data": [self._membership_json(m) for m in members[offset : offset + limit]],
+            "total_count": len(members),
+        }
 
     async def create_membership(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         body = await self.body(request)
+        check_types(body, MEMBERSHIP_FIELDS)
         for field in ("user_id", "role"):
             if not body.get(field):
                 raise param_missing(field)
-        membership = self._add_member(org, body["user_id"], body["role"])
+        membership = self._add_member(org, body["user_id"], body["role"], body)
         org["updated_at"] = self.store.now()
         return membership
 
     async def update_membership(self, request: web.Request) -> JSON:
         _, member = self._membership(request)
         body = await self.body(request)
+        check_types(body, MEMBERSHIP_FIELDS)
         if not body.get("role"):
             raise param_missing("role")
         member["role"] = body["role"]
         member["role_name"] = body["role"].removeprefix("org:").title()
         member["permissions"] = ROLE_PERMISSIONS.get(body["role"], [])
         member["updated_at"] = self.store.now()
-        return member
+        return self._membership_json(member)
 
     async def delete_membership(self, request: web.Request) -> JSON:
         org, member = self._membership(request)
         del self.store.memberships[org["id"]][request.match_info["user_id"]]
-        return member
+        return self._membership_json(member)
 
     # -- organization invitations -------------------------------------------------------------
 
@@ -642,12 +684,14 @@ class Api:
     async def create_org_invitation(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         body = await self.body(request)
+        check_types(body, ORG_INVITATION_FIELDS)
         for field in ("email_address", "role"):
             if not body.get(field):
                 raise param_missing(field)
+        email = body["email_address"].lower()
         pending = self.store.org_invitations.setdefault(org["id"], {})
         if any(
-            i["email_address"] == body["email_address"] and i["status"] == "pending"
+            i["email_address"].lower() == email and i["status"] == "pending"
             for i in pending.values()
         ):
             raise ApiError(
@@ -722,14 +766,15 @@ class Api:
 
     async def create_invitation(self, request: web.Request) -> JSON:
         body = await self.body(request)
+        check_types(body, INVITATION_FIELDS)
         email = body.get("email_address")
         if not email:
             raise param_missing("email_address")
-        if not isinstance(email, str) or "@" not in email:
+        if "@" not in email:
             raise param_invalid("email_address", f"{email!r} is not a valid email address.")
         if not body.get("ignore_existing"):
             if any(
-                i["email_address"] == email and i["status"] == "pending"
+                i["email_address"].lower() == email.lower() and i["status"] == "pending"
                 for i in self.store.invitations.values()
             ):
                 raise ApiError(
@@ -779,10 +824,16 @@ class Api:
 
     async def create_allowlist(self, request: web.Request) -> JSON:
         body = await self.body(request)
+        check_types(body, {"identifier": STRING, "notify": BOOLEAN})
         identifier = body.get("identifier")
-        if not identifier or not isinstance(identifier, str):
+        if not identifier:
             raise param_missing("identifier")
-        if any(i["identifier"] == identifier for i in self.store.allowlist.values()):
+        # Email addresses compare without case, like everywhere else in Clerk.
+        folded = identifier.lower() if "@" in identifier else identifier
+        if any(
+            (i["identifier"].lower() if "@" in i["identifier"] else i["identifier"]) == folded
+            for i in self.store.allowlist.values()
+        ):
             raise ApiError(
                 422,
                 "duplicate_record",
@@ -844,6 +895,7 @@ class Api:
 
     async def create_session(self, request: web.Request) -> JSON:
         body = await self.body(request)
+        check_types(body, {"user_id": STRING, "active_organization_id": STRING})
         user_id = body.get("user_id")
         if not user_id:
             raise param_missing("user_id")
@@ -857,38 +909,8 @@ class Api:
             raise param_invalid(
                 "active_organization_id", "The user is not a member of that organization."
             )
-        now = self.store.now()
-        client: JSON = {
-            "object": "client",
-            "id": self.store.ids.new("client"),
-            "session_ids": [],
-            "sessions": [],
-            "sign_in_id": None,
-            "sign_up_id": None,
-            "last_active_session_id": None,
-            "last_authentication_strategy": "admin",
-            "updated_at": now,
-            "created_at": now,
-        }
-        session: JSON = {
-            "object": "session",
-            "id": self.store.ids.new("sess"),
-            "user_id": user_id,
-            "client_id": client["id"],
-            "status": "active",
-            "last_active_organization_id": org_id,
-            "last_active_at": now,
-            "expire_at": now + 7 * 86_400_000,
-            "abandon_at": now + 30 * 86_400_000,
-            "updated_at": now,
-            "created_at": now,
-        }
-        client["session_ids"].append(session["id"])
-        client["sessions"].append(session)
-        client["last_active_session_id"] = session["id"]
-        self.store.sessions[session["id"]] = session
-        self.store.clients[client["id"]] = client
-        user["last_sign_in_at"] = user["last_active_at"] = now
+        session = self.store.start_session(user_id, organization_id=org_id)
+        user["last_sign_in_at"] = user["last_active_at"] = session["created_at"]
         return session
 
     async def get_session(self, request: web.Request) -> JSON:
@@ -904,11 +926,16 @@ class Api:
         session = self.session(request.match_info["session_id"])
         if session["status"] != "active":
             raise ApiError(
-                404, "session_not_active", "Tokens can only be minted for active sessions."
+                404,
+                "session_not_active",
+                f"The session is {session['status']}.",
+                long_message="Tokens can only be minted for active sessions.",
+                param_name="session_id",
             )
         body = await self.body(request)
+        check_types(body, {"expires_in_seconds": INTEGER})
         expires = body.get("expires_in_seconds") or 60
-        if not isinstance(expires, int) or not 30 <= expires <= 315_360_000:
+        if not 30 <= expires <= 315_360_000:
             raise param_invalid(
                 "expires_in_seconds", "expires_in_seconds must be between 30 and 315360000."
             )
@@ -927,8 +954,9 @@ class Api:
 
     async def verify_client(self, request: web.Request) -> JSON:
         body = await self.body(request)
+        check_types(body, {"token": STRING})
         token = body.get("token")
-        if not token or not isinstance(token, str):
+        if not token:
             raise param_missing("token")
         try:
             claims = jwt.decode(
@@ -937,9 +965,10 @@ class Api:
         except jwt.PyJWTError:
             raise ApiError(400, "token_invalid", "The token is not valid.") from None
         session = self.store.sessions.get(str(claims.get("sid")))
-        if session is None:
+        client = self.store.clients.get(session["client_id"]) if session else None
+        if client is None:
             raise not_found("client")
-        return self.store.clients[session["client_id"]]
+        return client
 
 
 def deep_merge(base: JSON, patch: JSON) -> JSON:
@@ -969,6 +998,56 @@ USER_ORDERS: dict[str, Callable[[JSON], Any]] = {
     "phone_number": lambda u: u["phone_numbers"][0]["phone_number"] if u["phone_numbers"] else None,
     "last_sign_in_at": lambda u: u["last_sign_in_at"],
     "last_active_at": lambda u: u["last_active_at"],
+}
+
+USER_UPDATE_FIELDS = {
+    "username": STRING,
+    "external_id": STRING,
+    "first_name": STRING,
+    "last_name": STRING,
+    "locale": STRING,
+    "password": STRING,
+    "skip_password_checks": BOOLEAN,
+    "public_metadata": OBJECT,
+    "private_metadata": OBJECT,
+    "unsafe_metadata": OBJECT,
+}
+USER_METADATA_FIELDS = {
+    "public_metadata": OBJECT,
+    "private_metadata": OBJECT,
+    "unsafe_metadata": OBJECT,
+}
+ORGANIZATION_FIELDS = {
+    "name": STRING,
+    "slug": STRING,
+    "created_by": STRING,
+    "max_allowed_memberships": INTEGER,
+    "admin_delete_enabled": BOOLEAN,
+    "public_metadata": OBJECT,
+    "private_metadata": OBJECT,
+}
+ORGANIZATION_METADATA_FIELDS = {"public_metadata": OBJECT, "private_metadata": OBJECT}
+MEMBERSHIP_FIELDS = {
+    "user_id": STRING,
+    "role": STRING,
+    "public_metadata": OBJECT,
+    "private_metadata": OBJECT,
+}
+ORG_INVITATION_FIELDS = {
+    "email_address": STRING,
+    "role": STRING,
+    "inviter_user_id": STRING,
+    "expires_in_days": INTEGER,
+    "notify": BOOLEAN,
+    "public_metadata": OBJECT,
+    "private_metadata": OBJECT,
+}
+INVITATION_FIELDS = {
+    "email_address": STRING,
+    "expires_in_days": INTEGER,
+    "ignore_existing": BOOLEAN,
+    "notify": BOOLEAN,
+    "public_metadata": OBJECT,
 }
 
 ROLE_PERMISSIONS = {

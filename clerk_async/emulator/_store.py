@@ -80,6 +80,59 @@ def param_invalid(name: str, why: str) -> ApiError:
     )
 
 
+# The JSON types of request fields, by the words the error message uses.
+STRING = "a string"
+INTEGER = "an integer"
+BOOLEAN = "a boolean"
+OBJECT = "an object"
+STRINGS = "a list of strings"
+
+
+def _has_type(value: object, kind: str) -> bool:
+    if kind == STRING:
+        return isinstance(value, str)
+    if kind == INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == BOOLEAN:
+        return isinstance(value, bool)
+    if kind == OBJECT:
+        return isinstance(value, dict)
+    # A single string is accepted where a list is expected, as Clerk's form parsing does.
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
+
+
+def check_types(body: JSON, fields: dict[str, str]) -> None:
+    """Reject a field of the wrong JSON type (``null`` means "not given" and passes)."""
+    for name, kind in fields.items():
+        value = body.get(name)
+        if value is not None and not _has_type(value, kind):
+            raise param_invalid(name, f"{name} must be {kind}, not {type(value).__name__}.")
+
+
+def check_username(username: object) -> str:
+    if not isinstance(username, str) or not 4 <= len(username) <= 64:
+        raise param_invalid("username", "Usernames have 4 to 64 characters.")
+    return username
+
+
+USER_FIELDS = {
+    "email_address": STRINGS,
+    "phone_number": STRINGS,
+    "username": STRING,
+    "external_id": STRING,
+    "first_name": STRING,
+    "last_name": STRING,
+    "locale": STRING,
+    "password": STRING,
+    "skip_password_checks": BOOLEAN,
+    "public_metadata": OBJECT,
+    "private_metadata": OBJECT,
+    "unsafe_metadata": OBJECT,
+}
+
+
 class Ids:
     """Clerk-looking identifiers (``user_2ab…``), deterministic for a seed."""
 
@@ -132,6 +185,7 @@ class Store:
     # -- users -----------------------------------------------------------------------
 
     def make_user(self, body: JSON) -> JSON:
+        check_types(body, USER_FIELDS)
         emails = body.get("email_address") or []
         phones = body.get("phone_number") or []
         if isinstance(emails, str):
@@ -150,8 +204,7 @@ class Store:
                 )
         username = body.get("username")
         if username is not None:
-            if not isinstance(username, str) or not 4 <= len(username) <= 64:
-                raise param_invalid("username", "Usernames have 4 to 64 characters.")
+            check_username(username)
             if username.lower() in self.usernames:
                 raise ApiError(
                     422, "form_identifier_exists", "That username is taken.", param_name="username"
@@ -292,7 +345,44 @@ class Store:
             self.external_ids.pop(user["external_id"], None)
         for members in self.memberships.values():
             members.pop(user_id, None)
+        # Deleting a user signs them out everywhere: their sessions end for good.
+        now = self.now()
+        for session in self.sessions.values():
+            if session["user_id"] == user_id and session["status"] == "active":
+                session.update(status="ended", updated_at=now)
         return {"id": user_id, "object": "user", "deleted": True}
+
+    def set_identifiers(self, user: JSON, *, username: Any = ..., external_id: Any = ...) -> None:
+        """Change a user's username and/or external ID (``...``: unchanged), keeping the
+        uniqueness indexes in step: the old values become free, the new ones are checked."""
+        if username is not ... and username is not None:
+            check_username(username)
+            owner = self.usernames.get(username.lower())
+            if owner is not None and owner != user["id"]:
+                raise ApiError(
+                    422, "form_identifier_exists", "That username is taken.", param_name="username"
+                )
+        if external_id is not ... and external_id is not None:
+            owner = self.external_ids.get(external_id)
+            if owner is not None and owner != user["id"]:
+                raise ApiError(
+                    422,
+                    "form_identifier_exists",
+                    "That external ID is taken.",
+                    param_name="external_id",
+                )
+        if username is not ...:
+            if user["username"]:
+                self.usernames.pop(user["username"].lower(), None)
+            user["username"] = username
+            if username:
+                self.usernames[username.lower()] = user["id"]
+        if external_id is not ...:
+            if user["external_id"]:
+                self.external_ids.pop(user["external_id"], None)
+            user["external_id"] = external_id
+            if external_id:
+                self.external_ids[external_id] = user["id"]
 
     def users_newest_first(self, after: str | None = None) -> Iterator[JSON]:
         """Users by ``-created_at``; with ``after``, only those older than that user
@@ -315,6 +405,49 @@ class Store:
             start = bisect.bisect_right(self._created, created)
         for index in range(start, len(self._order)):
             yield self.users[self._order[index]]
+
+    # -- sessions --------------------------------------------------------------------
+
+    def start_session(
+        self,
+        user_id: str,
+        *,
+        organization_id: str | None = None,
+        expire_in_ms: int = 7 * 86_400_000,
+    ) -> JSON:
+        """An active session for ``user_id`` on a client of its own (as a sign-in makes)."""
+        now = self.now()
+        client: JSON = {
+            "object": "client",
+            "id": self.ids.new("client"),
+            "session_ids": [],
+            "sessions": [],
+            "sign_in_id": None,
+            "sign_up_id": None,
+            "last_active_session_id": None,
+            "last_authentication_strategy": "admin",
+            "updated_at": now,
+            "created_at": now,
+        }
+        session: JSON = {
+            "object": "session",
+            "id": self.ids.new("sess"),
+            "user_id": user_id,
+            "client_id": client["id"],
+            "status": "active",
+            "last_active_organization_id": organization_id,
+            "last_active_at": now,
+            "expire_at": now + expire_in_ms,
+            "abandon_at": now + max(expire_in_ms, 30 * 86_400_000),
+            "updated_at": now,
+            "created_at": now,
+        }
+        client["session_ids"].append(session["id"])
+        client["sessions"].append(session)  # the same dict: status changes show in both
+        client["last_active_session_id"] = session["id"]
+        self.sessions[session["id"]] = session
+        self.clients[client["id"]] = client
+        return session
 
     # -- organizations ---------------------------------------------------------------
 

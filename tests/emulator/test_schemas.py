@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import AsyncIterator
+from functools import cache
 from typing import Any
 
 import aiohttp
@@ -39,19 +41,58 @@ def to_json_schema(node: Any, defs: dict[str, Any]) -> Any:
     return out
 
 
-def response_schema(method: str, template: str, status: int) -> dict[str, Any]:
+@cache
+def response_schema(method: str, template: str, status: int) -> jsonschema.Draft7Validator:
     op = spec()["paths"][template][method.lower()]
     response = resolve(op["responses"][str(status)])
     media = next(iter(response["content"].values()))
     defs: dict[str, Any] = {}
     schema = to_json_schema(copy.deepcopy(media["schema"]), defs)
-    return {**schema, "definitions": defs}
+    return validator({**schema, "definitions": defs})
+
+
+def validator(schema: dict[str, Any]) -> jsonschema.Draft7Validator:
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+@cache
+def clerk_errors_schema() -> jsonschema.Draft7Validator:
+    """The spec's ClerkErrors, for the statuses no operation declares (401, 410, 429, 501)."""
+    defs: dict[str, Any] = {}
+    schema = to_json_schema({"$ref": "#/components/schemas/ClerkErrors"}, defs)
+    return validator({**schema, "definitions": defs})
+
+
+def shape(path: str) -> str:
+    """A path template with its parameter names blanked: ``/users/{}/ban``."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def emulated_routes(emu: Emulator) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(method, spec path template) of every route the emulator's app serves, split
+    into the emulated operations and the retired ones; read from its route table."""
+    templates = {shape(path): path for path in spec()["paths"]}
+    emulated: set[tuple[str, str]] = set()
+    retired: set[tuple[str, str]] = set()
+    for route in emu.api.app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = str(info.get("formatter") or info.get("path") or "")
+        if route.method == "*":  # the catch-all that answers 501
+            continue
+        template = templates.get(shape(path.removeprefix("/v1")))
+        assert template is not None, f"{route.method} {path} is not in the spec"
+        assert route.method.lower() in spec()["paths"][template], (route.method, path)
+        is_retired = getattr(route.handler, "__wrapped__", None) == emu.api.retired
+        (retired if is_retired else emulated).add((route.method, template))
+    return emulated, retired
 
 
 class Caller:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, emu: Emulator) -> None:
         self.session = session
-        self.url = url
+        self.emu = emu
+        self.url = emu.url
         self.checked: set[tuple[str, str]] = set()
 
     async def check(
@@ -60,8 +101,19 @@ class Caller:
         async with self.session.request(method, self.url + "/v1" + path, json=json) as resp:
             body = await resp.json()
             assert resp.status == status, (method, path, body)
-        jsonschema.validate(body, response_schema(method, template, status))
+        response_schema(method, template, status).validate(body)
         self.checked.add((method, template))
+        return body
+
+    async def check_error(
+        self, method: str, path: str, status: int, *, headers: dict[str, str] | None = None
+    ) -> Any:
+        async with self.session.request(
+            method, self.url + "/v1" + path, json={}, headers=headers
+        ) as resp:
+            assert resp.status == status, (method, path)
+            body = await resp.json()
+        clerk_errors_schema().validate(body)
         return body
 
 
@@ -70,7 +122,7 @@ async def caller() -> AsyncIterator[Caller]:
     async with Emulator(seed_users=12) as emu:
         headers = {"Authorization": f"Bearer {emu.secret_key}"}
         async with aiohttp.ClientSession(headers=headers) as session:
-            yield Caller(session, emu.url)
+            yield Caller(session, emu)
 
 
 async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
@@ -97,6 +149,12 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
         f"/users/{uid}/metadata",
         json={"public_metadata": {"a": 1}},
     )
+    await c.check(
+        "PUT",
+        "/users/{user_id}/metadata",
+        f"/users/{uid}/metadata",
+        json={"private_metadata": {"b": 2}},
+    )
     for action in ("ban", "unban", "lock", "unlock"):
         await c.check("POST", f"/users/{{user_id}}/{action}", f"/users/{uid}/{action}")
     org = await c.check(
@@ -115,6 +173,10 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     await c.check(
         "PATCH", "/organizations/{organization_id}/metadata", f"/organizations/{oid}/metadata",
         json={"public_metadata": {"tier": "gold"}},
+    )  # fmt: skip
+    await c.check(
+        "PUT", "/organizations/{organization_id}/metadata", f"/organizations/{oid}/metadata",
+        json={"private_metadata": {"seats": 3}},
     )  # fmt: skip
     other = users[0]["id"]
     await c.check(
@@ -182,4 +244,26 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
         json={"email_address": [users[1]["email_addresses"][0]["email_address"]]},
         status=422,
     )
-    assert len(c.checked) == 39  # every emulated route but the three retired ones
+    await c.check(
+        "POST", "/organizations", "/organizations", json={"name": 5}, status=422
+    )  # a field of the wrong type
+    emulated, retired = emulated_routes(c.emu)
+    assert c.checked == emulated  # every route of the app's table, checked above
+    assert len(retired) == 3
+
+
+async def test_errors_match_the_clerk_errors_schema(caller: Caller) -> None:
+    c = caller
+    _, retired = emulated_routes(c.emu)
+    for method, template in sorted(retired):
+        body = await c.check_error(method, template.replace("{session_id}", "sess_1"), 410)
+        assert body["errors"][0]["code"] == "operation_retired"
+    body = await c.check_error("GET", "/users", 401, headers={"Authorization": "Bearer nope"})
+    assert body["errors"][0]["code"] == "authentication_invalid"
+    body = await c.check_error("GET", "/domains", 501)
+    assert body["errors"][0]["meta"]["operation"] == "ListDomains"
+    c.emu.faults.fail_next(429)
+    body = await c.check_error("GET", "/users", 429)
+    assert body["errors"][0]["code"] == "too_many_requests"
+    c.emu.faults.fail_next(503)
+    await c.check_error("GET", "/users", 503)

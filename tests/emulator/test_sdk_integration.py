@@ -216,7 +216,9 @@ async def test_wrong_key_is_rejected(emu: Emulator) -> None:
 
 
 async def test_fault_injection_and_retries() -> None:
-    faults = Faults(rate_limit_rate=0.3, retry_after=0.01, error_rate=0.3, seed=3)
+    faults = Faults(
+        rate_limit_rate=0.3, retry_after=0.01, error_rate=0.3, seed=3, exact_retry_after=True
+    )
     async with Emulator(seed_users=50, faults=faults) as emu:
         async with emu.client(
             retries=FAST_RETRIES.__class__(max_retries=8, backoff_base=0.001)
@@ -228,7 +230,7 @@ async def test_fault_injection_and_retries() -> None:
 
 
 async def test_scripted_429_and_dropped_connections() -> None:
-    async with Emulator(seed_users=3) as emu:
+    async with Emulator(seed_users=3, faults=Faults(exact_retry_after=True)) as emu:
         emu.faults.fail_next(429, count=2, retry_after=0.05)
         async with emu.client(retries=FAST_RETRIES) as clerk:
             assert (await clerk.users.count()).total_count == 3
@@ -249,3 +251,181 @@ async def test_pytest_fixture(clerk_emulator: Emulator) -> None:
     async with clerk_emulator.client() as clerk:
         await clerk.users.create(email_address=["fixture@example.com"])
         assert (await clerk.users.count()).total_count == 1
+
+
+async def test_user_filters_count_and_cursor(clerk: Clerk) -> None:
+    everyone = [u async for u in clerk.users.list(limit=100)]
+    phoned = await clerk.users.create(
+        phone_number=["+15555550100"], username="phone_only", external_id="ext-phone"
+    )
+    assert [u.id for u in (await clerk.users.list(phone_number=["+15555550100"])).data] == [
+        phoned.id
+    ]
+    names = [everyone[2].username or "", (everyone[6].username or "").upper()]
+    by_name = await clerk.users.list(username=names)
+    assert {u.id for u in by_name.data} == {everyone[2].id, everyone[6].id}
+    ext = [everyone[1].external_id or "", everyone[9].external_id or ""]
+    by_ext = await clerk.users.list(external_id=ext)
+    assert {u.id for u in by_ext.data} == {everyone[1].id, everyone[9].id}
+
+    assert (await clerk.users.count(phone_number=["+15555550100"])).total_count == 1
+    assert (await clerk.users.count(username=names)).total_count == 2
+    assert (await clerk.users.count(external_id=ext)).total_count == 2
+    assert (await clerk.users.count(external_id=["ext-nobody"])).total_count == 0
+    assert (await clerk.users.count(query="phone_only")).total_count == 1
+    assert (await clerk.users.count()).total_count == 41
+
+    after = everyone[4].id or ""
+    newer_first = await clerk.users.list(starting_after=after, limit=3)
+    assert [u.id for u in newer_first.data] == [u.id for u in everyone[5:8]]
+    older_first = await clerk.users.list(starting_after=after, order_by="created_at", limit=3)
+    assert [u.id for u in older_first.data] == [u.id for u in reversed(everyone[1:4])]
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.list(starting_after=after, order_by="first_name")
+    assert info.value.errors[0].meta == {"param_name": "starting_after"}
+
+
+async def test_duplicate_identifiers(clerk: Clerk) -> None:
+    taken = (await clerk.users.list(limit=1)).data[0]
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.create(email_address=["x1@example.com"], username=taken.username)
+    assert info.value.code == "form_identifier_exists"
+    assert info.value.errors[0].meta == {"param_name": "username"}
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.create(email_address=["x2@example.com"], external_id=taken.external_id)
+    assert info.value.code == "form_identifier_exists"
+    assert info.value.errors[0].meta == {"param_name": "external_id"}
+    assert (await clerk.users.count()).total_count == 40  # nothing half-created
+
+    await clerk.allowlist_identifiers.create(identifier="VIP@example.com")
+    await clerk.allowlist_identifiers.create(identifier="+15555550101")
+    for again in ("vip@example.com", "+15555550101"):
+        with pytest.raises(errors.UnprocessableEntityError) as info:
+            await clerk.allowlist_identifiers.create(identifier=again)
+        assert info.value.code == "duplicate_record"
+        assert info.value.errors[0].meta == {"param_name": "identifier"}
+    assert len([a async for a in clerk.allowlist_identifiers.list()]) == 2
+
+
+async def test_update_frees_old_identifiers(clerk: Clerk) -> None:
+    user = await clerk.users.create(
+        email_address=["rename@example.com"], username="old_name", external_id="old-ext"
+    )
+    renamed = await clerk.users.update(user.id or "", username="new_name", external_id="new-ext")
+    assert (renamed.username, renamed.external_id) == ("new_name", "new-ext")
+    reuse = await clerk.users.create(
+        email_address=["reuse@example.com"], username="OLD_NAME", external_id="old-ext"
+    )
+    assert reuse.username == "OLD_NAME"
+    assert [u.id for u in (await clerk.users.list(username=["new_name"])).data] == [user.id]
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.create(email_address=["third@example.com"], username="new_name")
+    assert info.value.code == "form_identifier_exists"
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.create(email_address=["third@example.com"], external_id="new-ext")
+    assert info.value.code == "form_identifier_exists"
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.update(reuse.id or "", username="new_name")
+    assert info.value.errors[0].meta == {"param_name": "username"}
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.update(reuse.id or "", external_id="new-ext")
+    assert info.value.errors[0].meta == {"param_name": "external_id"}
+    cleared = await clerk.users.update(user.id or "", username=None, external_id=None)
+    assert (cleared.username, cleared.external_id) == (None, None)
+    again = await clerk.users.update(reuse.id or "", username="new_name", external_id="new-ext")
+    assert again.username == "new_name"
+
+
+@pytest.mark.parametrize("username", ["abc", "x" * 65])
+async def test_update_checks_username_length(clerk: Clerk, username: str) -> None:
+    user = (await clerk.users.list(limit=1)).data[0]
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.update(user.id or "", username=username, first_name="Changed")
+    assert info.value.code == "form_param_format_invalid"
+    assert info.value.errors[0].meta == {"param_name": "username"}
+    unchanged = await clerk.users.get(user.id or "")
+    assert (unchanged.username, unchanged.first_name) == (user.username, user.first_name)
+
+
+async def test_deleting_a_user_ends_their_sessions(clerk: Clerk) -> None:
+    user = (await clerk.users.list(limit=1)).data[0]
+    sessions = [await clerk.sessions.create(user_id=user.id or "") for _ in range(2)]
+    await clerk.sessions.revoke(sessions[1].id or "")
+    await clerk.users.delete(user.id or "")
+    assert (await clerk.sessions.get(sessions[0].id or "")).status == "ended"
+    assert (await clerk.sessions.get(sessions[1].id or "")).status == "revoked"
+    for session in sessions:
+        with pytest.raises(errors.NotFoundError) as info:
+            await clerk.sessions.create_token(session.id or "")
+        assert info.value.code == "session_not_active"
+    listed = [s.status or "" async for s in clerk.sessions.list(user_id=user.id or "")]
+    assert sorted(listed) == ["ended", "revoked"]
+    assert [s async for s in clerk.sessions.list(user_id=user.id or "", status="active")] == []
+
+
+async def test_sessions_by_client_and_minted_tokens(emu: Emulator, clerk: Clerk) -> None:
+    user = (await clerk.users.list(limit=1)).data[0]
+    first = await clerk.sessions.create(user_id=user.id or "")
+    await clerk.sessions.create(user_id=user.id or "")
+    by_client = [s.id async for s in clerk.sessions.list(client_id=first.client_id or "")]
+    assert by_client == [first.id]
+    assert len([s async for s in clerk.sessions.list(user_id=user.id or "")]) == 2
+
+    # A token minted in process belongs to a session on a client the API knows.
+    token = emu.mint_session_token(user.id or "")
+    client = await clerk.clients.verify(token=token)
+    assert client.id and client.session_ids and len(client.session_ids) == 1
+    assert (await clerk.clients.get(client.id)).id == client.id
+    minted = [s async for s in clerk.sessions.list(client_id=client.id)]
+    assert [s.id for s in minted] == client.session_ids
+    assert minted[0].user_id == user.id and minted[0].status == "active"
+
+
+async def test_invitation_duplicates_ignore_case(clerk: Clerk) -> None:
+    await clerk.invitations.create(email_address="Mixed.Case@Example.com")
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.invitations.create(email_address="mixed.case@example.COM")
+    assert info.value.code == "duplicate_record"
+    owner = (await clerk.users.list(limit=1)).data[0].id or ""
+    org = await clerk.organizations.create(name="Case Org", created_by=owner)
+    await clerk.organization_invitations.create(
+        org.id or "", email_address="Guest@Example.com", role="org:member"
+    )
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.organization_invitations.create(
+            org.id or "", email_address="guest@example.com", role="org:member"
+        )
+    assert info.value.code == "duplicate_record"
+
+
+async def test_membership_embeds_current_member_count(clerk: Clerk) -> None:
+    owner, first, second = [u.id or "" for u in (await clerk.users.list(limit=3)).data]
+    org = await clerk.organizations.create(name="Counted", created_by=owner)
+    assert org.members_count == 1
+    created = await clerk.organization_memberships.create(
+        org.id or "", user_id=first, role="org:member"
+    )
+    assert created.organization and created.organization.members_count == 2
+    await clerk.organization_memberships.create(org.id or "", user_id=second, role="org:member")
+    listed = (await clerk.organization_memberships.list(org.id or "")).data
+    assert [m.organization.members_count for m in listed if m.organization] == [3, 3, 3]
+    updated = await clerk.organization_memberships.update(org.id or "", first, role="org:admin")
+    assert updated.organization and updated.organization.members_count == 3
+    removed = await clerk.organization_memberships.delete(org.id or "", second)
+    assert removed.organization and removed.organization.members_count == 2
+    assert (await clerk.organizations.get(org.id or "")).members_count == 2
+
+
+async def test_unexpected_failure_is_a_clerk_shaped_500(
+    emu: Emulator, clerk: Clerk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(user_id: str) -> object:
+        raise RuntimeError("a bug in the emulator")
+
+    monkeypatch.setattr(emu.store, "user", broken)
+    with pytest.raises(errors.ServerError) as info:
+        await clerk.with_options(retries=0).users.get("user_any")
+    assert info.value.status == 500
+    assert info.value.code == "internal_clerk_error"
+    assert info.value.clerk_trace_id
+    assert "a bug in the emulator" in caplog.text  # the traceback goes to the log
