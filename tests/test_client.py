@@ -473,5 +473,5 @@ async def test_cancellation_of_many_requests(stub: StubServer) -> None:
         connector = session.connector
         assert connector is not None
         assert hasattr(connector, "_acquired")  # the pool's checked-out connections
-        acquired: set[object] = connector._acquired
+        acquired = connector._acquired
         assert len(acquired) == 0
