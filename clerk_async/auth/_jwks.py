@@ -7,9 +7,18 @@ key), shared by every client object pointing at that instance:
 * concurrent callers that find the cache cold or stale share ONE fetch (a task
   they all await), so a burst of verifications sends a single request;
 * a ``kid`` missing from a fresh set triggers one refetch, then no other for
-  :data:`KID_REFETCH_COOLDOWN` seconds (so random kids cannot make us hammer Clerk);
-* when a refresh fails, the previous set keeps being used (up to :data:`MAX_STALE`
-  seconds old), and the refresh is retried after :data:`ERROR_BACKOFF` seconds.
+  :data:`KID_REFETCH_COOLDOWN` seconds (so random kids cannot make us hammer Clerk).
+  If that refetch fails, the token is still rejected as ``unknown_kid`` (a 401):
+  we hold a fresh key set and the kid is not in it, which is not an outage;
+* one fetch sends at most two requests and gives up after a few seconds
+  (:data:`JWKS_FETCH_RETRIES`), whatever the client's own retry policy: a
+  verification is on the hot path of a request and must not wait out a long
+  backoff;
+* when a fetch fails, nobody asks Clerk again for a while. With a previous set at
+  most :data:`MAX_STALE` seconds old, that set keeps being used and the refresh is
+  retried after :data:`ERROR_BACKOFF` seconds. With no usable set, every
+  verification fails at once with ``jwks_unavailable`` for
+  :data:`UNAVAILABLE_BACKOFF` seconds, then the next one tries again.
 """
 
 from __future__ import annotations
@@ -23,11 +32,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
+import attrs
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
-from ..errors import ClerkError, ConfigurationError
+from .._retry import Retries
+from ..errors import ClerkAPIError, ClerkError, ConfigurationError
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 
 if TYPE_CHECKING:
@@ -35,19 +46,37 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ERROR_BACKOFF",
+    "JWKS_FETCH_RETRIES",
     "JWKS_TTL",
     "KID_REFETCH_COOLDOWN",
     "MAX_STALE",
+    "UNAVAILABLE_BACKOFF",
     "JWKSCache",
     "clear_caches",
     "jwks_cache_for",
     "load_pem_key",
 ]
 
+#: Seconds a fetched key set is used without asking Clerk again.
 JWKS_TTL = 300.0
+#: Seconds between two refetches caused by unknown ``kid`` values.
 KID_REFETCH_COOLDOWN = 30.0
+#: Seconds before a failed refresh is retried while an older key set is still served.
 ERROR_BACKOFF = 10.0
+#: Seconds during which verifications fail at once with ``jwks_unavailable`` after a
+#: failed fetch when no usable key set exists. Short, because every verification
+#: fails meanwhile; long enough that a process asks at most twice per 5 s (one
+#: fetch, one retry) while Clerk is down, a small share of the 100 requests per
+#: 10 s a development instance may send.
+UNAVAILABLE_BACKOFF = 5.0
+#: How long an older key set may be served while Clerk cannot be reached.
 MAX_STALE = 24 * 3600.0
+#: The retry policy of one JWKS fetch: one retry after at most 0.25 s, a server's
+#: ``Retry-After`` honoured up to 1 s, and 5 s for the whole fetch. A client with
+#: fewer retries or a shorter deadline keeps its own, smaller values.
+JWKS_FETCH_RETRIES = Retries(
+    max_retries=1, backoff_base=0.25, backoff_max=0.25, retry_after_max=1.0, deadline=5.0
+)
 
 # Read through the module so tests can move time without sleeping.
 _monotonic = time.monotonic
@@ -104,10 +133,11 @@ class JWKSCache:
     def __init__(self) -> None:
         self._keys: dict[str, tuple[str, RSAPublicKey]] | None = None
         self._fetched_at = 0.0
-        self._retry_at = 0.0  # after a failed refresh: keep serving the stale set until then
+        self._retry_at = 0.0  # after a failed fetch: do not ask Clerk again until then
+        self._failure: tuple[str, BaseException | None] | None = None  # message, cause
         self._kid_refetch_at = float("-inf")
         self._inflight: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
-        self.fetches = 0  # refreshes started (for diagnostics and tests)
+        self.fetches = 0  # fetches started (for diagnostics and tests)
 
     def lookup(self, kid: str) -> RSAPublicKey | None:
         """The key for ``kid`` if the cached set is fresh and has it (no I/O)."""
@@ -128,18 +158,27 @@ class JWKSCache:
             if now - self._kid_refetch_at < KID_REFETCH_COOLDOWN:
                 raise self._unknown(kid)
             self._kid_refetch_at = now
-            await self._refresh(fetch)
+            try:
+                await self._refresh(fetch)
+            except TokenVerificationError as exc:
+                # The set we hold is fresh and lacks this kid: the token is not one of
+                # this instance's as far as we know (a 401), not an outage (a 503).
+                raise self._unknown(kid, " (refetching the key set failed)") from exc
             return self._find(kid)
-        if keys is not None and now < self._retry_at and now - self._fetched_at < MAX_STALE:
-            return self._find(kid)  # Clerk failed recently: stay on the stale set for now
+        if now < self._retry_at:
+            # A fetch failed moments ago: do not ask Clerk again yet.
+            if self._usable(now):
+                return self._find(kid)
+            raise self._still_unavailable(now)
         try:
             await self._refresh(fetch)
         except TokenVerificationError:
-            keys = self._keys
-            if keys is None or _monotonic() - self._fetched_at >= MAX_STALE:
+            if not self._usable(_monotonic()):
                 raise
-            self._retry_at = _monotonic() + ERROR_BACKOFF
         return self._find(kid)
+
+    def _usable(self, now: float) -> bool:
+        return self._keys is not None and now - self._fetched_at < MAX_STALE
 
     def _find(self, kid: str) -> RSAPublicKey:
         entry = (self._keys or {}).get(kid)
@@ -148,11 +187,18 @@ class JWKSCache:
         return entry[1]
 
     @staticmethod
-    def _unknown(kid: str) -> TokenVerificationError:
+    def _unknown(kid: str, detail: str = "") -> TokenVerificationError:
         shown = kid if len(kid) <= 64 else kid[:64] + "..."
         return TokenVerificationError(
-            TokenVerificationErrorReason.UNKNOWN_KID, f"no key of this instance has kid {shown!r}"
+            TokenVerificationErrorReason.UNKNOWN_KID,
+            f"no key of this instance has kid {shown!r}{detail}",
         )
+
+    def _still_unavailable(self, now: float) -> TokenVerificationError:
+        message, cause = self._failure or ("the last JWKS fetch failed", None)
+        error = _unavailable(f"{message}; next attempt in {self._retry_at - now:.1f}s")
+        error.__cause__ = cause
+        return error
 
     async def _refresh(self, fetch: Fetch) -> None:
         loop = asyncio.get_running_loop()
@@ -165,19 +211,35 @@ class JWKSCache:
             task = loop.create_task(self._fetch(fetch))
             task.add_done_callback(_consume_exception)
             self._inflight = (loop, task)
-        await asyncio.shield(task)
+        try:
+            await asyncio.shield(task)
+        except TokenVerificationError as exc:
+            # Each waiter raises its own copy: one shared object would pile up the
+            # tracebacks of every waiter.
+            raise TokenVerificationError(exc.reason, exc.message) from exc.__cause__
 
     async def _fetch(self, fetch: Fetch) -> None:
         self.fetches += 1
         try:
-            document = await fetch()
-        except ConfigurationError:
+            try:
+                document = await fetch()
+            except ConfigurationError:
+                raise
+            except ClerkError as exc:
+                status = f" (HTTP {exc.status})" if isinstance(exc, ClerkAPIError) else ""
+                raise _unavailable(
+                    f"could not fetch the JWKS: {type(exc).__name__}{status}"
+                ) from exc
+            keys = parse_jwks(document, self._keys or {})
+        except TokenVerificationError as exc:
+            now = _monotonic()
+            self._failure = (exc.message, exc.__cause__)
+            self._retry_at = now + (ERROR_BACKOFF if self._usable(now) else UNAVAILABLE_BACKOFF)
             raise
-        except ClerkError as exc:
-            raise _unavailable(f"could not fetch the JWKS: {type(exc).__name__}") from exc
-        self._keys = parse_jwks(document, self._keys or {})
+        self._keys = keys
         self._fetched_at = _monotonic()
         self._retry_at = 0.0
+        self._failure = None
 
 
 def _consume_exception(task: asyncio.Task[None]) -> None:
@@ -223,13 +285,29 @@ def jwks_cache_for(key: tuple[str, str]) -> JWKSCache:
     return cache
 
 
+def _bounded(client: Clerk) -> Clerk:
+    """``client`` with the JWKS retry budget (never more than its own)."""
+    own = client.retries
+    budget = JWKS_FETCH_RETRIES
+    deadline = budget.deadline
+    if own.deadline is not None and (deadline is None or own.deadline < deadline):
+        deadline = own.deadline
+    policy = attrs.evolve(
+        budget,
+        max_retries=min(own.max_retries, budget.max_retries),
+        deadline=deadline,
+        statuses=own.statuses,
+    )
+    return client.with_options(retries=policy)
+
+
 def jwks_fetcher(clerk: Clerk | None) -> Fetch:
     """A coroutine function that fetches ``GET /v1/jwks`` as raw JSON."""
     if clerk is not None:
         client = clerk
 
         async def fetch() -> object:
-            return await client._request("GET", "/jwks", cast_to=object)
+            return await _bounded(client)._request("GET", "/jwks", cast_to=object)
 
         return fetch
 
@@ -237,7 +315,7 @@ def jwks_fetcher(clerk: Clerk | None) -> Fetch:
         from .._client import Clerk
 
         async with Clerk() as temporary:
-            return await temporary._request("GET", "/jwks", cast_to=object)
+            return await _bounded(temporary)._request("GET", "/jwks", cast_to=object)
 
     return fetch_from_env
 

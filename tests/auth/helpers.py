@@ -106,14 +106,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ClerkServer:
     """A local stand-in for the Backend API endpoints auth uses, counting requests.
 
-    ``jwks`` is served at ``GET /v1/jwks``; set ``jwks_status`` to make it fail and
-    ``gate`` to hold JWKS answers until the event is set. Machine-token verify
-    endpoints answer from ``machine_answers[(path, token)] = (status, json)``.
+    ``jwks`` is served at ``GET /v1/jwks``; set ``jwks_status`` (and ``jwks_headers``)
+    to make it fail and ``gate`` to hold JWKS answers until the event is set.
+    Machine-token verify endpoints answer from ``machine_answers[(path, token)] = (status, json)``.
     """
 
     def __init__(self) -> None:
         self.jwks: dict[str, Any] = {"keys": [jwk("main")]}
         self.jwks_status = 200
+        self.jwks_headers: dict[str, str] = {}
         self.gate: asyncio.Event | None = None
         self.jwks_requested = asyncio.Event()
         self.counts: Counter[str] = Counter()
@@ -137,7 +138,9 @@ class ClerkServer:
             await self.gate.wait()
         if self.jwks_status != 200:
             return web.json_response(
-                {"errors": [{"code": "unexpected", "message": "down"}]}, status=self.jwks_status
+                {"errors": [{"code": "unexpected", "message": "down"}]},
+                status=self.jwks_status,
+                headers=self.jwks_headers,
             )
         return web.json_response(self.jwks)
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import attrs
 import pytest
 
-from clerk_async import Clerk
+from clerk_async import Clerk, Retries
 from clerk_async.auth import (
     TokenVerificationError,
     TokenVerificationErrorReason,
     _jwks,
+    authenticate_request,
     verify_token,
 )
+from clerk_async.errors import ClerkTimeoutError, RateLimitError, ServerError
+from clerk_async.integrations import status_for
 
 from .helpers import SECRET_KEY, ClerkServer, claims, jwk, mint
 
@@ -208,3 +213,162 @@ async def test_verification_on_another_event_loop_does_not_share_a_foreign_task(
     cache._fetched_at = -1e9  # make it stale again
     await cache.get_key("ins_main", fetch)
     assert len(loop_ids) == 2 and loop_ids[0] != loop_ids[1]
+
+
+# -- Clerk failing: bounded fetches and back-off ----------------------------------
+
+
+async def rejected(token: str, clerk: Clerk | None) -> TokenVerificationError:
+    with pytest.raises(TokenVerificationError) as info:
+        await verify_token(token, clerk=clerk)
+    return info.value
+
+
+async def test_cold_cache_outage_backs_off(server: ClerkServer, clock: Clock) -> None:
+    # The client's default policy (3 retries) is not what a JWKS fetch uses.
+    server.jwks_status = 503
+    async with Clerk(secret_key=SECRET_KEY, api_url=server.url) as client:
+        started = time.monotonic()
+        errors = [await rejected(mint(claims(sid=f"s{i}")), client) for i in range(10)]
+        elapsed = time.monotonic() - started
+        assert {e.reason for e in errors} == {R.JWKS_UNAVAILABLE}
+        assert server.counts["jwks"] == 2  # one fetch: a request and one retry, then back-off
+        assert elapsed < 5.0  # a retry pause is at most 0.25 s; loose for slow machines
+        assert "ServerError (HTTP 503)" in str(errors[0])
+        assert "next attempt in" in str(errors[1])
+        assert all(isinstance(e.__cause__, ServerError) for e in errors)
+
+        clock.advance(_jwks.UNAVAILABLE_BACKOFF + 0.1)
+        assert (await rejected(mint(), client)).reason is R.JWKS_UNAVAILABLE
+        assert server.counts["jwks"] == 4
+
+        server.jwks_status = 200
+        clock.advance(_jwks.UNAVAILABLE_BACKOFF - 1)
+        assert (await rejected(mint(), client)).reason is R.JWKS_UNAVAILABLE  # still waiting
+        assert server.counts["jwks"] == 4
+        clock.advance(1.1)
+        assert (await verify_token(mint(claims(sid="back")), clerk=client)).session_id == "back"
+        assert server.counts["jwks"] == 5
+
+
+async def test_cold_cache_outage_single_flight(server: ClerkServer, clock: Clock) -> None:
+    server.jwks_status = 503
+    server.gate = asyncio.Event()
+    async with Clerk(secret_key=SECRET_KEY, api_url=server.url) as client:
+        tasks = [
+            asyncio.create_task(verify_token(mint(claims(sid=f"s{i}")), clerk=client))
+            for i in range(50)
+        ]
+        await server.jwks_requested.wait()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        server.gate.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, TokenVerificationError) for r in results)
+    assert {r.reason for r in results if isinstance(r, TokenVerificationError)} == {
+        R.JWKS_UNAVAILABLE
+    }
+    assert len({id(r) for r in results}) == 50  # each waiter raises its own exception
+    assert server.counts["jwks"] == 2
+
+
+async def test_unknown_kid_on_a_fresh_set_while_clerk_is_down(
+    clerk: Clerk, server: ClerkServer, clock: Clock
+) -> None:
+    await verify_token(mint(), clerk=clerk)
+    server.jwks_status = 503
+    stranger = mint(key="attacker", kid="ins_unknown")
+    error = await rejected(stranger, clerk)
+    # We hold a fresh key set without this kid: a rejected token (401), not an outage (503).
+    assert error.reason is R.UNKNOWN_KID
+    assert "refetching the key set failed" in str(error)
+    assert isinstance(error.__cause__, TokenVerificationError)
+    assert error.__cause__.reason is R.JWKS_UNAVAILABLE
+    assert server.counts["jwks"] == 2
+    assert (await rejected(stranger, clerk)).reason is R.UNKNOWN_KID
+    assert server.counts["jwks"] == 2  # within the kid cooldown: not asked again
+    # Tokens of the known key keep working meanwhile.
+    assert (await verify_token(mint(claims(sid="ok")), clerk=clerk)).session_id == "ok"
+
+    state = await authenticate_request(
+        headers={"Authorization": f"Bearer {mint(key='attacker', kid='ins_other')}"},
+        clerk=clerk,
+    )
+    assert state.reason is R.UNKNOWN_KID
+    assert status_for(state) == 401
+
+
+async def test_too_stale_set_backs_off_like_a_cold_cache(
+    clerk: Clerk, server: ClerkServer, clock: Clock
+) -> None:
+    await verify_token(mint(), clerk=clerk)
+    clock.advance(_jwks.MAX_STALE + 1)
+    server.jwks_status = 503
+    for _ in range(5):
+        assert (await rejected(mint(claims(sid="x")), clerk)).reason is R.JWKS_UNAVAILABLE
+    assert server.counts["jwks"] == 2
+    clock.advance(_jwks.UNAVAILABLE_BACKOFF + 0.1)
+    server.jwks_status = 200
+    assert (await verify_token(mint(claims(sid="y")), clerk=clerk)).session_id == "y"
+    assert server.counts["jwks"] == 3
+
+
+async def test_fetch_budget_ignores_a_generous_client_policy(
+    server: ClerkServer, clock: Clock
+) -> None:
+    server.jwks_status = 503
+    generous = Retries(max_retries=6, backoff_base=4.0, backoff_max=30.0, deadline=None)
+    async with Clerk(secret_key=SECRET_KEY, api_url=server.url, retries=generous) as client:
+        started = time.monotonic()
+        assert (await rejected(mint(), client)).reason is R.JWKS_UNAVAILABLE
+        assert time.monotonic() - started < 5.0
+        # The client's own policy is untouched for its other calls.
+        assert client.retries is generous
+    assert server.counts["jwks"] == 2
+
+
+async def test_client_without_retries_makes_one_request(
+    clerk: Clerk, server: ClerkServer, clock: Clock
+) -> None:
+    server.jwks_status = 503
+    assert (await rejected(mint(), clerk)).reason is R.JWKS_UNAVAILABLE
+    assert server.counts["jwks"] == 1
+
+
+async def test_a_long_retry_after_is_not_waited_for(server: ClerkServer, clock: Clock) -> None:
+    server.jwks_status = 429
+    server.jwks_headers = {"Retry-After": "30"}
+    async with Clerk(secret_key=SECRET_KEY, api_url=server.url) as client:
+        started = time.monotonic()
+        error = await rejected(mint(), client)
+        assert time.monotonic() - started < 5.0
+    assert error.reason is R.JWKS_UNAVAILABLE
+    assert isinstance(error.__cause__, RateLimitError)
+    assert "RateLimitError (HTTP 429)" in str(error)
+    assert server.counts["jwks"] == 1
+
+
+async def test_a_hanging_clerk_is_cut_off_by_the_fetch_deadline(
+    server: ClerkServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        _jwks, "JWKS_FETCH_RETRIES", attrs.evolve(_jwks.JWKS_FETCH_RETRIES, deadline=0.3)
+    )
+    server.gate = asyncio.Event()  # never set here: Clerk accepts and never answers
+    async with Clerk(secret_key=SECRET_KEY, api_url=server.url, timeout=None) as client:
+        started = time.monotonic()
+        error = await rejected(mint(), client)
+        assert time.monotonic() - started < 5.0
+    assert error.reason is R.JWKS_UNAVAILABLE
+    assert isinstance(error.__cause__, ClerkTimeoutError)
+
+
+async def test_instance_from_environment_uses_the_same_budget(
+    server: ClerkServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLERK_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("CLERK_API_URL", server.url)
+    server.jwks_status = 502
+    for _ in range(3):
+        assert (await rejected(mint(), None)).reason is R.JWKS_UNAVAILABLE
+    assert server.counts["jwks"] == 2
