@@ -6,6 +6,11 @@ under your endpoint's signing secret (``whsec_…``). Both header spellings are
 accepted: ``svix-id``/``svix-timestamp``/``svix-signature`` (what Clerk sends) and
 ``webhook-id``/``webhook-timestamp``/``webhook-signature``.
 
+The signatures are checked by the ``standardwebhooks`` package (``Webhook.verify``:
+HMAC-SHA256, every ``v1`` signature compared in constant time). Around it this module
+adds what the package leaves out: the ``svix-*`` header names, precise rejection
+reasons, strict timestamp parsing and a ``tolerance`` other than five minutes.
+
 Example (Starlette/FastAPI)::
 
     from clerk_async.webhooks import WebhookVerificationError, verify_webhook
@@ -26,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import hmac
 import json
 import os
 import re
@@ -37,6 +41,7 @@ from typing import Any
 
 import attrs
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
+from standardwebhooks.webhooks import WebhookVerificationError as _PackageError
 
 from .errors import ClerkError
 
@@ -139,7 +144,22 @@ def _pick_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
     )
 
 
-def _load_secret(secret: str | None) -> Webhook:
+class _WindowCheckedByCaller(Webhook):
+    """``Webhook`` whose ``verify`` leaves the timestamp window to its caller.
+
+    The package's ``verify`` fixes the window at five minutes (in its private
+    ``__verify_timestamp``), which would refuse deliveries a wider ``tolerance``
+    accepts. This subclass replaces that step with parsing only, so everything else
+    (the HMAC, the constant-time comparison of every signature) stays the package's.
+    Only used when ``tolerance`` exceeds five minutes, after :func:`verify_webhook`
+    has checked the timestamp itself; a test pins the hook this relies on.
+    """
+
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:
+        return datetime.fromtimestamp(int(timestamp_header), tz=timezone.utc)
+
+
+def _load_secret(secret: str | None, *, wide_window: bool) -> Webhook:
     value = secret if secret is not None else os.environ.get(SECRET_ENV)
     if not value or not value.strip():
         raise _fail(
@@ -151,11 +171,62 @@ def _load_secret(secret: str | None) -> Webhook:
     try:
         # standardwebhooks decodes leniently (skipping stray characters); check first.
         base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-        return Webhook(value)
+        return _WindowCheckedByCaller(value) if wide_window else Webhook(value)
     except (binascii.Error, ValueError, EmptyWebhookSecretError):
         raise _fail(
             WebhookVerificationErrorReason.INVALID_SECRET, "the secret is not a whsec_ secret"
         ) from None
+
+
+def _check_window(sent_at: int, tolerance: float) -> None:
+    now = time.time()
+    if sent_at < now - tolerance:
+        raise _fail(
+            WebhookVerificationErrorReason.TIMESTAMP_TOO_OLD,
+            f"the delivery is more than {tolerance:g}s old",
+        )
+    if sent_at > now + tolerance:
+        raise _fail(
+            WebhookVerificationErrorReason.TIMESTAMP_IN_FUTURE,
+            f"the delivery is dated more than {tolerance:g}s ahead",
+        )
+
+
+def _v1_signatures(header: str) -> list[str]:
+    # The package splits on single spaces and unpacks each entry around one comma,
+    # so an entry like "junk" or "v1,a,b" would crash it. Pass only well-formed v1
+    # entries; other versions are skipped by the package anyway.
+    kept = []
+    for candidate in header.split():
+        version, sep, encoded = candidate.partition(",")
+        if version != "v1" or not sep:
+            continue
+        try:
+            base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        kept.append(candidate)
+    return kept
+
+
+def _from_package(error: _PackageError) -> WebhookVerificationError:
+    # Our own checks ran first, so a mismatch is what is left; a timestamp failure
+    # is only possible when the clock moved past the five-minute edge in between.
+    text = str(error).lower()
+    if "too old" in text:
+        return _fail(
+            WebhookVerificationErrorReason.TIMESTAMP_TOO_OLD,
+            f"the delivery is more than {DEFAULT_TOLERANCE:g}s old",
+        )
+    if "too new" in text:
+        return _fail(
+            WebhookVerificationErrorReason.TIMESTAMP_IN_FUTURE,
+            f"the delivery is dated more than {DEFAULT_TOLERANCE:g}s ahead",
+        )
+    return _fail(
+        WebhookVerificationErrorReason.INVALID_SIGNATURE,
+        "no signature matches the body under this secret",
+    )
 
 
 def verify_webhook(
@@ -175,54 +246,36 @@ def verify_webhook(
         tolerance: seconds the delivery's timestamp may be off from now, either way.
 
     Every ``v1`` signature in the header is tried (Clerk sends several while a
-    secret is being rotated), each compared in constant time.
+    secret is being rotated), each compared in constant time by ``standardwebhooks``.
+    The timestamp is checked here first against ``tolerance``, which gives a precise
+    reason; at the default five minutes that is the package's own rule, which then
+    runs again inside ``Webhook.verify``. A wider ``tolerance`` replaces the package's
+    window (it cannot be configured), a narrower one is simply the stricter check.
 
     Raises:
         WebhookVerificationError: with a ``reason``.
     """
-    webhook = _load_secret(secret)
+    webhook = _load_secret(secret, wide_window=tolerance > DEFAULT_TOLERANCE)
     msg_id, stamp, signatures = _pick_headers(headers)
     if not _DIGITS.fullmatch(stamp):
         raise _fail(WebhookVerificationErrorReason.MALFORMED, "the timestamp is not a Unix time")
-    sent_at = int(stamp)
-    now = time.time()
-    if sent_at < now - tolerance:
-        raise _fail(
-            WebhookVerificationErrorReason.TIMESTAMP_TOO_OLD,
-            f"the delivery is more than {tolerance:g}s old",
-        )
-    if sent_at > now + tolerance:
-        raise _fail(
-            WebhookVerificationErrorReason.TIMESTAMP_IN_FUTURE,
-            f"the delivery is dated more than {tolerance:g}s ahead",
-        )
+    _check_window(int(stamp), tolerance)
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError:
         raise _fail(WebhookVerificationErrorReason.MALFORMED, "the body is not UTF-8") from None
 
-    # standardwebhooks' own verify() fixes the tolerance at five minutes, so only its
-    # signing primitive is used here; the timestamp rules above honour `tolerance`.
-    expected_text = webhook.sign(
-        msg_id=msg_id, timestamp=datetime.fromtimestamp(sent_at, tz=timezone.utc), data=text
-    )
-    expected = base64.b64decode(expected_text.partition(",")[2])
-    matched = False
-    for candidate in signatures.split():
-        version, sep, encoded = candidate.partition(",")
-        if not sep or version != "v1":
-            continue
-        try:
-            given = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        # Keep looping after a match: the time taken does not depend on which one matched.
-        matched |= hmac.compare_digest(expected, given)
-    if not matched:
+    v1 = _v1_signatures(signatures)
+    if not v1:
         raise _fail(
             WebhookVerificationErrorReason.INVALID_SIGNATURE,
-            "no signature matches the body under this secret",
+            "the signature header holds no 'v1,<base64>' signature",
         )
+    standard = {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": " ".join(v1)}
+    try:
+        webhook.verify(text, standard, json_parse=False)
+    except _PackageError as exc:
+        raise _from_package(exc) from None
 
     try:
         payload = json.loads(text)

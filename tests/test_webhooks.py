@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from standardwebhooks import webhooks as standard
 
 from clerk_async.errors import ClerkError
 from clerk_async.webhooks import (
@@ -131,6 +132,39 @@ def test_tolerance_is_honoured() -> None:
     assert rejected(BODY, headers(stamp=now + 120), tolerance=60) is W.TIMESTAMP_IN_FUTURE
 
 
+def test_wide_tolerance_still_checks_signatures_and_its_own_window() -> None:
+    now = int(time.time())
+    wide = {"tolerance": 3600}
+    assert rejected(BODY, headers(stamp=now - 3000), secret=OTHER_SECRET, **wide) is (
+        W.INVALID_SIGNATURE
+    )
+    tampered = BODY.replace(b"user.created", b"user.deleted")
+    assert rejected(tampered, headers(stamp=now + 3000), **wide) is W.INVALID_SIGNATURE
+    assert rejected(BODY, headers(stamp=now - 4000), **wide) is W.TIMESTAMP_TOO_OLD
+    assert rejected(BODY, headers(stamp=now + 4000), **wide) is W.TIMESTAMP_IN_FUTURE
+
+
+def test_the_package_checks_the_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, str]] = []
+    original = standard.Webhook.verify
+
+    def spy(self: standard.Webhook, data: Any, hdrs: dict[str, str], **kwargs: Any) -> Any:
+        calls.append(hdrs)
+        return original(self, data, hdrs, **kwargs)
+
+    monkeypatch.setattr(standard.Webhook, "verify", spy)
+    now = int(time.time())
+    verify_webhook(BODY, headers(stamp=now), secret=SECRET)
+    verify_webhook(BODY, headers(stamp=now - 3000), secret=SECRET, tolerance=3600)
+    assert rejected(BODY, headers(stamp=now), secret=OTHER_SECRET) is W.INVALID_SIGNATURE
+    assert len(calls) == 3
+    # svix-* headers reach the package under its webhook-* names.
+    assert set(calls[0]) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert calls[0]["webhook-timestamp"] == str(now)
+    # A wider tolerance relies on this private hook of the package's verify().
+    assert hasattr(standard.Webhook, "_Webhook__verify_timestamp")
+
+
 @pytest.mark.parametrize("missing", ["svix-id", "svix-timestamp", "svix-signature"])
 def test_missing_headers(missing: str) -> None:
     hdrs = headers()
@@ -154,6 +188,10 @@ def test_multiple_signatures() -> None:
         f"v2,abc {good}",
         f"junk {good}",
         f"v1,!!! {good}",
+        f"v1,abc {good}",  # bad padding
+        f"v1,a,b {good}",
+        f"v1, {good}",
+        f"{bad}   {good}\t",
     ):
         hdrs = headers(msg_id=msg_id, stamp=now, sig=sig)
         assert verify_webhook(BODY, hdrs, secret=SECRET).type == "user.created", sig
@@ -162,6 +200,8 @@ def test_multiple_signatures() -> None:
     )
     v2_only = "v2," + good.partition(",")[2]
     assert rejected(BODY, headers(msg_id=msg_id, stamp=now, sig=v2_only)) is W.INVALID_SIGNATURE
+    with pytest.raises(WebhookVerificationError, match="no 'v1,<base64>' signature"):
+        verify_webhook(BODY, headers(msg_id=msg_id, stamp=now, sig="junk v1,abc"), secret=SECRET)
 
 
 def test_malformed_timestamp() -> None:
