@@ -378,6 +378,7 @@ class Clerk(ResourceNamespaces):
         cursor: bool = False,
         max_items: int | None = None,
         concurrency: int = 1,
+        max_limit: int = 500,
     ) -> AsyncPaginator[T]:
         """A lazy paginated ``GET`` (see :class:`~clerk_async.AsyncPaginator`)."""
         return AsyncPaginator(
@@ -389,6 +390,7 @@ class Clerk(ResourceNamespaces):
             cursor=cursor,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=max_limit,
         )
 
 

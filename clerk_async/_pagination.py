@@ -2,21 +2,29 @@
 
 A list method returns an :class:`AsyncPaginator` without sending anything. Then:
 
-* ``page = await clerk.users.list(limit=100)`` fetches one :class:`Page`;
+* ``page = await clerk.users.list(limit=100)`` fetches one :class:`Page`
+  (10 items, the API's default, when ``limit`` is not given);
 * ``async for user in clerk.users.list():`` walks every item, one page at a time
-  (500 per page, the API's maximum, unless ``limit`` says otherwise), so memory
-  stays flat however many users there are;
+  (the operation's largest page, 500 for most lists and 100 for API keys and M2M
+  tokens, unless ``limit`` says otherwise), so memory stays flat however many
+  users there are;
 * ``async for page in clerk.users.list().pages():`` walks page by page.
 
 User listing ordered by ``created_at`` (the default) walks with the
 ``starting_after`` cursor, which neither skips nor repeats users while others
-are created or deleted. Other lists walk by ``offset``; there ``concurrency=N``
-fetches up to N pages ahead in parallel while items still come out in order.
+are created or deleted. Other lists (and a user listing given a non-zero
+``offset``) walk by ``offset``; there ``concurrency=N`` fetches up to N pages
+ahead in parallel while items still come out in order.
+
+A walk ends on an empty or short page, or when ``total_count`` is reached. A
+server that answers the same page twice (it ignored ``offset`` or the cursor)
+raises :class:`PaginationError` instead of looping forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -31,6 +39,7 @@ __all__ = ["AsyncPaginator", "Page", "PaginationError"]
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 10  # what the API answers when no limit is sent
 _CURSOR_ORDERS = frozenset({"created_at", "+created_at", "-created_at"})
 
 
@@ -44,10 +53,29 @@ def _item_id(item: object) -> object:
     return getattr(item, "id", None)
 
 
+def _fingerprint(item: object) -> object:
+    """What identifies a raw (decoded JSON) item: its ``id``, else its whole content."""
+    if isinstance(item, Mapping):
+        ident = item.get("id")
+        if isinstance(ident, str) and ident:
+            return ident
+    try:
+        return json.dumps(item, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(item)
+
+
+def _page_key(items: list[Any]) -> object:
+    # Two consecutive pages with the same key mean the server did not move on.
+    if not items:
+        return None
+    return (len(items), _fingerprint(items[0]), _fingerprint(items[-1]))
+
+
 class Page(Generic[T]):
     """One page of a list: ``data``, ``total_count`` (when the API reports it)."""
 
-    __slots__ = ("_paginator", "data", "offset", "total_count")
+    __slots__ = ("_key", "_limit", "_paginator", "data", "offset", "total_count")
 
     def __init__(
         self,
@@ -56,11 +84,15 @@ class Page(Generic[T]):
         *,
         offset: int,
         paginator: AsyncPaginator[T],
+        limit: int | None = None,
+        key: object = None,
     ) -> None:
         self.data = data
         self.total_count = total_count
         self.offset = offset
         self._paginator = paginator
+        self._limit = limit  # the page size asked for
+        self._key = key
 
     def __repr__(self) -> str:
         return f"Page(items={len(self.data)}, offset={self.offset}, total_count={self.total_count})"
@@ -72,14 +104,23 @@ class Page(Generic[T]):
         return iter(self.data)
 
     def has_next_page(self) -> bool:
-        """Whether another request could return more items."""
+        """Whether another request could return more items.
+
+        False after an empty page, a page shorter than the size asked for, or
+        once ``total_count`` items have been seen.
+        """
         return self._paginator._has_more(self)
 
     async def next_page(self) -> Page[T] | None:
-        """Fetch the page after this one, or return ``None`` at the end."""
+        """Fetch the page after this one (same size), or return ``None`` at the end.
+
+        Without a ``total_count``, a full page can be the last one: then the
+        request is made, comes back empty, and ``None`` is returned.
+        """
         if not self.has_next_page():
             return None
-        return await self._paginator._fetch_after(self)
+        after = await self._paginator._fetch_after(self)
+        return after if after.data else None
 
 
 class AsyncPaginator(Generic[T]):
@@ -93,6 +134,17 @@ class AsyncPaginator(Generic[T]):
         async for page in clerk.organizations.list().pages():
             ...
         emails = [u async for u in clerk.users.list(max_items=1_000)]
+
+    Requests made by a walk over ``n`` items with page size ``limit``:
+
+    * the API reports ``total_count``: ``ceil(n / limit)`` (at least one),
+      whatever ``concurrency`` is;
+    * a bare array, sequential or cursor walk: ``floor(n / limit) + 1`` (the
+      end is seen on a short or empty page);
+    * a bare array with ``concurrency=N``: at most ``floor(n / limit) + N``
+      (one when ``n < limit``: the first page travels alone). Without a count
+      the end is only known when the short page arrives; up to ``N - 1``
+      requests for pages past it may already be out by then, and are cancelled.
     """
 
     def __init__(
@@ -106,11 +158,14 @@ class AsyncPaginator(Generic[T]):
         cursor: bool = False,
         max_items: int | None = None,
         concurrency: int = 1,
+        max_limit: int = MAX_PAGE_SIZE,
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ValueError("max_items must be >= 0")
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
+        if max_limit < 1:
+            raise ValueError("max_limit must be >= 1")
         self._client = client
         self._path = path
         self._query = {k: v for k, v in (query or {}).items() if v is not UNSET}
@@ -120,10 +175,14 @@ class AsyncPaginator(Generic[T]):
         self._items_key = "data" if envelope is True else (envelope or None)
         self._max_items = max_items
         self._concurrency = concurrency
+        # The largest page this operation accepts (the spec's ``limit`` maximum).
+        self._walk_size = min(MAX_PAGE_SIZE, max_limit)
         self._cursor = (
             cursor
-            and "offset" not in self._query
             and str(self._query.get("order_by", "-created_at")) in _CURSOR_ORDERS
+            # offset=0 is where a cursor walk starts anyway; only a real offset
+            # asks for an offset walk.
+            and self._int_param("offset", 0) == 0
         )
 
     def __repr__(self) -> str:
@@ -132,7 +191,10 @@ class AsyncPaginator(Generic[T]):
     # -- one page -------------------------------------------------------------
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        return self._fetch(dict(self._query), self._int_param("offset", 0)).__await__()
+        query = dict(self._query)
+        # Sent explicitly so a short page can be told from a full one.
+        query.setdefault("limit", min(DEFAULT_PAGE_SIZE, self._walk_size))
+        return self._fetch(query, self._int_param("offset", 0)).__await__()
 
     def _int_param(self, name: str, default: int) -> int:
         value = self._query.get(name, default)
@@ -143,7 +205,7 @@ class AsyncPaginator(Generic[T]):
         return value
 
     def _page_size(self) -> int:
-        return self._int_param("limit", MAX_PAGE_SIZE)
+        return self._int_param("limit", self._walk_size)
 
     async def _fetch(self, query: dict[str, object], offset: int) -> Page[T]:
         raw = await self._client._request("GET", self._path, query=query, cast_to=object)
@@ -157,32 +219,50 @@ class AsyncPaginator(Generic[T]):
         if not isinstance(items, list):
             raise PaginationError(f"GET {self._path}: expected a list of items")
         data = self._client._structure(items, list[self._item_type])  # type: ignore[name-defined]
-        return Page(data, total, offset=offset, paginator=self)
+        limit = query.get("limit")
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return Page(
+            data,
+            total,
+            offset=offset,
+            paginator=self,
+            limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+            key=_page_key(items),
+        )
 
     def _has_more(self, page: Page[T]) -> bool:
         if not page.data:
             return False
-        limit = self._query.get("limit")
-        if isinstance(limit, int) and len(page.data) < limit:
+        if page._limit is not None and len(page.data) < page._limit:
             return False
         if page.total_count is not None:
             return page.offset + len(page.data) < page.total_count
-        # Without a count, only a full page of the size we asked for says "maybe more".
-        return not isinstance(limit, int) or len(page.data) >= limit
+        return True
 
     async def _fetch_after(self, page: Page[T]) -> Page[T]:
-        query = dict(self._query)
+        query = self._walk_query(page._limit or self._page_size())
+        offset = page.offset + len(page.data)
         if self._cursor:
             query["starting_after"] = _item_id(page.data[-1])
-            return await self._fetch(query, page.offset + len(page.data))
-        offset = page.offset + len(page.data)
-        query["offset"] = offset
-        return await self._fetch(query, offset)
+        else:
+            query["offset"] = offset
+        after = await self._fetch(query, offset)
+        if after._key is not None and after._key == page._key:
+            raise self._repeated()
+        return after
+
+    def _repeated(self) -> PaginationError:
+        return PaginationError(
+            f"GET {self._path}: the server returned the same page twice; "
+            "it ignored the offset or cursor"
+        )
 
     # -- every page / item ----------------------------------------------------
 
     def pages(self) -> AsyncIterator[Page[T]]:
-        """Iterate page by page (``limit`` items each, 500 when not given)."""
+        """Iterate page by page (``limit`` items each; the largest page the
+        operation accepts, at most 500, when not given)."""
         if self._cursor or self._concurrency == 1:
             return self._sequential_pages()
         return self._concurrent_pages()
@@ -209,6 +289,8 @@ class AsyncPaginator(Generic[T]):
     def _walk_query(self, limit: int) -> dict[str, object]:
         query = dict(self._query)
         query["limit"] = limit
+        if self._cursor:
+            query.pop("offset", None)  # 0 at most: the cursor says where to go on
         return query
 
     def _first_limit(self) -> int:
@@ -223,18 +305,14 @@ class AsyncPaginator(Generic[T]):
         query = self._walk_query(limit)
         offset = self._int_param("offset", 0)
         fetched = 0
-        previous_first: object = None
+        previous: object = None
         while True:
             page = await self._fetch(query, offset)
             if not page.data:
                 return
-            first = _item_id(page.data[0])
-            if first is not None and first == previous_first:
-                raise PaginationError(
-                    f"GET {self._path}: the server returned the same page twice; "
-                    "it ignored the offset or cursor"
-                )
-            previous_first = first
+            if page._key == previous:
+                raise self._repeated()
+            previous = page._key
             yield page
             fetched += len(page.data)
             if len(page.data) < limit:
@@ -277,6 +355,7 @@ class AsyncPaginator(Generic[T]):
 
         try:
             offset = start
+            previous: object = None
             schedule()
             while True:
                 task = pending.pop(offset, None)
@@ -286,19 +365,26 @@ class AsyncPaginator(Generic[T]):
                 width = self._concurrency
                 if page.total_count is not None:
                     end = page.total_count if end is None else min(end, page.total_count)
-                asked = size if end is None else min(size, end - offset)
                 if not page.data:
                     return
+                if page._key == previous:
+                    raise self._repeated()
+                previous = page._key
                 offset += len(page.data)
-                last = len(page.data) < asked or (end is not None and offset >= end)
+                short = page._limit is not None and len(page.data) < page._limit
+                last = short or (end is not None and offset >= end)
                 if not last:
                     schedule()  # keep the pipeline full while the consumer works
                 yield page
                 if last:
                     return
         finally:
+            # The consumer stopped (end, break, error, max_items): pages fetched ahead
+            # are not wanted. cancel() also marks a page that already failed as seen,
+            # so the loop never reports "Task exception was never retrieved"; waiting
+            # for the cancelled requests means none is still running once aclose()
+            # returns, and collects whatever they end with.
             for task in pending.values():
                 task.cancel()
             if pending:
-                # Collect the outcomes so no "exception was never retrieved" warnings appear.
                 await asyncio.gather(*pending.values(), return_exceptions=True)

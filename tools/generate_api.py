@@ -360,6 +360,7 @@ class Operation:
     paginated: bool = False
     envelope: str = ""
     item: str = ""
+    max_limit: int = 500  # the largest page the operation accepts (its ``limit`` maximum)
 
     @property
     def cursor(self) -> bool:
@@ -483,6 +484,11 @@ def build_operations(spec: Schema, models: Models) -> list[Operation]:
             for param in params:  # a few operations declare these as "number"
                 if param.where == "query" and param.key in ("limit", "offset"):
                     param.annotation = "int"
+            for p in raw_params:
+                if p["in"] == "query" and p["name"] == "limit":
+                    maximum = r.deref(p.get("schema", {})).get("maximum")
+                    if isinstance(maximum, (int, float)) and not isinstance(maximum, bool):
+                        operation.max_limit = min(operation.max_limit, int(maximum))
         ops.append(operation)
     return ops
 
@@ -539,7 +545,8 @@ def docstring(op: Operation) -> str:
     if op.paginated:
         lines.append(
             f"Returns an :class:`~clerk_async.AsyncPaginator` of ``{op.item}``: await it for "
-            "one page, iterate it for every item."
+            "one page, iterate it for every item "
+            f"({op.max_limit} per request unless ``limit`` says otherwise)."
         )
     elif op.returns != "None":
         lines.append(f"Returns ``{op.returns}``.")
@@ -592,6 +599,7 @@ def render_method(op: Operation, shadowed: set[str]) -> str:
             + ("            cursor=True,\n" if op.cursor else "")
             + "            max_items=max_items,\n"
             "            concurrency=concurrency,\n"
+            f"            max_limit={op.max_limit},\n"
             "        )\n"
         )
         return "".join(out)

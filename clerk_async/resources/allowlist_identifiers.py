@@ -35,7 +35,7 @@ class AllowlistIdentifiers(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``AllowlistIdentifier``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``AllowlistIdentifier``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/get/allowlist_identifiers
         """
@@ -46,6 +46,7 @@ class AllowlistIdentifiers(AsyncResource):
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(self, *, identifier: str, notify: bool | Unset = UNSET) -> AllowlistIdentifier:

@@ -53,7 +53,7 @@ class ApiKeys(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``GetApiKeysItem``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``GetApiKeysItem``: await it for one page, iterate it for every item (100 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/get/api_keys
         """
@@ -71,6 +71,7 @@ class ApiKeys(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=100,
         )
 
     async def create(

@@ -46,7 +46,7 @@ class Billing(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``CommercePlan``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``CommercePlan``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/plans
         """
@@ -62,6 +62,7 @@ class Billing(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     def list_prices(
@@ -84,7 +85,7 @@ class Billing(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``BillingPriceResponse``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``BillingPriceResponse``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/prices
         """
@@ -95,6 +96,7 @@ class Billing(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create_price(
@@ -163,7 +165,7 @@ class Billing(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``CommerceSubscriptionItem``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``CommerceSubscriptionItem``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/subscription_items
         """
@@ -183,6 +185,7 @@ class Billing(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def cancel_subscription_item(
@@ -319,7 +322,7 @@ class Billing(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``BillingStatement``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``BillingStatement``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements
         """
@@ -330,6 +333,7 @@ class Billing(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def get_statement(self, statement_id: str) -> BillingStatement:
@@ -368,7 +372,7 @@ class Billing(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``BillingPaymentAttempt``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``BillingPaymentAttempt``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements/{statementID}/payment_attempts
         """
@@ -379,4 +383,5 @@ class Billing(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )

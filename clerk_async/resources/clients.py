@@ -39,7 +39,7 @@ class Clients(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``Client``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``Client``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/clients/get/clients
         """
@@ -56,6 +56,7 @@ class Clients(AsyncResource):
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def verify(self, *, token: str) -> Client:

@@ -41,7 +41,7 @@ class EmailSmsTemplates(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``Template``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``Template``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-sms-templates/get/templates/{template_type}
         """
@@ -58,6 +58,7 @@ class EmailSmsTemplates(AsyncResource):
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def get(self, template_type: str, slug: str) -> Template:

@@ -51,7 +51,7 @@ class EnterpriseConnections(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``EnterpriseConnection``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``EnterpriseConnection``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections
         """
@@ -67,6 +67,7 @@ class EnterpriseConnections(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(
@@ -236,7 +237,7 @@ class EnterpriseConnections(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``EnterpriseConnectionTestRun``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``EnterpriseConnectionTestRun``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections/{enterprise_connection_id}/test_runs
         """
@@ -250,6 +251,7 @@ class EnterpriseConnections(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create_test_run(

@@ -37,7 +37,7 @@ class JwtTemplates(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``JwtTemplate``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``JwtTemplate``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/get/jwt_templates
         """
@@ -48,6 +48,7 @@ class JwtTemplates(AsyncResource):
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(

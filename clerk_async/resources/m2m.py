@@ -41,7 +41,7 @@ class M2m(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``GetM2MTokensItem``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``GetM2MTokensItem``: await it for one page, iterate it for every item (100 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/m2-m-tokens/get/m2m_tokens
         """
@@ -58,6 +58,7 @@ class M2m(AsyncResource):
             envelope="m2m_tokens",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=100,
         )
 
     async def create_token(

@@ -48,7 +48,7 @@ class OrganizationInvitations(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitationWithPublicOrganizationData``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitationWithPublicOrganizationData``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organization_invitations
         """
@@ -65,6 +65,7 @@ class OrganizationInvitations(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     def list(
@@ -91,7 +92,7 @@ class OrganizationInvitations(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitation``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitation``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organizations/{organization_id}/invitations
         """
@@ -108,6 +109,7 @@ class OrganizationInvitations(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(
@@ -201,7 +203,7 @@ class OrganizationInvitations(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitation``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitation``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organizations/{organization_id}/invitations/pending
         """
@@ -221,6 +223,7 @@ class OrganizationInvitations(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def get(self, organization_id: str, invitation_id: str) -> OrganizationInvitation:

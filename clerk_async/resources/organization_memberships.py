@@ -70,7 +70,7 @@ class OrganizationMemberships(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationMembership``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationMembership``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organizations/{organization_id}/memberships
         """
@@ -100,6 +100,7 @@ class OrganizationMemberships(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(

@@ -37,7 +37,7 @@ class OrganizationPermissions(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``Permission``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``Permission``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/get/organization_permissions
         """
@@ -48,6 +48,7 @@ class OrganizationPermissions(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(self, *, name: str, key: str, description: str | Unset = UNSET) -> Permission:

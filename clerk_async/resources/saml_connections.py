@@ -52,7 +52,7 @@ class SamlConnections(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``SamlConnection``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``SamlConnection``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/saml-connections/get/saml_connections
         """
@@ -75,6 +75,7 @@ class SamlConnections(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(

@@ -44,7 +44,7 @@ class Sessions(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``Session``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``Session``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/get/sessions
         """
@@ -62,6 +62,7 @@ class Sessions(AsyncResource):
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(self, *, user_id: str, active_organization_id: str | Unset = UNSET) -> Session:

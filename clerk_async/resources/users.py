@@ -101,7 +101,7 @@ class Users(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``User``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``User``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users
         """
@@ -140,6 +140,7 @@ class Users(AsyncResource):
             cursor=True,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def create(
@@ -749,7 +750,7 @@ class Users(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``GetOauthAccessTokenItem``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``GetOauthAccessTokenItem``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/oauth_access_tokens/{provider}
         """
@@ -764,6 +765,7 @@ class Users(AsyncResource):
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     def get_organization_memberships(
@@ -784,7 +786,7 @@ class Users(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationMembership``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationMembership``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_memberships
         """
@@ -795,6 +797,7 @@ class Users(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     def get_organization_invitations(
@@ -817,7 +820,7 @@ class Users(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitationWithPublicOrganizationData``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationInvitationWithPublicOrganizationData``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_invitations
         """
@@ -828,6 +831,7 @@ class Users(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
 
     async def remove_password(
@@ -1092,7 +1096,7 @@ class Users(AsyncResource):
             max_items: stop after this many items when iterating.
             concurrency: pages fetched ahead in parallel (offset walks only).
 
-        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationMembership``: await it for one page, iterate it for every item.
+        Returns an :class:`~clerk_async.AsyncPaginator` of ``OrganizationMembership``: await it for one page, iterate it for every item (500 per request unless ``limit`` says otherwise).
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organization_memberships
         """
@@ -1103,4 +1107,5 @@ class Users(AsyncResource):
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
+            max_limit=500,
         )
