@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._types import UNSET
-from .errors import ClerkError
+from .errors import PaginationError
 
 if TYPE_CHECKING:
     from ._client import Clerk
@@ -41,10 +41,6 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 10  # what the API answers when no limit is sent
 _CURSOR_ORDERS = frozenset({"created_at", "+created_at", "-created_at"})
-
-
-class PaginationError(ClerkError):
-    """The server's pages did not advance (it ignored ``offset`` or the cursor)."""
 
 
 def _item_id(item: object) -> object:
@@ -194,6 +190,9 @@ class AsyncPaginator(Generic[T]):
         query = dict(self._query)
         # Sent explicitly so a short page can be told from a full one.
         query.setdefault("limit", min(DEFAULT_PAGE_SIZE, self._walk_size))
+        limit = query["limit"]
+        if self._max_items is not None and isinstance(limit, int):
+            query["limit"] = max(1, min(limit, self._max_items))  # max_items caps one page too
         return self._fetch(query, self._int_param("offset", 0)).__await__()
 
     def _int_param(self, name: str, default: int) -> int:

@@ -19,6 +19,7 @@ The tree::
     ├── ClerkConnectionError          the request did not get an answer
     │   └── ClerkTimeoutError         ... because a timeout or the retry deadline ran out
     ├── ClerkDecodeError              a 2xx answer whose body is not the JSON we expected
+    ├── PaginationError               a list's pages did not advance (offset/cursor ignored)
     ├── TokenVerificationError        (clerk_async.auth) a token was rejected
     └── WebhookVerificationError      (clerk_async.webhooks) a webhook was rejected
 
@@ -57,6 +58,7 @@ __all__ = [
     "GoneError",
     "LockedError",
     "NotFoundError",
+    "PaginationError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -233,6 +235,10 @@ class ClerkConnectionError(ClerkError):
 
 class ClerkTimeoutError(ClerkConnectionError):
     """The request timed out, or the retry deadline ran out."""
+
+
+class PaginationError(ClerkError):
+    """The server's pages did not advance (it ignored ``offset`` or the cursor)."""
 
 
 class ClerkDecodeError(ClerkError):

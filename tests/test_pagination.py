@@ -555,6 +555,14 @@ async def test_short_page_without_limit_is_the_last(stub: StubServer, clerk: Cle
     assert stub.count() == 1
 
 
+async def test_max_items_caps_an_awaited_page(stub: StubServer, clerk: Clerk) -> None:
+    directory = Directory(30, envelope=False)
+    stub.add("GET", "/v1/users", directory.handle)
+    page = await clerk.users.list(order_by="-updated_at", limit=20, max_items=5)
+    assert len(page.data) == 5
+    assert stub.requests[0].query["limit"] == "5"
+
+
 async def test_full_last_page_without_count(stub: StubServer, clerk: Clerk) -> None:
     directory = Directory(20, envelope=False)
     stub.add("GET", "/v1/users", directory.handle)
