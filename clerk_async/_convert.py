@@ -7,7 +7,8 @@ without bumping the API version:
 * an enum value we do not know stays a plain ``str`` (fields are typed ``Enum | str``);
 * primitives are passed through without coercion, so a value of an unexpected
   type is kept as it came rather than failing the whole response;
-* a union of several models picks the member whose fields best match the keys.
+* a union of several models picks the member named by the object's ``object``
+  value, else the member whose fields best match the keys.
 
 Encoding drops every :data:`~clerk_async.UNSET` value and keeps ``None``.
 A field whose JSON key is not a Python identifier declares it with
@@ -256,8 +257,16 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     keys = [(m, _json_keys(m)) for m in models]
     containers = [(get_origin(o) or o, o) for o in others if (get_origin(o) or o) in (list, dict)]
 
-    # Objects from one server come in a handful of shapes (the same keys in the
-    # same order), so the member chosen for a shape is remembered.
+    # Clerk marks most objects with an ``object`` value naming their kind; the
+    # generated models record theirs as ``OBJECT``, which settles the member.
+    by_object = {
+        getattr(m, "OBJECT"): m  # noqa: B009 (only generated models have it)
+        for m in models
+        if isinstance(getattr(m, "OBJECT", None), str)
+    }
+    # Otherwise the member whose fields best match the keys wins. Objects from one
+    # server come in a handful of shapes (the same keys in the same order), so the
+    # member chosen for a shape is remembered.
     chosen: dict[tuple[str, ...], Any] = {}
 
     def structure_union(value: Any, _: Any) -> Any:
@@ -268,6 +277,10 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
             if isinstance(result, enum.Enum):
                 return result
         if isinstance(value, dict) and keys:
+            tag = value.get("object")
+            best = by_object.get(tag) if tag.__class__ is str else None
+            if best is not None:
+                return _hook(best)(value, best)
             shape = tuple(value)
             best = chosen.get(shape)
             if best is None:

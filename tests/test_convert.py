@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 import attrs
+import pytest
 
 from clerk_async import UNSET, Unset
 from clerk_async._convert import structure, unstructure
@@ -104,3 +105,32 @@ def test_unstructure_drops_unset_keeps_none() -> None:
 def test_unset_is_falsy_and_reprs() -> None:
     assert not UNSET
     assert repr(UNSET) == "UNSET"
+
+
+def test_union_member_named_by_object_value() -> None:
+    from clerk_async.models import EmailAddress, VerificationAdmin, VerificationOtp
+
+    def verification(kind: str) -> object:
+        data: dict[str, object] = {"id": "idn_1", "email_address": "a@example.com"}
+        data["verification"] = {"object": kind, "status": "verified", "strategy": "admin"}
+        return structure(data, EmailAddress).verification
+
+    # Both members have these keys; only the object value tells them apart.
+    assert type(verification("verification_admin")) is VerificationAdmin
+    assert type(verification("verification_otp")) is VerificationOtp
+    # A kind we do not know falls back to the closest fields, still a model.
+    assert attrs.has(type(verification("verification_new_kind")))
+
+
+def test_model_required_fields_and_non_dict_values() -> None:
+    @attrs.define(kw_only=True)
+    class Needs:
+        name: str
+        tags: list[Address] | None = None
+
+    decoded = structure({"name": "x", "tags": [{"id": "a"}, "odd"]}, Needs)
+    assert decoded.name == "x" and decoded.tags == [Address(id="a"), "odd"]
+    kept: object = structure([1, 2], Needs)
+    assert kept == [1, 2]  # the wrong shape is kept, not fatal
+    with pytest.raises(KeyError, match="name"):
+        structure({}, Needs)

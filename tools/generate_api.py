@@ -140,6 +140,9 @@ class ClassDef:
     doc: str
     request: bool
     fields: list[FieldDef] = field(default_factory=list)
+    # The one value of the ``object`` property, when the schema fixes it: it tells
+    # the members of a union apart when decoding.
+    object_value: str | None = None
 
 
 @dataclass
@@ -223,6 +226,9 @@ class Models:
         self.classes[name] = cls  # registered first so recursive schemas terminate
         cls.doc = f"Request object {where}." if request else f"The {where} object of the Clerk API."
         props, required = self._properties(schema)
+        tag = self.r.deref(props["object"]).get("enum") if "object" in props else None
+        if not request and isinstance(tag, list) and len(tag) == 1 and isinstance(tag[0], str):
+            cls.object_value = tag[0]
         used: set[str] = set()
         for key, prop in props.items():
             ident = identifier(key)
@@ -280,7 +286,7 @@ def render_models(models: Models) -> str:
         "field still decodes. Request objects default their optional fields to ``UNSET``, so\n"
         'only what you set is sent."""\n\n',
         "from __future__ import annotations\n\n",
-        "import builtins\nfrom typing import Any\n\nimport attrs\n\n",
+        "import builtins\nfrom typing import Any, ClassVar\n\nimport attrs\n\n",
         "from .._types import UNSET, ApiEnum, Unset\n\n",
     ]
     names = sorted([*models.classes, *models.enums])
@@ -299,6 +305,8 @@ def render_models(models: Models) -> str:
         out.append("\n\n@attrs.define(kw_only=True)\n")
         out.append(f"class {cls.name}:\n")
         out.append(f'    """{cls.doc}"""\n\n')
+        if cls.object_value is not None:
+            out.append(f"    OBJECT: ClassVar[str] = {cls.object_value!r}\n")
         if not cls.fields:
             out.append("    pass\n")
         shadowed = {f.name for f in cls.fields}

@@ -7,7 +7,7 @@ only what you set is sent."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -1021,6 +1021,7 @@ class SessionTask:
 class Session:
     """The ``Session`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "session"
     object: str | None = None
     id: str | None = None
     user_id: str | None = None
@@ -1041,6 +1042,7 @@ class Session:
 class Client:
     """The ``Client`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "client"
     object: str | None = None
     id: str | None = None
     session_ids: list[str] | None = None
@@ -1076,6 +1078,7 @@ class ClerkErrors:
 class VerificationOtp:
     """The ``verification_otp`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_otp"
     object: str | None = None
     status: VerificationOtpStatus | str | None = None
     strategy: VerificationOtpStrategy | str | None = None
@@ -1089,6 +1092,7 @@ class VerificationOtp:
 class VerificationAdmin:
     """The ``verification_admin`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_admin"
     object: str | None = None
     status: str | None = None
     strategy: str | None = None
@@ -1101,6 +1105,7 @@ class VerificationAdmin:
 class VerificationFromOauth:
     """The ``verification_from_oauth`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_from_oauth"
     object: str | None = None
     status: VerificationFromOauthStatus | str | None = None
     strategy: str | None = None
@@ -1114,6 +1119,7 @@ class VerificationFromOauth:
 class VerificationTicket:
     """The ``verification_ticket`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_ticket"
     object: str | None = None
     status: VerificationTicketStatus | str | None = None
     strategy: str | None = None
@@ -1126,6 +1132,7 @@ class VerificationTicket:
 class VerificationSaml:
     """The ``verification_saml`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_saml"
     object: str | None = None
     status: VerificationSamlStatus | str | None = None
     strategy: str | None = None
@@ -1140,6 +1147,7 @@ class VerificationSaml:
 class VerificationEmailLink:
     """The ``verification_email_link`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_email_link"
     object: str | None = None
     status: VerificationEmailLinkStatus | str | None = None
     strategy: str | None = None
@@ -1152,6 +1160,7 @@ class VerificationEmailLink:
 class VerificationScim:
     """The ``verification_scim`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_scim"
     object: str | None = None
     status: str | None = None
     strategy: str | None = None
@@ -1171,6 +1180,7 @@ class IdentificationLink:
 class EmailAddress:
     """The ``EmailAddress`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "email_address"
     id: str | None = None
     object: str | None = None
     email_address: str | None = None
@@ -1206,6 +1216,7 @@ class DeletedObject:
 class PhoneNumber:
     """The ``PhoneNumber`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "phone_number"
     id: str | None = None
     object: str | None = None
     phone_number: str | None = None
@@ -1223,6 +1234,7 @@ class PhoneNumber:
 class Token:
     """The ``Token`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "token"
     object: str | None = None
     jwt: str | None = None
 
@@ -1231,6 +1243,7 @@ class Token:
 class Cookies:
     """The ``Cookies`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "cookies"
     object: str | None = None
     cookies: list[str] | None = None
 
@@ -1239,6 +1252,7 @@ class Cookies:
 class Template:
     """The ``Template`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "template"
     id: str | None = None
     object: str | None = None
     instance_id: str | None = None
@@ -1269,6 +1283,7 @@ class Template:
 class VerificationWeb3:
     """The ``verification_web3`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_web3"
     object: str | None = None
     status: VerificationWeb3Status | str | None = None
     strategy: VerificationWeb3Strategy | str | None = None
@@ -1283,6 +1298,7 @@ class VerificationWeb3:
 class Web3Wallet:
     """The ``Web3Wallet`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "web3_wallet"
     id: str | None = None
     object: str | None = None
     web3_wallet: str | None = None
@@ -1295,6 +1311,7 @@ class Web3Wallet:
 class VerificationPasskey:
     """The ``verification_passkey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_passkey"
     object: str | None = None
     status: str | None = None
     strategy: str | None = None
@@ -1309,6 +1326,7 @@ class VerificationPasskey:
 class Passkey:
     """The ``Passkey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "passkey"
     id: str | None = None
     object: str | None = None
     name: str | None = None
@@ -1320,6 +1338,7 @@ class Passkey:
 class VerificationOauth:
     """The ``verification_oauth`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_oauth"
     object: str | None = None
     status: VerificationOauthStatus | str | None = None
     strategy: str | None = None
@@ -1334,6 +1353,7 @@ class VerificationOauth:
 class VerificationGoogleOneTap:
     """The ``verification_google_one_tap`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "verification_google_one_tap"
     object: str | None = None
     status: VerificationGoogleOneTapStatus | str | None = None
     strategy: str | None = None
@@ -1390,6 +1410,7 @@ class SamlAccountConnection:
 class SamlAccount:
     """The ``SAMLAccount`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "saml_account"
     id: str | None = None
     object: str | None = None
     provider: str | None = None
@@ -1428,6 +1449,7 @@ class EnterpriseAccountConnection:
 class EnterpriseAccount:
     """The ``EnterpriseAccount`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "enterprise_account"
     id: str | None = None
     object: str | None = None
     protocol: EnterpriseAccountProtocol | str | None = None
@@ -1448,6 +1470,7 @@ class EnterpriseAccount:
 class Organization:
     """The ``Organization`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -1488,6 +1511,7 @@ class OrganizationMembershipPublicUserData:
 class OrganizationMembership:
     """The ``OrganizationMembership`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization_membership"
     id: str | None = None
     object: str | None = None
     role: str | None = None
@@ -1505,6 +1529,7 @@ class OrganizationMembership:
 class OrganizationMembershipOrganization:
     """The ``OrganizationMembershipOrganization`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -1538,6 +1563,7 @@ class ScimUserMetadata:
 class User:
     """The ``User`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "user"
     id: str | None = None
     object: str | None = None
     external_id: str | None = None
@@ -1599,6 +1625,7 @@ class UserScim:
 class TotalCount:
     """The ``TotalCount`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "total_count"
     object: str | None = None
     total_count: int | None = None
 
@@ -1680,6 +1707,7 @@ class CommerceCreditsResponsePayer:
 class FeatureResponse:
     """The ``FeatureResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "feature"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -1710,6 +1738,7 @@ class CommercePlanUnitPrice:
 class CommercePlan:
     """The ``CommercePlan`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_plan"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -1765,6 +1794,7 @@ class CommercePlanAnnualFee:
 class CommercePaymentMethodResponse:
     """The ``CommercePaymentMethodResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_payment_method"
     object: str | None = None
     id: str | None = None
     payer_id: str | None = None
@@ -1970,6 +2000,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration:
 class CommercePayerResponse:
     """The ``CommercePayerResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_payer"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -2101,6 +2132,7 @@ class CommerceTotalsResponse2DiscountsProration:
 class CommerceSubscriptionItem:
     """The ``CommerceSubscriptionItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_subscription_item"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -2160,6 +2192,7 @@ class CommerceSubscriptionItemCreditsPayer:
 class CommerceSubscriptionItemPlan:
     """The ``CommerceSubscriptionItemPlan`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_plan"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2427,6 +2460,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
 class CommerceSubscription:
     """The ``CommerceSubscription`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_subscription"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -2488,6 +2522,7 @@ class CommerceCreditLedgerResponse:
 class OauthAccessTokenItem:
     """The ``OauthAccessTokenItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "oauth_access_token"
     object: str | None = None
     external_account_id: str | None = None
     provider_user_id: str | None = None
@@ -2536,6 +2571,7 @@ class OrganizationInvitationPublicOrganizationData:
 class OrganizationInvitationWithPublicOrganizationData:
     """The ``OrganizationInvitationWithPublicOrganizationData`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization_invitation"
     object: str | None = None
     id: str | None = None
     email_address: str | None = None
@@ -2566,6 +2602,7 @@ class OrganizationInvitationsWithPublicOrganizationData:
 class TrustedDevice:
     """The ``TrustedDevice`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "trusted_device"
     object: str | None = None
     id: str | None = None
     platform: TrustedDevicePlatform | str | None = None
@@ -2583,6 +2620,7 @@ class TrustedDevice:
 class Invitation:
     """The ``Invitation`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "invitation"
     object: str | None = None
     id: str | None = None
     email_address: str | None = None
@@ -2599,6 +2637,7 @@ class Invitation:
 class AllowlistIdentifier:
     """The ``AllowlistIdentifier`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "allowlist_identifier"
     object: str | None = None
     id: str | None = None
     invitation_id: str | None = None
@@ -2613,6 +2652,7 @@ class AllowlistIdentifier:
 class BlocklistIdentifier:
     """The ``BlocklistIdentifier`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "blocklist_identifier"
     object: str | None = None
     id: str | None = None
     identifier: str | None = None
@@ -2634,6 +2674,7 @@ class BlocklistIdentifiers:
 class ActorToken:
     """The ``ActorToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "actor_token"
     object: str | None = None
     id: str | None = None
     status: ActorTokenStatus | str | None = None
@@ -2658,6 +2699,7 @@ class CNameTarget:
 class Domain:
     """The ``Domain`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "domain"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2681,6 +2723,7 @@ class Domains:
 class Instance:
     """The ``Instance`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "instance"
     object: str | None = None
     id: str | None = None
     environment_type: str | None = None
@@ -2692,6 +2735,7 @@ class Instance:
 class InstanceRestrictions:
     """The ``InstanceRestrictions`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "instance_restrictions"
     object: str | None = None
     allowlist: bool | None = None
     blocklist: bool | None = None
@@ -2704,6 +2748,7 @@ class InstanceRestrictions:
 class InstanceProtect:
     """The ``InstanceProtect`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "instance_protect"
     object: str | None = None
     rules_enabled: bool | None = None
     specter_enabled: bool | None = None
@@ -2714,6 +2759,7 @@ class InstanceProtect:
 class InstanceCommunication:
     """The ``InstanceCommunication`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "instance_communication"
     object: str | None = None
     blocked_country_codes: list[str] | None = None
 
@@ -2722,6 +2768,7 @@ class InstanceCommunication:
 class OauthApplicationSettings:
     """The ``OAuthApplicationSettings`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "oauth_application_settings"
     object: str | None = None
     dynamic_oauth_client_registration: bool | None = None
     default_scopes: list[str] | None = None
@@ -2735,6 +2782,7 @@ class OauthApplicationSettings:
 class OrganizationSettings:
     """The ``OrganizationSettings`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization_settings"
     object: str | None = None
     enabled: bool | None = None
     max_allowed_memberships: int | None = None
@@ -2764,6 +2812,7 @@ class SvixUrl:
 class JwtTemplate:
     """The ``JWTTemplate`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "jwt_template"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2780,6 +2829,7 @@ class JwtTemplate:
 class MachineWithoutScopedMachines:
     """The ``MachineWithoutScopedMachines`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2793,6 +2843,7 @@ class MachineWithoutScopedMachines:
 class Machine:
     """The ``Machine`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2807,6 +2858,7 @@ class Machine:
 class MachineScope:
     """The ``MachineScope`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_scope"
     object: str | None = None
     from_machine_id: str | None = None
     to_machine_id: str | None = None
@@ -2825,6 +2877,7 @@ class Organizations:
 class OrganizationWithLogo:
     """The ``OrganizationWithLogo`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2850,6 +2903,7 @@ class OrganizationWithLogo:
 class OrganizationInvitation:
     """The ``OrganizationInvitation`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization_invitation"
     object: str | None = None
     id: str | None = None
     email_address: str | None = None
@@ -2879,6 +2933,7 @@ class OrganizationInvitations:
 class Permission:
     """The ``Permission`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "permission"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2893,6 +2948,7 @@ class Permission:
 class Role:
     """The ``Role`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -2927,6 +2983,7 @@ class OrganizationDomainVerification:
 class OrganizationDomain:
     """The ``OrganizationDomain`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "organization_domain"
     object: str | None = None
     id: str | None = None
     organization_id: str | None = None
@@ -2999,6 +3056,7 @@ class OrganizationDomains:
 class ProxyCheck:
     """The ``ProxyCheck`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "proxy_check"
     object: str | None = None
     id: str | None = None
     domain_id: str | None = None
@@ -3013,6 +3071,7 @@ class ProxyCheck:
 class RedirectUrl:
     """The ``RedirectURL`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "redirect_url"
     object: str | None = None
     id: str | None = None
     url: str | None = None
@@ -3024,6 +3083,7 @@ class RedirectUrl:
 class SignInToken:
     """The ``SignInToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "sign_in_token"
     object: str | None = None
     id: str | None = None
     status: SignInTokenStatus | str | None = None
@@ -3056,6 +3116,7 @@ class SignUpVerifications:
 class SignUp:
     """The ``SignUp`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "sign_up_attempt"
     object: str | None = None
     id: str | None = None
     status: SignUpStatus | str | None = None
@@ -3087,6 +3148,7 @@ class SignUp:
 class OauthApplication:
     """The ``OAuthApplication`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "oauth_application"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -3122,6 +3184,7 @@ class OauthApplications:
 class OauthApplicationWithSecret:
     """The ``OAuthApplicationWithSecret`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "oauth_application"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -3168,6 +3231,7 @@ class SamlConnectionLoginHint:
 class SamlConnection:
     """The ``SAMLConnection`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "saml_connection"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -3212,6 +3276,7 @@ class SamlConnections:
 class EnterpriseConnection:
     """The ``EnterpriseConnection`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "enterprise_connection"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -3366,6 +3431,7 @@ class EnterpriseConnectionTestRunResponse:
 class TestingToken:
     """The ``TestingToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "testing_token"
     object: str | None = None
     token: str | None = None
     expires_at: int | None = None
@@ -3375,6 +3441,7 @@ class TestingToken:
 class AgentTask:
     """The ``AgentTask`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "agent_task"
     object: str | None = None
     agent_id: str | None = None
     agent_task_id: str | None = None
@@ -3386,6 +3453,7 @@ class AgentTask:
 class WaitlistEntry:
     """The ``WaitlistEntry`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "waitlist_entry"
     object: str | None = None
     id: str | None = None
     email_address: str | None = None
@@ -3400,6 +3468,7 @@ class WaitlistEntry:
 class WaitlistEntryInvitation:
     """The ``WaitlistEntryInvitation`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "invitation"
     object: str | None = None
     id: str | None = None
     email_address: str | None = None
@@ -3424,6 +3493,7 @@ class PaginatedCommercePlanResponse:
 class BillingPriceResponse:
     """The ``BillingPriceResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_price"
     object: str | None = None
     id: str | None = None
     plan_id: str | None = None
@@ -3499,6 +3569,7 @@ class ExtendFreeTrialRequest:
 class FeatureResponse2:
     """The ``FeatureResponse-2`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "feature"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -3511,6 +3582,7 @@ class FeatureResponse2:
 class CommercePlan2:
     """The ``CommercePlan-2`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_plan"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -3576,6 +3648,7 @@ class CommercePlan2AnnualFee:
 class CommercePaymentSourceResponse:
     """The ``CommercePaymentSourceResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_source"
     object: str | None = None
     id: str | None = None
     payer_id: str | None = None
@@ -3599,6 +3672,7 @@ class CommercePaymentSourceResponse:
 class CommercePayerResponse2:
     """The ``CommercePayerResponse-2`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_payer"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -3618,6 +3692,7 @@ class CommercePayerResponse2:
 class CommerceSubscriptionItem2:
     """The ``CommerceSubscriptionItem-2`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_subscription_item"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -3668,6 +3743,7 @@ class CommerceSubscriptionItem2CreditAmount:
 class CommerceSubscriptionItem2Plan:
     """The ``CommerceSubscriptionItem2Plan`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_plan"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -3733,6 +3809,7 @@ class CommerceSubscriptionItem2PlanAnnualFee:
 class CommerceSubscriptionItem2PaymentSource:
     """The ``CommerceSubscriptionItem2PaymentSource`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_source"
     object: str | None = None
     id: str | None = None
     payer_id: str | None = None
@@ -3932,6 +4009,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
 class CommerceSubscriptionItem2Payer:
     """The ``CommerceSubscriptionItem2Payer`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_payer"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -3986,6 +4064,7 @@ class CommercePriceTransitionDetailsImmediateCharge:
 class CommercePriceTransitionResponse:
     """The ``CommercePriceTransitionResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_price_transition"
     object: str | None = None
     subscription_item: CommerceSubscriptionItem2 | None = None
     transition: CommercePriceTransitionDetails | None = None
@@ -4002,6 +4081,7 @@ class ApplyCommerceDiscountRequest:
 class CommerceDiscountRedemptionResponse:
     """The ``CommerceDiscountRedemptionResponse`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_discount_redemption"
     object: str | None = None
     id: str | None = None
     subscription_item_id: str | None = None
@@ -4044,6 +4124,7 @@ class CommerceDiscountRedemptionResponseAmount:
 class BillingPaymentAttempt:
     """The ``BillingPaymentAttempt`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_payment"
     object: str | None = None
     id: str | None = None
     payment_id: str | None = None
@@ -4131,6 +4212,7 @@ class BillingPaymentAttemptTotalsDiscountsProration:
 class BillingStatement:
     """The ``BillingStatement`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_statement"
     object: str | None = None
     id: str | None = None
     instance_id: str | None = None
@@ -4155,6 +4237,7 @@ class BillingStatementTotals:
 class BillingStatementGroupsItem:
     """The ``BillingStatementGroupsItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "commerce_statement_group"
     object: str | None = None
     timestamp: int | None = None
     items: list[BillingPaymentAttempt] | None = None
@@ -4188,6 +4271,7 @@ class Permissions:
 class RoleSetItem:
     """The ``RoleSetItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role_set_item"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4203,6 +4287,7 @@ class RoleSetItem:
 class RoleSetMigration:
     """The ``RoleSetMigration`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role_set_migration"
     object: str | None = None
     id: str | None = None
     organization_id: str | None = None
@@ -4223,6 +4308,7 @@ class RoleSetMigration:
 class RoleSet:
     """The ``RoleSet`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role_set"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4241,6 +4327,7 @@ class RoleSet:
 class RoleSetDefaultRole:
     """The ``RoleSetDefaultRole`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role_set_item"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4256,6 +4343,7 @@ class RoleSetDefaultRole:
 class RoleSetCreatorRole:
     """The ``RoleSetCreatorRole`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role_set_item"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4271,6 +4359,7 @@ class RoleSetCreatorRole:
 class RoleSetRoleSetMigration:
     """The ``RoleSetRoleSetMigration`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "role_set_migration"
     object: str | None = None
     id: str | None = None
     organization_id: str | None = None
@@ -4299,6 +4388,7 @@ class RoleSets:
 class ScimDirectory:
     """The ``SCIMDirectory`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "scim_directory"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4330,6 +4420,7 @@ class ScimDirectoryCustomAttributesItem:
 class ScimGroupRoleMapping:
     """The ``SCIMGroupRoleMapping`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "scim_group_role_mapping"
     object: str | None = None
     id: str | None = None
     scim_directory_id: str | None = None
@@ -4348,6 +4439,7 @@ class ScimGroupRoleMapping:
 class Directory:
     """The ``Directory`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "directory"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4379,6 +4471,7 @@ class DirectoryCustomAttributesItem:
 class DirectoryGroupRoleMapping:
     """The ``DirectoryGroupRoleMapping`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "directory_group_role_mapping"
     object: str | None = None
     id: str | None = None
     directory_id: str | None = None
@@ -4449,6 +4542,7 @@ class AttemptPhoneNumberVerification:
 class CreateSessionToken:
     """The ``CreateSessionToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "token"
     object: str | None = None
     jwt: str | None = None
 
@@ -4457,6 +4551,7 @@ class CreateSessionToken:
 class CreateSessionTokenFromTemplate:
     """The ``CreateSessionTokenFromTemplate`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "token"
     object: str | None = None
     jwt: str | None = None
 
@@ -4465,6 +4560,7 @@ class CreateSessionTokenFromTemplate:
 class GetOauthAccessTokenItem:
     """The ``GetOauthAccessTokenItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "oauth_access_token"
     object: str | None = None
     external_account_id: str | None = None
     provider_user_id: str | None = None
@@ -4539,6 +4635,7 @@ class CreateBulkInvitationsBodyItemParams:
 class RevokeInvitation:
     """The ``RevokeInvitation`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "invitation"
     object: str | None = None
     id: str | None = None
     email_address: str | None = None
@@ -4555,6 +4652,7 @@ class RevokeInvitation:
 class UpdateInstanceAuthConfig:
     """The ``UpdateInstanceAuthConfig`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "instance_settings"
     object: str | None = None
     id: str | None = None
     restricted_to_allowlist: bool | None = None
@@ -4582,6 +4680,7 @@ class ListMachines:
 class CreateMachine:
     """The ``CreateMachine`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine"
     object: str | None = None
     id: str | None = None
     name: str | None = None
@@ -4597,6 +4696,7 @@ class CreateMachine:
 class DeleteMachine:
     """The ``DeleteMachine`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine"
     object: str | None = None
     id: str | None = None
     deleted: bool | None = None
@@ -4606,6 +4706,7 @@ class DeleteMachine:
 class GetMachineSecretKey:
     """The ``GetMachineSecretKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_secret_key"
     object: str | None = None
     secret: str | None = None
 
@@ -4614,6 +4715,7 @@ class GetMachineSecretKey:
 class RotateMachineSecretKey:
     """The ``RotateMachineSecretKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_secret_key"
     object: str | None = None
     secret: str | None = None
 
@@ -4622,6 +4724,7 @@ class RotateMachineSecretKey:
 class DeleteMachineScope:
     """The ``DeleteMachineScope`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_scope"
     object: str | None = None
     from_machine_id: str | None = None
     to_machine_id: str | None = None
@@ -4882,6 +4985,7 @@ class ReplaceScimGroupRoleMappings:
 class DeleteScimGroupRoleMapping:
     """The ``DeleteScimGroupRoleMapping`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "scim_group_role_mapping"
     object: str | None = None
     id: str | None = None
     deleted: bool | None = None
@@ -4936,6 +5040,7 @@ class ReplaceDirectoryGroupRoleMappings:
 class DeleteDirectoryGroupRoleMapping:
     """The ``DeleteDirectoryGroupRoleMapping`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "directory_group_role_mapping"
     object: str | None = None
     id: str | None = None
     deleted: bool | None = None
@@ -4945,6 +5050,7 @@ class DeleteDirectoryGroupRoleMapping:
 class CreateAdminPortalLinkToken:
     """The ``CreateAdminPortalLinkToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "admin_portal_link_token"
     object: str | None = None
     id: str | None = None
     admin_portal_link_id: str | None = None
@@ -4965,6 +5071,7 @@ class CreateAdminPortalLinkToken:
 class RevokeAdminPortalLinkToken:
     """The ``RevokeAdminPortalLinkToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "admin_portal_link_token"
     object: str | None = None
     id: str | None = None
     admin_portal_link_id: str | None = None
@@ -4992,6 +5099,7 @@ class GetApiKeys:
 class GetApiKeysDataItem:
     """The ``GetApiKeysDataItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5014,6 +5122,7 @@ class GetApiKeysDataItem:
 class GetApiKeysItem:
     """The ``GetApiKeysItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5036,6 +5145,7 @@ class GetApiKeysItem:
 class CreateApiKey:
     """The ``CreateApiKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5059,6 +5169,7 @@ class CreateApiKey:
 class GetApiKey:
     """The ``GetApiKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5081,6 +5192,7 @@ class GetApiKey:
 class UpdateApiKey:
     """The ``UpdateApiKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5103,6 +5215,7 @@ class UpdateApiKey:
 class DeleteApiKey:
     """The ``DeleteApiKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     id: str | None = None
     object: str | None = None
     deleted: bool | None = None
@@ -5119,6 +5232,7 @@ class GetApiKeySecret:
 class RevokeApiKey:
     """The ``RevokeApiKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5141,6 +5255,7 @@ class RevokeApiKey:
 class VerifyApiKey:
     """The ``VerifyApiKey`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "api_key"
     object: str | None = None
     id: str | None = None
     type: str | None = None
@@ -5171,6 +5286,7 @@ class GetM2MTokens:
 class GetM2MTokensM2mTokensItem:
     """The ``GetM2MTokensM2mTokensItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_to_machine_token"
     object: str | None = None
     id: str | None = None
     subject: str | None = None
@@ -5189,6 +5305,7 @@ class GetM2MTokensM2mTokensItem:
 class GetM2MTokensItem:
     """The ``GetM2MTokensItem`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_to_machine_token"
     object: str | None = None
     id: str | None = None
     subject: str | None = None
@@ -5207,6 +5324,7 @@ class GetM2MTokensItem:
 class CreateM2MToken:
     """The ``CreateM2MToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_to_machine_token"
     object: str | None = None
     id: str | None = None
     subject: str | None = None
@@ -5226,6 +5344,7 @@ class CreateM2MToken:
 class RevokeM2MToken:
     """The ``RevokeM2MToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_to_machine_token"
     object: str | None = None
     id: str | None = None
     subject: str | None = None
@@ -5244,6 +5363,7 @@ class RevokeM2MToken:
 class VerifyM2MToken:
     """The ``VerifyM2MToken`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "machine_to_machine_token"
     object: str | None = None
     id: str | None = None
     subject: str | None = None
@@ -5262,6 +5382,7 @@ class VerifyM2MToken:
 class VerifyOauthAccessToken1:
     """The ``VerifyOauthAccessToken1`` object of the Clerk API."""
 
+    OBJECT: ClassVar[str] = "clerk_idp_oauth_access_token"
     object: str | None = None
     id: str | None = None
     client_id: str | None = None
