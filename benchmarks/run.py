@@ -124,6 +124,24 @@ async def rate(worker: Callable[[], Awaitable[object]], concurrency: int, second
     return done / (time.perf_counter() - started)
 
 
+async def rate_and_cpu(
+    worker: Callable[[], Awaitable[object]], concurrency: int, seconds: float
+) -> tuple[float, float]:
+    """Like :func:`rate`, plus this process's CPU microseconds per completed call.
+
+    The fixture server runs in another process, so this is the client's own cost."""
+    calls = 0
+
+    async def counted() -> object:
+        nonlocal calls
+        calls += 1
+        return await worker()
+
+    cpu = time.process_time()
+    per_second = await rate(counted, concurrency, seconds)
+    return per_second, (time.process_time() - cpu) / max(calls, 1) * 1e6
+
+
 def sync_rate(worker: Callable[[], object], seconds: float) -> float:
     deadline = time.perf_counter() + seconds
     done = 0
@@ -139,12 +157,14 @@ def sync_rate(worker: Callable[[], object], seconds: float) -> float:
 
 async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series]) -> None:
     headers = {"Authorization": f"Bearer {SECRET}", "Clerk-API-Version": "2026-05-12"}
+    names = ("raw aiohttp", "clerk-async", "clerk-async, answer not decoded", "official SDK")
     for concurrency in (1, 8, 64):
         series = {
-            name: Series(f"get-user, concurrency {concurrency}", name, "req/s")
-            for name in ("raw aiohttp", "clerk-async", "official SDK")
+            name: Series(f"get-user, concurrency {concurrency}", name, "req/s") for name in names
         }
         out.extend(series.values())
+        cpu_group = f"client CPU per get-user, concurrency {concurrency}"
+        cpu_series = {name: Series(cpu_group, name, "us", higher_is_better=False) for name in names}
         async with (
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
             clerk_async.Clerk(secret_key=SECRET, api_url=url) as ours,
@@ -158,9 +178,14 @@ async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series
             async def sdk() -> object:
                 return await ours.users.get(USER_ID)
 
+            async def undecoded() -> object:
+                # The same call stopping at the JSON: what decoding into models costs.
+                return await ours._request("GET", f"/users/{USER_ID}", cast_to=object)
+
             workers: dict[str, Callable[[], Awaitable[object]]] = {
                 "raw aiohttp": raw,
                 "clerk-async": sdk,
+                "clerk-async, answer not decoded": undecoded,
             }
             if HAVE_OFFICIAL:
                 official = clerk_backend_api.Clerk(bearer_auth=SECRET, server_url=url + "/v1")
@@ -173,7 +198,11 @@ async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series
                 await rate(worker, concurrency, 0.2)
             for _ in range(rounds):
                 for name, worker in workers.items():
-                    series[name].samples.append(await rate(worker, concurrency, seconds))
+                    per_second, cpu_us = await rate_and_cpu(worker, concurrency, seconds)
+                    series[name].samples.append(per_second)
+                    cpu_series[name].samples.append(cpu_us)
+        if concurrency == 64:  # one CPU table is enough; the others add little
+            out.extend(cpu_series.values())
 
 
 # -- 2. listing 10,000 users -----------------------------------------------------------------
@@ -517,7 +546,7 @@ def report(results: list[Series], args: argparse.Namespace, elapsed: float) -> s
         "",
         "Median of the rounds, with min-max. *vs limit*: against the no-SDK baseline in the "
         "same group (raw aiohttp / urllib3 / PyJWT / aiohttp import); *vs peer*: against the "
-        "official `clerk-backend-api`. Higher is better except for ms and MB.",
+        "official `clerk-backend-api`. Higher is better except for ms, us and MB.",
     ]
     groups: dict[str, list[Series]] = {}
     for s in results:
