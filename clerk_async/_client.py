@@ -358,7 +358,15 @@ class Clerk(ResourceNamespaces):
                     f"{method} {_strip_query(url)}: HTTP {response.status} answer is not JSON: "
                     f"{excerpt!r}"
                 ) from None
-        return self._structure(data, cast_to)
+            if data is not None:
+                return self._structure(data, cast_to)
+        if response.status != 204 and attrs.has(cast_to):
+            # Said plainly rather than handing back None typed as a model.
+            raise ClerkDecodeError(
+                f"{method} {_strip_query(url)}: HTTP {response.status} answer is empty where "
+                f"a {cast_to.__name__} was expected"
+            )
+        return None  # type: ignore[return-value]
 
     def _structure(self, data: object, cast_to: type[T]) -> T:
         try:

@@ -394,6 +394,17 @@ async def test_deadline_cuts_a_slow_answer(stub: StubServer) -> None:
     assert "example.com" not in str(info.value)  # queries may carry personal data
 
 
+@pytest.mark.parametrize("body", [b"", b"null"])
+async def test_empty_answer_where_a_model_was_expected(
+    stub: StubServer, clerk: Clerk, body: bytes
+) -> None:
+    stub.add("GET", "/v1/users/user_1", Reply(body=body))
+    with pytest.raises(errors.ClerkDecodeError, match="empty where a User was expected"):
+        await clerk.users.get("user_1")
+    stub.add("GET", "/v1/jwks", Reply(status=204, body=b""))
+    assert await clerk._request("GET", "/jwks", cast_to=object) is None
+
+
 async def test_json_in_a_declared_charset(stub: StubServer, clerk: Clerk) -> None:
     latin = '{"first_name":"Ren\u00e9e"}'.encode("latin-1")
     stub.add("GET", "/v1/x", Reply(body=latin, content_type="application/json; charset=ISO-8859-1"))
