@@ -132,10 +132,12 @@ class SyncPage(Generic[T]):
 
     @property
     def data(self) -> list[T]:
+        """The items of this page."""
         return self._page.data
 
     @property
     def total_count(self) -> int | None:
+        """How many items the whole list holds, when the API says."""
         return self._page.total_count
 
     @property

@@ -239,6 +239,7 @@ class RequestState:
 
     @property
     def is_signed_in(self) -> bool:
+        """Whether the request carried a valid token (session or machine)."""
         return self.status is AuthStatus.SIGNED_IN
 
     def to_auth(self) -> Auth:
@@ -277,10 +278,14 @@ class RequestLike(Protocol):
     ``Request``, an aiohttp ``web.Request``, ..."""
 
     @property
-    def headers(self) -> Mapping[str, str]: ...
+    def headers(self) -> Mapping[str, str]:
+        """The request's headers (case-insensitive lookups expected)."""
+        ...
 
     @property
-    def cookies(self) -> Mapping[str, str]: ...
+    def cookies(self) -> Mapping[str, str]:
+        """The request's cookies by name."""
+        ...
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

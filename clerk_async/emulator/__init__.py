@@ -89,6 +89,7 @@ class Emulator:
         return self.api.log
 
     async def start(self) -> Emulator:
+        """Start serving on the host and port given (what ``async with`` does on entry)."""
         runner = web.AppRunner(self.api.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
@@ -102,6 +103,7 @@ class Emulator:
         return self
 
     async def stop(self) -> None:
+        """Stop the server (what ``async with`` does on exit); the state is kept."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -85,6 +85,7 @@ class Faults:
         return str(max(math.ceil(seconds), 0))
 
     def draw(self) -> tuple[str, int, float] | None:
+        """The fault for the next request, if any: a scripted one first, else a random draw."""
         if self.scripted:
             status, retry_after = self.scripted.pop(0)
             return ("status", status, retry_after)
