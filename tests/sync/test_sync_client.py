@@ -261,3 +261,12 @@ def test_unclosed_client_exits_promptly(server: StubServer, hanging: bool) -> No
         silent.close()
     assert proc.returncode == 0, stderr
     assert stderr == ""
+
+
+def test_secret_never_in_sync_reprs_or_errors(server: StubServer, clerk: clerk_sync.Clerk) -> None:
+    server.add("GET", "/v1/users/user_1", Reply(status=401, json={"errors": [{"code": "x"}]}))
+    with pytest.raises(errors.AuthenticationError) as info:
+        clerk.users.get("user_1")
+    texts = [repr(clerk), str(clerk), repr(vars(clerk)), repr(clerk.with_options(timeout=2))]
+    texts += [repr(vars(clerk._async)), str(info.value), repr(info.value)]
+    assert all(SECRET not in text for text in texts)
