@@ -134,3 +134,35 @@ def test_model_required_fields_and_non_dict_values() -> None:
     assert kept == [1, 2]  # the wrong shape is kept, not fatal
     with pytest.raises(KeyError, match="name"):
         structure({}, Needs)
+
+
+def test_models_with_construction_logic_go_through_init() -> None:
+    seen: list[str] = []
+
+    @attrs.frozen(kw_only=True)
+    class Frozen:
+        id: str | None = None
+
+    def upper(value: str | None) -> str | None:
+        return value.upper() if value else value
+
+    @attrs.define(kw_only=True)
+    class Checked:
+        id: str | None = attrs.field(default=None, converter=upper)
+
+    @attrs.define(kw_only=True)
+    class Hooked:
+        id: str | None = None
+
+        def __attrs_post_init__(self) -> None:
+            seen.append(self.id or "")
+
+    assert structure({"id": "a"}, Frozen) == Frozen(id="a")
+    assert structure({"id": "b"}, Checked).id == "B"
+    assert structure({"id": "c"}, Hooked).id == "c" and seen == ["c"]
+    # A generated model is filled directly and still equals one built by __init__.
+    from clerk_async.models import EmailAddress
+
+    decoded = structure({"id": "idn_1", "email_address": "a@example.com"}, EmailAddress)
+    assert decoded == EmailAddress(id="idn_1", email_address="a@example.com")
+    assert repr(decoded).startswith("EmailAddress(id='idn_1'")
