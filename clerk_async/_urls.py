@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, unquote
 
 __all__ = ["path"]
 
 _FORBIDDEN_SEGMENTS = frozenset({".", ".."})
+# Letters, digits, "_" and "-" only: such a value is one segment exactly as it is.
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def encode_segment(name: str, value: object) -> str:
@@ -18,6 +21,8 @@ def encode_segment(name: str, value: object) -> str:
     """
     if not isinstance(value, str):
         raise TypeError(f"path parameter {name!r} must be a str, got {type(value).__name__}")
+    if _PLAIN.fullmatch(value):
+        return value  # the common case (``user_2x…``): nothing to encode or refuse
     if not value or not value.strip():
         raise ValueError(f"path parameter {name!r} must be a non-empty string")
     if value in _FORBIDDEN_SEGMENTS or unquote(value) in _FORBIDDEN_SEGMENTS:
