@@ -24,6 +24,7 @@ from ._store import (
     JSON,
     OBJECT,
     STRING,
+    USER_FIELDS,
     ApiError,
     Store,
     check_password,
@@ -1001,17 +1002,9 @@ USER_ORDERS: dict[str, Callable[[JSON], Any]] = {
     "last_active_at": lambda u: u["last_active_at"],
 }
 
+# An update takes a creation's fields but emails and phone numbers (they have routes of their own).
 USER_UPDATE_FIELDS = {
-    "username": STRING,
-    "external_id": STRING,
-    "first_name": STRING,
-    "last_name": STRING,
-    "locale": STRING,
-    "password": STRING,
-    "skip_password_checks": BOOLEAN,
-    "public_metadata": OBJECT,
-    "private_metadata": OBJECT,
-    "unsafe_metadata": OBJECT,
+    k: v for k, v in USER_FIELDS.items() if k not in ("email_address", "phone_number")
 }
 USER_METADATA_FIELDS = {
     "public_metadata": OBJECT,
