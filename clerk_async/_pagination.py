@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._types import UNSET
@@ -96,7 +96,8 @@ class Page(Generic[T]):
     def __len__(self) -> int:
         return len(self.data)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[T]:
+        """The page's items: ``for user in page:``."""
         return iter(self.data)
 
     def has_next_page(self) -> bool:

@@ -29,6 +29,8 @@ async def async_worker() -> None:
         assert_type(page.data, list[User])
         assert_type(page.total_count, int | None)
         assert_type(await page.next_page(), Page[User] | None)
+        for item in page:
+            assert_type(item, User)
         async for user in clerk.users.list():
             assert_type(user, User)
         async for org_page in clerk.organizations.list().pages():
