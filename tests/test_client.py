@@ -486,3 +486,24 @@ async def test_cancellation_of_many_requests(stub: StubServer) -> None:
         assert hasattr(connector, "_acquired")  # the pool's checked-out connections
         acquired = connector._acquired
         assert len(acquired) == 0
+
+
+def test_session_of_another_loop_is_a_clear_error() -> None:
+    # Port 9 refuses: the first call fails, but its session now belongs to that loop.
+    clerk = Clerk(secret_key=SECRET, api_url="http://127.0.0.1:9", retries=0)
+
+    async def first() -> None:
+        with pytest.raises(errors.ClerkConnectionError):
+            await clerk._request("GET", "/jwks", cast_to=object)
+
+    async def second() -> None:
+        with pytest.raises(errors.ConfigurationError, match="another event loop"):
+            await clerk._request("GET", "/jwks", cast_to=object)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(first())
+        asyncio.run(second())
+        loop.run_until_complete(clerk.aclose())
+    finally:
+        loop.close()
