@@ -49,6 +49,16 @@ def _item_id(item: object) -> object:
     return getattr(item, "id", None)
 
 
+def _whole(value: object) -> int | None:
+    """``value`` as an int when it is one (a few list operations declare their
+    ``limit``/``offset`` as "number", so ``10.0`` counts), else ``None``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
 def _fingerprint(item: object) -> object:
     """What identifies a raw (decoded JSON) item: its ``id``, else its whole content."""
     if isinstance(item, Mapping):
@@ -198,11 +208,10 @@ class AsyncPaginator(Generic[T]):
 
     def _int_param(self, name: str, default: int) -> int:
         value = self._query.get(name, default)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # a few list operations declare these as "number"
-        if not isinstance(value, int) or isinstance(value, bool):
+        whole = _whole(value)
+        if whole is None:
             raise TypeError(f"{name} must be an int, got {value!r}")
-        return value
+        return whole
 
     def _page_size(self) -> int:
         return self._int_param("limit", self._walk_size)
@@ -219,15 +228,12 @@ class AsyncPaginator(Generic[T]):
         if not isinstance(items, list):
             raise PaginationError(f"GET {self._path}: expected a list of items")
         data = self._client._structure(items, list[self._item_type])  # type: ignore[name-defined]
-        limit = query.get("limit")
-        if isinstance(limit, float) and limit.is_integer():
-            limit = int(limit)
         return Page(
             data,
             total,
             offset=offset,
             paginator=self,
-            limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+            limit=_whole(query.get("limit")),
             key=_page_key(items),
         )
 
@@ -248,15 +254,16 @@ class AsyncPaginator(Generic[T]):
         else:
             query["offset"] = offset
         after = await self._fetch(query, offset)
-        if after._key is not None and after._key == page._key:
-            raise self._repeated()
+        self._check_moved_on(after, page._key)
         return after
 
-    def _repeated(self) -> PaginationError:
-        return PaginationError(
-            f"GET {self._path}: the server returned the same page twice; "
-            "it ignored the offset or cursor"
-        )
+    def _check_moved_on(self, page: Page[T], previous_key: object) -> None:
+        """Raise when ``page`` repeats the page before it (offset or cursor ignored)."""
+        if page._key is not None and page._key == previous_key:
+            raise PaginationError(
+                f"GET {self._path}: the server returned the same page twice; "
+                "it ignored the offset or cursor"
+            )
 
     # -- every page / item ----------------------------------------------------
 
@@ -310,8 +317,7 @@ class AsyncPaginator(Generic[T]):
             page = await self._fetch(query, offset)
             if not page.data:
                 return
-            if page._key == previous:
-                raise self._repeated()
+            self._check_moved_on(page, previous)
             previous = page._key
             yield page
             fetched += len(page.data)
@@ -367,8 +373,7 @@ class AsyncPaginator(Generic[T]):
                     end = page.total_count if end is None else min(end, page.total_count)
                 if not page.data:
                     return
-                if page._key == previous:
-                    raise self._repeated()
+                self._check_moved_on(page, previous)
                 previous = page._key
                 offset += len(page.data)
                 short = page._limit is not None and len(page.data) < page._limit
