@@ -203,20 +203,8 @@ class Store:
                     param_name="email_address",
                 )
         username = body.get("username")
-        if username is not None:
-            check_username(username)
-            if username.lower() in self.usernames:
-                raise ApiError(
-                    422, "form_identifier_exists", "That username is taken.", param_name="username"
-                )
         external_id = body.get("external_id")
-        if external_id is not None and external_id in self.external_ids:
-            raise ApiError(
-                422,
-                "form_identifier_exists",
-                "That external ID is taken.",
-                param_name="external_id",
-            )
+        self._check_identifiers(username, external_id, owner=None)
         password = body.get("password")
         if password is not None and not body.get("skip_password_checks"):
             check_password(password)
@@ -352,25 +340,30 @@ class Store:
                 session.update(status="ended", updated_at=now)
         return {"id": user_id, "object": "user", "deleted": True}
 
-    def set_identifiers(self, user: JSON, *, username: Any = ..., external_id: Any = ...) -> None:
-        """Change a user's username and/or external ID (``...``: unchanged), keeping the
-        uniqueness indexes in step: the old values become free, the new ones are checked."""
+    def _check_identifiers(self, username: Any, external_id: Any, *, owner: str | None) -> None:
+        """Refuse a username or external ID (``None``/``...``: not given) that a user
+        other than ``owner`` holds; a username must also have a valid length."""
         if username is not ... and username is not None:
             check_username(username)
-            owner = self.usernames.get(username.lower())
-            if owner is not None and owner != user["id"]:
+            holder = self.usernames.get(username.lower())
+            if holder is not None and holder != owner:
                 raise ApiError(
                     422, "form_identifier_exists", "That username is taken.", param_name="username"
                 )
         if external_id is not ... and external_id is not None:
-            owner = self.external_ids.get(external_id)
-            if owner is not None and owner != user["id"]:
+            holder = self.external_ids.get(external_id)
+            if holder is not None and holder != owner:
                 raise ApiError(
                     422,
                     "form_identifier_exists",
                     "That external ID is taken.",
                     param_name="external_id",
                 )
+
+    def set_identifiers(self, user: JSON, *, username: Any = ..., external_id: Any = ...) -> None:
+        """Change a user's username and/or external ID (``...``: unchanged), keeping the
+        uniqueness indexes in step: the old values become free, the new ones are checked."""
+        self._check_identifiers(username, external_id, owner=user["id"])
         if username is not ...:
             if user["username"]:
                 self.usernames.pop(user["username"].lower(), None)
