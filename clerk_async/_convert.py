@@ -166,8 +166,7 @@ def _structure_attrs_factory(cls: type) -> Callable[[Any, Any], Any]:
     direct = _plain_construction(cls, fields)
     namespace: dict[str, Any] = {"cls": cls, "MISSING": _MISSING, "new": object.__new__}
     prelude: list[str] = []
-    arguments: list[str] = []
-    assignments: list[str] = []
+    build: list[str] = []  # per field: ``inst.name = value`` or ``name=value``
     for i, field in enumerate(fields):
         key = field.metadata.get(JSON_KEY, field.name)
         required = field.default is attrs.NOTHING
@@ -201,19 +200,22 @@ def _structure_attrs_factory(cls: type) -> Callable[[Any, Any], Any]:
                 namespace[f"d{i}"] = default
                 prelude.append(f"v{i} = get({key!r}, MISSING)")
                 value = f"d{i} if v{i} is MISSING else None if v{i} is None else {convert}"
-        init_name = field.alias if field.alias is not None else field.name
-        arguments.append(f"{init_name}={value}")
-        assignments.append(f"inst.{field.name} = {value}")
+        if direct:
+            build.append(f"inst.{field.name} = {value}")
+        else:
+            init_name = field.alias if field.alias is not None else field.name
+            build.append(f"{init_name}={value}")
     if direct:
-        build = [*prelude, "inst = new(cls)", *assignments, "return inst"]
+        construct = ["inst = new(cls)", *build, "return inst"]
     else:
-        build = [*prelude, f"return cls({', '.join(arguments)})"]
+        construct = [f"return cls({', '.join(build)})"]
     body = "\n    ".join(
         [
             "if not isinstance(o, dict):",
             "    return o  # a value of the wrong shape is kept rather than fail the response",
             "get = o.get",
-            *build,
+            *prelude,
+            *construct,
         ]
     )
     source = f"def structure_{cls.__name__}(o, _):\n    {body}\n"
