@@ -254,9 +254,10 @@ class Clerk(ResourceNamespaces):
         # A bare number changes how many retries, keeping this client's backoff and deadline.
         if isinstance(retries, Unset):
             return self.retries
-        if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
-            return attrs.evolve(self.retries, max_retries=retries)
-        return Retries.coerce(retries)
+        policy = Retries.coerce(retries)  # validates a number too
+        if isinstance(retries, int):
+            return attrs.evolve(self.retries, max_retries=policy.max_retries)
+        return policy
 
     def __repr__(self) -> str:
         key = "set" if self._shared.secret is not None else "missing"
@@ -291,7 +292,7 @@ class Clerk(ResourceNamespaces):
             make_data = _form_factory(files)
         elif body is not None:
             payload = json.dumps(unstructure(body), separators=(",", ":")).encode()
-            headers = _Headers(headers, **{"Content-Type": "application/json"})
+            headers = _Headers({**headers, "Content-Type": "application/json"})
             make_data = lambda: payload  # noqa: E731
         else:
             make_data = _no_data

@@ -81,14 +81,17 @@ class Transport:
                 raise_for_status=False,
             )
             self._session = session
-        elif getattr(session, "_loop", None) is not asyncio.get_running_loop():
-            # aiohttp would fail later with "Event loop is closed" or a hang; say why now.
-            whose = "the session you passed" if not self._owns_session else "this client's session"
-            raise ConfigurationError(
-                f"{whose} belongs to another event loop: create the Clerk client (and any "
-                "aiohttp session given to it) inside the loop that uses it, e.g. one client "
-                "per asyncio.run()"
-            )
+        else:
+            running = asyncio.get_running_loop()
+            # aiohttp keeps the session's loop as ``_loop`` (nothing to compare without it).
+            if getattr(session, "_loop", running) is not running:
+                # aiohttp would fail later with "Event loop is closed" or a hang; say why now.
+                whose = "this client's session" if self._owns_session else "the session you passed"
+                raise ConfigurationError(
+                    f"{whose} belongs to another event loop: create the Clerk client (and any "
+                    "aiohttp session given to it) inside the loop that uses it, e.g. one client "
+                    "per asyncio.run()"
+                )
         return session
 
     async def send(
