@@ -178,6 +178,13 @@ class Clerk(ResourceNamespaces):
         self.api_version = api_version
         self.timeout = timeout
         self.retries = retries
+        self._first_timeout = (
+            timeout
+            if retries.deadline is None
+            else retries.deadline
+            if timeout is None
+            else min(timeout, retries.deadline)
+        )
         self._user_agent = user_agent
         self._default_headers = default_headers
         self._base = self.api_url + "/v1"
@@ -303,24 +310,24 @@ class Clerk(ResourceNamespaces):
         self, method: str, url: str, headers: Mapping[str, str], make_data: Callable[[], Any]
     ) -> RawResponse:
         policy = self.retries
+        transport = self._shared.transport
         loop = asyncio.get_running_loop()
-        deadline = None if policy.deadline is None else loop.time() + policy.deadline
+        started = loop.time()
+        # The first attempt starts with the whole deadline ahead of it.
+        timeout = self._first_timeout
         attempt = 0
         while True:
             attempt += 1
-            timeout = self.timeout
-            if deadline is not None:
-                remaining = deadline - loop.time()
+            if attempt > 1 and policy.deadline is not None:
+                remaining = started + policy.deadline - loop.time()
                 if remaining <= 0:
                     raise ClerkTimeoutError(
                         f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out",
                         attempts=attempt - 1,
                     )
-                timeout = remaining if timeout is None else min(timeout, remaining)
+                timeout = remaining if self.timeout is None else min(self.timeout, remaining)
             try:
-                response = await self._shared.transport.send(
-                    method, url, headers=headers, data=make_data(), timeout=timeout
-                )
+                response = await transport.send(method, url, headers, make_data(), timeout)
             except ClerkConnectionError as exc:
                 exc.attempts = attempt
                 if attempt > policy.max_retries or not policy.retry_connection_error(
@@ -328,7 +335,7 @@ class Clerk(ResourceNamespaces):
                 ):
                     raise
                 delay = policy.backoff(attempt, None)
-                if deadline is not None and loop.time() + delay >= deadline:
+                if _past_deadline(policy, started, loop.time() + delay):
                     raise
                 await asyncio.sleep(delay)
                 continue
@@ -340,7 +347,7 @@ class Clerk(ResourceNamespaces):
             if error.retry_after is not None and error.retry_after > policy.retry_after_max:
                 raise error  # the server asked for a longer pause than we are allowed to wait
             delay = policy.backoff(attempt, error.retry_after)
-            if deadline is not None and loop.time() + delay >= deadline:
+            if _past_deadline(policy, started, loop.time() + delay):
                 raise error
             await asyncio.sleep(delay)
 
@@ -348,11 +355,9 @@ class Clerk(ResourceNamespaces):
         if cast_to is _NONE_TYPE:
             return None  # type: ignore[return-value]
         body = response.body
-        if response.status == 204 or not body:
-            data: Any = None
-        else:
+        if response.status != 204 and body:
             try:
-                data = json.loads(_text(body, response.headers.get("Content-Type")))
+                data = parse_json(body, response.headers.get("Content-Type"))
             except ValueError:
                 excerpt = body[:_EXCERPT].decode("utf-8", "replace")
                 raise ClerkDecodeError(
@@ -414,7 +419,37 @@ def _form_factory(files: Mapping[str, object]) -> Callable[[], Any]:
     return lambda: build_form(files)
 
 
+def _past_deadline(policy: Retries, started: float, when: float) -> bool:
+    return policy.deadline is not None and when >= started + policy.deadline
+
+
 _UTF_CHARSETS = frozenset({"", "utf-8", "utf8", "utf-16", "utf-32"})
+# Content types whose body is UTF-8 JSON for sure: the one-step decoding below applies.
+_UTF8_JSON = frozenset(
+    {None, "application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"}
+)
+_JSON_DECODER = json.JSONDecoder()
+_JSON_SPACE = " \t\n\r"
+
+
+def parse_json(body: bytes, content_type: str | None) -> Any:
+    """The JSON value of a response body; :class:`ValueError` if it is not JSON.
+
+    Clerk answers UTF-8 JSON without a byte order mark: that is decoded and scanned
+    in one step each (``json.loads`` first sniffs the encoding and matches leading
+    whitespace with a regular expression, which costs more than the scan of a small
+    object). Anything else goes through ``json.loads`` and the declared charset.
+    """
+    if content_type in _UTF8_JSON:
+        try:
+            text = body.decode()
+            value, end = _JSON_DECODER.raw_decode(text)
+        except ValueError:
+            pass  # leading whitespace, a BOM, UTF-16...: json.loads below knows them all
+        else:
+            if end == len(text) or not text[end:].strip(_JSON_SPACE):
+                return value
+    return json.loads(_text(body, content_type))
 
 
 def _text(body: bytes, content_type: str | None) -> bytes | str:

@@ -49,6 +49,12 @@ class Retries:
     deadline: float | None = 60.0
     statuses: frozenset[int] = frozenset({429, 502, 503, 504})
 
+    def __attrs_post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValueError("deadline must be a positive number of seconds or None")
+
     @classmethod
     def coerce(cls, value: Retries | int | None) -> Retries:
         """Accept a policy, a number of retries, or ``None`` (no retries)."""

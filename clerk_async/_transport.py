@@ -15,7 +15,6 @@ import functools
 from collections.abc import Mapping
 
 import aiohttp
-import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -33,13 +32,20 @@ _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
 )
 
 
-@attrs.frozen
 class RawResponse:
     """Status, headers and body of one HTTP exchange."""
 
-    status: int
-    headers: CIMultiDictProxy[str] | Mapping[str, str]
-    body: bytes
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: CIMultiDictProxy[str] | Mapping[str, str], body: bytes
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"RawResponse(status={self.status}, body={len(self.body)} bytes)"
 
 
 class Transport:
@@ -98,7 +104,6 @@ class Transport:
         self,
         method: str,
         url: str,
-        *,
         headers: Mapping[str, str],
         data: bytes | aiohttp.FormData | None,
         timeout: float | None,
@@ -106,16 +111,21 @@ class Transport:
         """Send one request; raise our connection errors instead of aiohttp's."""
         session = self._get_session()
         try:
-            async with session.request(
+            resp = await session.request(
                 method,
                 URL(url, encoded=True),
                 headers=headers,
                 data=data,
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,
-            ) as resp:
+            )
+            try:
                 body = await resp.read()
-                return RawResponse(resp.status, resp.headers, body)
+            except BaseException:
+                resp.close()  # a half-read answer: the connection cannot be reused
+                raise
+            resp.release()
+            return RawResponse(resp.status, resp.headers, body)
         except _CONNECT_TIMEOUT as exc:
             raise _timeout(method, url, exc, request_sent=False) from exc
         except asyncio.TimeoutError as exc:

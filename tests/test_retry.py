@@ -60,3 +60,9 @@ def test_coerce() -> None:
     assert Retries.coerce(5).max_retries == 5
     with pytest.raises(ValueError):
         Retries.coerce(-1)
+
+
+@pytest.mark.parametrize("bad", [{"deadline": 0}, {"deadline": -1.0}, {"max_retries": -1}])
+def test_policy_rejects_values_that_cannot_work(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Retries(**bad)  # type: ignore[arg-type]
