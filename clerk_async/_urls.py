@@ -1,11 +1,11 @@
-"""Building request paths from templates with safely encoded parameters."""
+"""Safely encoded path parameters (the generated methods put them into f-strings)."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import quote, unquote
 
-__all__ = ["path"]
+__all__ = ["encode_segment"]
 
 _FORBIDDEN_SEGMENTS = frozenset({".", ".."})
 # Letters, digits, "_" and "-" only: such a value is one segment exactly as it is.
@@ -28,14 +28,3 @@ def encode_segment(name: str, value: object) -> str:
     if value in _FORBIDDEN_SEGMENTS or unquote(value) in _FORBIDDEN_SEGMENTS:
         raise ValueError(f"path parameter {name!r} must not be {value!r}")
     return quote(value, safe="")
-
-
-def path(template: str, **params: str) -> str:
-    """Fill ``template`` (``"/users/{user_id}"``) with encoded parameters.
-
-    >>> path("/users/{user_id}", user_id="user_1/x")
-    '/users/user_1%2Fx'
-    """
-    if not params:
-        return template
-    return template.format_map({k: encode_segment(k, v) for k, v in params.items()})

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from clerk_async import UNSET, Clerk, Retries, errors
-from clerk_async._urls import path
+from clerk_async._urls import encode_segment
 
 from .conftest import FAST_RETRIES, SECRET
 from .stub_server import Reply, StubServer
@@ -94,20 +94,21 @@ async def test_query_encoding(stub: StubServer, clerk: Clerk) -> None:
 def test_path_encoding(value: str, encoded: str) -> None:
     if value == "%2e%2e":
         with pytest.raises(ValueError):
-            path("/users/{user_id}", user_id=value)
+            encode_segment("user_id", value)
         return
-    assert path("/users/{user_id}", user_id=value) == f"/users/{encoded}"
+    assert encode_segment("user_id", value) == encoded
 
 
 @pytest.mark.parametrize("bad", ["", " ", ".", "..", "%2E", "%2e%2E"])
-def test_path_rejects_before_io(bad: str) -> None:
+async def test_path_rejects_before_io(stub: StubServer, clerk: Clerk, bad: str) -> None:
     with pytest.raises(ValueError, match="user_id"):
-        path("/users/{user_id}", user_id=bad)
+        await clerk.users.get(bad)
+    assert stub.requests == []
 
 
 async def test_encoded_path_reaches_server_as_one_segment(stub: StubServer, clerk: Clerk) -> None:
     stub.add("GET", "/v1/users/a%2Fb%20c", Reply(json=USER))
-    await clerk._request("GET", path("/users/{user_id}", user_id="a/b c"), cast_to=object)
+    await clerk.users.get("a/b c")
     assert stub.requests[0].raw_path == "/v1/users/a%2Fb%20c"
 
 
@@ -409,6 +410,31 @@ async def test_json_in_a_declared_charset(stub: StubServer, clerk: Clerk) -> Non
     latin = '{"first_name":"Ren\u00e9e"}'.encode("latin-1")
     stub.add("GET", "/v1/x", Reply(body=latin, content_type="application/json; charset=ISO-8859-1"))
     assert await clerk._request("GET", "/x", cast_to=object) == {"first_name": "Ren\u00e9e"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b' \r\n {"a": [1, "\xc3\xa9"]} \n', "application/json"),  # whitespace around
+        (b'\xef\xbb\xbf{"a": [1, "\xc3\xa9"]}', "application/json"),  # a UTF-8 BOM
+        ('{"a": [1, "\u00e9"]}'.encode("utf-16"), "application/json"),  # UTF-16, sniffed
+        ('{"a": [1, "\u00e9"]}'.encode("utf-16-le"), "application/json; charset=utf-16"),
+    ],
+)
+async def test_json_in_every_form_json_allows(
+    stub: StubServer, clerk: Clerk, body: bytes, content_type: str
+) -> None:
+    stub.add("GET", "/v1/x", Reply(body=body, content_type=content_type))
+    assert await clerk._request("GET", "/x", cast_to=object) == {"a": [1, "\u00e9"]}
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1} {"b": 2}', b'{"a": 1', b"\xff\xfe{}x", b"[1,]"])
+async def test_not_quite_json_is_a_decode_error(
+    stub: StubServer, clerk: Clerk, body: bytes
+) -> None:
+    stub.add("GET", "/v1/x", Reply(body=body, content_type="application/json"))
+    with pytest.raises(errors.ClerkDecodeError, match="not JSON"):
+        await clerk._request("GET", "/x", cast_to=object)
 
 
 async def test_error_headers_are_case_insensitive(stub: StubServer, clerk: Clerk) -> None:

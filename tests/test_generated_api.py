@@ -9,6 +9,7 @@ import sys
 import typing
 import warnings
 
+import attrs
 import pytest
 
 from clerk_async import OPERATIONS, AsyncPaginator, Clerk, Operation, Page
@@ -147,3 +148,18 @@ def test_real_models_decode_tolerantly() -> None:
     known = structure({"id": "sess_1", "status": "active"}, m.Session)
     assert known.status == "active"
     assert type(known.status) is not str  # decoded into the enum
+
+
+def test_decoded_models_own_their_fields() -> None:
+    from clerk_async._convert import structure
+
+    data = {"id": "user_1", "object": "user", "future_field": 1, "email_addresses": []}
+    user = structure(data, m.User)
+    data["id"] = "changed"  # the answer's dict is copied, not shared
+    assert user.id == "user_1"
+    assert user.username is None  # absent from the answer: the field's default
+    # A key the model does not know is not a field: equality, repr and asdict ignore it.
+    assert user == m.User(id="user_1", object="user", email_addresses=[])
+    assert "future_field" not in repr(user)
+    assert "future_field" not in attrs.asdict(user)
+    assert set(attrs.asdict(user)) == {f.name for f in attrs.fields(m.User)}

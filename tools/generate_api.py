@@ -302,7 +302,10 @@ def render_models(models: Models) -> str:
             used.add(member)
             out.append(f"    {member} = {str(value)!r}\n")
     for cls in models.classes.values():
-        out.append("\n\n@attrs.define(kw_only=True)\n")
+        # Response objects keep their fields in a plain ``__dict__``: decoding can then
+        # hand over the decoded JSON object itself instead of setting field by field.
+        options = "kw_only=True" if cls.request else "kw_only=True, slots=False"
+        out.append(f"\n\n@attrs.define({options})\n")
         out.append(f"class {cls.name}:\n")
         out.append(f'    """{cls.doc}"""\n\n')
         if cls.object_value is not None:
@@ -575,9 +578,10 @@ def render_method(op: Operation, shadowed: set[str]) -> str:
     files = [p for p in op.params if p.where == "file"]
     whole = [p for p in op.params if p.where == "whole"]
     if path_params:
-        path_expr = (
-            f"_path({op.path!r}, " + ", ".join(f"{p.key}={p.name}" for p in path_params) + ")"
-        )
+        # An f-string with one checked, encoded segment per parameter: the cheapest form.
+        names = {p.key: p.name for p in path_params}
+        filled = re.sub(r"\{(\w+)\}", lambda m: f"{{_segment({m[1]!r}, {names[m[1]]})}}", op.path)
+        path_expr = f'f"{filled}"'
     else:
         path_expr = repr(op.path)
     sig = qualify(signature(op), shadowed)
@@ -681,8 +685,8 @@ def render_resource(group: str, ops: list[Operation], model_names: set[str]) -> 
     type_names = [n for n in ("UNSET", "FileContent", "Unset") if re.search(rf"\b{n}\b", text)]
     if type_names:
         imports.append(f"from .._types import {', '.join(type_names)}\n")
-    if "_path(" in text:
-        imports.append("from .._urls import path as _path\n")
+    if "_segment(" in text:
+        imports.append("from .._urls import encode_segment as _segment\n")
     if used_models:
         imports.append(f"from ..models import {', '.join(model_imports)}\n")
     head = (

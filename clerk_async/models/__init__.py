@@ -856,7 +856,7 @@ class VerifyTotpCodeType(ApiEnum):
     BACKUP_CODE = "backup_code"
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksEd25519PublicKey:
     """The ``JWKS.ed25519.PublicKey`` object of the Clerk API."""
 
@@ -872,7 +872,7 @@ class JwksEd25519PublicKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksEcdsaPublicKey:
     """The ``JWKS.ecdsa.PublicKey`` object of the Clerk API."""
 
@@ -889,7 +889,7 @@ class JwksEcdsaPublicKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksRsaPublicKey:
     """The ``JWKS.rsa.PublicKey`` object of the Clerk API."""
 
@@ -905,7 +905,7 @@ class JwksRsaPublicKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksEd25519PrivateKey:
     """The ``JWKS.ed25519.PrivateKey`` object of the Clerk API."""
 
@@ -922,7 +922,7 @@ class JwksEd25519PrivateKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksEcdsaPrivateKey:
     """The ``JWKS.ecdsa.PrivateKey`` object of the Clerk API."""
 
@@ -940,7 +940,7 @@ class JwksEcdsaPrivateKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksRsaPrivateKey:
     """The ``JWKS.rsa.PrivateKey`` object of the Clerk API."""
 
@@ -962,7 +962,7 @@ class JwksRsaPrivateKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwksSymmetricKey:
     """The ``JWKS.symmetric.Key`` object of the Clerk API."""
 
@@ -977,7 +977,7 @@ class JwksSymmetricKey:
     x5u: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Jwks:
     """The ``JWKS`` object of the Clerk API."""
 
@@ -995,7 +995,7 @@ class Jwks:
     ) = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SessionActivityResponse:
     """The ``SessionActivityResponse`` object of the Clerk API."""
 
@@ -1010,14 +1010,14 @@ class SessionActivityResponse:
     country: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SessionTask:
     """The ``SessionTask`` object of the Clerk API."""
 
     key: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Session:
     """The ``Session`` object of the Clerk API."""
 
@@ -1038,7 +1038,7 @@ class Session:
     tasks: list[SessionTask] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Client:
     """The ``Client`` object of the Clerk API."""
 
@@ -1055,7 +1055,7 @@ class Client:
     created_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ClerkError:
     """The ``ClerkError`` object of the Clerk API."""
 
@@ -1065,7 +1065,7 @@ class ClerkError:
     meta: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ClerkErrors:
     """The ``ClerkErrors`` object of the Clerk API."""
 
@@ -1074,7 +1074,7 @@ class ClerkErrors:
     clerk_trace_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationOtp:
     """The ``verification_otp`` object of the Clerk API."""
 
@@ -1088,7 +1088,7 @@ class VerificationOtp:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationAdmin:
     """The ``verification_admin`` object of the Clerk API."""
 
@@ -1101,7 +1101,7 @@ class VerificationAdmin:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationFromOauth:
     """The ``verification_from_oauth`` object of the Clerk API."""
 
@@ -1115,7 +1115,7 @@ class VerificationFromOauth:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationTicket:
     """The ``verification_ticket`` object of the Clerk API."""
 
@@ -1128,7 +1128,7 @@ class VerificationTicket:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationSaml:
     """The ``verification_saml`` object of the Clerk API."""
 
@@ -1143,7 +1143,7 @@ class VerificationSaml:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationEmailLink:
     """The ``verification_email_link`` object of the Clerk API."""
 
@@ -1156,7 +1156,7 @@ class VerificationEmailLink:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationScim:
     """The ``verification_scim`` object of the Clerk API."""
 
@@ -1168,7 +1168,7 @@ class VerificationScim:
     expire_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class IdentificationLink:
     """The ``IdentificationLink`` object of the Clerk API."""
 
@@ -1176,7 +1176,7 @@ class IdentificationLink:
     id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EmailAddress:
     """The ``EmailAddress`` object of the Clerk API."""
 
@@ -1201,7 +1201,7 @@ class EmailAddress:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeletedObject:
     """The ``DeletedObject`` object of the Clerk API."""
 
@@ -1212,7 +1212,7 @@ class DeletedObject:
     external_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PhoneNumber:
     """The ``PhoneNumber`` object of the Clerk API."""
 
@@ -1230,7 +1230,7 @@ class PhoneNumber:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Token:
     """The ``Token`` object of the Clerk API."""
 
@@ -1239,7 +1239,7 @@ class Token:
     jwt: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Cookies:
     """The ``Cookies`` object of the Clerk API."""
 
@@ -1248,7 +1248,7 @@ class Cookies:
     cookies: list[str] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Template:
     """The ``Template`` object of the Clerk API."""
 
@@ -1279,7 +1279,7 @@ class Template:
     created_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationWeb3:
     """The ``verification_web3`` object of the Clerk API."""
 
@@ -1294,7 +1294,7 @@ class VerificationWeb3:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Web3Wallet:
     """The ``Web3Wallet`` object of the Clerk API."""
 
@@ -1307,7 +1307,7 @@ class Web3Wallet:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationPasskey:
     """The ``verification_passkey`` object of the Clerk API."""
 
@@ -1322,7 +1322,7 @@ class VerificationPasskey:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Passkey:
     """The ``Passkey`` object of the Clerk API."""
 
@@ -1334,7 +1334,7 @@ class Passkey:
     verification: VerificationPasskey | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationOauth:
     """The ``verification_oauth`` object of the Clerk API."""
 
@@ -1349,7 +1349,7 @@ class VerificationOauth:
     verified_at_client: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerificationGoogleOneTap:
     """The ``verification_google_one_tap`` object of the Clerk API."""
 
@@ -1363,7 +1363,7 @@ class VerificationGoogleOneTap:
     error: ClerkError | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ExternalAccountWithVerification:
     """The ``ExternalAccountWithVerification`` object of the Clerk API."""
 
@@ -1388,7 +1388,7 @@ class ExternalAccountWithVerification:
     verification: VerificationOauth | VerificationGoogleOneTap | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SamlAccountConnection:
     """The ``SAMLAccountConnection`` object of the Clerk API."""
 
@@ -1406,7 +1406,7 @@ class SamlAccountConnection:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SamlAccount:
     """The ``SAMLAccount`` object of the Clerk API."""
 
@@ -1425,7 +1425,7 @@ class SamlAccount:
     saml_connection: SamlAccountConnection | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseAccountConnection:
     """The ``EnterpriseAccountConnection`` object of the Clerk API."""
 
@@ -1445,7 +1445,7 @@ class EnterpriseAccountConnection:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseAccount:
     """The ``EnterpriseAccount`` object of the Clerk API."""
 
@@ -1466,7 +1466,7 @@ class EnterpriseAccount:
     last_authenticated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Organization:
     """The ``Organization`` object of the Clerk API."""
 
@@ -1491,7 +1491,7 @@ class Organization:
     role_set_key: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationMembershipPublicUserData:
     """The ``OrganizationMembershipPublicUserData`` object of the Clerk API."""
 
@@ -1507,7 +1507,7 @@ class OrganizationMembershipPublicUserData:
     deprovisioned: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationMembership:
     """The ``OrganizationMembership`` object of the Clerk API."""
 
@@ -1525,7 +1525,7 @@ class OrganizationMembership:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationMembershipOrganization:
     """The ``OrganizationMembershipOrganization`` object of the Clerk API."""
 
@@ -1550,7 +1550,7 @@ class OrganizationMembershipOrganization:
     role_set_key: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ScimUserMetadata:
     """The ``SCIMUserMetadata`` object of the Clerk API."""
 
@@ -1559,7 +1559,7 @@ class ScimUserMetadata:
     external_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class User:
     """The ``User`` object of the Clerk API."""
 
@@ -1612,7 +1612,7 @@ class User:
     scim: UserScim | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class UserScim:
     """The ``UserScim`` object of the Clerk API."""
 
@@ -1621,7 +1621,7 @@ class UserScim:
     external_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class TotalCount:
     """The ``TotalCount`` object of the Clerk API."""
 
@@ -1630,7 +1630,7 @@ class TotalCount:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceMoneyResponse:
     """The ``CommerceMoneyResponse`` object of the Clerk API."""
 
@@ -1640,7 +1640,7 @@ class CommerceMoneyResponse:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionCreditResponse:
     """The ``CommerceSubscriptionCreditResponse`` object of the Clerk API."""
 
@@ -1648,7 +1648,7 @@ class CommerceSubscriptionCreditResponse:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionCreditResponseAmount:
     """The ``CommerceSubscriptionCreditResponseAmount`` object of the Clerk API."""
 
@@ -1658,7 +1658,7 @@ class CommerceSubscriptionCreditResponseAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceProrationCreditDetailResponse:
     """The ``CommerceProrationCreditDetailResponse`` object of the Clerk API."""
 
@@ -1668,7 +1668,7 @@ class CommerceProrationCreditDetailResponse:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePayerCreditResponse:
     """The ``CommercePayerCreditResponse`` object of the Clerk API."""
 
@@ -1676,7 +1676,7 @@ class CommercePayerCreditResponse:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceCreditsResponse:
     """The ``CommerceCreditsResponse`` object of the Clerk API."""
 
@@ -1685,7 +1685,7 @@ class CommerceCreditsResponse:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceCreditsResponseProration:
     """The ``CommerceCreditsResponseProration`` object of the Clerk API."""
 
@@ -1695,7 +1695,7 @@ class CommerceCreditsResponseProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceCreditsResponsePayer:
     """The ``CommerceCreditsResponsePayer`` object of the Clerk API."""
 
@@ -1703,7 +1703,7 @@ class CommerceCreditsResponsePayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class FeatureResponse:
     """The ``FeatureResponse`` object of the Clerk API."""
 
@@ -1716,7 +1716,7 @@ class FeatureResponse:
     avatar_url: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlanUnitPriceTier:
     """The ``CommercePlanUnitPriceTier`` object of the Clerk API."""
 
@@ -1725,7 +1725,7 @@ class CommercePlanUnitPriceTier:
     fee_per_block: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlanUnitPrice:
     """The ``CommercePlanUnitPrice`` object of the Clerk API."""
 
@@ -1734,7 +1734,7 @@ class CommercePlanUnitPrice:
     tiers: list[CommercePlanUnitPriceTier] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlan:
     """The ``CommercePlan`` object of the Clerk API."""
 
@@ -1760,7 +1760,7 @@ class CommercePlan:
     unit_prices: list[CommercePlanUnitPrice] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlanFee:
     """The ``CommercePlanFee`` object of the Clerk API."""
 
@@ -1770,7 +1770,7 @@ class CommercePlanFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlanAnnualMonthlyFee:
     """The ``CommercePlanAnnualMonthlyFee`` object of the Clerk API."""
 
@@ -1780,7 +1780,7 @@ class CommercePlanAnnualMonthlyFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlanAnnualFee:
     """The ``CommercePlanAnnualFee`` object of the Clerk API."""
 
@@ -1790,7 +1790,7 @@ class CommercePlanAnnualFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePaymentMethodResponse:
     """The ``CommercePaymentMethodResponse`` object of the Clerk API."""
 
@@ -1814,7 +1814,7 @@ class CommercePaymentMethodResponse:
     is_removable: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePerUnitTotalTier:
     """The ``CommercePerUnitTotalTier`` object of the Clerk API."""
 
@@ -1823,7 +1823,7 @@ class CommercePerUnitTotalTier:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePerUnitTotal:
     """The ``CommercePerUnitTotal`` object of the Clerk API."""
 
@@ -1832,7 +1832,7 @@ class CommercePerUnitTotal:
     tiers: list[CommercePerUnitTotalTier] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceProrationDiscountResponse:
     """The ``CommerceProrationDiscountResponse`` object of the Clerk API."""
 
@@ -1842,7 +1842,7 @@ class CommerceProrationDiscountResponse:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceDiscountsResponse:
     """The ``CommerceDiscountsResponse`` object of the Clerk API."""
 
@@ -1850,7 +1850,7 @@ class CommerceDiscountsResponse:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceDiscountsResponseProration:
     """The ``CommerceDiscountsResponseProration`` object of the Clerk API."""
 
@@ -1860,7 +1860,7 @@ class CommerceDiscountsResponseProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse:
     """The ``CommerceTotalsResponse`` object of the Clerk API."""
 
@@ -1873,7 +1873,7 @@ class CommerceTotalsResponse:
     discounts: CommerceTotalsResponseDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponseCredits:
     """The ``CommerceTotalsResponseCredits`` object of the Clerk API."""
 
@@ -1882,7 +1882,7 @@ class CommerceTotalsResponseCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponseCreditsProration:
     """The ``CommerceTotalsResponseCreditsProration`` object of the Clerk API."""
 
@@ -1892,7 +1892,7 @@ class CommerceTotalsResponseCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponseCreditsPayer:
     """The ``CommerceTotalsResponseCreditsPayer`` object of the Clerk API."""
 
@@ -1900,7 +1900,7 @@ class CommerceTotalsResponseCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponseDiscounts:
     """The ``CommerceTotalsResponseDiscounts`` object of the Clerk API."""
 
@@ -1908,7 +1908,7 @@ class CommerceTotalsResponseDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponseDiscountsProration:
     """The ``CommerceTotalsResponseDiscountsProration`` object of the Clerk API."""
 
@@ -1918,7 +1918,7 @@ class CommerceTotalsResponseDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponse:
     """The ``CommerceSubscriptionItemNextPaymentResponse`` object of the Clerk API."""
 
@@ -1928,7 +1928,7 @@ class CommerceSubscriptionItemNextPaymentResponse:
     totals: CommerceSubscriptionItemNextPaymentResponseTotals | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseAmount:
     """The ``CommerceSubscriptionItemNextPaymentResponseAmount`` object of the Clerk API."""
 
@@ -1938,7 +1938,7 @@ class CommerceSubscriptionItemNextPaymentResponseAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseTotals:
     """The ``CommerceSubscriptionItemNextPaymentResponseTotals`` object of the Clerk API."""
 
@@ -1951,7 +1951,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotals:
     discounts: CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseTotalsCredits:
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCredits`` object of the Clerk API."""
 
@@ -1960,7 +1960,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration:
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration`` object of the Clerk API."""
 
@@ -1970,7 +1970,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer:
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -1978,7 +1978,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts:
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts`` object of the Clerk API."""
 
@@ -1986,7 +1986,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration:
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -1996,7 +1996,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePayerResponse:
     """The ``CommercePayerResponse`` object of the Clerk API."""
 
@@ -2016,7 +2016,7 @@ class CommercePayerResponse:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePerUnitTotalTier2:
     """The ``CommercePerUnitTotalTier-2`` object of the Clerk API."""
 
@@ -2025,7 +2025,7 @@ class CommercePerUnitTotalTier2:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemSeatsResponse:
     """The ``CommerceSubscriptionItemSeatsResponse`` object of the Clerk API."""
 
@@ -2033,7 +2033,7 @@ class CommerceSubscriptionItemSeatsResponse:
     tiers: list[CommercePerUnitTotalTier2] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePerUnitTotal2:
     """The ``CommercePerUnitTotal-2`` object of the Clerk API."""
 
@@ -2042,7 +2042,7 @@ class CommercePerUnitTotal2:
     tiers: list[CommercePerUnitTotalTier2] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingProrationDiscountDetail:
     """The ``BillingProrationDiscountDetail`` object of the Clerk API."""
 
@@ -2052,7 +2052,7 @@ class BillingProrationDiscountDetail:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingDiscountsResponse:
     """The ``BillingDiscountsResponse`` object of the Clerk API."""
 
@@ -2060,7 +2060,7 @@ class BillingDiscountsResponse:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingDiscountsResponseProration:
     """The ``BillingDiscountsResponseProration`` object of the Clerk API."""
 
@@ -2070,7 +2070,7 @@ class BillingDiscountsResponseProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse2:
     """The ``CommerceTotalsResponse-2`` object of the Clerk API."""
 
@@ -2083,7 +2083,7 @@ class CommerceTotalsResponse2:
     discounts: CommerceTotalsResponse2Discounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse2Credits:
     """The ``CommerceTotalsResponse2Credits`` object of the Clerk API."""
 
@@ -2092,7 +2092,7 @@ class CommerceTotalsResponse2Credits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse2CreditsProration:
     """The ``CommerceTotalsResponse2CreditsProration`` object of the Clerk API."""
 
@@ -2102,7 +2102,7 @@ class CommerceTotalsResponse2CreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse2CreditsPayer:
     """The ``CommerceTotalsResponse2CreditsPayer`` object of the Clerk API."""
 
@@ -2110,7 +2110,7 @@ class CommerceTotalsResponse2CreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse2Discounts:
     """The ``CommerceTotalsResponse2Discounts`` object of the Clerk API."""
 
@@ -2118,7 +2118,7 @@ class CommerceTotalsResponse2Discounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceTotalsResponse2DiscountsProration:
     """The ``CommerceTotalsResponse2DiscountsProration`` object of the Clerk API."""
 
@@ -2128,7 +2128,7 @@ class CommerceTotalsResponse2DiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem:
     """The ``CommerceSubscriptionItem`` object of the Clerk API."""
 
@@ -2161,7 +2161,7 @@ class CommerceSubscriptionItem:
     totals: CommerceSubscriptionItemTotals | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemCredits:
     """The ``CommerceSubscriptionItemCredits`` object of the Clerk API."""
 
@@ -2170,7 +2170,7 @@ class CommerceSubscriptionItemCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemCreditsProration:
     """The ``CommerceSubscriptionItemCreditsProration`` object of the Clerk API."""
 
@@ -2180,7 +2180,7 @@ class CommerceSubscriptionItemCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemCreditsPayer:
     """The ``CommerceSubscriptionItemCreditsPayer`` object of the Clerk API."""
 
@@ -2188,7 +2188,7 @@ class CommerceSubscriptionItemCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemPlan:
     """The ``CommerceSubscriptionItemPlan`` object of the Clerk API."""
 
@@ -2214,7 +2214,7 @@ class CommerceSubscriptionItemPlan:
     unit_prices: list[CommercePlanUnitPrice] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemPlanFee:
     """The ``CommerceSubscriptionItemPlanFee`` object of the Clerk API."""
 
@@ -2224,7 +2224,7 @@ class CommerceSubscriptionItemPlanFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemPlanAnnualMonthlyFee:
     """The ``CommerceSubscriptionItemPlanAnnualMonthlyFee`` object of the Clerk API."""
 
@@ -2234,7 +2234,7 @@ class CommerceSubscriptionItemPlanAnnualMonthlyFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemPlanAnnualFee:
     """The ``CommerceSubscriptionItemPlanAnnualFee`` object of the Clerk API."""
 
@@ -2244,7 +2244,7 @@ class CommerceSubscriptionItemPlanAnnualFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPayment:
     """The ``CommerceSubscriptionItemNextPayment`` object of the Clerk API."""
 
@@ -2254,7 +2254,7 @@ class CommerceSubscriptionItemNextPayment:
     totals: CommerceSubscriptionItemNextPaymentTotals | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentAmount:
     """The ``CommerceSubscriptionItemNextPaymentAmount`` object of the Clerk API."""
 
@@ -2264,7 +2264,7 @@ class CommerceSubscriptionItemNextPaymentAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentTotals:
     """The ``CommerceSubscriptionItemNextPaymentTotals`` object of the Clerk API."""
 
@@ -2277,7 +2277,7 @@ class CommerceSubscriptionItemNextPaymentTotals:
     discounts: CommerceSubscriptionItemNextPaymentTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentTotalsCredits:
     """The ``CommerceSubscriptionItemNextPaymentTotalsCredits`` object of the Clerk API."""
 
@@ -2286,7 +2286,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
     """The ``CommerceSubscriptionItemNextPaymentTotalsCreditsProration`` object of the Clerk API."""
 
@@ -2296,7 +2296,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
     """The ``CommerceSubscriptionItemNextPaymentTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -2304,7 +2304,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
     """The ``CommerceSubscriptionItemNextPaymentTotalsDiscounts`` object of the Clerk API."""
 
@@ -2312,7 +2312,7 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
     """The ``CommerceSubscriptionItemNextPaymentTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -2322,7 +2322,7 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemSeats:
     """The ``CommerceSubscriptionItemSeats`` object of the Clerk API."""
 
@@ -2330,7 +2330,7 @@ class CommerceSubscriptionItemSeats:
     tiers: list[CommercePerUnitTotalTier2] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemTotals:
     """The ``CommerceSubscriptionItemTotals`` object of the Clerk API."""
 
@@ -2343,7 +2343,7 @@ class CommerceSubscriptionItemTotals:
     discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemTotalsCredits:
     """The ``CommerceSubscriptionItemTotalsCredits`` object of the Clerk API."""
 
@@ -2352,7 +2352,7 @@ class CommerceSubscriptionItemTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemTotalsCreditsProration:
     """The ``CommerceSubscriptionItemTotalsCreditsProration`` object of the Clerk API."""
 
@@ -2362,7 +2362,7 @@ class CommerceSubscriptionItemTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemTotalsCreditsPayer:
     """The ``CommerceSubscriptionItemTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -2370,7 +2370,7 @@ class CommerceSubscriptionItemTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemTotalsDiscounts:
     """The ``CommerceSubscriptionItemTotalsDiscounts`` object of the Clerk API."""
 
@@ -2378,7 +2378,7 @@ class CommerceSubscriptionItemTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItemTotalsDiscountsProration:
     """The ``CommerceSubscriptionItemTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -2388,7 +2388,7 @@ class CommerceSubscriptionItemTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPayment:
     """The ``CommerceSubscriptionNextPayment`` object of the Clerk API."""
 
@@ -2398,7 +2398,7 @@ class CommerceSubscriptionNextPayment:
     totals: CommerceSubscriptionNextPaymentTotals | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPaymentTotals:
     """The ``CommerceSubscriptionNextPaymentTotals`` object of the Clerk API."""
 
@@ -2411,7 +2411,7 @@ class CommerceSubscriptionNextPaymentTotals:
     discounts: CommerceSubscriptionNextPaymentTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPaymentTotalsCredits:
     """The ``CommerceSubscriptionNextPaymentTotalsCredits`` object of the Clerk API."""
 
@@ -2420,7 +2420,7 @@ class CommerceSubscriptionNextPaymentTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPaymentTotalsCreditsProration:
     """The ``CommerceSubscriptionNextPaymentTotalsCreditsProration`` object of the Clerk API."""
 
@@ -2430,7 +2430,7 @@ class CommerceSubscriptionNextPaymentTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
     """The ``CommerceSubscriptionNextPaymentTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -2438,7 +2438,7 @@ class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPaymentTotalsDiscounts:
     """The ``CommerceSubscriptionNextPaymentTotalsDiscounts`` object of the Clerk API."""
 
@@ -2446,7 +2446,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
     """The ``CommerceSubscriptionNextPaymentTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -2456,7 +2456,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscription:
     """The ``CommerceSubscription`` object of the Clerk API."""
 
@@ -2475,7 +2475,7 @@ class CommerceSubscription:
     eligible_for_free_trial: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceCreditBalanceResponse:
     """The ``CommerceCreditBalanceResponse`` object of the Clerk API."""
 
@@ -2483,7 +2483,7 @@ class CommerceCreditBalanceResponse:
     balance: CommerceCreditBalanceResponseBalance | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceCreditBalanceResponseBalance:
     """The ``CommerceCreditBalanceResponseBalance`` object of the Clerk API."""
 
@@ -2493,7 +2493,7 @@ class CommerceCreditBalanceResponseBalance:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class AdjustCreditBalanceRequest:
     """The ``AdjustCreditBalanceRequest`` object of the Clerk API."""
 
@@ -2504,7 +2504,7 @@ class AdjustCreditBalanceRequest:
     note: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceCreditLedgerResponse:
     """The ``CommerceCreditLedgerResponse`` object of the Clerk API."""
 
@@ -2518,7 +2518,7 @@ class CommerceCreditLedgerResponse:
     created_at: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OauthAccessTokenItem:
     """The ``OauthAccessTokenItem`` object of the Clerk API."""
 
@@ -2536,7 +2536,7 @@ class OauthAccessTokenItem:
     token_secret: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationMemberships:
     """The ``OrganizationMemberships`` object of the Clerk API."""
 
@@ -2544,7 +2544,7 @@ class OrganizationMemberships:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitationPublicUserData:
     """The ``OrganizationInvitationPublicUserData`` object of the Clerk API."""
 
@@ -2556,7 +2556,7 @@ class OrganizationInvitationPublicUserData:
     identifier: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitationPublicOrganizationData:
     """The ``OrganizationInvitationPublicOrganizationData`` object of the Clerk API."""
 
@@ -2567,7 +2567,7 @@ class OrganizationInvitationPublicOrganizationData:
     has_image: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitationWithPublicOrganizationData:
     """The ``OrganizationInvitationWithPublicOrganizationData`` object of the Clerk API."""
 
@@ -2590,7 +2590,7 @@ class OrganizationInvitationWithPublicOrganizationData:
     public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitationsWithPublicOrganizationData:
     """The ``OrganizationInvitationsWithPublicOrganizationData`` object of the Clerk API."""
 
@@ -2598,7 +2598,7 @@ class OrganizationInvitationsWithPublicOrganizationData:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class TrustedDevice:
     """The ``TrustedDevice`` object of the Clerk API."""
 
@@ -2616,7 +2616,7 @@ class TrustedDevice:
     revoked_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Invitation:
     """The ``Invitation`` object of the Clerk API."""
 
@@ -2633,7 +2633,7 @@ class Invitation:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class AllowlistIdentifier:
     """The ``AllowlistIdentifier`` object of the Clerk API."""
 
@@ -2648,7 +2648,7 @@ class AllowlistIdentifier:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BlocklistIdentifier:
     """The ``BlocklistIdentifier`` object of the Clerk API."""
 
@@ -2662,7 +2662,7 @@ class BlocklistIdentifier:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BlocklistIdentifiers:
     """The ``BlocklistIdentifiers`` object of the Clerk API."""
 
@@ -2670,7 +2670,7 @@ class BlocklistIdentifiers:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ActorToken:
     """The ``ActorToken`` object of the Clerk API."""
 
@@ -2686,7 +2686,7 @@ class ActorToken:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CNameTarget:
     """The ``CNameTarget`` object of the Clerk API."""
 
@@ -2695,7 +2695,7 @@ class CNameTarget:
     required: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Domain:
     """The ``Domain`` object of the Clerk API."""
 
@@ -2711,7 +2711,7 @@ class Domain:
     cname_targets: list[CNameTarget] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Domains:
     """The ``Domains`` object of the Clerk API."""
 
@@ -2719,7 +2719,7 @@ class Domains:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Instance:
     """The ``Instance`` object of the Clerk API."""
 
@@ -2731,7 +2731,7 @@ class Instance:
     workspace_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class InstanceRestrictions:
     """The ``InstanceRestrictions`` object of the Clerk API."""
 
@@ -2744,7 +2744,7 @@ class InstanceRestrictions:
     block_disposable_email_domains: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class InstanceProtect:
     """The ``InstanceProtect`` object of the Clerk API."""
 
@@ -2755,7 +2755,7 @@ class InstanceProtect:
     checks_bypassed: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class InstanceCommunication:
     """The ``InstanceCommunication`` object of the Clerk API."""
 
@@ -2764,7 +2764,7 @@ class InstanceCommunication:
     blocked_country_codes: list[str] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OauthApplicationSettings:
     """The ``OAuthApplicationSettings`` object of the Clerk API."""
 
@@ -2778,7 +2778,7 @@ class OauthApplicationSettings:
     client_id_metadata_documents_block_implicitly_allowed_clients: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationSettings:
     """The ``OrganizationSettings`` object of the Clerk API."""
 
@@ -2801,14 +2801,14 @@ class OrganizationSettings:
     initial_role_set_key: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SvixUrl:
     """The ``SvixURL`` object of the Clerk API."""
 
     svix_url: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class JwtTemplate:
     """The ``JWTTemplate`` object of the Clerk API."""
 
@@ -2825,7 +2825,7 @@ class JwtTemplate:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class MachineWithoutScopedMachines:
     """The ``MachineWithoutScopedMachines`` object of the Clerk API."""
 
@@ -2839,7 +2839,7 @@ class MachineWithoutScopedMachines:
     default_token_ttl: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Machine:
     """The ``Machine`` object of the Clerk API."""
 
@@ -2854,7 +2854,7 @@ class Machine:
     scoped_machines: list[MachineWithoutScopedMachines] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class MachineScope:
     """The ``MachineScope`` object of the Clerk API."""
 
@@ -2865,7 +2865,7 @@ class MachineScope:
     created_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Organizations:
     """The ``Organizations`` object of the Clerk API."""
 
@@ -2873,7 +2873,7 @@ class Organizations:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationWithLogo:
     """The ``OrganizationWithLogo`` object of the Clerk API."""
 
@@ -2899,7 +2899,7 @@ class OrganizationWithLogo:
     logo_url: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitation:
     """The ``OrganizationInvitation`` object of the Clerk API."""
 
@@ -2921,7 +2921,7 @@ class OrganizationInvitation:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitations:
     """The ``OrganizationInvitations`` object of the Clerk API."""
 
@@ -2929,7 +2929,7 @@ class OrganizationInvitations:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Permission:
     """The ``Permission`` object of the Clerk API."""
 
@@ -2944,7 +2944,7 @@ class Permission:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Role:
     """The ``Role`` object of the Clerk API."""
 
@@ -2960,7 +2960,7 @@ class Role:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Roles:
     """The ``Roles`` object of the Clerk API."""
 
@@ -2968,7 +2968,7 @@ class Roles:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomainVerification:
     """The ``OrganizationDomainVerification`` object of the Clerk API."""
 
@@ -2979,7 +2979,7 @@ class OrganizationDomainVerification:
     verified_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomain:
     """The ``OrganizationDomain`` object of the Clerk API."""
 
@@ -3000,7 +3000,7 @@ class OrganizationDomain:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomainAffiliationVerification:
     """The ``OrganizationDomainAffiliationVerification`` object of the Clerk API."""
 
@@ -3011,7 +3011,7 @@ class OrganizationDomainAffiliationVerification:
     verified_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomainOwnershipVerification:
     """The ``OrganizationDomainOwnershipVerification`` object of the Clerk API."""
 
@@ -3022,7 +3022,7 @@ class OrganizationDomainOwnershipVerification:
     verified_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomainVerification2:
     """The ``OrganizationDomainVerification`` object of the Clerk API."""
 
@@ -3033,7 +3033,7 @@ class OrganizationDomainVerification2:
     verified_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomainPublicOrganizationData:
     """The ``OrganizationDomainPublicOrganizationData`` object of the Clerk API."""
 
@@ -3044,7 +3044,7 @@ class OrganizationDomainPublicOrganizationData:
     has_image: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OrganizationDomains:
     """The ``OrganizationDomains`` object of the Clerk API."""
 
@@ -3052,7 +3052,7 @@ class OrganizationDomains:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ProxyCheck:
     """The ``ProxyCheck`` object of the Clerk API."""
 
@@ -3067,7 +3067,7 @@ class ProxyCheck:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RedirectUrl:
     """The ``RedirectURL`` object of the Clerk API."""
 
@@ -3079,7 +3079,7 @@ class RedirectUrl:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SignInToken:
     """The ``SignInToken`` object of the Clerk API."""
 
@@ -3094,7 +3094,7 @@ class SignInToken:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SignUpVerification:
     """The ``SignUpVerification`` object of the Clerk API."""
 
@@ -3102,7 +3102,7 @@ class SignUpVerification:
     supported_strategies: list[str] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SignUpVerifications:
     """The ``SignUpVerifications`` object of the Clerk API."""
 
@@ -3112,7 +3112,7 @@ class SignUpVerifications:
     external_account: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SignUp:
     """The ``SignUp`` object of the Clerk API."""
 
@@ -3144,7 +3144,7 @@ class SignUp:
     external_account: dict[str, Any] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OauthApplication:
     """The ``OAuthApplication`` object of the Clerk API."""
 
@@ -3172,7 +3172,7 @@ class OauthApplication:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OauthApplications:
     """The ``OAuthApplications`` object of the Clerk API."""
 
@@ -3180,7 +3180,7 @@ class OauthApplications:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class OauthApplicationWithSecret:
     """The ``OAuthApplicationWithSecret`` object of the Clerk API."""
 
@@ -3209,7 +3209,7 @@ class OauthApplicationWithSecret:
     client_secret: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SamlConnectionAttributeMapping:
     """The ``SAMLConnectionAttributeMapping`` object of the Clerk API."""
 
@@ -3219,7 +3219,7 @@ class SamlConnectionAttributeMapping:
     last_name: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SamlConnectionLoginHint:
     """The ``SAMLConnectionLoginHint`` object of the Clerk API."""
 
@@ -3227,7 +3227,7 @@ class SamlConnectionLoginHint:
     source: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SamlConnection:
     """The ``SAMLConnection`` object of the Clerk API."""
 
@@ -3264,7 +3264,7 @@ class SamlConnection:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class SamlConnections:
     """The ``SAMLConnections`` object of the Clerk API."""
 
@@ -3272,7 +3272,7 @@ class SamlConnections:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnection:
     """The ``EnterpriseConnection`` object of the Clerk API."""
 
@@ -3295,7 +3295,7 @@ class EnterpriseConnection:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionCustomAttributesItem:
     """The ``EnterpriseConnectionCustomAttributesItem`` object of the Clerk API."""
 
@@ -3307,7 +3307,7 @@ class EnterpriseConnectionCustomAttributesItem:
     multi_valued: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionSamlConnection:
     """The ``EnterpriseConnectionSamlConnection`` object of the Clerk API."""
 
@@ -3326,7 +3326,7 @@ class EnterpriseConnectionSamlConnection:
     login_hint: EnterpriseConnectionSamlConnectionLoginHint | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionSamlConnectionLoginHint:
     """The ``EnterpriseConnectionSamlConnectionLoginHint`` object of the Clerk API."""
 
@@ -3334,7 +3334,7 @@ class EnterpriseConnectionSamlConnectionLoginHint:
     source: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionOauthConfig:
     """The ``EnterpriseConnectionOauthConfig`` object of the Clerk API."""
 
@@ -3352,7 +3352,7 @@ class EnterpriseConnectionOauthConfig:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnections:
     """The ``EnterpriseConnections`` object of the Clerk API."""
 
@@ -3360,7 +3360,7 @@ class EnterpriseConnections:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRun:
     """The ``EnterpriseConnectionTestRun`` object of the Clerk API."""
 
@@ -3374,7 +3374,7 @@ class EnterpriseConnectionTestRun:
     created_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRunParsedUserInfo:
     """The ``EnterpriseConnectionTestRunParsedUserInfo`` object of the Clerk API."""
 
@@ -3384,7 +3384,7 @@ class EnterpriseConnectionTestRunParsedUserInfo:
     user_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRunLogsItem:
     """The ``EnterpriseConnectionTestRunLogsItem`` object of the Clerk API."""
 
@@ -3394,7 +3394,7 @@ class EnterpriseConnectionTestRunLogsItem:
     message: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRunSaml:
     """The ``EnterpriseConnectionTestRunSaml`` object of the Clerk API."""
 
@@ -3403,7 +3403,7 @@ class EnterpriseConnectionTestRunSaml:
     relay_state: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRunOauth:
     """The ``EnterpriseConnectionTestRunOauth`` object of the Clerk API."""
 
@@ -3412,7 +3412,7 @@ class EnterpriseConnectionTestRunOauth:
     user_info: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRuns:
     """The ``EnterpriseConnectionTestRuns`` object of the Clerk API."""
 
@@ -3420,14 +3420,14 @@ class EnterpriseConnectionTestRuns:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class EnterpriseConnectionTestRunResponse:
     """The ``EnterpriseConnectionTestRunResponse`` object of the Clerk API."""
 
     url: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class TestingToken:
     """The ``TestingToken`` object of the Clerk API."""
 
@@ -3437,7 +3437,7 @@ class TestingToken:
     expires_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class AgentTask:
     """The ``AgentTask`` object of the Clerk API."""
 
@@ -3449,7 +3449,7 @@ class AgentTask:
     url: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class WaitlistEntry:
     """The ``WaitlistEntry`` object of the Clerk API."""
 
@@ -3464,7 +3464,7 @@ class WaitlistEntry:
     invitation: WaitlistEntryInvitation | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class WaitlistEntryInvitation:
     """The ``WaitlistEntryInvitation`` object of the Clerk API."""
 
@@ -3481,7 +3481,7 @@ class WaitlistEntryInvitation:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PaginatedCommercePlanResponse:
     """The ``PaginatedCommercePlanResponse`` object of the Clerk API."""
 
@@ -3489,7 +3489,7 @@ class PaginatedCommercePlanResponse:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPriceResponse:
     """The ``BillingPriceResponse`` object of the Clerk API."""
 
@@ -3510,7 +3510,7 @@ class BillingPriceResponse:
     supported_billing_periods: BillingPriceResponseSupportedBillingPeriods | str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPriceResponseFee:
     """The ``BillingPriceResponseFee`` object of the Clerk API."""
 
@@ -3520,7 +3520,7 @@ class BillingPriceResponseFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPriceResponseAnnualMonthlyFee:
     """The ``BillingPriceResponseAnnualMonthlyFee`` object of the Clerk API."""
 
@@ -3530,7 +3530,7 @@ class BillingPriceResponseAnnualMonthlyFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PaginatedBillingPriceResponse:
     """The ``PaginatedBillingPriceResponse`` object of the Clerk API."""
 
@@ -3538,7 +3538,7 @@ class PaginatedBillingPriceResponse:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateBillingPriceRequest:
     """The ``CreateBillingPriceRequest`` object of the Clerk API."""
 
@@ -3550,7 +3550,7 @@ class CreateBillingPriceRequest:
     supported_billing_periods: CreateBillingPriceRequestSupportedBillingPeriods | str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PaginatedCommerceSubscriptionItemResponse:
     """The ``PaginatedCommerceSubscriptionItemResponse`` object of the Clerk API."""
 
@@ -3558,14 +3558,14 @@ class PaginatedCommerceSubscriptionItemResponse:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ExtendFreeTrialRequest:
     """The ``ExtendFreeTrialRequest`` object of the Clerk API."""
 
     extend_to: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class FeatureResponse2:
     """The ``FeatureResponse-2`` object of the Clerk API."""
 
@@ -3578,7 +3578,7 @@ class FeatureResponse2:
     avatar_url: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlan2:
     """The ``CommercePlan-2`` object of the Clerk API."""
 
@@ -3614,7 +3614,7 @@ class CommercePlan2:
     free_trial_days: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlan2Fee:
     """The ``CommercePlan2Fee`` object of the Clerk API."""
 
@@ -3624,7 +3624,7 @@ class CommercePlan2Fee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlan2AnnualMonthlyFee:
     """The ``CommercePlan2AnnualMonthlyFee`` object of the Clerk API."""
 
@@ -3634,7 +3634,7 @@ class CommercePlan2AnnualMonthlyFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePlan2AnnualFee:
     """The ``CommercePlan2AnnualFee`` object of the Clerk API."""
 
@@ -3644,7 +3644,7 @@ class CommercePlan2AnnualFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePaymentSourceResponse:
     """The ``CommercePaymentSourceResponse`` object of the Clerk API."""
 
@@ -3668,7 +3668,7 @@ class CommercePaymentSourceResponse:
     is_removable: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePayerResponse2:
     """The ``CommercePayerResponse-2`` object of the Clerk API."""
 
@@ -3688,7 +3688,7 @@ class CommercePayerResponse2:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2:
     """The ``CommerceSubscriptionItem-2`` object of the Clerk API."""
 
@@ -3721,7 +3721,7 @@ class CommerceSubscriptionItem2:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2Credit:
     """The ``CommerceSubscriptionItem2Credit`` object of the Clerk API."""
 
@@ -3729,7 +3729,7 @@ class CommerceSubscriptionItem2Credit:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2CreditAmount:
     """The ``CommerceSubscriptionItem2CreditAmount`` object of the Clerk API."""
 
@@ -3739,7 +3739,7 @@ class CommerceSubscriptionItem2CreditAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2Plan:
     """The ``CommerceSubscriptionItem2Plan`` object of the Clerk API."""
 
@@ -3775,7 +3775,7 @@ class CommerceSubscriptionItem2Plan:
     free_trial_days: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2PlanFee:
     """The ``CommerceSubscriptionItem2PlanFee`` object of the Clerk API."""
 
@@ -3785,7 +3785,7 @@ class CommerceSubscriptionItem2PlanFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
     """The ``CommerceSubscriptionItem2PlanAnnualMonthlyFee`` object of the Clerk API."""
 
@@ -3795,7 +3795,7 @@ class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2PlanAnnualFee:
     """The ``CommerceSubscriptionItem2PlanAnnualFee`` object of the Clerk API."""
 
@@ -3805,7 +3805,7 @@ class CommerceSubscriptionItem2PlanAnnualFee:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2PaymentSource:
     """The ``CommerceSubscriptionItem2PaymentSource`` object of the Clerk API."""
 
@@ -3829,7 +3829,7 @@ class CommerceSubscriptionItem2PaymentSource:
     is_removable: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2LifetimePaid:
     """The ``CommerceSubscriptionItem2LifetimePaid`` object of the Clerk API."""
 
@@ -3839,7 +3839,7 @@ class CommerceSubscriptionItem2LifetimePaid:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2Amount:
     """The ``CommerceSubscriptionItem2Amount`` object of the Clerk API."""
 
@@ -3849,7 +3849,7 @@ class CommerceSubscriptionItem2Amount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoice:
     """The ``CommerceSubscriptionItem2NextInvoice`` object of the Clerk API."""
 
@@ -3859,7 +3859,7 @@ class CommerceSubscriptionItem2NextInvoice:
     totals: CommerceSubscriptionItem2NextInvoiceTotals | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceAmount:
     """The ``CommerceSubscriptionItem2NextInvoiceAmount`` object of the Clerk API."""
 
@@ -3869,7 +3869,7 @@ class CommerceSubscriptionItem2NextInvoiceAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceTotals:
     """The ``CommerceSubscriptionItem2NextInvoiceTotals`` object of the Clerk API."""
 
@@ -3882,7 +3882,7 @@ class CommerceSubscriptionItem2NextInvoiceTotals:
     discounts: CommerceSubscriptionItem2NextInvoiceTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsCredits`` object of the Clerk API."""
 
@@ -3891,7 +3891,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration`` object of the Clerk API."""
 
@@ -3901,7 +3901,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -3909,7 +3909,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsDiscounts`` object of the Clerk API."""
 
@@ -3917,7 +3917,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -3927,7 +3927,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPayment:
     """The ``CommerceSubscriptionItem2NextPayment`` object of the Clerk API."""
 
@@ -3937,7 +3937,7 @@ class CommerceSubscriptionItem2NextPayment:
     totals: CommerceSubscriptionItem2NextPaymentTotals | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentAmount:
     """The ``CommerceSubscriptionItem2NextPaymentAmount`` object of the Clerk API."""
 
@@ -3947,7 +3947,7 @@ class CommerceSubscriptionItem2NextPaymentAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentTotals:
     """The ``CommerceSubscriptionItem2NextPaymentTotals`` object of the Clerk API."""
 
@@ -3960,7 +3960,7 @@ class CommerceSubscriptionItem2NextPaymentTotals:
     discounts: CommerceSubscriptionItem2NextPaymentTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentTotalsCredits:
     """The ``CommerceSubscriptionItem2NextPaymentTotalsCredits`` object of the Clerk API."""
 
@@ -3969,7 +3969,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
     """The ``CommerceSubscriptionItem2NextPaymentTotalsCreditsProration`` object of the Clerk API."""
 
@@ -3979,7 +3979,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
     """The ``CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -3987,7 +3987,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
     """The ``CommerceSubscriptionItem2NextPaymentTotalsDiscounts`` object of the Clerk API."""
 
@@ -3995,7 +3995,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
     """The ``CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -4005,7 +4005,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceSubscriptionItem2Payer:
     """The ``CommerceSubscriptionItem2Payer`` object of the Clerk API."""
 
@@ -4025,7 +4025,7 @@ class CommerceSubscriptionItem2Payer:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PriceTransitionRequest:
     """The ``PriceTransitionRequest`` object of the Clerk API."""
 
@@ -4033,7 +4033,7 @@ class PriceTransitionRequest:
     to_price_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePriceTransitionDetails:
     """The ``CommercePriceTransitionDetails`` object of the Clerk API."""
 
@@ -4050,7 +4050,7 @@ class CommercePriceTransitionDetails:
     previous_subscription_item_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePriceTransitionDetailsImmediateCharge:
     """The ``CommercePriceTransitionDetailsImmediateCharge`` object of the Clerk API."""
 
@@ -4060,7 +4060,7 @@ class CommercePriceTransitionDetailsImmediateCharge:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommercePriceTransitionResponse:
     """The ``CommercePriceTransitionResponse`` object of the Clerk API."""
 
@@ -4070,14 +4070,14 @@ class CommercePriceTransitionResponse:
     transition: CommercePriceTransitionDetails | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ApplyCommerceDiscountRequest:
     """The ``ApplyCommerceDiscountRequest`` object of the Clerk API."""
 
     discount_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceDiscountRedemptionResponse:
     """The ``CommerceDiscountRedemptionResponse`` object of the Clerk API."""
 
@@ -4100,7 +4100,7 @@ class CommerceDiscountRedemptionResponse:
     redeemed_by: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceDiscountRedemptionResponseAmountOff:
     """The ``CommerceDiscountRedemptionResponseAmountOff`` object of the Clerk API."""
 
@@ -4110,7 +4110,7 @@ class CommerceDiscountRedemptionResponseAmountOff:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CommerceDiscountRedemptionResponseAmount:
     """The ``CommerceDiscountRedemptionResponseAmount`` object of the Clerk API."""
 
@@ -4120,7 +4120,7 @@ class CommerceDiscountRedemptionResponseAmount:
     currency_symbol: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttempt:
     """The ``BillingPaymentAttempt`` object of the Clerk API."""
 
@@ -4150,7 +4150,7 @@ class BillingPaymentAttempt:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttemptTotals:
     """The ``BillingPaymentAttemptTotals`` object of the Clerk API."""
 
@@ -4163,7 +4163,7 @@ class BillingPaymentAttemptTotals:
     discounts: BillingPaymentAttemptTotalsDiscounts | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttemptTotalsCredits:
     """The ``BillingPaymentAttemptTotalsCredits`` object of the Clerk API."""
 
@@ -4172,7 +4172,7 @@ class BillingPaymentAttemptTotalsCredits:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttemptTotalsCreditsProration:
     """The ``BillingPaymentAttemptTotalsCreditsProration`` object of the Clerk API."""
 
@@ -4182,7 +4182,7 @@ class BillingPaymentAttemptTotalsCreditsProration:
     cycle_remaining_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttemptTotalsCreditsPayer:
     """The ``BillingPaymentAttemptTotalsCreditsPayer`` object of the Clerk API."""
 
@@ -4190,7 +4190,7 @@ class BillingPaymentAttemptTotalsCreditsPayer:
     applied_amount: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttemptTotalsDiscounts:
     """The ``BillingPaymentAttemptTotalsDiscounts`` object of the Clerk API."""
 
@@ -4198,7 +4198,7 @@ class BillingPaymentAttemptTotalsDiscounts:
     total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingPaymentAttemptTotalsDiscountsProration:
     """The ``BillingPaymentAttemptTotalsDiscountsProration`` object of the Clerk API."""
 
@@ -4208,7 +4208,7 @@ class BillingPaymentAttemptTotalsDiscountsProration:
     cycle_passed_percent: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingStatement:
     """The ``BillingStatement`` object of the Clerk API."""
 
@@ -4223,7 +4223,7 @@ class BillingStatement:
     groups: list[BillingStatementGroupsItem] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingStatementTotals:
     """The ``BillingStatementTotals`` object of the Clerk API."""
 
@@ -4233,7 +4233,7 @@ class BillingStatementTotals:
     tax_total: CommerceMoneyResponse | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class BillingStatementGroupsItem:
     """The ``BillingStatementGroupsItem`` object of the Clerk API."""
 
@@ -4243,7 +4243,7 @@ class BillingStatementGroupsItem:
     items: list[BillingPaymentAttempt] | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PaginatedBillingStatementResponse:
     """The ``PaginatedBillingStatementResponse`` object of the Clerk API."""
 
@@ -4251,7 +4251,7 @@ class PaginatedBillingStatementResponse:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PaginatedBillingPaymentAttemptResponse:
     """The ``PaginatedBillingPaymentAttemptResponse`` object of the Clerk API."""
 
@@ -4259,7 +4259,7 @@ class PaginatedBillingPaymentAttemptResponse:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Permissions:
     """The ``Permissions`` object of the Clerk API."""
 
@@ -4267,7 +4267,7 @@ class Permissions:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSetItem:
     """The ``RoleSetItem`` object of the Clerk API."""
 
@@ -4283,7 +4283,7 @@ class RoleSetItem:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSetMigration:
     """The ``RoleSetMigration`` object of the Clerk API."""
 
@@ -4304,7 +4304,7 @@ class RoleSetMigration:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSet:
     """The ``RoleSet`` object of the Clerk API."""
 
@@ -4323,7 +4323,7 @@ class RoleSet:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSetDefaultRole:
     """The ``RoleSetDefaultRole`` object of the Clerk API."""
 
@@ -4339,7 +4339,7 @@ class RoleSetDefaultRole:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSetCreatorRole:
     """The ``RoleSetCreatorRole`` object of the Clerk API."""
 
@@ -4355,7 +4355,7 @@ class RoleSetCreatorRole:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSetRoleSetMigration:
     """The ``RoleSetRoleSetMigration`` object of the Clerk API."""
 
@@ -4376,7 +4376,7 @@ class RoleSetRoleSetMigration:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RoleSets:
     """The ``RoleSets`` object of the Clerk API."""
 
@@ -4384,7 +4384,7 @@ class RoleSets:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ScimDirectory:
     """The ``SCIMDirectory`` object of the Clerk API."""
 
@@ -4404,7 +4404,7 @@ class ScimDirectory:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ScimDirectoryCustomAttributesItem:
     """The ``ScimDirectoryCustomAttributesItem`` object of the Clerk API."""
 
@@ -4416,7 +4416,7 @@ class ScimDirectoryCustomAttributesItem:
     multi_valued: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ScimGroupRoleMapping:
     """The ``SCIMGroupRoleMapping`` object of the Clerk API."""
 
@@ -4435,7 +4435,7 @@ class ScimGroupRoleMapping:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class Directory:
     """The ``Directory`` object of the Clerk API."""
 
@@ -4455,7 +4455,7 @@ class Directory:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DirectoryCustomAttributesItem:
     """The ``DirectoryCustomAttributesItem`` object of the Clerk API."""
 
@@ -4467,7 +4467,7 @@ class DirectoryCustomAttributesItem:
     multi_valued: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DirectoryGroupRoleMapping:
     """The ``DirectoryGroupRoleMapping`` object of the Clerk API."""
 
@@ -4486,7 +4486,7 @@ class DirectoryGroupRoleMapping:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PrepareEmailAddressVerification:
     """The ``PrepareEmailAddressVerification`` object of the Clerk API."""
 
@@ -4499,7 +4499,7 @@ class PrepareEmailAddressVerification:
     channel: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class AttemptEmailAddressVerification:
     """The ``AttemptEmailAddressVerification`` object of the Clerk API."""
 
@@ -4512,7 +4512,7 @@ class AttemptEmailAddressVerification:
     channel: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class PreparePhoneNumberVerification:
     """The ``PreparePhoneNumberVerification`` object of the Clerk API."""
 
@@ -4525,7 +4525,7 @@ class PreparePhoneNumberVerification:
     channel: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class AttemptPhoneNumberVerification:
     """The ``AttemptPhoneNumberVerification`` object of the Clerk API."""
 
@@ -4538,7 +4538,7 @@ class AttemptPhoneNumberVerification:
     channel: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateSessionToken:
     """The ``CreateSessionToken`` object of the Clerk API."""
 
@@ -4547,7 +4547,7 @@ class CreateSessionToken:
     jwt: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateSessionTokenFromTemplate:
     """The ``CreateSessionTokenFromTemplate`` object of the Clerk API."""
 
@@ -4556,7 +4556,7 @@ class CreateSessionTokenFromTemplate:
     jwt: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetOauthAccessTokenItem:
     """The ``GetOauthAccessTokenItem`` object of the Clerk API."""
 
@@ -4574,14 +4574,14 @@ class GetOauthAccessTokenItem:
     token_secret: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerifyPassword:
     """The ``VerifyPassword`` object of the Clerk API."""
 
     verified: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerifyTotp:
     """The ``VerifyTotp`` object of the Clerk API."""
 
@@ -4589,21 +4589,21 @@ class VerifyTotp:
     code_type: VerifyTotpCodeType | str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DisableMfa:
     """The ``DisableMfa`` object of the Clerk API."""
 
     user_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteBackupCode:
     """The ``DeleteBackupCode`` object of the Clerk API."""
 
     user_id: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListUserTrustedDevices:
     """The ``ListUserTrustedDevices`` object of the Clerk API."""
 
@@ -4611,7 +4611,7 @@ class ListUserTrustedDevices:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteTotp:
     """The ``DeleteTotp`` object of the Clerk API."""
 
@@ -4631,7 +4631,7 @@ class CreateBulkInvitationsBodyItemParams:
     template_slug: str | Unset = UNSET
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RevokeInvitation:
     """The ``RevokeInvitation`` object of the Clerk API."""
 
@@ -4648,7 +4648,7 @@ class RevokeInvitation:
     updated_at: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class UpdateInstanceAuthConfig:
     """The ``UpdateInstanceAuthConfig`` object of the Clerk API."""
 
@@ -4668,7 +4668,7 @@ class CreateActorTokenActorParams:
     sub: str
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListMachines:
     """The ``ListMachines`` object of the Clerk API."""
 
@@ -4676,7 +4676,7 @@ class ListMachines:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateMachine:
     """The ``CreateMachine`` object of the Clerk API."""
 
@@ -4692,7 +4692,7 @@ class CreateMachine:
     secret_key: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteMachine:
     """The ``DeleteMachine`` object of the Clerk API."""
 
@@ -4702,7 +4702,7 @@ class DeleteMachine:
     deleted: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetMachineSecretKey:
     """The ``GetMachineSecretKey`` object of the Clerk API."""
 
@@ -4711,7 +4711,7 @@ class GetMachineSecretKey:
     secret: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RotateMachineSecretKey:
     """The ``RotateMachineSecretKey`` object of the Clerk API."""
 
@@ -4720,7 +4720,7 @@ class RotateMachineSecretKey:
     secret: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteMachineScope:
     """The ``DeleteMachineScope`` object of the Clerk API."""
 
@@ -4916,7 +4916,7 @@ class CreateAgentTaskOnBehalfOfParams:
     identifier: str | Unset = UNSET
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListWaitlistEntries:
     """The ``ListWaitlistEntries`` object of the Clerk API."""
 
@@ -4939,7 +4939,7 @@ class ReplaceRoleSetReassignmentMappingsParams:
     pass
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListScimDirectories:
     """The ``ListScimDirectories`` object of the Clerk API."""
 
@@ -4957,7 +4957,7 @@ class CreateScimDirectoryGroupRoleMappingsItemParams:
     precedence: int | Unset = UNSET
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListScimGroupRoleMappings:
     """The ``ListScimGroupRoleMappings`` object of the Clerk API."""
 
@@ -4973,7 +4973,7 @@ class ReplaceScimGroupRoleMappingsMappingsItemParams:
     role_id: str
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ReplaceScimGroupRoleMappings:
     """The ``ReplaceScimGroupRoleMappings`` object of the Clerk API."""
 
@@ -4981,7 +4981,7 @@ class ReplaceScimGroupRoleMappings:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteScimGroupRoleMapping:
     """The ``DeleteScimGroupRoleMapping`` object of the Clerk API."""
 
@@ -4991,7 +4991,7 @@ class DeleteScimGroupRoleMapping:
     deleted: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListDirectories:
     """The ``ListDirectories`` object of the Clerk API."""
 
@@ -5011,7 +5011,7 @@ class CreateDirectoryGroupRoleMappingsItemParams:
     precedence: int | Unset = UNSET
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ListDirectoryGroupRoleMappings:
     """The ``ListDirectoryGroupRoleMappings`` object of the Clerk API."""
 
@@ -5028,7 +5028,7 @@ class ReplaceDirectoryGroupRoleMappingsMappingsItemParams:
     scim_group_id: str | Unset = UNSET
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class ReplaceDirectoryGroupRoleMappings:
     """The ``ReplaceDirectoryGroupRoleMappings`` object of the Clerk API."""
 
@@ -5036,7 +5036,7 @@ class ReplaceDirectoryGroupRoleMappings:
     total_count: int | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteDirectoryGroupRoleMapping:
     """The ``DeleteDirectoryGroupRoleMapping`` object of the Clerk API."""
 
@@ -5046,7 +5046,7 @@ class DeleteDirectoryGroupRoleMapping:
     deleted: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateAdminPortalLinkToken:
     """The ``CreateAdminPortalLinkToken`` object of the Clerk API."""
 
@@ -5067,7 +5067,7 @@ class CreateAdminPortalLinkToken:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RevokeAdminPortalLinkToken:
     """The ``RevokeAdminPortalLinkToken`` object of the Clerk API."""
 
@@ -5087,7 +5087,7 @@ class RevokeAdminPortalLinkToken:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetApiKeys:
     """The ``GetApiKeys`` object of the Clerk API."""
 
@@ -5095,7 +5095,7 @@ class GetApiKeys:
     total_count: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetApiKeysDataItem:
     """The ``GetApiKeysDataItem`` object of the Clerk API."""
 
@@ -5118,7 +5118,7 @@ class GetApiKeysDataItem:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetApiKeysItem:
     """The ``GetApiKeysItem`` object of the Clerk API."""
 
@@ -5141,7 +5141,7 @@ class GetApiKeysItem:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateApiKey:
     """The ``CreateApiKey`` object of the Clerk API."""
 
@@ -5165,7 +5165,7 @@ class CreateApiKey:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetApiKey:
     """The ``GetApiKey`` object of the Clerk API."""
 
@@ -5188,7 +5188,7 @@ class GetApiKey:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class UpdateApiKey:
     """The ``UpdateApiKey`` object of the Clerk API."""
 
@@ -5211,7 +5211,7 @@ class UpdateApiKey:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class DeleteApiKey:
     """The ``DeleteApiKey`` object of the Clerk API."""
 
@@ -5221,14 +5221,14 @@ class DeleteApiKey:
     deleted: bool | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetApiKeySecret:
     """The ``GetApiKeySecret`` object of the Clerk API."""
 
     secret: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RevokeApiKey:
     """The ``RevokeApiKey`` object of the Clerk API."""
 
@@ -5251,7 +5251,7 @@ class RevokeApiKey:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerifyApiKey:
     """The ``VerifyApiKey`` object of the Clerk API."""
 
@@ -5274,7 +5274,7 @@ class VerifyApiKey:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetM2MTokens:
     """The ``GetM2MTokens`` object of the Clerk API."""
 
@@ -5282,7 +5282,7 @@ class GetM2MTokens:
     total_count: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetM2MTokensM2mTokensItem:
     """The ``GetM2MTokensM2mTokensItem`` object of the Clerk API."""
 
@@ -5301,7 +5301,7 @@ class GetM2MTokensM2mTokensItem:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class GetM2MTokensItem:
     """The ``GetM2MTokensItem`` object of the Clerk API."""
 
@@ -5320,7 +5320,7 @@ class GetM2MTokensItem:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class CreateM2MToken:
     """The ``CreateM2MToken`` object of the Clerk API."""
 
@@ -5340,7 +5340,7 @@ class CreateM2MToken:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class RevokeM2MToken:
     """The ``RevokeM2MToken`` object of the Clerk API."""
 
@@ -5359,7 +5359,7 @@ class RevokeM2MToken:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerifyM2MToken:
     """The ``VerifyM2MToken`` object of the Clerk API."""
 
@@ -5378,7 +5378,7 @@ class VerifyM2MToken:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerifyOauthAccessToken1:
     """The ``VerifyOauthAccessToken1`` object of the Clerk API."""
 
@@ -5396,7 +5396,7 @@ class VerifyOauthAccessToken1:
     updated_at: float | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, slots=False)
 class VerifyOauthAccessToken2:
     """The ``VerifyOauthAccessToken2`` object of the Clerk API."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import ActorToken, CreateActorTokenActorParams
 
 __all__ = ["ActorTokens"]
@@ -62,6 +62,6 @@ class ActorTokens(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/actor_tokens/{actor_token_id}/revoke", actor_token_id=actor_token_id),
+            f"/actor_tokens/{_segment('actor_token_id', actor_token_id)}/revoke",
             cast_to=ActorToken,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import CreateAdminPortalLinkToken, RevokeAdminPortalLinkToken
 
 __all__ = ["AdminPortalLinkTokens"]
@@ -63,10 +63,7 @@ class AdminPortalLinkTokens(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke",
-                adminPortalLinkTokenID=admin_portal_link_token_id,
-            ),
+            f"/admin_portal_link_tokens/{_segment('adminPortalLinkTokenID', admin_portal_link_token_id)}/revoke",
             body={"revocation_reason": revocation_reason},
             cast_to=RevokeAdminPortalLinkToken,
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import AgentTask, CreateAgentTaskOnBehalfOfParams
 
 __all__ = ["AgentTasks"]
@@ -68,6 +68,6 @@ class AgentTasks(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/agents/tasks/{agent_task_id}/revoke", agent_task_id=agent_task_id),
+            f"/agents/tasks/{_segment('agent_task_id', agent_task_id)}/revoke",
             cast_to=AgentTask,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import AllowlistIdentifier, DeletedObject
 
 __all__ = ["AllowlistIdentifiers"]
@@ -79,6 +79,6 @@ class AllowlistIdentifiers(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/allowlist_identifiers/{identifier_id}", identifier_id=identifier_id),
+            f"/allowlist_identifiers/{_segment('identifier_id', identifier_id)}",
             cast_to=DeletedObject,
         )

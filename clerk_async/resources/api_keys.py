@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateApiKey,
     DeleteApiKey,
@@ -130,7 +130,7 @@ class ApiKeys(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/api_keys/{apiKeyID}", apiKeyID=api_key_id),
+            f"/api_keys/{_segment('apiKeyID', api_key_id)}",
             cast_to=GetApiKey,
         )
 
@@ -160,7 +160,7 @@ class ApiKeys(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/api_keys/{apiKeyID}", apiKeyID=api_key_id),
+            f"/api_keys/{_segment('apiKeyID', api_key_id)}",
             body={
                 "claims": claims,
                 "scopes": scopes,
@@ -183,7 +183,7 @@ class ApiKeys(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/api_keys/{apiKeyID}", apiKeyID=api_key_id),
+            f"/api_keys/{_segment('apiKeyID', api_key_id)}",
             cast_to=DeleteApiKey,
         )
 
@@ -199,7 +199,7 @@ class ApiKeys(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/api_keys/{apiKeyID}/secret", apiKeyID=api_key_id),
+            f"/api_keys/{_segment('apiKeyID', api_key_id)}/secret",
             cast_to=GetApiKeySecret,
         )
 
@@ -218,7 +218,7 @@ class ApiKeys(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/api_keys/{apiKeyID}/revoke", apiKeyID=api_key_id),
+            f"/api_keys/{_segment('apiKeyID', api_key_id)}/revoke",
             body={"revocation_reason": revocation_reason},
             cast_to=RevokeApiKey,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     BillingPaymentAttempt,
     BillingPriceResponse,
@@ -203,10 +203,7 @@ class Billing(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/billing/subscription_items/{subscription_item_id}",
-                subscription_item_id=subscription_item_id,
-            ),
+            f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}",
             query={"end_now": end_now},
             cast_to=CommerceSubscriptionItem,
         )
@@ -226,10 +223,7 @@ class Billing(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/billing/subscription_items/{subscription_item_id}/extend_free_trial",
-                subscription_item_id=subscription_item_id,
-            ),
+            f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/extend_free_trial",
             body={"extend_to": extend_to},
             cast_to=CommerceSubscriptionItem2,
         )
@@ -250,10 +244,7 @@ class Billing(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/billing/subscription_items/{subscription_item_id}/price_transition",
-                subscription_item_id=subscription_item_id,
-            ),
+            f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/price_transition",
             body={"from_price_id": from_price_id, "to_price_id": to_price_id},
             cast_to=CommercePriceTransitionResponse,
         )
@@ -273,10 +264,7 @@ class Billing(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/billing/subscription_items/{subscription_item_id}/discounts",
-                subscription_item_id=subscription_item_id,
-            ),
+            f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/discounts",
             body={"discount_id": discount_id},
             cast_to=CommerceDiscountRedemptionResponse,
         )
@@ -296,11 +284,7 @@ class Billing(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/billing/subscription_items/{subscription_item_id}/discounts/{discount_id}",
-                subscription_item_id=subscription_item_id,
-                discount_id=discount_id,
-            ),
+            f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/discounts/{_segment('discount_id', discount_id)}",
             cast_to=CommerceDiscountRedemptionResponse,
         )
 
@@ -348,7 +332,7 @@ class Billing(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/billing/statements/{statementID}", statementID=statement_id),
+            f"/billing/statements/{_segment('statementID', statement_id)}",
             cast_to=BillingStatement,
         )
 
@@ -377,7 +361,7 @@ class Billing(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements/{statementID}/payment_attempts
         """
         return self._client._paginate(
-            _path("/billing/statements/{statementID}/payment_attempts", statementID=statement_id),
+            f"/billing/statements/{_segment('statementID', statement_id)}/payment_attempts",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=BillingPaymentAttempt,
             envelope="data",

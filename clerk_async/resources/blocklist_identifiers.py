@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .._resource import AsyncResource
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import BlocklistIdentifier, DeletedObject
 from ..models import BlocklistIdentifiers as BlocklistIdentifiersModel
 
@@ -58,6 +58,6 @@ class BlocklistIdentifiers(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/blocklist_identifiers/{identifier_id}", identifier_id=identifier_id),
+            f"/blocklist_identifiers/{_segment('identifier_id', identifier_id)}",
             cast_to=DeletedObject,
         )

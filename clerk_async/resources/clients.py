@@ -8,7 +8,7 @@ import warnings
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import Client
 
 __all__ = ["Clients"]
@@ -88,6 +88,6 @@ class Clients(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/clients/{client_id}", client_id=client_id),
+            f"/clients/{_segment('client_id', client_id)}",
             cast_to=Client,
         )

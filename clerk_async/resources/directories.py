@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateDirectoryGroupRoleMappingsItemParams,
     DeleteDirectoryGroupRoleMapping,
@@ -106,7 +106,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/directories/{directory_id}", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}",
             cast_to=Directory,
         )
 
@@ -136,7 +136,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/directories/{directory_id}", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}",
             body={
                 "name": name,
                 "enabled": enabled,
@@ -159,7 +159,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/directories/{directory_id}", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}",
             cast_to=DeletedObject,
         )
 
@@ -175,7 +175,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/directories/{directory_id}/rotate_api_key", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}/rotate_api_key",
             cast_to=Directory,
         )
 
@@ -191,7 +191,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/directories/{directory_id}/group_role_mappings", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             cast_to=ListDirectoryGroupRoleMappings,
         )
 
@@ -219,7 +219,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/directories/{directory_id}/group_role_mappings", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             body={
                 "directory_group_id": directory_group_id,
                 "scim_group_id": scim_group_id,
@@ -249,7 +249,7 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path("/directories/{directory_id}/group_role_mappings", directory_id=directory_id),
+            f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             body={"mappings": mappings},
             cast_to=ReplaceDirectoryGroupRoleMappings,
         )
@@ -269,10 +269,6 @@ class Directories(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/directories/{directory_id}/group_role_mappings/{mapping_id}",
-                directory_id=directory_id,
-                mapping_id=mapping_id,
-            ),
+            f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings/{_segment('mapping_id', mapping_id)}",
             cast_to=DeleteDirectoryGroupRoleMapping,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, Domain
 from ..models import Domains as DomainsModel
 
@@ -73,7 +73,7 @@ class Domains(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/domains/{domain_id}", domain_id=domain_id),
+            f"/domains/{_segment('domain_id', domain_id)}",
             body={"name": name, "proxy_url": proxy_url, "is_secondary": is_secondary},
             cast_to=Domain,
         )
@@ -90,6 +90,6 @@ class Domains(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/domains/{domain_id}", domain_id=domain_id),
+            f"/domains/{_segment('domain_id', domain_id)}",
             cast_to=DeletedObject,
         )

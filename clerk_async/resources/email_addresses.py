@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     AttemptEmailAddressVerification,
     DeletedObject,
@@ -68,7 +68,7 @@ class EmailAddresses(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/email_addresses/{email_address_id}", email_address_id=email_address_id),
+            f"/email_addresses/{_segment('email_address_id', email_address_id)}",
             cast_to=EmailAddress,
         )
 
@@ -94,7 +94,7 @@ class EmailAddresses(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/email_addresses/{email_address_id}", email_address_id=email_address_id),
+            f"/email_addresses/{_segment('email_address_id', email_address_id)}",
             body={
                 "verified": verified,
                 "primary": primary,
@@ -115,7 +115,7 @@ class EmailAddresses(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/email_addresses/{email_address_id}", email_address_id=email_address_id),
+            f"/email_addresses/{_segment('email_address_id', email_address_id)}",
             cast_to=DeletedObject,
         )
 
@@ -131,10 +131,7 @@ class EmailAddresses(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/email_addresses/{email_address_id}/prepare_verification",
-                email_address_id=email_address_id,
-            ),
+            f"/email_addresses/{_segment('email_address_id', email_address_id)}/prepare_verification",
             cast_to=PrepareEmailAddressVerification,
         )
 
@@ -154,10 +151,7 @@ class EmailAddresses(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/email_addresses/{email_address_id}/attempt_verification",
-                email_address_id=email_address_id,
-            ),
+            f"/email_addresses/{_segment('email_address_id', email_address_id)}/attempt_verification",
             body={"verification_id": verification_id, "code": code},
             cast_to=AttemptEmailAddressVerification,
         )
@@ -184,7 +178,7 @@ class EmailAddresses(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path("/users/{user_id}/email_address", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/email_address",
             body={
                 "email_address": email_address,
                 "identification_status": identification_status,

@@ -7,7 +7,7 @@ import warnings
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import Template
 
 __all__ = ["EmailAndSmsTemplates"]
@@ -58,7 +58,7 @@ class EmailAndSmsTemplates(AsyncResource):
         )
         return await self._client._request(
             "PUT",
-            _path("/templates/{template_type}/{slug}", template_type=template_type, slug=slug),
+            f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}",
             body={
                 "name": name,
                 "subject": subject,

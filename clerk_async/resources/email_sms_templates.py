@@ -8,7 +8,7 @@ import warnings
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import Template
 
 __all__ = ["EmailSmsTemplates"]
@@ -52,7 +52,7 @@ class EmailSmsTemplates(AsyncResource):
             stacklevel=2,
         )
         return self._client._paginate(
-            _path("/templates/{template_type}", template_type=template_type),
+            f"/templates/{_segment('template_type', template_type)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=Template,
             envelope=False,
@@ -82,7 +82,7 @@ class EmailSmsTemplates(AsyncResource):
         )
         return await self._client._request(
             "GET",
-            _path("/templates/{template_type}/{slug}", template_type=template_type, slug=slug),
+            f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}",
             cast_to=Template,
         )
 
@@ -107,9 +107,7 @@ class EmailSmsTemplates(AsyncResource):
         )
         return await self._client._request(
             "POST",
-            _path(
-                "/templates/{template_type}/{slug}/revert", template_type=template_type, slug=slug
-            ),
+            f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/revert",
             cast_to=Template,
         )
 
@@ -137,11 +135,7 @@ class EmailSmsTemplates(AsyncResource):
         )
         return await self._client._request(
             "POST",
-            _path(
-                "/templates/{template_type}/{slug}/toggle_delivery",
-                template_type=template_type,
-                slug=slug,
-            ),
+            f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/toggle_delivery",
             body={"delivered_by_clerk": delivered_by_clerk},
             cast_to=Template,
         )

@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateEnterpriseConnectionCustomAttributesItemParams,
     CreateEnterpriseConnectionOidcParams,
@@ -132,10 +132,7 @@ class EnterpriseConnections(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/enterprise_connections/{enterprise_connection_id}",
-                enterprise_connection_id=enterprise_connection_id,
-            ),
+            f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
             cast_to=EnterpriseConnection,
         )
 
@@ -179,10 +176,7 @@ class EnterpriseConnections(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path(
-                "/enterprise_connections/{enterprise_connection_id}",
-                enterprise_connection_id=enterprise_connection_id,
-            ),
+            f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
             body={
                 "name": name,
                 "domains": domains,
@@ -210,10 +204,7 @@ class EnterpriseConnections(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/enterprise_connections/{enterprise_connection_id}",
-                enterprise_connection_id=enterprise_connection_id,
-            ),
+            f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
             cast_to=DeletedObject,
         )
 
@@ -242,10 +233,7 @@ class EnterpriseConnections(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections/{enterprise_connection_id}/test_runs
         """
         return self._client._paginate(
-            _path(
-                "/enterprise_connections/{enterprise_connection_id}/test_runs",
-                enterprise_connection_id=enterprise_connection_id,
-            ),
+            f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
             query={"status": status, "limit": limit, "offset": offset},
             item_type=EnterpriseConnectionTestRun,
             envelope="data",
@@ -268,9 +256,6 @@ class EnterpriseConnections(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/enterprise_connections/{enterprise_connection_id}/test_runs",
-                enterprise_connection_id=enterprise_connection_id,
-            ),
+            f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
             cast_to=EnterpriseConnectionTestRunResponse,
         )

@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import CreateBulkInvitationsBodyItemParams, Invitation, RevokeInvitation
 
 __all__ = ["Invitations"]
@@ -137,6 +137,6 @@ class Invitations(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/invitations/{invitation_id}/revoke", invitation_id=invitation_id),
+            f"/invitations/{_segment('invitation_id', invitation_id)}/revoke",
             cast_to=RevokeInvitation,
         )

@@ -8,7 +8,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, JwtTemplate
 
 __all__ = ["JwtTemplates"]
@@ -104,7 +104,7 @@ class JwtTemplates(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/jwt_templates/{template_id}", template_id=template_id),
+            f"/jwt_templates/{_segment('template_id', template_id)}",
             cast_to=JwtTemplate,
         )
 
@@ -138,7 +138,7 @@ class JwtTemplates(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/jwt_templates/{template_id}", template_id=template_id),
+            f"/jwt_templates/{_segment('template_id', template_id)}",
             body={
                 "name": name,
                 "claims": claims,
@@ -163,6 +163,6 @@ class JwtTemplates(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/jwt_templates/{template_id}", template_id=template_id),
+            f"/jwt_templates/{_segment('template_id', template_id)}",
             cast_to=DeletedObject,
         )

@@ -8,7 +8,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import CreateM2MToken, GetM2MTokensItem, RevokeM2MToken, VerifyM2MToken
 
 __all__ = ["M2m"]
@@ -108,7 +108,7 @@ class M2m(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/m2m_tokens/{m2m_token_id}/revoke", m2m_token_id=m2m_token_id),
+            f"/m2m_tokens/{_segment('m2m_token_id', m2m_token_id)}/revoke",
             body={"revocation_reason": revocation_reason},
             cast_to=RevokeM2MToken,
         )

@@ -8,7 +8,7 @@ import builtins
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateMachine,
     DeleteMachine,
@@ -102,7 +102,7 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/machines/{machine_id}", machine_id=machine_id),
+            f"/machines/{_segment('machine_id', machine_id)}",
             cast_to=Machine,
         )
 
@@ -122,7 +122,7 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/machines/{machine_id}", machine_id=machine_id),
+            f"/machines/{_segment('machine_id', machine_id)}",
             body={"name": name, "default_token_ttl": default_token_ttl},
             cast_to=Machine,
         )
@@ -139,7 +139,7 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/machines/{machine_id}", machine_id=machine_id),
+            f"/machines/{_segment('machine_id', machine_id)}",
             cast_to=DeleteMachine,
         )
 
@@ -155,7 +155,7 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/machines/{machine_id}/secret_key", machine_id=machine_id),
+            f"/machines/{_segment('machine_id', machine_id)}/secret_key",
             cast_to=GetMachineSecretKey,
         )
 
@@ -174,7 +174,7 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/machines/{machine_id}/secret_key/rotate", machine_id=machine_id),
+            f"/machines/{_segment('machine_id', machine_id)}/secret_key/rotate",
             body={"previous_token_ttl": previous_token_ttl},
             cast_to=RotateMachineSecretKey,
         )
@@ -192,7 +192,7 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/machines/{machine_id}/scopes", machine_id=machine_id),
+            f"/machines/{_segment('machine_id', machine_id)}/scopes",
             body={"to_machine_id": to_machine_id},
             cast_to=MachineScope,
         )
@@ -210,10 +210,6 @@ class Machines(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/machines/{machine_id}/scopes/{other_machine_id}",
-                machine_id=machine_id,
-                other_machine_id=other_machine_id,
-            ),
+            f"/machines/{_segment('machine_id', machine_id)}/scopes/{_segment('other_machine_id', other_machine_id)}",
             cast_to=DeleteMachineScope,
         )

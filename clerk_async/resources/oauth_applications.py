@@ -8,7 +8,7 @@ import builtins
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, FileContent, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, OauthApplication, OauthApplicationWithSecret
 
 __all__ = ["OauthApplications"]
@@ -111,10 +111,7 @@ class OauthApplications(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/oauth_applications/{oauth_application_id}",
-                oauth_application_id=oauth_application_id,
-            ),
+            f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
             cast_to=OauthApplication,
         )
 
@@ -148,10 +145,7 @@ class OauthApplications(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path(
-                "/oauth_applications/{oauth_application_id}",
-                oauth_application_id=oauth_application_id,
-            ),
+            f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
             body={
                 "name": name,
                 "redirect_uris": redirect_uris,
@@ -176,10 +170,7 @@ class OauthApplications(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/oauth_applications/{oauth_application_id}",
-                oauth_application_id=oauth_application_id,
-            ),
+            f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
             cast_to=DeletedObject,
         )
 
@@ -199,10 +190,7 @@ class OauthApplications(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path(
-                "/oauth_applications/{oauth_application_id}/logo",
-                oauth_application_id=oauth_application_id,
-            ),
+            f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/logo",
             files={"file": file, "uploader_user_id": uploader_user_id},
             cast_to=OauthApplication,
         )
@@ -219,10 +207,7 @@ class OauthApplications(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/oauth_applications/{oauth_application_id}/rotate_secret",
-                oauth_application_id=oauth_application_id,
-            ),
+            f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/rotate_secret",
             cast_to=OauthApplicationWithSecret,
         )
 
@@ -238,10 +223,7 @@ class OauthApplications(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/oauth_applications/{oauth_application_id}/revoke_token",
-                oauth_application_id=oauth_application_id,
-            ),
+            f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/revoke_token",
             body={"token": token},
             cast_to=type(None),
         )

@@ -8,7 +8,7 @@ import builtins
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, OrganizationDomain
 
 __all__ = ["OrganizationDomains"]
@@ -46,7 +46,7 @@ class OrganizationDomains(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/get/organizations/{organization_id}/domains
         """
         return self._client._paginate(
-            _path("/organizations/{organization_id}/domains", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/domains",
             query={
                 "verified": verified,
                 "enrollment_mode": enrollment_mode,
@@ -82,7 +82,7 @@ class OrganizationDomains(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/organizations/{organization_id}/domains", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/domains",
             body={"name": name, "enrollment_mode": enrollment_mode, "verified": verified},
             cast_to=OrganizationDomain,
         )
@@ -109,11 +109,7 @@ class OrganizationDomains(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path(
-                "/organizations/{organization_id}/domains/{domain_id}",
-                organization_id=organization_id,
-                domain_id=domain_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}",
             body={"enrollment_mode": enrollment_mode, "verified": verified},
             cast_to=OrganizationDomain,
         )
@@ -131,11 +127,7 @@ class OrganizationDomains(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/organizations/{organization_id}/domains/{domain_id}",
-                organization_id=organization_id,
-                domain_id=domain_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}",
             cast_to=DeletedObject,
         )
 
@@ -152,11 +144,7 @@ class OrganizationDomains(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/organizations/{organization_id}/domains/{domain_id}/verify_ownership",
-                organization_id=organization_id,
-                domain_id=domain_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}/verify_ownership",
             cast_to=OrganizationDomain,
         )
 

@@ -10,7 +10,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateOrganizationInvitationBulkBodyItemParams,
     OrganizationInvitation,
@@ -97,7 +97,7 @@ class OrganizationInvitations(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organizations/{organization_id}/invitations
         """
         return self._client._paginate(
-            _path("/organizations/{organization_id}/invitations", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/invitations",
             query={
                 "status": status,
                 "email_address": email_address,
@@ -144,7 +144,7 @@ class OrganizationInvitations(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/organizations/{organization_id}/invitations", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/invitations",
             body={
                 "email_address": email_address,
                 "inviter_user_id": inviter_user_id,
@@ -176,9 +176,7 @@ class OrganizationInvitations(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/organizations/{organization_id}/invitations/bulk", organization_id=organization_id
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/invitations/bulk",
             body=body,
             cast_to=OrganizationInvitationsModel,
         )
@@ -214,10 +212,7 @@ class OrganizationInvitations(AsyncResource):
             stacklevel=2,
         )
         return self._client._paginate(
-            _path(
-                "/organizations/{organization_id}/invitations/pending",
-                organization_id=organization_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/invitations/pending",
             query={"limit": limit, "offset": offset},
             item_type=OrganizationInvitation,
             envelope="data",
@@ -239,11 +234,7 @@ class OrganizationInvitations(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/organizations/{organization_id}/invitations/{invitation_id}",
-                organization_id=organization_id,
-                invitation_id=invitation_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/invitations/{_segment('invitation_id', invitation_id)}",
             cast_to=OrganizationInvitation,
         )
 
@@ -267,11 +258,7 @@ class OrganizationInvitations(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/organizations/{organization_id}/invitations/{invitation_id}/revoke",
-                organization_id=organization_id,
-                invitation_id=invitation_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/invitations/{_segment('invitation_id', invitation_id)}/revoke",
             body={"requesting_user_id": requesting_user_id},
             cast_to=OrganizationInvitation,
         )

@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import OrganizationMembership
 
 __all__ = ["OrganizationMemberships"]
@@ -75,7 +75,7 @@ class OrganizationMemberships(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organizations/{organization_id}/memberships
         """
         return self._client._paginate(
-            _path("/organizations/{organization_id}/memberships", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/memberships",
             query={
                 "order_by": order_by,
                 "user_id": user_id,
@@ -127,7 +127,7 @@ class OrganizationMemberships(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/organizations/{organization_id}/memberships", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/memberships",
             body={
                 "user_id": user_id,
                 "role": role,
@@ -153,11 +153,7 @@ class OrganizationMemberships(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path(
-                "/organizations/{organization_id}/memberships/{user_id}",
-                organization_id=organization_id,
-                user_id=user_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}",
             body={"role": role},
             cast_to=OrganizationMembership,
         )
@@ -175,11 +171,7 @@ class OrganizationMemberships(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/organizations/{organization_id}/memberships/{user_id}",
-                organization_id=organization_id,
-                user_id=user_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}",
             cast_to=OrganizationMembership,
         )
 
@@ -205,11 +197,7 @@ class OrganizationMemberships(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path(
-                "/organizations/{organization_id}/memberships/{user_id}/metadata",
-                organization_id=organization_id,
-                user_id=user_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
             cast_to=OrganizationMembership,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, Permission
 
 __all__ = ["OrganizationPermissions"]
@@ -82,7 +82,7 @@ class OrganizationPermissions(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/organization_permissions/{permission_id}", permission_id=permission_id),
+            f"/organization_permissions/{_segment('permission_id', permission_id)}",
             cast_to=Permission,
         )
 
@@ -108,7 +108,7 @@ class OrganizationPermissions(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/organization_permissions/{permission_id}", permission_id=permission_id),
+            f"/organization_permissions/{_segment('permission_id', permission_id)}",
             body={"name": name, "key": key, "description": description},
             cast_to=Permission,
         )
@@ -125,6 +125,6 @@ class OrganizationPermissions(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/organization_permissions/{permission_id}", permission_id=permission_id),
+            f"/organization_permissions/{_segment('permission_id', permission_id)}",
             cast_to=DeletedObject,
         )

@@ -8,7 +8,7 @@ import builtins
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, Role
 
 __all__ = ["OrganizationRoles"]
@@ -100,10 +100,7 @@ class OrganizationRoles(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/organization_roles/{organization_role_id}",
-                organization_role_id=organization_role_id,
-            ),
+            f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             cast_to=Role,
         )
 
@@ -131,10 +128,7 @@ class OrganizationRoles(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path(
-                "/organization_roles/{organization_role_id}",
-                organization_role_id=organization_role_id,
-            ),
+            f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             body={"name": name, "key": key, "description": description, "permissions": permissions},
             cast_to=Role,
         )
@@ -151,10 +145,7 @@ class OrganizationRoles(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/organization_roles/{organization_role_id}",
-                organization_role_id=organization_role_id,
-            ),
+            f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             cast_to=DeletedObject,
         )
 
@@ -171,11 +162,7 @@ class OrganizationRoles(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/organization_roles/{organization_role_id}/permissions/{permission_id}",
-                organization_role_id=organization_role_id,
-                permission_id=permission_id,
-            ),
+            f"/organization_roles/{_segment('organization_role_id', organization_role_id)}/permissions/{_segment('permission_id', permission_id)}",
             cast_to=Role,
         )
 
@@ -192,10 +179,6 @@ class OrganizationRoles(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/organization_roles/{organization_role_id}/permissions/{permission_id}",
-                organization_role_id=organization_role_id,
-                permission_id=permission_id,
-            ),
+            f"/organization_roles/{_segment('organization_role_id', organization_role_id)}/permissions/{_segment('permission_id', permission_id)}",
             cast_to=Role,
         )

@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, FileContent, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CommerceCreditBalanceResponse,
     CommerceCreditLedgerResponse,
@@ -142,7 +142,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/organizations/{organization_id}", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}",
             query={
                 "include_members_count": include_members_count,
                 "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
@@ -178,7 +178,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/organizations/{organization_id}", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}",
             body={
                 "name": name,
                 "slug": slug,
@@ -202,7 +202,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/organizations/{organization_id}", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}",
             cast_to=DeletedObject,
         )
 
@@ -226,7 +226,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path("/organizations/{organization_id}/metadata", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
             cast_to=Organization,
         )
@@ -251,7 +251,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/organizations/{organization_id}/metadata", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
             cast_to=Organization,
         )
@@ -272,7 +272,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path("/organizations/{organization_id}/logo", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/logo",
             files={"file": file, "uploader_user_id": uploader_user_id},
             cast_to=OrganizationWithLogo,
         )
@@ -289,7 +289,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/organizations/{organization_id}/logo", organization_id=organization_id),
+            f"/organizations/{_segment('organization_id', organization_id)}/logo",
             cast_to=Organization,
         )
 
@@ -305,10 +305,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/organizations/{organization_id}/billing/subscription",
-                organization_id=organization_id,
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/billing/subscription",
             cast_to=CommerceSubscription,
         )
 
@@ -326,9 +323,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/organizations/{organization_id}/billing/credits", organization_id=organization_id
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/billing/credits",
             cast_to=CommerceCreditBalanceResponse,
         )
 
@@ -358,9 +353,7 @@ class Organizations(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/organizations/{organization_id}/billing/credits", organization_id=organization_id
-            ),
+            f"/organizations/{_segment('organization_id', organization_id)}/billing/credits",
             body={
                 "amount": amount,
                 "action": action,

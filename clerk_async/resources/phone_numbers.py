@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     AttemptPhoneNumberVerification,
     DeletedObject,
@@ -68,7 +68,7 @@ class PhoneNumbers(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/phone_numbers/{phone_number_id}", phone_number_id=phone_number_id),
+            f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
             cast_to=PhoneNumber,
         )
 
@@ -94,7 +94,7 @@ class PhoneNumbers(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/phone_numbers/{phone_number_id}", phone_number_id=phone_number_id),
+            f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
             body={
                 "verified": verified,
                 "primary": primary,
@@ -115,7 +115,7 @@ class PhoneNumbers(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/phone_numbers/{phone_number_id}", phone_number_id=phone_number_id),
+            f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
             cast_to=DeletedObject,
         )
 
@@ -131,10 +131,7 @@ class PhoneNumbers(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/phone_numbers/{phone_number_id}/prepare_verification",
-                phone_number_id=phone_number_id,
-            ),
+            f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}/prepare_verification",
             cast_to=PreparePhoneNumberVerification,
         )
 
@@ -154,10 +151,7 @@ class PhoneNumbers(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/phone_numbers/{phone_number_id}/attempt_verification",
-                phone_number_id=phone_number_id,
-            ),
+            f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}/attempt_verification",
             body={"verification_id": verification_id, "code": code},
             cast_to=AttemptPhoneNumberVerification,
         )
@@ -178,7 +172,7 @@ class PhoneNumbers(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path("/users/{user_id}/phone_number", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/phone_number",
             body={"phone_number": phone_number, "identification_status": identification_status},
             cast_to=PhoneNumber,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, RedirectUrl
 
 __all__ = ["RedirectUrls"]
@@ -78,7 +78,7 @@ class RedirectUrls(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/redirect_urls/{id}", id=id),
+            f"/redirect_urls/{_segment('id', id)}",
             cast_to=RedirectUrl,
         )
 
@@ -94,6 +94,6 @@ class RedirectUrls(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/redirect_urls/{id}", id=id),
+            f"/redirect_urls/{_segment('id', id)}",
             cast_to=DeletedObject,
         )

@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import DeletedObject, ReplaceRoleSetReassignmentMappingsParams, RoleSet
 
 __all__ = ["RoleSets"]
@@ -107,7 +107,7 @@ class RoleSets(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/role_sets/{role_set_key_or_id}", role_set_key_or_id=role_set_key_or_id),
+            f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}",
             cast_to=RoleSet,
         )
 
@@ -139,7 +139,7 @@ class RoleSets(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/role_sets/{role_set_key_or_id}", role_set_key_or_id=role_set_key_or_id),
+            f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}",
             body={
                 "name": name,
                 "key": key,
@@ -173,7 +173,7 @@ class RoleSets(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/role_sets/{role_set_key_or_id}/replace", role_set_key_or_id=role_set_key_or_id),
+            f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/replace",
             body={
                 "dest_role_set_key": dest_role_set_key,
                 "reassignment_mappings": reassignment_mappings,
@@ -203,7 +203,7 @@ class RoleSets(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/role_sets/{role_set_key_or_id}/roles", role_set_key_or_id=role_set_key_or_id),
+            f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/roles",
             body={
                 "role_keys": role_keys,
                 "default_role_key": default_role_key,
@@ -228,10 +228,7 @@ class RoleSets(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/role_sets/{role_set_key_or_id}/roles/replace",
-                role_set_key_or_id=role_set_key_or_id,
-            ),
+            f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/roles/replace",
             body={"role_key": role_key, "to_role_key": to_role_key},
             cast_to=RoleSet,
         )

@@ -10,7 +10,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateSamlConnectionAttributeMappingParams,
     CreateSamlConnectionLoginHintParams,
@@ -168,7 +168,7 @@ class SamlConnections(AsyncResource):
         )
         return await self._client._request(
             "GET",
-            _path("/saml_connections/{saml_connection_id}", saml_connection_id=saml_connection_id),
+            f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
             cast_to=SamlConnection,
         )
 
@@ -237,7 +237,7 @@ class SamlConnections(AsyncResource):
         )
         return await self._client._request(
             "PATCH",
-            _path("/saml_connections/{saml_connection_id}", saml_connection_id=saml_connection_id),
+            f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
             body={
                 "name": name,
                 "domain": domain,
@@ -282,6 +282,6 @@ class SamlConnections(AsyncResource):
         )
         return await self._client._request(
             "DELETE",
-            _path("/saml_connections/{saml_connection_id}", saml_connection_id=saml_connection_id),
+            f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
             cast_to=DeletedObject,
         )

@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateScimDirectoryGroupRoleMappingsItemParams,
     DeletedObject,
@@ -106,7 +106,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/scim_directories/{scim_directory_id}", scim_directory_id=scim_directory_id),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
             cast_to=ScimDirectory,
         )
 
@@ -136,7 +136,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/scim_directories/{scim_directory_id}", scim_directory_id=scim_directory_id),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
             body={
                 "name": name,
                 "enabled": enabled,
@@ -159,7 +159,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/scim_directories/{scim_directory_id}", scim_directory_id=scim_directory_id),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
             cast_to=DeletedObject,
         )
 
@@ -175,10 +175,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/scim_directories/{scim_directory_id}/rotate_api_key",
-                scim_directory_id=scim_directory_id,
-            ),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/rotate_api_key",
             cast_to=ScimDirectory,
         )
 
@@ -194,10 +191,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path(
-                "/scim_directories/{scim_directory_id}/group_role_mappings",
-                scim_directory_id=scim_directory_id,
-            ),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             cast_to=ListScimGroupRoleMappings,
         )
 
@@ -223,10 +217,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/scim_directories/{scim_directory_id}/group_role_mappings",
-                scim_directory_id=scim_directory_id,
-            ),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             body={"scim_group_id": scim_group_id, "role_id": role_id, "precedence": precedence},
             cast_to=ScimGroupRoleMapping,
         )
@@ -249,10 +240,7 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path(
-                "/scim_directories/{scim_directory_id}/group_role_mappings",
-                scim_directory_id=scim_directory_id,
-            ),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             body={"mappings": mappings},
             cast_to=ReplaceScimGroupRoleMappings,
         )
@@ -272,10 +260,6 @@ class ScimDirectories(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}",
-                scim_directory_id=scim_directory_id,
-                mapping_id=mapping_id,
-            ),
+            f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings/{_segment('mapping_id', mapping_id)}",
             cast_to=DeleteScimGroupRoleMapping,
         )

@@ -9,7 +9,7 @@ from typing import Any, cast
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import Cookies, CreateSessionToken, CreateSessionTokenFromTemplate, Session, Token
 
 __all__ = ["Sessions"]
@@ -95,7 +95,7 @@ class Sessions(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/sessions/{session_id}", session_id=session_id),
+            f"/sessions/{_segment('session_id', session_id)}",
             cast_to=Session,
         )
 
@@ -127,7 +127,7 @@ class Sessions(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/sessions/{session_id}/refresh", session_id=session_id),
+            f"/sessions/{_segment('session_id', session_id)}/refresh",
             body={
                 "expired_token": expired_token,
                 "refresh_token": refresh_token,
@@ -151,7 +151,7 @@ class Sessions(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/sessions/{session_id}/revoke", session_id=session_id),
+            f"/sessions/{_segment('session_id', session_id)}/revoke",
             cast_to=Session,
         )
 
@@ -170,7 +170,7 @@ class Sessions(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/sessions/{session_id}/tokens", session_id=session_id),
+            f"/sessions/{_segment('session_id', session_id)}/tokens",
             body={"expires_in_seconds": expires_in_seconds},
             cast_to=CreateSessionToken,
         )
@@ -191,11 +191,7 @@ class Sessions(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/sessions/{session_id}/tokens/{template_name}",
-                session_id=session_id,
-                template_name=template_name,
-            ),
+            f"/sessions/{_segment('session_id', session_id)}/tokens/{_segment('template_name', template_name)}",
             body={"expires_in_seconds": expires_in_seconds},
             cast_to=CreateSessionTokenFromTemplate,
         )
@@ -221,7 +217,7 @@ class Sessions(AsyncResource):
         )
         return await self._client._request(
             "POST",
-            _path("/sessions/{session_id}/verify", session_id=session_id),
+            f"/sessions/{_segment('session_id', session_id)}/verify",
             body={"token": token},
             cast_to=Session,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import SignInToken
 
 __all__ = ["SignInTokens"]
@@ -53,6 +53,6 @@ class SignInTokens(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/sign_in_tokens/{sign_in_token_id}/revoke", sign_in_token_id=sign_in_token_id),
+            f"/sign_in_tokens/{_segment('sign_in_token_id', sign_in_token_id)}/revoke",
             cast_to=SignInToken,
         )

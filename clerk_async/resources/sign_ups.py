@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import SignUp
 
 __all__ = ["SignUps"]
@@ -28,7 +28,7 @@ class SignUps(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/sign_ups/{id}", id=id),
+            f"/sign_ups/{_segment('id', id)}",
             cast_to=SignUp,
         )
 
@@ -52,7 +52,7 @@ class SignUps(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/sign_ups/{id}", id=id),
+            f"/sign_ups/{_segment('id', id)}",
             body={"external_id": external_id, "custom_action": custom_action},
             cast_to=SignUp,
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 
 __all__ = ["Templates"]
 
@@ -52,9 +52,7 @@ class Templates(AsyncResource):
         )
         return await self._client._request(
             "POST",
-            _path(
-                "/templates/{template_type}/{slug}/preview", template_type=template_type, slug=slug
-            ),
+            f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/preview",
             body={
                 "subject": subject,
                 "body": body,

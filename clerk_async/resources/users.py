@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, FileContent, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CommerceCreditBalanceResponse,
     CommerceCreditLedgerResponse,
@@ -351,7 +351,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/users/{user_id}", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}",
             cast_to=User,
         )
 
@@ -419,7 +419,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/users/{user_id}", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}",
             body={
                 "external_id": external_id,
                 "first_name": first_name,
@@ -461,7 +461,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/users/{user_id}", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}",
             cast_to=DeletedObject,
         )
 
@@ -477,7 +477,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/ban", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/ban",
             cast_to=User,
         )
 
@@ -493,7 +493,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/unban", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/unban",
             cast_to=User,
         )
 
@@ -543,7 +543,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/lock", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/lock",
             cast_to=User,
         )
 
@@ -559,7 +559,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/unlock", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/unlock",
             cast_to=User,
         )
 
@@ -576,7 +576,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/profile_image", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/profile_image",
             files={"file": file},
             cast_to=User,
         )
@@ -593,7 +593,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/users/{user_id}/profile_image", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/profile_image",
             cast_to=User,
         )
 
@@ -619,7 +619,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "PUT",
-            _path("/users/{user_id}/metadata", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/metadata",
             body={
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
@@ -650,7 +650,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "PATCH",
-            _path("/users/{user_id}/metadata", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/metadata",
             body={
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
@@ -671,7 +671,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/users/{user_id}/billing/subscription", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/billing/subscription",
             cast_to=CommerceSubscription,
         )
 
@@ -687,7 +687,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/users/{user_id}/billing/credits", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/billing/credits",
             cast_to=CommerceCreditBalanceResponse,
         )
 
@@ -717,7 +717,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/billing/credits", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/billing/credits",
             body={
                 "amount": amount,
                 "action": action,
@@ -755,11 +755,7 @@ class Users(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/oauth_access_tokens/{provider}
         """
         return self._client._paginate(
-            _path(
-                "/users/{user_id}/oauth_access_tokens/{provider}",
-                user_id=user_id,
-                provider=provider,
-            ),
+            f"/users/{_segment('user_id', user_id)}/oauth_access_tokens/{_segment('provider', provider)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=GetOauthAccessTokenItem,
             envelope=False,
@@ -791,7 +787,7 @@ class Users(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_memberships
         """
         return self._client._paginate(
-            _path("/users/{user_id}/organization_memberships", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/organization_memberships",
             query={"limit": limit, "offset": offset},
             item_type=OrganizationMembership,
             envelope="data",
@@ -825,7 +821,7 @@ class Users(AsyncResource):
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_invitations
         """
         return self._client._paginate(
-            _path("/users/{user_id}/organization_invitations", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/organization_invitations",
             query={"limit": limit, "offset": offset, "status": status},
             item_type=OrganizationInvitationWithPublicOrganizationData,
             envelope="data",
@@ -849,7 +845,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/remove_password", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/remove_password",
             body={"sign_out_of_other_sessions": sign_out_of_other_sessions},
             cast_to=User,
         )
@@ -867,7 +863,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/verify_password", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/verify_password",
             body={"password": password},
             cast_to=VerifyPassword,
         )
@@ -885,7 +881,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/verify_totp", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/verify_totp",
             body={"code": code},
             cast_to=VerifyTotp,
         )
@@ -902,7 +898,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/users/{user_id}/mfa", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/mfa",
             cast_to=DisableMfa,
         )
 
@@ -918,7 +914,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/users/{user_id}/backup_code", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/backup_code",
             cast_to=DeleteBackupCode,
         )
 
@@ -935,11 +931,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/users/{user_id}/passkeys/{passkey_identification_id}",
-                user_id=user_id,
-                passkey_identification_id=passkey_identification_id,
-            ),
+            f"/users/{_segment('user_id', user_id)}/passkeys/{_segment('passkey_identification_id', passkey_identification_id)}",
             cast_to=DeletedObject,
         )
 
@@ -955,7 +947,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "GET",
-            _path("/users/{user_id}/trusted_devices", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/trusted_devices",
             cast_to=ListUserTrustedDevices,
         )
 
@@ -972,11 +964,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/users/{user_id}/trusted_devices/{trusted_device_id}",
-                user_id=user_id,
-                trusted_device_id=trusted_device_id,
-            ),
+            f"/users/{_segment('user_id', user_id)}/trusted_devices/{_segment('trusted_device_id', trusted_device_id)}",
             cast_to=TrustedDevice,
         )
 
@@ -995,11 +983,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/users/{user_id}/web3_wallets/{web3_wallet_identification_id}",
-                user_id=user_id,
-                web3_wallet_identification_id=web3_wallet_identification_id,
-            ),
+            f"/users/{_segment('user_id', user_id)}/web3_wallets/{_segment('web3_wallet_identification_id', web3_wallet_identification_id)}",
             cast_to=DeletedObject,
         )
 
@@ -1015,7 +999,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/users/{user_id}/totp", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/totp",
             cast_to=DeleteTotp,
         )
 
@@ -1034,11 +1018,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path(
-                "/users/{user_id}/external_accounts/{external_account_id}",
-                user_id=user_id,
-                external_account_id=external_account_id,
-            ),
+            f"/users/{_segment('user_id', user_id)}/external_accounts/{_segment('external_account_id', external_account_id)}",
             cast_to=DeletedObject,
         )
 
@@ -1057,7 +1037,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/password/set_compromised", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/password/set_compromised",
             body={"revoke_all_sessions": revoke_all_sessions},
             cast_to=User,
         )
@@ -1074,7 +1054,7 @@ class Users(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path("/users/{user_id}/password/unset_compromised", user_id=user_id),
+            f"/users/{_segment('user_id', user_id)}/password/unset_compromised",
             cast_to=User,
         )
 

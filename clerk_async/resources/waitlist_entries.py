@@ -9,7 +9,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from .._urls import path as _path
+from .._urls import encode_segment as _segment
 from ..models import (
     CreateBulkWaitlistEntriesBodyItemParams,
     DeletedObject,
@@ -117,7 +117,7 @@ class WaitlistEntries(AsyncResource):
         """
         return await self._client._request(
             "DELETE",
-            _path("/waitlist_entries/{waitlist_entry_id}", waitlist_entry_id=waitlist_entry_id),
+            f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}",
             cast_to=DeletedObject,
         )
 
@@ -136,9 +136,7 @@ class WaitlistEntries(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/waitlist_entries/{waitlist_entry_id}/invite", waitlist_entry_id=waitlist_entry_id
-            ),
+            f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}/invite",
             body={"ignore_existing": ignore_existing},
             cast_to=WaitlistEntry,
         )
@@ -155,8 +153,6 @@ class WaitlistEntries(AsyncResource):
         """
         return await self._client._request(
             "POST",
-            _path(
-                "/waitlist_entries/{waitlist_entry_id}/reject", waitlist_entry_id=waitlist_entry_id
-            ),
+            f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}/reject",
             cast_to=WaitlistEntry,
         )
