@@ -178,13 +178,9 @@ class Clerk(ResourceNamespaces):
         self.api_version = api_version
         self.timeout = timeout
         self.retries = retries
-        self._first_timeout = (
-            timeout
-            if retries.deadline is None
-            else retries.deadline
-            if timeout is None
-            else min(timeout, retries.deadline)
-        )
+        # The first attempt of a request has the whole retry deadline ahead of it.
+        limits = [t for t in (timeout, retries.deadline) if t is not None]
+        self._first_timeout = min(limits) if limits else None
         self._user_agent = user_agent
         self._default_headers = default_headers
         self._base = self.api_url + "/v1"
@@ -289,6 +285,7 @@ class Clerk(ResourceNamespaces):
         headers = self._headers
         if headers is None:
             headers = self._headers = self._build_headers()
+            self._shared.transport.offer_default_headers(headers)
         url = self._base + path
         if query:
             encoded = encode_query(query)
@@ -313,7 +310,6 @@ class Clerk(ResourceNamespaces):
         transport = self._shared.transport
         loop = asyncio.get_running_loop()
         started = loop.time()
-        # The first attempt starts with the whole deadline ahead of it.
         timeout = self._first_timeout
         attempt = 0
         while True:
@@ -357,7 +353,7 @@ class Clerk(ResourceNamespaces):
         body = response.body
         if response.status != 204 and body:
             try:
-                data = parse_json(body, response.headers.get("Content-Type"))
+                data = _parse_json(body, response.headers.get("Content-Type"))
             except ValueError:
                 excerpt = body[:_EXCERPT].decode("utf-8", "replace")
                 raise ClerkDecodeError(
@@ -365,7 +361,10 @@ class Clerk(ResourceNamespaces):
                     f"{excerpt!r}"
                 ) from None
             if data is not None:
-                return self._structure(data, cast_to)
+                try:
+                    return structure(data, cast_to)
+                except Exception as exc:
+                    raise _undecodable(cast_to, exc) from exc
         if response.status != 204 and attrs.has(cast_to):
             # Said plainly rather than handing back None typed as a model.
             raise ClerkDecodeError(
@@ -378,9 +377,7 @@ class Clerk(ResourceNamespaces):
         try:
             return structure(data, cast_to)
         except Exception as exc:
-            raise ClerkDecodeError(
-                f"could not decode the answer as {getattr(cast_to, '__name__', cast_to)}: {exc}"
-            ) from exc
+            raise _undecodable(cast_to, exc) from exc
 
     def _paginate(
         self,
@@ -419,6 +416,11 @@ def _form_factory(files: Mapping[str, object]) -> Callable[[], Any]:
     return lambda: build_form(files)
 
 
+def _undecodable(cast_to: object, exc: Exception) -> ClerkDecodeError:
+    name = getattr(cast_to, "__name__", cast_to)
+    return ClerkDecodeError(f"could not decode the answer as {name}: {exc}")
+
+
 def _past_deadline(policy: Retries, started: float, when: float) -> bool:
     return policy.deadline is not None and when >= started + policy.deadline
 
@@ -432,13 +434,13 @@ _JSON_DECODER = json.JSONDecoder()
 _JSON_SPACE = " \t\n\r"
 
 
-def parse_json(body: bytes, content_type: str | None) -> Any:
+def _parse_json(body: bytes, content_type: str | None) -> Any:
     """The JSON value of a response body; :class:`ValueError` if it is not JSON.
 
-    Clerk answers UTF-8 JSON without a byte order mark: that is decoded and scanned
-    in one step each (``json.loads`` first sniffs the encoding and matches leading
-    whitespace with a regular expression, which costs more than the scan of a small
-    object). Anything else goes through ``json.loads`` and the declared charset.
+    Clerk answers UTF-8 JSON without a byte order mark, which is decoded and then
+    scanned directly. ``json.loads`` would first sniff the encoding and match leading
+    whitespace with a regular expression: small steps, but they show on every call.
+    Anything else (a BOM, UTF-16, another charset) goes through ``json.loads``.
     """
     if content_type in _UTF8_JSON:
         try:

@@ -61,10 +61,19 @@ class Transport:
         self._owns_session = session is None
         self._connection_limit = connection_limit
         self._closed = False
+        self._offered_headers: Mapping[str, str] | None = None
+        # The headers our own session sends by default; requests passing this very
+        # mapping then send none of their own, which saves aiohttp merging them.
+        self._session_headers: Mapping[str, str] | None = None
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def offer_default_headers(self, headers: Mapping[str, str]) -> None:
+        """Headers for the session we create to send by default (the first offer wins)."""
+        if self._offered_headers is None:
+            self._offered_headers = headers
 
     def session_header_names(self) -> frozenset[str]:
         """Lower-cased names of the default headers of a user's session."""
@@ -83,10 +92,12 @@ class Transport:
             )
             session = aiohttp.ClientSession(
                 connector=connector,
+                headers=self._offered_headers,
                 auto_decompress=True,
                 raise_for_status=False,
             )
             self._session = session
+            self._session_headers = self._offered_headers
         else:
             running = asyncio.get_running_loop()
             # aiohttp keeps the session's loop as ``_loop`` (nothing to compare without it).
@@ -109,12 +120,18 @@ class Transport:
         timeout: float | None,
     ) -> RawResponse:
         """Send one request; raise our connection errors instead of aiohttp's."""
-        session = self._get_session()
+        session = self._session
+        if (
+            session is None
+            or session.closed
+            or getattr(session, "_loop", None) is not asyncio.get_running_loop()
+        ):
+            session = self._get_session()  # create it, or say why it cannot be used
         try:
             resp = await session.request(
                 method,
                 URL(url, encoded=True),
-                headers=headers,
+                headers=None if headers is self._session_headers else headers,
                 data=data,
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,

@@ -56,6 +56,32 @@ async def test_api_version_option_and_user_agent_suffix(stub: StubServer) -> Non
     assert stub.requests[0].headers["User-Agent"].endswith(" myapp/2")
 
 
+async def test_each_request_sends_its_own_headers_once(stub: StubServer) -> None:
+    # Our session sends the headers of the first request by default; every other
+    # request must still go out with exactly its own (a copy's version, a body's type).
+    stub.add("GET", "/v1/jwks", Reply(json={}))
+    stub.add("POST", "/v1/users", Reply(json=USER))
+    async with Clerk(secret_key=SECRET, api_url=stub.url) as clerk:
+        old = clerk.with_options(api_version="2025-04-10")
+        await old._request("GET", "/jwks", cast_to=object)
+        await clerk._request("GET", "/jwks", cast_to=object)
+        await clerk._request("POST", "/users", body={"a": 1}, cast_to=object)
+        await old._request("GET", "/jwks", cast_to=object)
+    seen = [
+        (r.headers.getall("Clerk-API-Version"), r.headers.getall("Content-Type", []))
+        for r in stub.requests
+    ]
+    assert seen == [
+        (["2025-04-10"], []),
+        (["2026-05-12"], []),
+        (["2026-05-12"], ["application/json"]),
+        (["2025-04-10"], []),
+    ]
+    for request in stub.requests:
+        assert request.headers.getall("Authorization") == [f"Bearer {SECRET}"]
+        assert len(request.headers.getall("User-Agent")) == 1
+
+
 async def test_query_encoding(stub: StubServer, clerk: Clerk) -> None:
     stub.add("GET", "/v1/users", Reply(json=[]))
     await clerk._request(
