@@ -283,8 +283,10 @@ def render_models(models: Models) -> str:
         HEADER,
         '"""Models of the Clerk Backend API: response objects and request parameters.\n\n'
         "Response objects give every field a default of ``None``, so an answer that omits a\n"
-        "field still decodes. Request objects default their optional fields to ``UNSET``, so\n"
-        'only what you set is sent."""\n\n',
+        "field still decodes. They have no ``__slots__``: a decoded object takes a copy of its JSON\n"
+        "object as its ``__dict__``, which makes decoding cheap. Request objects are slotted\n"
+        "and default their optional fields to ``UNSET``, so only what you set is sent.\n"
+        '"""\n\n',
         "from __future__ import annotations\n\n",
         "import builtins\nfrom typing import Any, ClassVar\n\nimport attrs\n\n",
         "from .._types import UNSET, ApiEnum, Unset\n\n",

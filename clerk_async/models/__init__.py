@@ -2,8 +2,10 @@
 """Models of the Clerk Backend API: response objects and request parameters.
 
 Response objects give every field a default of ``None``, so an answer that omits a
-field still decodes. Request objects default their optional fields to ``UNSET``, so
-only what you set is sent."""
+field still decodes. They have no ``__slots__``: a decoded object takes a copy of its JSON
+object as its ``__dict__``, which makes decoding cheap. Request objects are slotted
+and default their optional fields to ``UNSET``, so only what you set is sent.
+"""
 
 from __future__ import annotations
 
