@@ -2,7 +2,8 @@
 
 Writes:
 
-* ``clerk_async/models/__init__.py``: attrs classes for the spec's schemas;
+* ``clerk_async/models/``: attrs classes for the spec's schemas, in one private module
+  per API group, and an ``__init__.py`` that imports each module on first use;
 * ``clerk_async/resources/<group>.py``: one resource class per API group;
 * ``clerk_async/resources/_namespaces.py``: the lazy ``clerk.<group>`` properties;
 * ``clerk_async/_operations.py``: the ``OPERATIONS`` registry.
@@ -278,62 +279,166 @@ class Models:
         return {"integer": "int", "number": "float", "boolean": "bool"}.get(kind, "Any")
 
 
-def render_models(models: Models) -> str:
+MODELS_DOC = (
+    '"""Models of the Clerk Backend API: response objects and request parameters.\n\n'
+    "Response objects give every field a default of ``None``, so an answer that omits a\n"
+    "field still decodes. They have no ``__slots__``: a decoded object takes a copy of its JSON\n"
+    "object as its ``__dict__``, which makes decoding cheap. Request objects are slotted\n"
+    "and default their optional fields to ``UNSET``, so only what you set is sent.\n\n"
+    "The classes live in private modules, one per API group, each imported the first time\n"
+    "one of its names is looked up here: a resource loads the models it uses, not all of them.\n"
+    '"""\n\n'
+)
+NAME_TOKEN = re.compile(r"\b[A-Za-z_]\w*\b")
+OTHER_MODELS = "_other"  # the home of models no operation reaches
+
+
+def model_homes(models: Models, uses: dict[str, set[str]]) -> dict[str, str]:
+    """The private module of every model: the first group (by name) whose operations
+    reach it, directly or through other models' fields."""
+    deps = {
+        name: set(NAME_TOKEN.findall(" ".join(f.annotation for f in cls.fields)))
+        for name, cls in models.classes.items()
+    }
+    homes: dict[str, str] = {}
+    for group in sorted(uses):
+        pending = sorted(uses[group])
+        while pending:
+            name = pending.pop()
+            if name in homes or (name not in models.classes and name not in models.enums):
+                continue
+            homes[name] = f"_{group}"
+            pending.extend(sorted(deps.get(name, set()) - homes.keys()))
+    for name in [*models.enums, *models.classes]:
+        homes.setdefault(name, OTHER_MODELS)
+    return homes
+
+
+def render_enum(enum_def: EnumDef) -> str:
+    out = [f"\n\nclass {enum_def.name}(ApiEnum):\n"]
+    out.append(f'    """{enum_def.doc} Unknown values decode as plain ``str``."""\n\n')
+    used: set[str] = set()
+    for value in enum_def.values:
+        member = enum_member(value)
+        while member in used:
+            member += "_"
+        used.add(member)
+        out.append(f"    {member} = {str(value)!r}\n")
+    return "".join(out)
+
+
+def render_class(cls: ClassDef) -> str:
+    # Response objects keep their fields in a plain ``__dict__``: decoding can then
+    # hand over a copy of the decoded JSON object instead of setting field by field.
+    options = "kw_only=True" if cls.request else "kw_only=True, slots=False"
+    out = [f"\n\n@attrs.define({options})\n", f"class {cls.name}:\n", f'    """{cls.doc}"""\n\n']
+    if cls.object_value is not None:
+        out.append(f"    OBJECT: ClassVar[str] = {cls.object_value!r}\n")
+    if not cls.fields:
+        out.append("    pass\n")
+    shadowed = {f.name for f in cls.fields}
+    ordered = sorted(cls.fields, key=lambda f: not (cls.request and f.required))
+    for f in ordered:
+        ann = qualify(f.annotation, shadowed)
+        meta = f", metadata={{'json': {f.key!r}}}" if f.name != f.key else ""
+        if cls.request:
+            if f.required:
+                ann += " | None" if f.nullable else ""
+                default = f" = attrs.field({meta.lstrip(', ')})" if meta else ""
+            else:
+                ann += " | None | Unset" if f.nullable else " | Unset"
+                default = f" = attrs.field(default=UNSET{meta})" if meta else " = UNSET"
+        else:
+            ann += " | None"
+            default = f" = attrs.field(default=None{meta})" if meta else " = None"
+        out.append(f"    {f.name}: {ann}{default}\n")
+    return "".join(out)
+
+
+def render_model_module(module: str, models: Models, homes: dict[str, str]) -> str:
+    enums = [e for name, e in models.enums.items() if homes[name] == module]
+    classes = [c for name, c in models.classes.items() if homes[name] == module]
+    body = "".join([*map(render_enum, enums), *map(render_class, classes)])
+    tokens = set(NAME_TOKEN.findall(body))
+    defined = {e.name for e in enums} | {c.name for c in classes}
+    imports = ["from __future__ import annotations\n\n"]
+    if "builtins." in body:
+        imports.append("import builtins\n")
+    typing_names = [n for n in ("Any", "ClassVar") if n in tokens]
+    if typing_names:
+        imports.append(f"from typing import {', '.join(typing_names)}\n")
+    if classes:
+        imports.append("\nimport attrs\n")
+    type_names = [n for n in ("UNSET", "ApiEnum", "Unset") if n in tokens]
+    if type_names:
+        imports.append(f"\nfrom .._types import {', '.join(type_names)}\n")
+    # Models of other modules, imported after this module's own classes: the modules
+    # refer to each other in cycles, which works once every class is defined.
+    elsewhere: dict[str, list[str]] = {}
+    for name in sorted(tokens - defined):
+        if name in homes:
+            elsewhere.setdefault(homes[name], []).append(name)
+    tail = "".join(
+        f"\nfrom .{home} import {', '.join(names)}\n" for home, names in sorted(elsewhere.items())
+    )
+    group = module.lstrip("_")
+    doc = (
+        "Models no operation reaches."
+        if module == OTHER_MODELS
+        else f"Models first reached from the ``{group}`` operations."
+    )
+    return (
+        HEADER
+        + f'"""{doc} Import them from :mod:`clerk_async.models`."""\n\n'
+        + "".join(imports)
+        + f"\n__all__ = {sorted(defined)!r}\n"
+        + body
+        + tail
+    )
+
+
+def render_models_index(models: Models, homes: dict[str, str]) -> str:
+    names = sorted(homes)
+    by_home: dict[str, list[str]] = {}
+    for name in names:
+        by_home.setdefault(homes[name], []).append(name)
     out = [
         HEADER,
-        '"""Models of the Clerk Backend API: response objects and request parameters.\n\n'
-        "Response objects give every field a default of ``None``, so an answer that omits a\n"
-        "field still decodes. They have no ``__slots__``: a decoded object takes a copy of its JSON\n"
-        "object as its ``__dict__``, which makes decoding cheap. Request objects are slotted\n"
-        "and default their optional fields to ``UNSET``, so only what you set is sent.\n"
-        '"""\n\n',
+        MODELS_DOC,
         "from __future__ import annotations\n\n",
-        "import builtins\nfrom typing import Any, ClassVar\n\nimport attrs\n\n",
-        "from .._types import UNSET, ApiEnum, Unset\n\n",
+        "import importlib\nfrom typing import TYPE_CHECKING, Any\n\n",
+        "if TYPE_CHECKING:\n",
     ]
-    names = sorted([*models.classes, *models.enums])
-    out.append("__all__ = [\n" + "".join(f"    {n!r},\n" for n in names) + "]\n\n")
-    for enum_def in models.enums.values():
-        out.append(f"\n\nclass {enum_def.name}(ApiEnum):\n")
-        out.append(f'    """{enum_def.doc} Unknown values decode as plain ``str``."""\n\n')
-        used: set[str] = set()
-        for value in enum_def.values:
-            member = enum_member(value)
-            while member in used:
-                member += "_"
-            used.add(member)
-            out.append(f"    {member} = {str(value)!r}\n")
-    for cls in models.classes.values():
-        # Response objects keep their fields in a plain ``__dict__``: decoding can then
-        # hand over the decoded JSON object itself instead of setting field by field.
-        options = "kw_only=True" if cls.request else "kw_only=True, slots=False"
-        out.append(f"\n\n@attrs.define({options})\n")
-        out.append(f"class {cls.name}:\n")
-        out.append(f'    """{cls.doc}"""\n\n')
-        if cls.object_value is not None:
-            out.append(f"    OBJECT: ClassVar[str] = {cls.object_value!r}\n")
-        if not cls.fields:
-            out.append("    pass\n")
-        shadowed = {f.name for f in cls.fields}
-        ordered = sorted(cls.fields, key=lambda f: not (cls.request and f.required))
-        for f in ordered:
-            ann = qualify(f.annotation, shadowed)
-            meta = f", metadata={{'json': {f.key!r}}}" if f.name != f.key else ""
-            if cls.request:
-                if f.required:
-                    ann += " | None" if f.nullable else ""
-                    default = f" = attrs.field({meta.lstrip(', ')})" if meta else ""
-                else:
-                    ann += " | None | Unset" if f.nullable else " | Unset"
-                    default = f" = attrs.field(default=UNSET{meta})" if meta else " = UNSET"
-            else:
-                ann += " | None"
-                default = f" = attrs.field(default=None{meta})" if meta else " = None"
-            out.append(f"    {f.name}: {ann}{default}\n")
-    text = "".join(out)
-    if "builtins." not in text.split("__all__", 1)[1]:
-        text = text.replace("import builtins\n", "", 1)
-    return text
+    for home, members in sorted(by_home.items()):
+        out.append(f"    from .{home} import {', '.join(f'{n} as {n}' for n in members)}\n")
+    out.append("\n__all__ = [\n" + "".join(f"    {n!r},\n" for n in names) + "]\n\n")
+    out.append(
+        "# Where each name is defined.\n_HOMES: dict[str, str] = {\n"
+        + "".join(f"    {n!r}: {homes[n]!r},\n" for n in names)
+        + "}\n\n\n"
+    )
+    out.append(
+        "def __getattr__(name: str) -> Any:\n"
+        "    home = _HOMES.get(name)\n"
+        "    if home is None:\n"
+        '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
+        '    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)\n'
+        "    globals()[name] = value  # found directly from now on\n"
+        "    return value\n\n\n"
+        "def __dir__() -> list[str]:\n"
+        "    return sorted({*globals(), *__all__})\n"
+    )
+    return "".join(out)
+
+
+def render_models(models: Models, uses: dict[str, set[str]]) -> dict[str, str]:
+    """``{relative path: text}`` of the models package: the index and one module per home."""
+    homes = model_homes(models, uses)
+    folder = "clerk_async/models"
+    files = {f"{folder}/__init__.py": render_models_index(models, homes)}
+    for home in sorted(set(homes.values())):
+        files[f"{folder}/{home}.py"] = render_model_module(home, models, homes)
+    return files
 
 
 def qualify(annotation: str, shadowed: set[str]) -> str:
@@ -766,13 +871,17 @@ def generate(spec_path: Path) -> dict[str, str]:
     models = Models(Resolver(spec))
     models.build_components()
     ops = build_operations(spec, models)
-    files: dict[str, str] = {"clerk_async/models/__init__.py": render_models(models)}
+    files: dict[str, str] = {}
     groups: dict[str, list[Operation]] = {}
     for op in ops:
         groups.setdefault(op.group, []).append(op)
     model_names = set(models.classes) | set(models.enums)
+    uses: dict[str, set[str]] = {}
     for group, group_ops in sorted(groups.items()):
-        files[f"clerk_async/resources/{group}.py"] = render_resource(group, group_ops, model_names)
+        text = render_resource(group, group_ops, model_names)
+        files[f"clerk_async/resources/{group}.py"] = text
+        uses[group] = set(NAME_TOKEN.findall(text)) & model_names
+    files.update(render_models(models, uses))
     files["clerk_async/resources/_namespaces.py"] = render_namespaces(sorted(groups))
     files["clerk_async/resources/__init__.py"] = (
         HEADER + '"""Generated resource classes, one module per API group."""\n'

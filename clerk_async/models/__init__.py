@@ -5,15 +5,680 @@ Response objects give every field a default of ``None``, so an answer that omits
 field still decodes. They have no ``__slots__``: a decoded object takes a copy of its JSON
 object as its ``__dict__``, which makes decoding cheap. Request objects are slotted
 and default their optional fields to ``UNSET``, so only what you set is sent.
+
+The classes live in private modules, one per API group, each imported the first time
+one of its names is looked up here: a resource loads the models it uses, not all of them.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from .._types import UNSET, ApiEnum, Unset
+if TYPE_CHECKING:
+    from ._actor_tokens import ActorToken as ActorToken
+    from ._actor_tokens import ActorTokenStatus as ActorTokenStatus
+    from ._actor_tokens import CreateActorTokenActorParams as CreateActorTokenActorParams
+    from ._admin_portal_link_tokens import CreateAdminPortalLinkToken as CreateAdminPortalLinkToken
+    from ._admin_portal_link_tokens import RevokeAdminPortalLinkToken as RevokeAdminPortalLinkToken
+    from ._agent_tasks import AgentTask as AgentTask
+    from ._agent_tasks import CreateAgentTaskOnBehalfOfParams as CreateAgentTaskOnBehalfOfParams
+    from ._allowlist_identifiers import AllowlistIdentifier as AllowlistIdentifier
+    from ._allowlist_identifiers import (
+        AllowlistIdentifierIdentifierType as AllowlistIdentifierIdentifierType,
+    )
+    from ._allowlist_identifiers import DeletedObject as DeletedObject
+    from ._api_keys import CreateApiKey as CreateApiKey
+    from ._api_keys import DeleteApiKey as DeleteApiKey
+    from ._api_keys import GetApiKey as GetApiKey
+    from ._api_keys import GetApiKeySecret as GetApiKeySecret
+    from ._api_keys import GetApiKeysItem as GetApiKeysItem
+    from ._api_keys import RevokeApiKey as RevokeApiKey
+    from ._api_keys import UpdateApiKey as UpdateApiKey
+    from ._api_keys import VerifyApiKey as VerifyApiKey
+    from ._beta_features import UpdateInstanceAuthConfig as UpdateInstanceAuthConfig
+    from ._billing import BillingPaymentAttempt as BillingPaymentAttempt
+    from ._billing import BillingPaymentAttemptStatus as BillingPaymentAttemptStatus
+    from ._billing import BillingPaymentAttemptTotals as BillingPaymentAttemptTotals
+    from ._billing import BillingPaymentAttemptTotalsCredits as BillingPaymentAttemptTotalsCredits
+    from ._billing import (
+        BillingPaymentAttemptTotalsCreditsPayer as BillingPaymentAttemptTotalsCreditsPayer,
+    )
+    from ._billing import (
+        BillingPaymentAttemptTotalsCreditsProration as BillingPaymentAttemptTotalsCreditsProration,
+    )
+    from ._billing import (
+        BillingPaymentAttemptTotalsDiscounts as BillingPaymentAttemptTotalsDiscounts,
+    )
+    from ._billing import (
+        BillingPaymentAttemptTotalsDiscountsProration as BillingPaymentAttemptTotalsDiscountsProration,
+    )
+    from ._billing import BillingPriceResponse as BillingPriceResponse
+    from ._billing import (
+        BillingPriceResponseAnnualMonthlyFee as BillingPriceResponseAnnualMonthlyFee,
+    )
+    from ._billing import BillingPriceResponseFee as BillingPriceResponseFee
+    from ._billing import (
+        BillingPriceResponseSupportedBillingPeriods as BillingPriceResponseSupportedBillingPeriods,
+    )
+    from ._billing import BillingStatement as BillingStatement
+    from ._billing import BillingStatementGroupsItem as BillingStatementGroupsItem
+    from ._billing import BillingStatementStatus as BillingStatementStatus
+    from ._billing import BillingStatementTotals as BillingStatementTotals
+    from ._billing import CommerceDiscountRedemptionResponse as CommerceDiscountRedemptionResponse
+    from ._billing import (
+        CommerceDiscountRedemptionResponseAmount as CommerceDiscountRedemptionResponseAmount,
+    )
+    from ._billing import (
+        CommerceDiscountRedemptionResponseAmountOff as CommerceDiscountRedemptionResponseAmountOff,
+    )
+    from ._billing import (
+        CommerceDiscountRedemptionResponseEffect as CommerceDiscountRedemptionResponseEffect,
+    )
+    from ._billing import (
+        CommerceDiscountRedemptionResponseSource as CommerceDiscountRedemptionResponseSource,
+    )
+    from ._billing import (
+        CommerceDiscountRedemptionResponseStatus as CommerceDiscountRedemptionResponseStatus,
+    )
+    from ._billing import CommerceMoneyResponse as CommerceMoneyResponse
+    from ._billing import CommercePayerResponse as CommercePayerResponse
+    from ._billing import CommercePaymentMethodResponse as CommercePaymentMethodResponse
+    from ._billing import (
+        CommercePaymentMethodResponsePaymentType as CommercePaymentMethodResponsePaymentType,
+    )
+    from ._billing import CommercePaymentMethodResponseStatus as CommercePaymentMethodResponseStatus
+    from ._billing import CommercePerUnitTotal as CommercePerUnitTotal
+    from ._billing import CommercePerUnitTotal2 as CommercePerUnitTotal2
+    from ._billing import CommercePerUnitTotalTier as CommercePerUnitTotalTier
+    from ._billing import CommercePerUnitTotalTier2 as CommercePerUnitTotalTier2
+    from ._billing import CommercePlan as CommercePlan
+    from ._billing import CommercePlan2 as CommercePlan2
+    from ._billing import CommercePlan2AnnualFee as CommercePlan2AnnualFee
+    from ._billing import CommercePlan2AnnualMonthlyFee as CommercePlan2AnnualMonthlyFee
+    from ._billing import CommercePlan2Fee as CommercePlan2Fee
+    from ._billing import CommercePlanAnnualFee as CommercePlanAnnualFee
+    from ._billing import CommercePlanAnnualMonthlyFee as CommercePlanAnnualMonthlyFee
+    from ._billing import CommercePlanFee as CommercePlanFee
+    from ._billing import CommercePlanUnitPrice as CommercePlanUnitPrice
+    from ._billing import CommercePlanUnitPriceTier as CommercePlanUnitPriceTier
+    from ._billing import CommercePriceTransitionDetails as CommercePriceTransitionDetails
+    from ._billing import (
+        CommercePriceTransitionDetailsEffectiveMode as CommercePriceTransitionDetailsEffectiveMode,
+    )
+    from ._billing import (
+        CommercePriceTransitionDetailsImmediateCharge as CommercePriceTransitionDetailsImmediateCharge,
+    )
+    from ._billing import (
+        CommercePriceTransitionDetailsPreviousSubscriptionItemStatus as CommercePriceTransitionDetailsPreviousSubscriptionItemStatus,
+    )
+    from ._billing import CommercePriceTransitionResponse as CommercePriceTransitionResponse
+    from ._billing import CommerceSubscriptionCreditResponse as CommerceSubscriptionCreditResponse
+    from ._billing import (
+        CommerceSubscriptionCreditResponseAmount as CommerceSubscriptionCreditResponseAmount,
+    )
+    from ._billing import CommerceSubscriptionItem as CommerceSubscriptionItem
+    from ._billing import CommerceSubscriptionItem2 as CommerceSubscriptionItem2
+    from ._billing import CommerceSubscriptionItem2Amount as CommerceSubscriptionItem2Amount
+    from ._billing import CommerceSubscriptionItem2Credit as CommerceSubscriptionItem2Credit
+    from ._billing import (
+        CommerceSubscriptionItem2CreditAmount as CommerceSubscriptionItem2CreditAmount,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2LifetimePaid as CommerceSubscriptionItem2LifetimePaid,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoice as CommerceSubscriptionItem2NextInvoice,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceAmount as CommerceSubscriptionItem2NextInvoiceAmount,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceTotals as CommerceSubscriptionItem2NextInvoiceTotals,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceTotalsCredits as CommerceSubscriptionItem2NextInvoiceTotalsCredits,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer as CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration as CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceTotalsDiscounts as CommerceSubscriptionItem2NextInvoiceTotalsDiscounts,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration as CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPayment as CommerceSubscriptionItem2NextPayment,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentAmount as CommerceSubscriptionItem2NextPaymentAmount,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentTotals as CommerceSubscriptionItem2NextPaymentTotals,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentTotalsCredits as CommerceSubscriptionItem2NextPaymentTotalsCredits,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer as CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentTotalsCreditsProration as CommerceSubscriptionItem2NextPaymentTotalsCreditsProration,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentTotalsDiscounts as CommerceSubscriptionItem2NextPaymentTotalsDiscounts,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration as CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration,
+    )
+    from ._billing import CommerceSubscriptionItem2Payer as CommerceSubscriptionItem2Payer
+    from ._billing import (
+        CommerceSubscriptionItem2PaymentSource as CommerceSubscriptionItem2PaymentSource,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2PaymentSourcePaymentMethod as CommerceSubscriptionItem2PaymentSourcePaymentMethod,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2PaymentSourceStatus as CommerceSubscriptionItem2PaymentSourceStatus,
+    )
+    from ._billing import CommerceSubscriptionItem2Plan as CommerceSubscriptionItem2Plan
+    from ._billing import (
+        CommerceSubscriptionItem2PlanAnnualFee as CommerceSubscriptionItem2PlanAnnualFee,
+    )
+    from ._billing import (
+        CommerceSubscriptionItem2PlanAnnualMonthlyFee as CommerceSubscriptionItem2PlanAnnualMonthlyFee,
+    )
+    from ._billing import CommerceSubscriptionItem2PlanFee as CommerceSubscriptionItem2PlanFee
+    from ._billing import CommerceSubscriptionItem2PlanPeriod as CommerceSubscriptionItem2PlanPeriod
+    from ._billing import CommerceSubscriptionItem2Status as CommerceSubscriptionItem2Status
+    from ._billing import CommerceSubscriptionItemCredits as CommerceSubscriptionItemCredits
+    from ._billing import (
+        CommerceSubscriptionItemCreditsPayer as CommerceSubscriptionItemCreditsPayer,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemCreditsProration as CommerceSubscriptionItemCreditsProration,
+    )
+    from ._billing import CommerceSubscriptionItemNextPayment as CommerceSubscriptionItemNextPayment
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentAmount as CommerceSubscriptionItemNextPaymentAmount,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentTotals as CommerceSubscriptionItemNextPaymentTotals,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentTotalsCredits as CommerceSubscriptionItemNextPaymentTotalsCredits,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentTotalsCreditsPayer as CommerceSubscriptionItemNextPaymentTotalsCreditsPayer,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentTotalsCreditsProration as CommerceSubscriptionItemNextPaymentTotalsCreditsProration,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentTotalsDiscounts as CommerceSubscriptionItemNextPaymentTotalsDiscounts,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemNextPaymentTotalsDiscountsProration as CommerceSubscriptionItemNextPaymentTotalsDiscountsProration,
+    )
+    from ._billing import CommerceSubscriptionItemPlan as CommerceSubscriptionItemPlan
+    from ._billing import (
+        CommerceSubscriptionItemPlanAnnualFee as CommerceSubscriptionItemPlanAnnualFee,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemPlanAnnualMonthlyFee as CommerceSubscriptionItemPlanAnnualMonthlyFee,
+    )
+    from ._billing import CommerceSubscriptionItemPlanFee as CommerceSubscriptionItemPlanFee
+    from ._billing import CommerceSubscriptionItemPlanPeriod as CommerceSubscriptionItemPlanPeriod
+    from ._billing import CommerceSubscriptionItemSeats as CommerceSubscriptionItemSeats
+    from ._billing import CommerceSubscriptionItemStatus as CommerceSubscriptionItemStatus
+    from ._billing import CommerceSubscriptionItemTotals as CommerceSubscriptionItemTotals
+    from ._billing import (
+        CommerceSubscriptionItemTotalsCredits as CommerceSubscriptionItemTotalsCredits,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemTotalsCreditsPayer as CommerceSubscriptionItemTotalsCreditsPayer,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemTotalsCreditsProration as CommerceSubscriptionItemTotalsCreditsProration,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemTotalsDiscounts as CommerceSubscriptionItemTotalsDiscounts,
+    )
+    from ._billing import (
+        CommerceSubscriptionItemTotalsDiscountsProration as CommerceSubscriptionItemTotalsDiscountsProration,
+    )
+    from ._billing import FeatureResponse as FeatureResponse
+    from ._billing import FeatureResponse2 as FeatureResponse2
+    from ._blocklist_identifiers import BlocklistIdentifier as BlocklistIdentifier
+    from ._blocklist_identifiers import (
+        BlocklistIdentifierIdentifierType as BlocklistIdentifierIdentifierType,
+    )
+    from ._blocklist_identifiers import BlocklistIdentifiers as BlocklistIdentifiers
+    from ._clients import Client as Client
+    from ._clients import Session as Session
+    from ._clients import SessionActivityResponse as SessionActivityResponse
+    from ._clients import SessionStatus as SessionStatus
+    from ._clients import SessionTask as SessionTask
+    from ._directories import (
+        CreateDirectoryGroupRoleMappingsItemParams as CreateDirectoryGroupRoleMappingsItemParams,
+    )
+    from ._directories import DeleteDirectoryGroupRoleMapping as DeleteDirectoryGroupRoleMapping
+    from ._directories import Directory as Directory
+    from ._directories import DirectoryCustomAttributesItem as DirectoryCustomAttributesItem
+    from ._directories import DirectoryGroupRoleMapping as DirectoryGroupRoleMapping
+    from ._directories import ListDirectories as ListDirectories
+    from ._directories import ListDirectoryGroupRoleMappings as ListDirectoryGroupRoleMappings
+    from ._directories import Permission as Permission
+    from ._directories import ReplaceDirectoryGroupRoleMappings as ReplaceDirectoryGroupRoleMappings
+    from ._directories import (
+        ReplaceDirectoryGroupRoleMappingsMappingsItemParams as ReplaceDirectoryGroupRoleMappingsMappingsItemParams,
+    )
+    from ._directories import Role as Role
+    from ._domains import CNameTarget as CNameTarget
+    from ._domains import Domain as Domain
+    from ._domains import Domains as Domains
+    from ._email_addresses import AttemptEmailAddressVerification as AttemptEmailAddressVerification
+    from ._email_addresses import ClerkError as ClerkError
+    from ._email_addresses import EmailAddress as EmailAddress
+    from ._email_addresses import IdentificationLink as IdentificationLink
+    from ._email_addresses import PrepareEmailAddressVerification as PrepareEmailAddressVerification
+    from ._email_addresses import VerificationAdmin as VerificationAdmin
+    from ._email_addresses import VerificationEmailLink as VerificationEmailLink
+    from ._email_addresses import VerificationEmailLinkStatus as VerificationEmailLinkStatus
+    from ._email_addresses import VerificationFromOauth as VerificationFromOauth
+    from ._email_addresses import VerificationFromOauthStatus as VerificationFromOauthStatus
+    from ._email_addresses import VerificationOtp as VerificationOtp
+    from ._email_addresses import VerificationOtpStatus as VerificationOtpStatus
+    from ._email_addresses import VerificationOtpStrategy as VerificationOtpStrategy
+    from ._email_addresses import VerificationSaml as VerificationSaml
+    from ._email_addresses import VerificationSamlStatus as VerificationSamlStatus
+    from ._email_addresses import VerificationScim as VerificationScim
+    from ._email_addresses import VerificationTicket as VerificationTicket
+    from ._email_addresses import VerificationTicketStatus as VerificationTicketStatus
+    from ._email_and_sms_templates import Template as Template
+    from ._enterprise_connections import (
+        CreateEnterpriseConnectionCustomAttributesItemParams as CreateEnterpriseConnectionCustomAttributesItemParams,
+    )
+    from ._enterprise_connections import (
+        CreateEnterpriseConnectionOidcParams as CreateEnterpriseConnectionOidcParams,
+    )
+    from ._enterprise_connections import (
+        CreateEnterpriseConnectionSamlParams as CreateEnterpriseConnectionSamlParams,
+    )
+    from ._enterprise_connections import (
+        CreateEnterpriseConnectionSamlParamsAttributeMappingParams as CreateEnterpriseConnectionSamlParamsAttributeMappingParams,
+    )
+    from ._enterprise_connections import (
+        CreateEnterpriseConnectionSamlParamsLoginHintParams as CreateEnterpriseConnectionSamlParamsLoginHintParams,
+    )
+    from ._enterprise_connections import EnterpriseConnection as EnterpriseConnection
+    from ._enterprise_connections import (
+        EnterpriseConnectionCustomAttributesItem as EnterpriseConnectionCustomAttributesItem,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionOauthConfig as EnterpriseConnectionOauthConfig,
+    )
+    from ._enterprise_connections import EnterpriseConnections as EnterpriseConnections
+    from ._enterprise_connections import (
+        EnterpriseConnectionSamlConnection as EnterpriseConnectionSamlConnection,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionSamlConnectionLoginHint as EnterpriseConnectionSamlConnectionLoginHint,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionSamlConnectionLoginHintMode as EnterpriseConnectionSamlConnectionLoginHintMode,
+    )
+    from ._enterprise_connections import EnterpriseConnectionTestRun as EnterpriseConnectionTestRun
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunConnectionType as EnterpriseConnectionTestRunConnectionType,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunLogsItem as EnterpriseConnectionTestRunLogsItem,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunOauth as EnterpriseConnectionTestRunOauth,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunParsedUserInfo as EnterpriseConnectionTestRunParsedUserInfo,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunResponse as EnterpriseConnectionTestRunResponse,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunSaml as EnterpriseConnectionTestRunSaml,
+    )
+    from ._enterprise_connections import (
+        EnterpriseConnectionTestRunStatus as EnterpriseConnectionTestRunStatus,
+    )
+    from ._enterprise_connections import (
+        UpdateEnterpriseConnectionCustomAttributesItemParams as UpdateEnterpriseConnectionCustomAttributesItemParams,
+    )
+    from ._enterprise_connections import (
+        UpdateEnterpriseConnectionOidcParams as UpdateEnterpriseConnectionOidcParams,
+    )
+    from ._enterprise_connections import (
+        UpdateEnterpriseConnectionSamlParams as UpdateEnterpriseConnectionSamlParams,
+    )
+    from ._enterprise_connections import (
+        UpdateEnterpriseConnectionSamlParamsAttributeMappingParams as UpdateEnterpriseConnectionSamlParamsAttributeMappingParams,
+    )
+    from ._enterprise_connections import (
+        UpdateEnterpriseConnectionSamlParamsLoginHintParams as UpdateEnterpriseConnectionSamlParamsLoginHintParams,
+    )
+    from ._instance_settings import Instance as Instance
+    from ._instance_settings import InstanceCommunication as InstanceCommunication
+    from ._instance_settings import InstanceProtect as InstanceProtect
+    from ._instance_settings import InstanceRestrictions as InstanceRestrictions
+    from ._instance_settings import OauthApplicationSettings as OauthApplicationSettings
+    from ._instance_settings import OrganizationSettings as OrganizationSettings
+    from ._instance_settings import (
+        OrganizationSettingsDomainsEnrollmentModesItem as OrganizationSettingsDomainsEnrollmentModesItem,
+    )
+    from ._invitations import (
+        CreateBulkInvitationsBodyItemParams as CreateBulkInvitationsBodyItemParams,
+    )
+    from ._invitations import Invitation as Invitation
+    from ._invitations import InvitationStatus as InvitationStatus
+    from ._invitations import RevokeInvitation as RevokeInvitation
+    from ._jwks import Jwks as Jwks
+    from ._jwks import JwksEcdsaPrivateKey as JwksEcdsaPrivateKey
+    from ._jwks import JwksEcdsaPublicKey as JwksEcdsaPublicKey
+    from ._jwks import JwksEd25519PrivateKey as JwksEd25519PrivateKey
+    from ._jwks import JwksEd25519PublicKey as JwksEd25519PublicKey
+    from ._jwks import JwksRsaPrivateKey as JwksRsaPrivateKey
+    from ._jwks import JwksRsaPublicKey as JwksRsaPublicKey
+    from ._jwks import JwksSymmetricKey as JwksSymmetricKey
+    from ._jwt_templates import JwtTemplate as JwtTemplate
+    from ._m2m import CreateM2MToken as CreateM2MToken
+    from ._m2m import GetM2MTokensItem as GetM2MTokensItem
+    from ._m2m import RevokeM2MToken as RevokeM2MToken
+    from ._m2m import VerifyM2MToken as VerifyM2MToken
+    from ._machines import CreateMachine as CreateMachine
+    from ._machines import DeleteMachine as DeleteMachine
+    from ._machines import DeleteMachineScope as DeleteMachineScope
+    from ._machines import GetMachineSecretKey as GetMachineSecretKey
+    from ._machines import ListMachines as ListMachines
+    from ._machines import Machine as Machine
+    from ._machines import MachineScope as MachineScope
+    from ._machines import MachineWithoutScopedMachines as MachineWithoutScopedMachines
+    from ._machines import RotateMachineSecretKey as RotateMachineSecretKey
+    from ._oauth_access_tokens import VerifyOauthAccessToken1 as VerifyOauthAccessToken1
+    from ._oauth_access_tokens import VerifyOauthAccessToken2 as VerifyOauthAccessToken2
+    from ._oauth_applications import OauthApplication as OauthApplication
+    from ._oauth_applications import OauthApplications as OauthApplications
+    from ._oauth_applications import OauthApplicationWithSecret as OauthApplicationWithSecret
+    from ._organization_domains import OrganizationDomain as OrganizationDomain
+    from ._organization_domains import (
+        OrganizationDomainAffiliationVerification as OrganizationDomainAffiliationVerification,
+    )
+    from ._organization_domains import (
+        OrganizationDomainEnrollmentMode as OrganizationDomainEnrollmentMode,
+    )
+    from ._organization_domains import (
+        OrganizationDomainOwnershipVerification as OrganizationDomainOwnershipVerification,
+    )
+    from ._organization_domains import (
+        OrganizationDomainPublicOrganizationData as OrganizationDomainPublicOrganizationData,
+    )
+    from ._organization_domains import OrganizationDomains as OrganizationDomains
+    from ._organization_domains import (
+        OrganizationDomainVerification2 as OrganizationDomainVerification2,
+    )
+    from ._organization_invitations import (
+        CreateOrganizationInvitationBulkBodyItemParams as CreateOrganizationInvitationBulkBodyItemParams,
+    )
+    from ._organization_invitations import OrganizationInvitation as OrganizationInvitation
+    from ._organization_invitations import (
+        OrganizationInvitationPublicOrganizationData as OrganizationInvitationPublicOrganizationData,
+    )
+    from ._organization_invitations import (
+        OrganizationInvitationPublicUserData as OrganizationInvitationPublicUserData,
+    )
+    from ._organization_invitations import OrganizationInvitations as OrganizationInvitations
+    from ._organization_invitations import (
+        OrganizationInvitationWithPublicOrganizationData as OrganizationInvitationWithPublicOrganizationData,
+    )
+    from ._organization_memberships import OrganizationMembership as OrganizationMembership
+    from ._organization_memberships import (
+        OrganizationMembershipOrganization as OrganizationMembershipOrganization,
+    )
+    from ._organization_memberships import (
+        OrganizationMembershipPublicUserData as OrganizationMembershipPublicUserData,
+    )
+    from ._organization_memberships import OrganizationMemberships as OrganizationMemberships
+    from ._organizations import CommerceCreditBalanceResponse as CommerceCreditBalanceResponse
+    from ._organizations import (
+        CommerceCreditBalanceResponseBalance as CommerceCreditBalanceResponseBalance,
+    )
+    from ._organizations import CommerceCreditLedgerResponse as CommerceCreditLedgerResponse
+    from ._organizations import CommerceSubscription as CommerceSubscription
+    from ._organizations import CommerceSubscriptionNextPayment as CommerceSubscriptionNextPayment
+    from ._organizations import (
+        CommerceSubscriptionNextPaymentTotals as CommerceSubscriptionNextPaymentTotals,
+    )
+    from ._organizations import (
+        CommerceSubscriptionNextPaymentTotalsCredits as CommerceSubscriptionNextPaymentTotalsCredits,
+    )
+    from ._organizations import (
+        CommerceSubscriptionNextPaymentTotalsCreditsPayer as CommerceSubscriptionNextPaymentTotalsCreditsPayer,
+    )
+    from ._organizations import (
+        CommerceSubscriptionNextPaymentTotalsCreditsProration as CommerceSubscriptionNextPaymentTotalsCreditsProration,
+    )
+    from ._organizations import (
+        CommerceSubscriptionNextPaymentTotalsDiscounts as CommerceSubscriptionNextPaymentTotalsDiscounts,
+    )
+    from ._organizations import (
+        CommerceSubscriptionNextPaymentTotalsDiscountsProration as CommerceSubscriptionNextPaymentTotalsDiscountsProration,
+    )
+    from ._organizations import CommerceSubscriptionStatus as CommerceSubscriptionStatus
+    from ._organizations import Organization as Organization
+    from ._organizations import Organizations as Organizations
+    from ._organizations import OrganizationWithLogo as OrganizationWithLogo
+    from ._other import AdjustCreditBalanceRequest as AdjustCreditBalanceRequest
+    from ._other import AdjustCreditBalanceRequestAction as AdjustCreditBalanceRequestAction
+    from ._other import ApplyCommerceDiscountRequest as ApplyCommerceDiscountRequest
+    from ._other import BillingDiscountsResponse as BillingDiscountsResponse
+    from ._other import BillingDiscountsResponseProration as BillingDiscountsResponseProration
+    from ._other import BillingProrationDiscountDetail as BillingProrationDiscountDetail
+    from ._other import ClerkErrors as ClerkErrors
+    from ._other import CommerceCreditsResponse as CommerceCreditsResponse
+    from ._other import CommerceCreditsResponsePayer as CommerceCreditsResponsePayer
+    from ._other import CommerceCreditsResponseProration as CommerceCreditsResponseProration
+    from ._other import CommerceDiscountsResponse as CommerceDiscountsResponse
+    from ._other import CommerceDiscountsResponseProration as CommerceDiscountsResponseProration
+    from ._other import CommercePayerCreditResponse as CommercePayerCreditResponse
+    from ._other import CommercePayerResponse2 as CommercePayerResponse2
+    from ._other import CommercePaymentSourceResponse as CommercePaymentSourceResponse
+    from ._other import (
+        CommercePaymentSourceResponsePaymentMethod as CommercePaymentSourceResponsePaymentMethod,
+    )
+    from ._other import CommercePaymentSourceResponseStatus as CommercePaymentSourceResponseStatus
+    from ._other import (
+        CommerceProrationCreditDetailResponse as CommerceProrationCreditDetailResponse,
+    )
+    from ._other import CommerceProrationDiscountResponse as CommerceProrationDiscountResponse
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponse as CommerceSubscriptionItemNextPaymentResponse,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseAmount as CommerceSubscriptionItemNextPaymentResponseAmount,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseTotals as CommerceSubscriptionItemNextPaymentResponseTotals,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseTotalsCredits as CommerceSubscriptionItemNextPaymentResponseTotalsCredits,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer as CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration as CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts as CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts,
+    )
+    from ._other import (
+        CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration as CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration,
+    )
+    from ._other import (
+        CommerceSubscriptionItemSeatsResponse as CommerceSubscriptionItemSeatsResponse,
+    )
+    from ._other import CommerceTotalsResponse as CommerceTotalsResponse
+    from ._other import CommerceTotalsResponse2 as CommerceTotalsResponse2
+    from ._other import CommerceTotalsResponse2Credits as CommerceTotalsResponse2Credits
+    from ._other import CommerceTotalsResponse2CreditsPayer as CommerceTotalsResponse2CreditsPayer
+    from ._other import (
+        CommerceTotalsResponse2CreditsProration as CommerceTotalsResponse2CreditsProration,
+    )
+    from ._other import CommerceTotalsResponse2Discounts as CommerceTotalsResponse2Discounts
+    from ._other import (
+        CommerceTotalsResponse2DiscountsProration as CommerceTotalsResponse2DiscountsProration,
+    )
+    from ._other import CommerceTotalsResponseCredits as CommerceTotalsResponseCredits
+    from ._other import CommerceTotalsResponseCreditsPayer as CommerceTotalsResponseCreditsPayer
+    from ._other import (
+        CommerceTotalsResponseCreditsProration as CommerceTotalsResponseCreditsProration,
+    )
+    from ._other import CommerceTotalsResponseDiscounts as CommerceTotalsResponseDiscounts
+    from ._other import (
+        CommerceTotalsResponseDiscountsProration as CommerceTotalsResponseDiscountsProration,
+    )
+    from ._other import CreateBillingPriceRequest as CreateBillingPriceRequest
+    from ._other import (
+        CreateBillingPriceRequestSupportedBillingPeriods as CreateBillingPriceRequestSupportedBillingPeriods,
+    )
+    from ._other import EnterpriseConnectionTestRuns as EnterpriseConnectionTestRuns
+    from ._other import ExtendFreeTrialRequest as ExtendFreeTrialRequest
+    from ._other import GetApiKeys as GetApiKeys
+    from ._other import GetApiKeysDataItem as GetApiKeysDataItem
+    from ._other import GetM2MTokens as GetM2MTokens
+    from ._other import GetM2MTokensM2mTokensItem as GetM2MTokensM2mTokensItem
+    from ._other import ListScimDirectories as ListScimDirectories
+    from ._other import OauthAccessTokenItem as OauthAccessTokenItem
+    from ._other import OrganizationDomainVerification as OrganizationDomainVerification
+    from ._other import (
+        OrganizationInvitationsWithPublicOrganizationData as OrganizationInvitationsWithPublicOrganizationData,
+    )
+    from ._other import (
+        PaginatedBillingPaymentAttemptResponse as PaginatedBillingPaymentAttemptResponse,
+    )
+    from ._other import PaginatedBillingPriceResponse as PaginatedBillingPriceResponse
+    from ._other import PaginatedBillingStatementResponse as PaginatedBillingStatementResponse
+    from ._other import PaginatedCommercePlanResponse as PaginatedCommercePlanResponse
+    from ._other import (
+        PaginatedCommerceSubscriptionItemResponse as PaginatedCommerceSubscriptionItemResponse,
+    )
+    from ._other import Permissions as Permissions
+    from ._other import PriceTransitionRequest as PriceTransitionRequest
+    from ._other import Roles as Roles
+    from ._other import RoleSetMigration as RoleSetMigration
+    from ._other import ScimUserMetadata as ScimUserMetadata
+    from ._phone_numbers import AttemptPhoneNumberVerification as AttemptPhoneNumberVerification
+    from ._phone_numbers import PhoneNumber as PhoneNumber
+    from ._phone_numbers import PreparePhoneNumberVerification as PreparePhoneNumberVerification
+    from ._proxy_checks import ProxyCheck as ProxyCheck
+    from ._redirect_urls import RedirectUrl as RedirectUrl
+    from ._role_sets import (
+        ReplaceRoleSetReassignmentMappingsParams as ReplaceRoleSetReassignmentMappingsParams,
+    )
+    from ._role_sets import RoleSet as RoleSet
+    from ._role_sets import RoleSetCreatorRole as RoleSetCreatorRole
+    from ._role_sets import RoleSetDefaultRole as RoleSetDefaultRole
+    from ._role_sets import RoleSetItem as RoleSetItem
+    from ._role_sets import RoleSetRoleSetMigration as RoleSetRoleSetMigration
+    from ._role_sets import RoleSets as RoleSets
+    from ._role_sets import RoleSetType as RoleSetType
+    from ._saml_connections import (
+        CreateSamlConnectionAttributeMappingParams as CreateSamlConnectionAttributeMappingParams,
+    )
+    from ._saml_connections import (
+        CreateSamlConnectionLoginHintParams as CreateSamlConnectionLoginHintParams,
+    )
+    from ._saml_connections import SamlConnection as SamlConnection
+    from ._saml_connections import SamlConnectionAttributeMapping as SamlConnectionAttributeMapping
+    from ._saml_connections import SamlConnectionLoginHint as SamlConnectionLoginHint
+    from ._saml_connections import SamlConnectionLoginHintMode as SamlConnectionLoginHintMode
+    from ._saml_connections import SamlConnections as SamlConnections
+    from ._saml_connections import (
+        UpdateSamlConnectionAttributeMappingParams as UpdateSamlConnectionAttributeMappingParams,
+    )
+    from ._saml_connections import (
+        UpdateSamlConnectionLoginHintParams as UpdateSamlConnectionLoginHintParams,
+    )
+    from ._scim_directories import (
+        CreateScimDirectoryGroupRoleMappingsItemParams as CreateScimDirectoryGroupRoleMappingsItemParams,
+    )
+    from ._scim_directories import DeleteScimGroupRoleMapping as DeleteScimGroupRoleMapping
+    from ._scim_directories import ListScimGroupRoleMappings as ListScimGroupRoleMappings
+    from ._scim_directories import ReplaceScimGroupRoleMappings as ReplaceScimGroupRoleMappings
+    from ._scim_directories import (
+        ReplaceScimGroupRoleMappingsMappingsItemParams as ReplaceScimGroupRoleMappingsMappingsItemParams,
+    )
+    from ._scim_directories import ScimDirectory as ScimDirectory
+    from ._scim_directories import (
+        ScimDirectoryCustomAttributesItem as ScimDirectoryCustomAttributesItem,
+    )
+    from ._scim_directories import ScimGroupRoleMapping as ScimGroupRoleMapping
+    from ._sessions import Cookies as Cookies
+    from ._sessions import CreateSessionToken as CreateSessionToken
+    from ._sessions import CreateSessionTokenFromTemplate as CreateSessionTokenFromTemplate
+    from ._sessions import Token as Token
+    from ._sign_in_tokens import SignInToken as SignInToken
+    from ._sign_in_tokens import SignInTokenStatus as SignInTokenStatus
+    from ._sign_ups import SignUp as SignUp
+    from ._sign_ups import SignUpStatus as SignUpStatus
+    from ._sign_ups import SignUpVerification as SignUpVerification
+    from ._sign_ups import SignUpVerificationNextAction as SignUpVerificationNextAction
+    from ._sign_ups import SignUpVerifications as SignUpVerifications
+    from ._testing_tokens import TestingToken as TestingToken
+    from ._users import DeleteBackupCode as DeleteBackupCode
+    from ._users import DeleteTotp as DeleteTotp
+    from ._users import DisableMfa as DisableMfa
+    from ._users import EnterpriseAccount as EnterpriseAccount
+    from ._users import EnterpriseAccountConnection as EnterpriseAccountConnection
+    from ._users import EnterpriseAccountProtocol as EnterpriseAccountProtocol
+    from ._users import ExternalAccountWithVerification as ExternalAccountWithVerification
+    from ._users import (
+        ExternalAccountWithVerificationObject as ExternalAccountWithVerificationObject,
+    )
+    from ._users import GetOauthAccessTokenItem as GetOauthAccessTokenItem
+    from ._users import ListUserTrustedDevices as ListUserTrustedDevices
+    from ._users import Passkey as Passkey
+    from ._users import SamlAccount as SamlAccount
+    from ._users import SamlAccountConnection as SamlAccountConnection
+    from ._users import TotalCount as TotalCount
+    from ._users import TrustedDevice as TrustedDevice
+    from ._users import TrustedDevicePlatform as TrustedDevicePlatform
+    from ._users import TrustedDeviceStatus as TrustedDeviceStatus
+    from ._users import User as User
+    from ._users import UserScim as UserScim
+    from ._users import VerificationGoogleOneTap as VerificationGoogleOneTap
+    from ._users import VerificationGoogleOneTapStatus as VerificationGoogleOneTapStatus
+    from ._users import VerificationOauth as VerificationOauth
+    from ._users import VerificationOauthStatus as VerificationOauthStatus
+    from ._users import VerificationPasskey as VerificationPasskey
+    from ._users import VerificationWeb3 as VerificationWeb3
+    from ._users import VerificationWeb3Status as VerificationWeb3Status
+    from ._users import VerificationWeb3Strategy as VerificationWeb3Strategy
+    from ._users import VerifyPassword as VerifyPassword
+    from ._users import VerifyTotp as VerifyTotp
+    from ._users import VerifyTotpCodeType as VerifyTotpCodeType
+    from ._users import Web3Wallet as Web3Wallet
+    from ._waitlist_entries import (
+        CreateBulkWaitlistEntriesBodyItemParams as CreateBulkWaitlistEntriesBodyItemParams,
+    )
+    from ._waitlist_entries import ListWaitlistEntries as ListWaitlistEntries
+    from ._waitlist_entries import WaitlistEntry as WaitlistEntry
+    from ._waitlist_entries import WaitlistEntryInvitation as WaitlistEntryInvitation
+    from ._waitlist_entries import WaitlistEntryInvitationStatus as WaitlistEntryInvitationStatus
+    from ._waitlist_entries import WaitlistEntryStatus as WaitlistEntryStatus
+    from ._webhooks import SvixUrl as SvixUrl
 
 __all__ = [
     "ActorToken",
@@ -421,4985 +1086,422 @@ __all__ = [
     "Web3Wallet",
 ]
 
-
-class SessionStatus(ApiEnum):
-    """Values of ``SessionStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    REVOKED = "revoked"
-    ENDED = "ended"
-    EXPIRED = "expired"
-    REMOVED = "removed"
-    ABANDONED = "abandoned"
-    REPLACED = "replaced"
-    PENDING = "pending"
-
-
-class VerificationOtpStatus(ApiEnum):
-    """Values of ``VerificationOtpStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    FAILED = "failed"
-    EXPIRED = "expired"
-
-
-class VerificationOtpStrategy(ApiEnum):
-    """Values of ``VerificationOtpStrategy``. Unknown values decode as plain ``str``."""
-
-    PHONE_CODE = "phone_code"
-    EMAIL_CODE = "email_code"
-    RESET_PASSWORD_EMAIL_CODE = "reset_password_email_code"
-
-
-class VerificationFromOauthStatus(ApiEnum):
-    """Values of ``VerificationFromOauthStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-
-
-class VerificationTicketStatus(ApiEnum):
-    """Values of ``VerificationTicketStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    EXPIRED = "expired"
-
-
-class VerificationSamlStatus(ApiEnum):
-    """Values of ``VerificationSamlStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    TRANSFERABLE = "transferable"
-
-
-class VerificationEmailLinkStatus(ApiEnum):
-    """Values of ``VerificationEmailLinkStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    FAILED = "failed"
-    EXPIRED = "expired"
-
-
-class VerificationWeb3Status(ApiEnum):
-    """Values of ``VerificationWeb3Status``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    FAILED = "failed"
-    EXPIRED = "expired"
-
-
-class VerificationWeb3Strategy(ApiEnum):
-    """Values of ``VerificationWeb3Strategy``. Unknown values decode as plain ``str``."""
-
-    WEB3_METAMASK_SIGNATURE = "web3_metamask_signature"
-    WEB3_BASE_SIGNATURE = "web3_base_signature"
-    WEB3_COINBASE_WALLET_SIGNATURE = "web3_coinbase_wallet_signature"
-    WEB3_OKX_WALLET_SIGNATURE = "web3_okx_wallet_signature"
-    WEB3_SOLANA_SIGNATURE = "web3_solana_signature"
-
-
-class VerificationOauthStatus(ApiEnum):
-    """Values of ``VerificationOauthStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    TRANSFERABLE = "transferable"
-
-
-class VerificationGoogleOneTapStatus(ApiEnum):
-    """Values of ``VerificationGoogleOneTapStatus``. Unknown values decode as plain ``str``."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-
-
-class ExternalAccountWithVerificationObject(ApiEnum):
-    """Values of ``ExternalAccountWithVerificationObject``. Unknown values decode as plain ``str``."""
-
-    EXTERNAL_ACCOUNT = "external_account"
-    FACEBOOK_ACCOUNT = "facebook_account"
-    GOOGLE_ACCOUNT = "google_account"
-
-
-class EnterpriseAccountProtocol(ApiEnum):
-    """Values of ``EnterpriseAccountProtocol``. Unknown values decode as plain ``str``."""
-
-    OAUTH = "oauth"
-    SAML = "saml"
-
-
-class CommercePaymentMethodResponsePaymentType(ApiEnum):
-    """Values of ``CommercePaymentMethodResponsePaymentType``. Unknown values decode as plain ``str``."""
-
-    CARD = "card"
-    LINK = "link"
-    PAYER_CREDITS = "payer-credits"
-
-
-class CommercePaymentMethodResponseStatus(ApiEnum):
-    """Values of ``CommercePaymentMethodResponseStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    DISCONNECTED = "disconnected"
-
-
-class CommerceSubscriptionItemStatus(ApiEnum):
-    """Values of ``CommerceSubscriptionItemStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
-    ENDED = "ended"
-    PAST_DUE = "past_due"
-    UPCOMING = "upcoming"
-    INCOMPLETE = "incomplete"
-    ABANDONED = "abandoned"
-
-
-class CommerceSubscriptionItemPlanPeriod(ApiEnum):
-    """Values of ``CommerceSubscriptionItemPlanPeriod``. Unknown values decode as plain ``str``."""
-
-    MONTH = "month"
-    ANNUAL = "annual"
-
-
-class CommerceSubscriptionStatus(ApiEnum):
-    """Values of ``CommerceSubscriptionStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    CANCELED = "canceled"
-    ENDED = "ended"
-    ABANDONED = "abandoned"
-    INCOMPLETE = "incomplete"
-
-
-class AdjustCreditBalanceRequestAction(ApiEnum):
-    """Values of ``AdjustCreditBalanceRequestAction``. Unknown values decode as plain ``str``."""
-
-    INCREASE = "increase"
-    DECREASE = "decrease"
-
-
-class TrustedDevicePlatform(ApiEnum):
-    """Values of ``TrustedDevicePlatform``. Unknown values decode as plain ``str``."""
-
-    IOS = "ios"
-    ANDROID = "android"
-
-
-class TrustedDeviceStatus(ApiEnum):
-    """Values of ``TrustedDeviceStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    REVOKED = "revoked"
-
-
-class InvitationStatus(ApiEnum):
-    """Values of ``InvitationStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-
-class AllowlistIdentifierIdentifierType(ApiEnum):
-    """Values of ``AllowlistIdentifierIdentifierType``. Unknown values decode as plain ``str``."""
-
-    EMAIL_ADDRESS = "email_address"
-    PHONE_NUMBER = "phone_number"
-    WEB3_WALLET = "web3_wallet"
-
-
-class BlocklistIdentifierIdentifierType(ApiEnum):
-    """Values of ``BlocklistIdentifierIdentifierType``. Unknown values decode as plain ``str``."""
-
-    EMAIL_ADDRESS = "email_address"
-    PHONE_NUMBER = "phone_number"
-    WEB3_WALLET = "web3_wallet"
-
-
-class ActorTokenStatus(ApiEnum):
-    """Values of ``ActorTokenStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-
-
-class OrganizationSettingsDomainsEnrollmentModesItem(ApiEnum):
-    """Values of ``OrganizationSettingsDomainsEnrollmentModesItem``. Unknown values decode as plain ``str``."""
-
-    MANUAL_INVITATION = "manual_invitation"
-    AUTOMATIC_INVITATION = "automatic_invitation"
-    AUTOMATIC_SUGGESTION = "automatic_suggestion"
-
-
-class OrganizationDomainEnrollmentMode(ApiEnum):
-    """Values of ``OrganizationDomainEnrollmentMode``. Unknown values decode as plain ``str``."""
-
-    MANUAL_INVITATION = "manual_invitation"
-    AUTOMATIC_INVITATION = "automatic_invitation"
-    AUTOMATIC_SUGGESTION = "automatic_suggestion"
-    ENTERPRISE_SSO = "enterprise_sso"
-
-
-class SignInTokenStatus(ApiEnum):
-    """Values of ``SignInTokenStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-
-
-class SignUpVerificationNextAction(ApiEnum):
-    """Values of ``SignUpVerificationNextAction``. Unknown values decode as plain ``str``."""
-
-    NEEDS_PREPARE = "needs_prepare"
-    NEEDS_ATTEMPT = "needs_attempt"
-    EMPTY = ""
-
-
-class SignUpStatus(ApiEnum):
-    """Values of ``SignUpStatus``. Unknown values decode as plain ``str``."""
-
-    MISSING_REQUIREMENTS = "missing_requirements"
-    COMPLETE = "complete"
-    ABANDONED = "abandoned"
-
-
-class SamlConnectionLoginHintMode(ApiEnum):
-    """Values of ``SamlConnectionLoginHintMode``. Unknown values decode as plain ``str``."""
-
-    EMAIL_ADDRESS = "email_address"
-    CUSTOM_ATTRIBUTE = "custom_attribute"
-    OFF = "off"
-
-
-class EnterpriseConnectionSamlConnectionLoginHintMode(ApiEnum):
-    """Values of ``EnterpriseConnectionSamlConnectionLoginHintMode``. Unknown values decode as plain ``str``."""
-
-    EMAIL_ADDRESS = "email_address"
-    CUSTOM_ATTRIBUTE = "custom_attribute"
-    OFF = "off"
-
-
-class EnterpriseConnectionTestRunStatus(ApiEnum):
-    """Values of ``EnterpriseConnectionTestRunStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    SUCCESS = "success"
-    FAILED = "failed"
-
-
-class EnterpriseConnectionTestRunConnectionType(ApiEnum):
-    """Values of ``EnterpriseConnectionTestRunConnectionType``. Unknown values decode as plain ``str``."""
-
-    SAML = "saml"
-    OAUTH = "oauth"
-
-
-class WaitlistEntryStatus(ApiEnum):
-    """Values of ``WaitlistEntryStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    INVITED = "invited"
-    REJECTED = "rejected"
-    COMPLETED = "completed"
-
-
-class WaitlistEntryInvitationStatus(ApiEnum):
-    """Values of ``WaitlistEntryInvitationStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-
-class BillingPriceResponseSupportedBillingPeriods(ApiEnum):
-    """Values of ``BillingPriceResponseSupportedBillingPeriods``. Unknown values decode as plain ``str``."""
-
-    MONTH = "month"
-    ANNUAL = "annual"
-    BOTH = "both"
-
-
-class CreateBillingPriceRequestSupportedBillingPeriods(ApiEnum):
-    """Values of ``CreateBillingPriceRequestSupportedBillingPeriods``. Unknown values decode as plain ``str``."""
-
-    MONTH = "month"
-    ANNUAL = "annual"
-    BOTH = "both"
-
-
-class CommercePaymentSourceResponsePaymentMethod(ApiEnum):
-    """Values of ``CommercePaymentSourceResponsePaymentMethod``. Unknown values decode as plain ``str``."""
-
-    CARD = "card"
-    APPLE_PAY = "apple_pay"
-    GOOGLE_PAY = "google_pay"
-
-
-class CommercePaymentSourceResponseStatus(ApiEnum):
-    """Values of ``CommercePaymentSourceResponseStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    DISCONNECTED = "disconnected"
-
-
-class CommerceSubscriptionItem2Status(ApiEnum):
-    """Values of ``CommerceSubscriptionItem2Status``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    ENDED = "ended"
-    PAST_DUE = "past_due"
-    UPCOMING = "upcoming"
-    INCOMPLETE = "incomplete"
-    ABANDONED = "abandoned"
-
-
-class CommerceSubscriptionItem2PlanPeriod(ApiEnum):
-    """Values of ``CommerceSubscriptionItem2PlanPeriod``. Unknown values decode as plain ``str``."""
-
-    MONTH = "month"
-    ANNUAL = "annual"
-
-
-class CommerceSubscriptionItem2PaymentSourcePaymentMethod(ApiEnum):
-    """Values of ``CommerceSubscriptionItem2PaymentSourcePaymentMethod``. Unknown values decode as plain ``str``."""
-
-    CARD = "card"
-    APPLE_PAY = "apple_pay"
-    GOOGLE_PAY = "google_pay"
-
-
-class CommerceSubscriptionItem2PaymentSourceStatus(ApiEnum):
-    """Values of ``CommerceSubscriptionItem2PaymentSourceStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    DISCONNECTED = "disconnected"
-
-
-class CommercePriceTransitionDetailsEffectiveMode(ApiEnum):
-    """Values of ``CommercePriceTransitionDetailsEffectiveMode``. Unknown values decode as plain ``str``."""
-
-    IMMEDIATE = "immediate"
-    END_OF_PERIOD = "end_of_period"
-
-
-class CommercePriceTransitionDetailsPreviousSubscriptionItemStatus(ApiEnum):
-    """Values of ``CommercePriceTransitionDetailsPreviousSubscriptionItemStatus``. Unknown values decode as plain ``str``."""
-
-    CANCELED = "canceled"
-    ENDED = "ended"
-    ABANDONED = "abandoned"
-
-
-class CommerceDiscountRedemptionResponseSource(ApiEnum):
-    """Values of ``CommerceDiscountRedemptionResponseSource``. Unknown values decode as plain ``str``."""
-
-    PROMOTION = "promotion"
-    MANUAL = "manual"
-    PROMO_CODE = "promo_code"
-
-
-class CommerceDiscountRedemptionResponseEffect(ApiEnum):
-    """Values of ``CommerceDiscountRedemptionResponseEffect``. Unknown values decode as plain ``str``."""
-
-    PERCENTAGE = "percentage"
-    FIXED_AMOUNT = "fixed_amount"
-
-
-class CommerceDiscountRedemptionResponseStatus(ApiEnum):
-    """Values of ``CommerceDiscountRedemptionResponseStatus``. Unknown values decode as plain ``str``."""
-
-    ACTIVE = "active"
-    EXHAUSTED = "exhausted"
-    REMOVED = "removed"
-
-
-class BillingPaymentAttemptStatus(ApiEnum):
-    """Values of ``BillingPaymentAttemptStatus``. Unknown values decode as plain ``str``."""
-
-    PENDING = "pending"
-    PAID = "paid"
-    FAILED = "failed"
-
-
-class BillingStatementStatus(ApiEnum):
-    """Values of ``BillingStatementStatus``. Unknown values decode as plain ``str``."""
-
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-class RoleSetType(ApiEnum):
-    """Values of ``RoleSetType``. Unknown values decode as plain ``str``."""
-
-    INITIAL = "initial"
-    CUSTOM = "custom"
-
-
-class VerifyTotpCodeType(ApiEnum):
-    """Values of ``VerifyTotpCodeType``. Unknown values decode as plain ``str``."""
-
-    TOTP = "totp"
-    BACKUP_CODE = "backup_code"
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksEd25519PublicKey:
-    """The ``JWKS.ed25519.PublicKey`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    crv: str | None = None
-    x: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksEcdsaPublicKey:
-    """The ``JWKS.ecdsa.PublicKey`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    crv: str | None = None
-    x: str | None = None
-    y: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksRsaPublicKey:
-    """The ``JWKS.rsa.PublicKey`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    n: str | None = None
-    e: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksEd25519PrivateKey:
-    """The ``JWKS.ed25519.PrivateKey`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    crv: str | None = None
-    x: str | None = None
-    d: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksEcdsaPrivateKey:
-    """The ``JWKS.ecdsa.PrivateKey`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    crv: str | None = None
-    x: str | None = None
-    y: str | None = None
-    d: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksRsaPrivateKey:
-    """The ``JWKS.rsa.PrivateKey`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    n: str | None = None
-    e: str | None = None
-    d: str | None = None
-    p: str | None = None
-    q: str | None = None
-    dp: str | None = None
-    dq: str | None = None
-    qi: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwksSymmetricKey:
-    """The ``JWKS.symmetric.Key`` object of the Clerk API."""
-
-    kid: str | None = None
-    alg: str | None = None
-    use: str | None = None
-    kty: str | None = None
-    k: str | None = None
-    x5c: list[str] | None = None
-    x5t: str | None = None
-    x5t_s256: str | None = attrs.field(default=None, metadata={"json": "x5t#S256"})
-    x5u: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Jwks:
-    """The ``JWKS`` object of the Clerk API."""
-
-    keys: (
-        list[
-            JwksEd25519PublicKey
-            | JwksEcdsaPublicKey
-            | JwksRsaPublicKey
-            | JwksEd25519PrivateKey
-            | JwksEcdsaPrivateKey
-            | JwksRsaPrivateKey
-            | JwksSymmetricKey
-        ]
-        | None
-    ) = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SessionActivityResponse:
-    """The ``SessionActivityResponse`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    device_type: str | None = None
-    is_mobile: bool | None = None
-    browser_name: str | None = None
-    browser_version: str | None = None
-    ip_address: str | None = None
-    city: str | None = None
-    country: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SessionTask:
-    """The ``SessionTask`` object of the Clerk API."""
-
-    key: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Session:
-    """The ``Session`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "session"
-    object: str | None = None
-    id: str | None = None
-    user_id: str | None = None
-    client_id: str | None = None
-    actor: dict[str, Any] | None = None
-    status: SessionStatus | str | None = None
-    last_active_organization_id: str | None = None
-    last_active_at: int | None = None
-    latest_activity: SessionActivityResponse | None = None
-    expire_at: int | None = None
-    abandon_at: int | None = None
-    updated_at: int | None = None
-    created_at: int | None = None
-    tasks: list[SessionTask] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Client:
-    """The ``Client`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "client"
-    object: str | None = None
-    id: str | None = None
-    session_ids: list[str] | None = None
-    sessions: list[Session] | None = None
-    sign_in_id: str | None = None
-    sign_up_id: str | None = None
-    last_active_session_id: str | None = None
-    last_authentication_strategy: str | None = None
-    updated_at: int | None = None
-    created_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ClerkError:
-    """The ``ClerkError`` object of the Clerk API."""
-
-    message: str | None = None
-    long_message: str | None = None
-    code: str | None = None
-    meta: dict[str, Any] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ClerkErrors:
-    """The ``ClerkErrors`` object of the Clerk API."""
-
-    errors: list[ClerkError] | None = None
-    meta: dict[str, Any] | None = None
-    clerk_trace_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationOtp:
-    """The ``verification_otp`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_otp"
-    object: str | None = None
-    status: VerificationOtpStatus | str | None = None
-    strategy: VerificationOtpStrategy | str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    channel: str | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationAdmin:
-    """The ``verification_admin`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_admin"
-    object: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationFromOauth:
-    """The ``verification_from_oauth`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_from_oauth"
-    object: str | None = None
-    status: VerificationFromOauthStatus | str | None = None
-    strategy: str | None = None
-    error: ClerkError | None = None
-    expire_at: int | None = None
-    attempts: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationTicket:
-    """The ``verification_ticket`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_ticket"
-    object: str | None = None
-    status: VerificationTicketStatus | str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationSaml:
-    """The ``verification_saml`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_saml"
-    object: str | None = None
-    status: VerificationSamlStatus | str | None = None
-    strategy: str | None = None
-    external_verification_redirect_url: str | None = None
-    error: ClerkError | None = None
-    expire_at: int | None = None
-    attempts: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationEmailLink:
-    """The ``verification_email_link`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_email_link"
-    object: str | None = None
-    status: VerificationEmailLinkStatus | str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationScim:
-    """The ``verification_scim`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_scim"
-    object: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class IdentificationLink:
-    """The ``IdentificationLink`` object of the Clerk API."""
-
-    type: str | None = None
-    id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EmailAddress:
-    """The ``EmailAddress`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "email_address"
-    id: str | None = None
-    object: str | None = None
-    email_address: str | None = None
-    reserved: bool | None = None
-    verification: (
-        VerificationOtp
-        | VerificationAdmin
-        | VerificationFromOauth
-        | VerificationTicket
-        | VerificationSaml
-        | VerificationEmailLink
-        | VerificationScim
-        | None
-    ) = None
-    linked_to: list[IdentificationLink] | None = None
-    matches_sso_connection: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeletedObject:
-    """The ``DeletedObject`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    slug: str | None = None
-    deleted: bool | None = None
-    external_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PhoneNumber:
-    """The ``PhoneNumber`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "phone_number"
-    id: str | None = None
-    object: str | None = None
-    phone_number: str | None = None
-    reserved_for_second_factor: bool | None = None
-    default_second_factor: bool | None = None
-    reserved: bool | None = None
-    verification: VerificationOtp | VerificationAdmin | None = None
-    linked_to: list[IdentificationLink] | None = None
-    backup_codes: list[str] | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Token:
-    """The ``Token`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "token"
-    object: str | None = None
-    jwt: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Cookies:
-    """The ``Cookies`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "cookies"
-    object: str | None = None
-    cookies: list[str] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Template:
-    """The ``Template`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "template"
-    id: str | None = None
-    object: str | None = None
-    instance_id: str | None = None
-    resource_type: str | None = None
-    template_type: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    position: int | None = None
-    can_revert: bool | None = None
-    can_delete: bool | None = None
-    can_edit_body: bool | None = None
-    can_toggle: bool | None = None
-    subject: str | None = None
-    markup: str | None = None
-    body: str | None = None
-    available_variables: list[str] | None = None
-    required_variables: list[str] | None = None
-    from_email_name: str | None = None
-    reply_to_email_name: str | None = None
-    delivered_by_clerk: bool | None = None
-    enabled: bool | None = None
-    flagged_as_suspicious: bool | None = None
-    updated_at: int | None = None
-    created_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationWeb3:
-    """The ``verification_web3`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_web3"
-    object: str | None = None
-    status: VerificationWeb3Status | str | None = None
-    strategy: VerificationWeb3Strategy | str | None = None
-    nonce: str | None = None
-    message: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Web3Wallet:
-    """The ``Web3Wallet`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "web3_wallet"
-    id: str | None = None
-    object: str | None = None
-    web3_wallet: str | None = None
-    verification: VerificationWeb3 | VerificationAdmin | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationPasskey:
-    """The ``verification_passkey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_passkey"
-    object: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    nonce: str | None = None
-    message: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Passkey:
-    """The ``Passkey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "passkey"
-    id: str | None = None
-    object: str | None = None
-    name: str | None = None
-    last_used_at: int | None = None
-    verification: VerificationPasskey | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationOauth:
-    """The ``verification_oauth`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_oauth"
-    object: str | None = None
-    status: VerificationOauthStatus | str | None = None
-    strategy: str | None = None
-    external_verification_redirect_url: str | None = None
-    error: ClerkError | None = None
-    expire_at: int | None = None
-    attempts: int | None = None
-    verified_at_client: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerificationGoogleOneTap:
-    """The ``verification_google_one_tap`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "verification_google_one_tap"
-    object: str | None = None
-    status: VerificationGoogleOneTapStatus | str | None = None
-    strategy: str | None = None
-    expire_at: int | None = None
-    attempts: int | None = None
-    verified_at_client: str | None = None
-    error: ClerkError | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ExternalAccountWithVerification:
-    """The ``ExternalAccountWithVerification`` object of the Clerk API."""
-
-    object: ExternalAccountWithVerificationObject | str | None = None
-    id: str | None = None
-    provider: str | None = None
-    identification_id: str | None = None
-    provider_user_id: str | None = None
-    approved_scopes: str | None = None
-    email_address: str | None = None
-    email_address_verified: bool | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    avatar_url: str | None = None
-    image_url: str | None = None
-    username: str | None = None
-    phone_number: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    label: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    verification: VerificationOauth | VerificationGoogleOneTap | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlAccountConnection:
-    """The ``SAMLAccountConnection`` object of the Clerk API."""
-
-    id: str | None = None
-    name: str | None = None
-    domain: str | None = None
-    domains: list[str] | None = None
-    active: bool | None = None
-    provider: str | None = None
-    sync_user_attributes: bool | None = None
-    allow_subdomains: bool | None = None
-    allow_idp_initiated: bool | None = None
-    disable_additional_identifications: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlAccount:
-    """The ``SAMLAccount`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "saml_account"
-    id: str | None = None
-    object: str | None = None
-    provider: str | None = None
-    active: bool | None = None
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    provider_user_id: str | None = None
-    last_authenticated_at: int | None = None
-    public_metadata: dict[str, Any] | None = None
-    verification: VerificationSaml | VerificationTicket | None = None
-    saml_connection: SamlAccountConnection | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseAccountConnection:
-    """The ``EnterpriseAccountConnection`` object of the Clerk API."""
-
-    id: str | None = None
-    protocol: str | None = None
-    provider: str | None = None
-    name: str | None = None
-    logo_public_url: str | None = None
-    domain: str | None = None
-    domains: list[str] | None = None
-    active: bool | None = None
-    sync_user_attributes: bool | None = None
-    allow_subdomains: bool | None = None
-    allow_idp_initiated: bool | None = None
-    disable_additional_identifications: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseAccount:
-    """The ``EnterpriseAccount`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "enterprise_account"
-    id: str | None = None
-    object: str | None = None
-    protocol: EnterpriseAccountProtocol | str | None = None
-    provider: str | None = None
-    active: bool | None = None
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    provider_user_id: str | None = None
-    enterprise_connection_id: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    verification: VerificationTicket | VerificationSaml | VerificationOauth | None = None
-    enterprise_connection: EnterpriseAccountConnection | None = None
-    last_authenticated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Organization:
-    """The ``Organization`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    members_count: int | None = None
-    missing_member_with_elevated_permissions: bool | None = None
-    pending_invitations_count: int | None = None
-    max_allowed_memberships: int | None = None
-    admin_delete_enabled: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    last_active_at: int | None = None
-    role_set_key: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationMembershipPublicUserData:
-    """The ``OrganizationMembershipPublicUserData`` object of the Clerk API."""
-
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    profile_image_url: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    identifier: str | None = None
-    username: str | None = None
-    banned: bool | None = None
-    deprovisioned: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationMembership:
-    """The ``OrganizationMembership`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization_membership"
-    id: str | None = None
-    object: str | None = None
-    role: str | None = None
-    role_name: str | None = None
-    permissions: list[str] | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    organization: OrganizationMembershipOrganization | None = None
-    public_user_data: OrganizationMembershipPublicUserData | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationMembershipOrganization:
-    """The ``OrganizationMembershipOrganization`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    members_count: int | None = None
-    missing_member_with_elevated_permissions: bool | None = None
-    pending_invitations_count: int | None = None
-    max_allowed_memberships: int | None = None
-    admin_delete_enabled: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    last_active_at: int | None = None
-    role_set_key: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ScimUserMetadata:
-    """The ``SCIMUserMetadata`` object of the Clerk API."""
-
-    directory_id: str | None = None
-    directory_enabled: bool | None = None
-    external_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class User:
-    """The ``User`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "user"
-    id: str | None = None
-    object: str | None = None
-    external_id: str | None = None
-    primary_email_address_id: str | None = None
-    primary_phone_number_id: str | None = None
-    primary_web3_wallet_id: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    locale: str | None = None
-    profile_image_url: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    unsafe_metadata: dict[str, Any] | None = None
-    email_addresses: list[EmailAddress] | None = None
-    phone_numbers: list[PhoneNumber] | None = None
-    web3_wallets: list[Web3Wallet] | None = None
-    passkeys: list[Passkey] | None = None
-    password_enabled: bool | None = None
-    two_factor_enabled: bool | None = None
-    totp_enabled: bool | None = None
-    backup_code_enabled: bool | None = None
-    mfa_enabled_at: int | None = None
-    mfa_disabled_at: int | None = None
-    password_last_updated_at: int | None = None
-    external_accounts: list[ExternalAccountWithVerification] | None = None
-    saml_accounts: list[SamlAccount] | None = None
-    enterprise_accounts: list[EnterpriseAccount] | None = None
-    organization_memberships: list[OrganizationMembership] | None = None
-    last_sign_in_at: int | None = None
-    banned: bool | None = None
-    locked: bool | None = None
-    deprovisioned: bool | None = None
-    lockout_expires_in_seconds: int | None = None
-    verification_attempts_remaining: int | None = None
-    updated_at: int | None = None
-    created_at: int | None = None
-    delete_self_enabled: bool | None = None
-    create_organization_enabled: bool | None = None
-    create_organizations_limit: int | None = None
-    last_active_at: int | None = None
-    legal_accepted_at: int | None = None
-    bypass_client_trust: bool | None = None
-    scim: UserScim | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class UserScim:
-    """The ``UserScim`` object of the Clerk API."""
-
-    directory_id: str | None = None
-    directory_enabled: bool | None = None
-    external_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class TotalCount:
-    """The ``TotalCount`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "total_count"
-    object: str | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceMoneyResponse:
-    """The ``CommerceMoneyResponse`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionCreditResponse:
-    """The ``CommerceSubscriptionCreditResponse`` object of the Clerk API."""
-
-    amount: CommerceSubscriptionCreditResponseAmount | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionCreditResponseAmount:
-    """The ``CommerceSubscriptionCreditResponseAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceProrationCreditDetailResponse:
-    """The ``CommerceProrationCreditDetailResponse`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePayerCreditResponse:
-    """The ``CommercePayerCreditResponse`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceCreditsResponse:
-    """The ``CommerceCreditsResponse`` object of the Clerk API."""
-
-    proration: CommerceCreditsResponseProration | None = None
-    payer: CommerceCreditsResponsePayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceCreditsResponseProration:
-    """The ``CommerceCreditsResponseProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceCreditsResponsePayer:
-    """The ``CommerceCreditsResponsePayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class FeatureResponse:
-    """The ``FeatureResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "feature"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    description: str | None = None
-    slug: str | None = None
-    avatar_url: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlanUnitPriceTier:
-    """The ``CommercePlanUnitPriceTier`` object of the Clerk API."""
-
-    starts_at_block: int | None = None
-    ends_after_block: int | None = None
-    fee_per_block: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlanUnitPrice:
-    """The ``CommercePlanUnitPrice`` object of the Clerk API."""
-
-    name: str | None = None
-    block_size: int | None = None
-    tiers: list[CommercePlanUnitPriceTier] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlan:
-    """The ``CommercePlan`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_plan"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    fee: CommercePlanFee | None = None
-    annual_monthly_fee: CommercePlanAnnualMonthlyFee | None = None
-    annual_fee: CommercePlanAnnualFee | None = None
-    description: str | None = None
-    product_id: str | None = None
-    is_default: bool | None = None
-    is_recurring: bool | None = None
-    publicly_visible: bool | None = None
-    has_base_fee: bool | None = None
-    for_payer_type: str | None = None
-    slug: str | None = None
-    avatar_url: str | None = None
-    features: list[FeatureResponse] | None = None
-    free_trial_enabled: bool | None = None
-    free_trial_days: int | None = None
-    unit_prices: list[CommercePlanUnitPrice] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlanFee:
-    """The ``CommercePlanFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlanAnnualMonthlyFee:
-    """The ``CommercePlanAnnualMonthlyFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlanAnnualFee:
-    """The ``CommercePlanAnnualFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePaymentMethodResponse:
-    """The ``CommercePaymentMethodResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_payment_method"
-    object: str | None = None
-    id: str | None = None
-    payer_id: str | None = None
-    payment_type: CommercePaymentMethodResponsePaymentType | str | None = None
-    is_default: bool | None = None
-    gateway: str | None = None
-    gateway_external_id: str | None = None
-    gateway_external_account_id: str | None = None
-    last4: str | None = None
-    status: CommercePaymentMethodResponseStatus | str | None = None
-    wallet_type: str | None = None
-    card_type: str | None = None
-    expiry_year: int | None = None
-    expiry_month: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    is_removable: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotalTier:
-    """The ``CommercePerUnitTotalTier`` object of the Clerk API."""
-
-    quantity: int | None = None
-    fee_per_block: CommerceMoneyResponse | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotal:
-    """The ``CommercePerUnitTotal`` object of the Clerk API."""
-
-    name: str | None = None
-    block_size: int | None = None
-    tiers: list[CommercePerUnitTotalTier] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceProrationDiscountResponse:
-    """The ``CommerceProrationDiscountResponse`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceDiscountsResponse:
-    """The ``CommerceDiscountsResponse`` object of the Clerk API."""
-
-    proration: CommerceDiscountsResponseProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceDiscountsResponseProration:
-    """The ``CommerceDiscountsResponseProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse:
-    """The ``CommerceTotalsResponse`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    credits: CommerceTotalsResponseCredits | None = None
-    discounts: CommerceTotalsResponseDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseCredits:
-    """The ``CommerceTotalsResponseCredits`` object of the Clerk API."""
-
-    proration: CommerceTotalsResponseCreditsProration | None = None
-    payer: CommerceTotalsResponseCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseCreditsProration:
-    """The ``CommerceTotalsResponseCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseCreditsPayer:
-    """The ``CommerceTotalsResponseCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseDiscounts:
-    """The ``CommerceTotalsResponseDiscounts`` object of the Clerk API."""
-
-    proration: CommerceTotalsResponseDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseDiscountsProration:
-    """The ``CommerceTotalsResponseDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponse:
-    """The ``CommerceSubscriptionItemNextPaymentResponse`` object of the Clerk API."""
-
-    amount: CommerceSubscriptionItemNextPaymentResponseAmount | None = None
-    date: int | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    totals: CommerceSubscriptionItemNextPaymentResponseTotals | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseAmount:
-    """The ``CommerceSubscriptionItemNextPaymentResponseAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotals:
-    """The ``CommerceSubscriptionItemNextPaymentResponseTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    credits: CommerceSubscriptionItemNextPaymentResponseTotalsCredits | None = None
-    discounts: CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsCredits:
-    """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration | None = None
-    payer: CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration:
-    """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer:
-    """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts:
-    """The ``CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration:
-    """The ``CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePayerResponse:
-    """The ``CommercePayerResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_payer"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    organization_id: str | None = None
-    organization_name: str | None = None
-    image_url: str | None = None
-    credits_balance: CommerceMoneyResponse | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotalTier2:
-    """The ``CommercePerUnitTotalTier-2`` object of the Clerk API."""
-
-    quantity: int | None = None
-    fee_per_block: CommerceMoneyResponse | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemSeatsResponse:
-    """The ``CommerceSubscriptionItemSeatsResponse`` object of the Clerk API."""
-
-    quantity: int | None = None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotal2:
-    """The ``CommercePerUnitTotal-2`` object of the Clerk API."""
-
-    name: str | None = None
-    block_size: int | None = None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingProrationDiscountDetail:
-    """The ``BillingProrationDiscountDetail`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingDiscountsResponse:
-    """The ``BillingDiscountsResponse`` object of the Clerk API."""
-
-    proration: BillingDiscountsResponseProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingDiscountsResponseProration:
-    """The ``BillingDiscountsResponseProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2:
-    """The ``CommerceTotalsResponse-2`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
-    credits: CommerceTotalsResponse2Credits | None = None
-    discounts: CommerceTotalsResponse2Discounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2Credits:
-    """The ``CommerceTotalsResponse2Credits`` object of the Clerk API."""
-
-    proration: CommerceTotalsResponse2CreditsProration | None = None
-    payer: CommerceTotalsResponse2CreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2CreditsProration:
-    """The ``CommerceTotalsResponse2CreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2CreditsPayer:
-    """The ``CommerceTotalsResponse2CreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2Discounts:
-    """The ``CommerceTotalsResponse2Discounts`` object of the Clerk API."""
-
-    proration: CommerceTotalsResponse2DiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2DiscountsProration:
-    """The ``CommerceTotalsResponse2DiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem:
-    """The ``CommerceSubscriptionItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_subscription_item"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    status: CommerceSubscriptionItemStatus | str | None = None
-    credit: CommerceSubscriptionCreditResponse | None = None
-    credits: CommerceSubscriptionItemCredits | None = None
-    plan_id: str | None = None
-    price_id: str | None = None
-    plan: CommerceSubscriptionItemPlan | None = None
-    plan_period: CommerceSubscriptionItemPlanPeriod | str | None = None
-    payment_method: CommercePaymentMethodResponse | None = None
-    lifetime_paid: CommerceMoneyResponse | None = None
-    next_payment: CommerceSubscriptionItemNextPayment | None = None
-    payer_id: str | None = None
-    payer: CommercePayerResponse | None = None
-    is_free_trial: bool | None = None
-    period_start: int | None = None
-    period_end: int | None = None
-    proration_date: str | None = None
-    canceled_at: int | None = None
-    past_due_at: int | None = None
-    ended_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    seats: CommerceSubscriptionItemSeats | None = None
-    totals: CommerceSubscriptionItemTotals | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemCredits:
-    """The ``CommerceSubscriptionItemCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemCreditsProration | None = None
-    payer: CommerceSubscriptionItemCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemCreditsProration:
-    """The ``CommerceSubscriptionItemCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemCreditsPayer:
-    """The ``CommerceSubscriptionItemCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlan:
-    """The ``CommerceSubscriptionItemPlan`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_plan"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    fee: CommerceSubscriptionItemPlanFee | None = None
-    annual_monthly_fee: CommerceSubscriptionItemPlanAnnualMonthlyFee | None = None
-    annual_fee: CommerceSubscriptionItemPlanAnnualFee | None = None
-    description: str | None = None
-    product_id: str | None = None
-    is_default: bool | None = None
-    is_recurring: bool | None = None
-    publicly_visible: bool | None = None
-    has_base_fee: bool | None = None
-    for_payer_type: str | None = None
-    slug: str | None = None
-    avatar_url: str | None = None
-    features: list[FeatureResponse] | None = None
-    free_trial_enabled: bool | None = None
-    free_trial_days: int | None = None
-    unit_prices: list[CommercePlanUnitPrice] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlanFee:
-    """The ``CommerceSubscriptionItemPlanFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlanAnnualMonthlyFee:
-    """The ``CommerceSubscriptionItemPlanAnnualMonthlyFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlanAnnualFee:
-    """The ``CommerceSubscriptionItemPlanAnnualFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPayment:
-    """The ``CommerceSubscriptionItemNextPayment`` object of the Clerk API."""
-
-    amount: CommerceSubscriptionItemNextPaymentAmount | None = None
-    date: int | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    totals: CommerceSubscriptionItemNextPaymentTotals | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentAmount:
-    """The ``CommerceSubscriptionItemNextPaymentAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotals:
-    """The ``CommerceSubscriptionItemNextPaymentTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    credits: CommerceSubscriptionItemNextPaymentTotalsCredits | None = None
-    discounts: CommerceSubscriptionItemNextPaymentTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsCredits:
-    """The ``CommerceSubscriptionItemNextPaymentTotalsCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemNextPaymentTotalsCreditsProration | None = None
-    payer: CommerceSubscriptionItemNextPaymentTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
-    """The ``CommerceSubscriptionItemNextPaymentTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
-    """The ``CommerceSubscriptionItemNextPaymentTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
-    """The ``CommerceSubscriptionItemNextPaymentTotalsDiscounts`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemNextPaymentTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
-    """The ``CommerceSubscriptionItemNextPaymentTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemSeats:
-    """The ``CommerceSubscriptionItemSeats`` object of the Clerk API."""
-
-    quantity: int | None = None
-    tiers: list[CommercePerUnitTotalTier2] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotals:
-    """The ``CommerceSubscriptionItemTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
-    credits: CommerceSubscriptionItemTotalsCredits | None = None
-    discounts: CommerceSubscriptionItemTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsCredits:
-    """The ``CommerceSubscriptionItemTotalsCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemTotalsCreditsProration | None = None
-    payer: CommerceSubscriptionItemTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsCreditsProration:
-    """The ``CommerceSubscriptionItemTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsCreditsPayer:
-    """The ``CommerceSubscriptionItemTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsDiscounts:
-    """The ``CommerceSubscriptionItemTotalsDiscounts`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItemTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsDiscountsProration:
-    """The ``CommerceSubscriptionItemTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPayment:
-    """The ``CommerceSubscriptionNextPayment`` object of the Clerk API."""
-
-    date: int | None = None
-    amount: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
-    totals: CommerceSubscriptionNextPaymentTotals | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotals:
-    """The ``CommerceSubscriptionNextPaymentTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
-    credits: CommerceSubscriptionNextPaymentTotalsCredits | None = None
-    discounts: CommerceSubscriptionNextPaymentTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsCredits:
-    """The ``CommerceSubscriptionNextPaymentTotalsCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionNextPaymentTotalsCreditsProration | None = None
-    payer: CommerceSubscriptionNextPaymentTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsCreditsProration:
-    """The ``CommerceSubscriptionNextPaymentTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
-    """The ``CommerceSubscriptionNextPaymentTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsDiscounts:
-    """The ``CommerceSubscriptionNextPaymentTotalsDiscounts`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionNextPaymentTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
-    """The ``CommerceSubscriptionNextPaymentTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscription:
-    """The ``CommerceSubscription`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_subscription"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    status: CommerceSubscriptionStatus | str | None = None
-    payer_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    active_at: int | None = None
-    past_due_at: int | None = None
-    subscription_items: list[CommerceSubscriptionItem] | None = None
-    next_payment: CommerceSubscriptionNextPayment | None = None
-    eligible_for_free_trial: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceCreditBalanceResponse:
-    """The ``CommerceCreditBalanceResponse`` object of the Clerk API."""
-
-    object: str | None = None
-    balance: CommerceCreditBalanceResponseBalance | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceCreditBalanceResponseBalance:
-    """The ``CommerceCreditBalanceResponseBalance`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class AdjustCreditBalanceRequest:
-    """The ``AdjustCreditBalanceRequest`` object of the Clerk API."""
-
-    amount: int | None = None
-    action: AdjustCreditBalanceRequestAction | str | None = None
-    currency: str | None = None
-    idempotency_key: str | None = None
-    note: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceCreditLedgerResponse:
-    """The ``CommerceCreditLedgerResponse`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    payer_id: str | None = None
-    amount: CommerceMoneyResponse | None = None
-    source_type: str | None = None
-    source_id: str | None = None
-    note: str | None = None
-    created_at: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OauthAccessTokenItem:
-    """The ``OauthAccessTokenItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "oauth_access_token"
-    object: str | None = None
-    external_account_id: str | None = None
-    provider_user_id: str | None = None
-    token: str | None = None
-    expires_at: int | None = None
-    provider: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    label: str | None = None
-    scopes: list[str] | None = None
-    id_token: str | None = None
-    token_secret: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationMemberships:
-    """The ``OrganizationMemberships`` object of the Clerk API."""
-
-    data: list[OrganizationMembership] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationPublicUserData:
-    """The ``OrganizationInvitationPublicUserData`` object of the Clerk API."""
-
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    identifier: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationPublicOrganizationData:
-    """The ``OrganizationInvitationPublicOrganizationData`` object of the Clerk API."""
-
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationWithPublicOrganizationData:
-    """The ``OrganizationInvitationWithPublicOrganizationData`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization_invitation"
-    object: str | None = None
-    id: str | None = None
-    email_address: str | None = None
-    role: str | None = None
-    role_name: str | None = None
-    organization_id: str | None = None
-    inviter_id: str | None = None
-    public_inviter_data: OrganizationInvitationPublicUserData | None = None
-    status: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    url: str | None = None
-    expires_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    public_organization_data: OrganizationInvitationPublicOrganizationData | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationsWithPublicOrganizationData:
-    """The ``OrganizationInvitationsWithPublicOrganizationData`` object of the Clerk API."""
-
-    data: list[OrganizationInvitationWithPublicOrganizationData] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class TrustedDevice:
-    """The ``TrustedDevice`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "trusted_device"
-    object: str | None = None
-    id: str | None = None
-    platform: TrustedDevicePlatform | str | None = None
-    app_identifier: str | None = None
-    name: str | None = None
-    algorithm: str | None = None
-    status: TrustedDeviceStatus | str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    last_used_at: int | None = None
-    revoked_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Invitation:
-    """The ``Invitation`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "invitation"
-    object: str | None = None
-    id: str | None = None
-    email_address: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    revoked: bool | None = None
-    status: InvitationStatus | str | None = None
-    url: str | None = None
-    expires_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class AllowlistIdentifier:
-    """The ``AllowlistIdentifier`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "allowlist_identifier"
-    object: str | None = None
-    id: str | None = None
-    invitation_id: str | None = None
-    identifier: str | None = None
-    identifier_type: AllowlistIdentifierIdentifierType | str | None = None
-    instance_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BlocklistIdentifier:
-    """The ``BlocklistIdentifier`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "blocklist_identifier"
-    object: str | None = None
-    id: str | None = None
-    identifier: str | None = None
-    identifier_type: BlocklistIdentifierIdentifierType | str | None = None
-    instance_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BlocklistIdentifiers:
-    """The ``BlocklistIdentifiers`` object of the Clerk API."""
-
-    data: list[BlocklistIdentifier] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ActorToken:
-    """The ``ActorToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "actor_token"
-    object: str | None = None
-    id: str | None = None
-    status: ActorTokenStatus | str | None = None
-    user_id: str | None = None
-    actor: dict[str, Any] | None = None
-    token: str | None = None
-    url: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CNameTarget:
-    """The ``CNameTarget`` object of the Clerk API."""
-
-    host: str | None = None
-    value: str | None = None
-    required: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Domain:
-    """The ``Domain`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "domain"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    is_satellite: bool | None = None
-    frontend_api_url: str | None = None
-    accounts_portal_url: str | None = None
-    proxy_url: str | None = None
-    development_origin: str | None = None
-    cname_targets: list[CNameTarget] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Domains:
-    """The ``Domains`` object of the Clerk API."""
-
-    data: list[Domain] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Instance:
-    """The ``Instance`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "instance"
-    object: str | None = None
-    id: str | None = None
-    environment_type: str | None = None
-    allowed_origins: list[str] | None = None
-    workspace_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class InstanceRestrictions:
-    """The ``InstanceRestrictions`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "instance_restrictions"
-    object: str | None = None
-    allowlist: bool | None = None
-    blocklist: bool | None = None
-    allowlist_blocklist_disabled_on_sign_in: bool | None = None
-    block_email_subaddresses: bool | None = None
-    block_disposable_email_domains: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class InstanceProtect:
-    """The ``InstanceProtect`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "instance_protect"
-    object: str | None = None
-    rules_enabled: bool | None = None
-    specter_enabled: bool | None = None
-    checks_bypassed: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class InstanceCommunication:
-    """The ``InstanceCommunication`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "instance_communication"
-    object: str | None = None
-    blocked_country_codes: list[str] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OauthApplicationSettings:
-    """The ``OAuthApplicationSettings`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "oauth_application_settings"
-    object: str | None = None
-    dynamic_oauth_client_registration: bool | None = None
-    default_scopes: list[str] | None = None
-    oauth_jwt_access_tokens: bool | None = None
-    client_id_metadata_documents_advertised: bool | None = None
-    client_id_metadata_documents_only_allow_pre_registered_clients: bool | None = None
-    client_id_metadata_documents_block_implicitly_allowed_clients: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationSettings:
-    """The ``OrganizationSettings`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization_settings"
-    object: str | None = None
-    enabled: bool | None = None
-    max_allowed_memberships: int | None = None
-    max_allowed_roles: int | None = None
-    max_role_sets_allowed: int | None = None
-    max_allowed_domains: int | None = None
-    max_allowed_permissions: int | None = None
-    creator_role: str | None = None
-    admin_delete_enabled: bool | None = None
-    domains_enabled: bool | None = None
-    slug_disabled: bool | None = None
-    domains_enrollment_modes: list[OrganizationSettingsDomainsEnrollmentModesItem | str] | None = (
-        None
-    )
-    domains_default_role: str | None = None
-    initial_role_set_key: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SvixUrl:
-    """The ``SvixURL`` object of the Clerk API."""
-
-    svix_url: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class JwtTemplate:
-    """The ``JWTTemplate`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "jwt_template"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    claims: dict[str, Any] | None = None
-    lifetime: int | None = None
-    allowed_clock_skew: int | None = None
-    custom_signing_key: bool | None = None
-    signing_algorithm: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class MachineWithoutScopedMachines:
-    """The ``MachineWithoutScopedMachines`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    instance_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    default_token_ttl: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Machine:
-    """The ``Machine`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    instance_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    default_token_ttl: int | None = None
-    scoped_machines: list[MachineWithoutScopedMachines] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class MachineScope:
-    """The ``MachineScope`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_scope"
-    object: str | None = None
-    from_machine_id: str | None = None
-    to_machine_id: str | None = None
-    created_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Organizations:
-    """The ``Organizations`` object of the Clerk API."""
-
-    data: list[Organization] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationWithLogo:
-    """The ``OrganizationWithLogo`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    members_count: int | None = None
-    missing_member_with_elevated_permissions: bool | None = None
-    pending_invitations_count: int | None = None
-    max_allowed_memberships: int | None = None
-    admin_delete_enabled: bool | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    last_active_at: int | None = None
-    role_set_key: str | None = None
-    logo_url: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationInvitation:
-    """The ``OrganizationInvitation`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization_invitation"
-    object: str | None = None
-    id: str | None = None
-    email_address: str | None = None
-    role: str | None = None
-    role_name: str | None = None
-    organization_id: str | None = None
-    inviter_id: str | None = None
-    public_inviter_data: OrganizationInvitationPublicUserData | None = None
-    status: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    private_metadata: dict[str, Any] | None = None
-    url: str | None = None
-    expires_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationInvitations:
-    """The ``OrganizationInvitations`` object of the Clerk API."""
-
-    data: list[OrganizationInvitation] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Permission:
-    """The ``Permission`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "permission"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    type: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Role:
-    """The ``Role`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    is_creator_eligible: bool | None = None
-    permissions: list[Permission] | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Roles:
-    """The ``Roles`` object of the Clerk API."""
-
-    data: list[Role] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomainVerification:
-    """The ``OrganizationDomainVerification`` object of the Clerk API."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomain:
-    """The ``OrganizationDomain`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "organization_domain"
-    object: str | None = None
-    id: str | None = None
-    organization_id: str | None = None
-    name: str | None = None
-    enrollment_mode: OrganizationDomainEnrollmentMode | str | None = None
-    affiliation_email_address: str | None = None
-    affiliation_verification: OrganizationDomainAffiliationVerification | None = None
-    ownership_verification: OrganizationDomainOwnershipVerification | None = None
-    verification: OrganizationDomainVerification2 | None = None
-    total_pending_invitations: int | None = None
-    total_pending_suggestions: int | None = None
-    public_organization_data: OrganizationDomainPublicOrganizationData | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomainAffiliationVerification:
-    """The ``OrganizationDomainAffiliationVerification`` object of the Clerk API."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomainOwnershipVerification:
-    """The ``OrganizationDomainOwnershipVerification`` object of the Clerk API."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomainVerification2:
-    """The ``OrganizationDomainVerification`` object of the Clerk API."""
-
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    verified_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomainPublicOrganizationData:
-    """The ``OrganizationDomainPublicOrganizationData`` object of the Clerk API."""
-
-    id: str | None = None
-    name: str | None = None
-    slug: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomains:
-    """The ``OrganizationDomains`` object of the Clerk API."""
-
-    data: list[OrganizationDomain] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ProxyCheck:
-    """The ``ProxyCheck`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "proxy_check"
-    object: str | None = None
-    id: str | None = None
-    domain_id: str | None = None
-    last_run_at: int | None = None
-    proxy_url: str | None = None
-    successful: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RedirectUrl:
-    """The ``RedirectURL`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "redirect_url"
-    object: str | None = None
-    id: str | None = None
-    url: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SignInToken:
-    """The ``SignInToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "sign_in_token"
-    object: str | None = None
-    id: str | None = None
-    status: SignInTokenStatus | str | None = None
-    user_id: str | None = None
-    token: str | None = None
-    url: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SignUpVerification:
-    """The ``SignUpVerification`` object of the Clerk API."""
-
-    next_action: SignUpVerificationNextAction | str | None = None
-    supported_strategies: list[str] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SignUpVerifications:
-    """The ``SignUpVerifications`` object of the Clerk API."""
-
-    email_address: SignUpVerification | None = None
-    phone_number: SignUpVerification | None = None
-    web3_wallet: SignUpVerification | None = None
-    external_account: dict[str, Any] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SignUp:
-    """The ``SignUp`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "sign_up_attempt"
-    object: str | None = None
-    id: str | None = None
-    status: SignUpStatus | str | None = None
-    required_fields: list[str] | None = None
-    optional_fields: list[str] | None = None
-    missing_fields: list[str] | None = None
-    unverified_fields: list[str] | None = None
-    verifications: SignUpVerifications | None = None
-    username: str | None = None
-    email_address: str | None = None
-    phone_number: str | None = None
-    web3_wallet: str | None = None
-    password_enabled: bool | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    unsafe_metadata: dict[str, Any] | None = None
-    public_metadata: dict[str, Any] | None = None
-    custom_action: bool | None = None
-    external_id: str | None = None
-    created_session_id: str | None = None
-    created_user_id: str | None = None
-    abandon_at: int | None = None
-    legal_accepted_at: int | None = None
-    locale: str | None = None
-    external_account: dict[str, Any] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OauthApplication:
-    """The ``OAuthApplication`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "oauth_application"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    name: str | None = None
-    client_id: str | None = None
-    client_uri: str | None = None
-    client_image_url: str | None = None
-    dynamically_registered: bool | None = None
-    consent_screen_enabled: bool | None = None
-    pkce_required: bool | None = None
-    public: bool | None = None
-    scopes: str | None = None
-    redirect_uris: list[str] | None = None
-    callback_url: str | None = None
-    authorize_url: str | None = None
-    token_fetch_url: str | None = None
-    user_info_url: str | None = None
-    discovery_url: str | None = None
-    token_introspection_url: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OauthApplications:
-    """The ``OAuthApplications`` object of the Clerk API."""
-
-    data: list[OauthApplication] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OauthApplicationWithSecret:
-    """The ``OAuthApplicationWithSecret`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "oauth_application"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    name: str | None = None
-    client_id: str | None = None
-    client_uri: str | None = None
-    client_image_url: str | None = None
-    dynamically_registered: bool | None = None
-    consent_screen_enabled: bool | None = None
-    pkce_required: bool | None = None
-    public: bool | None = None
-    scopes: str | None = None
-    redirect_uris: list[str] | None = None
-    callback_url: str | None = None
-    authorize_url: str | None = None
-    token_fetch_url: str | None = None
-    user_info_url: str | None = None
-    discovery_url: str | None = None
-    token_introspection_url: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    client_secret: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlConnectionAttributeMapping:
-    """The ``SAMLConnectionAttributeMapping`` object of the Clerk API."""
-
-    user_id: str | None = None
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlConnectionLoginHint:
-    """The ``SAMLConnectionLoginHint`` object of the Clerk API."""
-
-    mode: SamlConnectionLoginHintMode | str | None = None
-    source: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlConnection:
-    """The ``SAMLConnection`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "saml_connection"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    domain: str | None = None
-    domains: list[str] | None = None
-    idp_entity_id: str | None = None
-    idp_sso_url: str | None = None
-    idp_certificate: str | None = None
-    idp_certificate_issued_at: int | None = None
-    idp_certificate_expires_at: int | None = None
-    idp_metadata_url: str | None = None
-    idp_metadata: str | None = None
-    acs_url: str | None = None
-    sp_entity_id: str | None = None
-    sp_metadata_url: str | None = None
-    organization_id: str | None = None
-    attribute_mapping: SamlConnectionAttributeMapping | None = None
-    active: bool | None = None
-    provider: str | None = None
-    user_count: int | None = None
-    sync_user_attributes: bool | None = None
-    allow_subdomains: bool | None = None
-    allow_idp_initiated: bool | None = None
-    disable_additional_identifications: bool | None = None
-    allow_organization_account_linking: bool | None = None
-    force_authn: bool | None = None
-    login_hint: SamlConnectionLoginHint | None = None
-    enterprise_connection_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlConnections:
-    """The ``SAMLConnections`` object of the Clerk API."""
-
-    data: list[SamlConnection] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnection:
-    """The ``EnterpriseConnection`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "enterprise_connection"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    provider: str | None = None
-    logo_public_url: str | None = None
-    active: bool | None = None
-    domains: list[str] | None = None
-    organization_id: str | None = None
-    sync_user_attributes: bool | None = None
-    disable_additional_identifications: bool | None = None
-    allow_organization_account_linking: bool | None = None
-    custom_attributes: list[EnterpriseConnectionCustomAttributesItem] | None = None
-    saml_connection: EnterpriseConnectionSamlConnection | None = None
-    oauth_config: EnterpriseConnectionOauthConfig | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionCustomAttributesItem:
-    """The ``EnterpriseConnectionCustomAttributesItem`` object of the Clerk API."""
-
-    name: str | None = None
-    key: str | None = None
-    sso_path: str | None = None
-    scim_path: str | None = None
-    directory_path: str | None = None
-    multi_valued: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionSamlConnection:
-    """The ``EnterpriseConnectionSamlConnection`` object of the Clerk API."""
-
-    id: str | None = None
-    name: str | None = None
-    idp_entity_id: str | None = None
-    idp_sso_url: str | None = None
-    idp_metadata_url: str | None = None
-    acs_url: str | None = None
-    sp_entity_id: str | None = None
-    sp_metadata_url: str | None = None
-    active: bool | None = None
-    allow_idp_initiated: bool | None = None
-    allow_subdomains: bool | None = None
-    force_authn: bool | None = None
-    login_hint: EnterpriseConnectionSamlConnectionLoginHint | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionSamlConnectionLoginHint:
-    """The ``EnterpriseConnectionSamlConnectionLoginHint`` object of the Clerk API."""
-
-    mode: EnterpriseConnectionSamlConnectionLoginHintMode | str | None = None
-    source: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionOauthConfig:
-    """The ``EnterpriseConnectionOauthConfig`` object of the Clerk API."""
-
-    id: str | None = None
-    name: str | None = None
-    provider_key: str | None = None
-    client_id: str | None = None
-    discovery_url: str | None = None
-    auth_url: str | None = None
-    token_url: str | None = None
-    user_info_url: str | None = None
-    requires_pkce: bool | None = None
-    logo_public_url: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnections:
-    """The ``EnterpriseConnections`` object of the Clerk API."""
-
-    data: list[EnterpriseConnection] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRun:
-    """The ``EnterpriseConnectionTestRun`` object of the Clerk API."""
-
-    id: str | None = None
-    status: EnterpriseConnectionTestRunStatus | str | None = None
-    connection_type: EnterpriseConnectionTestRunConnectionType | str | None = None
-    parsed_user_info: EnterpriseConnectionTestRunParsedUserInfo | None = None
-    logs: list[EnterpriseConnectionTestRunLogsItem] | None = None
-    saml: EnterpriseConnectionTestRunSaml | None = None
-    oauth: EnterpriseConnectionTestRunOauth | None = None
-    created_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunParsedUserInfo:
-    """The ``EnterpriseConnectionTestRunParsedUserInfo`` object of the Clerk API."""
-
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    user_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunLogsItem:
-    """The ``EnterpriseConnectionTestRunLogsItem`` object of the Clerk API."""
-
-    level: str | None = None
-    code: str | None = None
-    short_message: str | None = None
-    message: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunSaml:
-    """The ``EnterpriseConnectionTestRunSaml`` object of the Clerk API."""
-
-    saml_request: str | None = None
-    saml_response: str | None = None
-    relay_state: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunOauth:
-    """The ``EnterpriseConnectionTestRunOauth`` object of the Clerk API."""
-
-    id_token: str | None = None
-    access_token: str | None = None
-    user_info: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRuns:
-    """The ``EnterpriseConnectionTestRuns`` object of the Clerk API."""
-
-    data: list[EnterpriseConnectionTestRun] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunResponse:
-    """The ``EnterpriseConnectionTestRunResponse`` object of the Clerk API."""
-
-    url: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class TestingToken:
-    """The ``TestingToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "testing_token"
-    object: str | None = None
-    token: str | None = None
-    expires_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class AgentTask:
-    """The ``AgentTask`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "agent_task"
-    object: str | None = None
-    agent_id: str | None = None
-    agent_task_id: str | None = None
-    task_id: str | None = None
-    url: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class WaitlistEntry:
-    """The ``WaitlistEntry`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "waitlist_entry"
-    object: str | None = None
-    id: str | None = None
-    email_address: str | None = None
-    status: WaitlistEntryStatus | str | None = None
-    is_locked: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    invitation: WaitlistEntryInvitation | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class WaitlistEntryInvitation:
-    """The ``WaitlistEntryInvitation`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "invitation"
-    object: str | None = None
-    id: str | None = None
-    email_address: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    revoked: bool | None = None
-    status: WaitlistEntryInvitationStatus | str | None = None
-    url: str | None = None
-    expires_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PaginatedCommercePlanResponse:
-    """The ``PaginatedCommercePlanResponse`` object of the Clerk API."""
-
-    data: list[CommercePlan] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPriceResponse:
-    """The ``BillingPriceResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_price"
-    object: str | None = None
-    id: str | None = None
-    plan_id: str | None = None
-    instance_id: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-    amount: int | None = None
-    annual_monthly_amount: int | None = None
-    fee: BillingPriceResponseFee | None = None
-    annual_monthly_fee: BillingPriceResponseAnnualMonthlyFee | None = None
-    description: str | None = None
-    is_default: bool | None = None
-    created_at: int | None = None
-    supported_billing_periods: BillingPriceResponseSupportedBillingPeriods | str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPriceResponseFee:
-    """The ``BillingPriceResponseFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPriceResponseAnnualMonthlyFee:
-    """The ``BillingPriceResponseAnnualMonthlyFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PaginatedBillingPriceResponse:
-    """The ``PaginatedBillingPriceResponse`` object of the Clerk API."""
-
-    data: list[BillingPriceResponse] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateBillingPriceRequest:
-    """The ``CreateBillingPriceRequest`` object of the Clerk API."""
-
-    plan_id: str | None = None
-    currency: str | None = None
-    amount: int | None = None
-    annual_monthly_amount: int | None = None
-    description: str | None = None
-    supported_billing_periods: CreateBillingPriceRequestSupportedBillingPeriods | str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PaginatedCommerceSubscriptionItemResponse:
-    """The ``PaginatedCommerceSubscriptionItemResponse`` object of the Clerk API."""
-
-    data: list[CommerceSubscriptionItem] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ExtendFreeTrialRequest:
-    """The ``ExtendFreeTrialRequest`` object of the Clerk API."""
-
-    extend_to: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class FeatureResponse2:
-    """The ``FeatureResponse-2`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "feature"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    description: str | None = None
-    slug: str | None = None
-    avatar_url: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlan2:
-    """The ``CommercePlan-2`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_plan"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    fee: CommercePlan2Fee | None = None
-    annual_monthly_fee: CommercePlan2AnnualMonthlyFee | None = None
-    annual_fee: CommercePlan2AnnualFee | None = None
-    amount: int | None = None
-    amount_formatted: str | None = None
-    annual_monthly_amount: int | None = None
-    annual_monthly_amount_formatted: str | None = None
-    annual_amount: int | None = None
-    annual_amount_formatted: str | None = None
-    currency_symbol: str | None = None
-    currency: str | None = None
-    description: str | None = None
-    product_id: str | None = None
-    is_default: bool | None = None
-    is_recurring: bool | None = None
-    publicly_visible: bool | None = None
-    has_base_fee: bool | None = None
-    payer_type: list[str] | None = None
-    for_payer_type: str | None = None
-    slug: str | None = None
-    avatar_url: str | None = None
-    period: str | None = None
-    interval: int | None = None
-    features: list[FeatureResponse2] | None = None
-    free_trial_enabled: bool | None = None
-    free_trial_days: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlan2Fee:
-    """The ``CommercePlan2Fee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlan2AnnualMonthlyFee:
-    """The ``CommercePlan2AnnualMonthlyFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePlan2AnnualFee:
-    """The ``CommercePlan2AnnualFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePaymentSourceResponse:
-    """The ``CommercePaymentSourceResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_source"
-    object: str | None = None
-    id: str | None = None
-    payer_id: str | None = None
-    payment_method: CommercePaymentSourceResponsePaymentMethod | str | None = None
-    is_default: bool | None = None
-    gateway: str | None = None
-    gateway_external_id: str | None = None
-    gateway_external_account_id: str | None = None
-    last4: str | None = None
-    status: CommercePaymentSourceResponseStatus | str | None = None
-    wallet_type: str | None = None
-    card_type: str | None = None
-    expiry_year: int | None = None
-    expiry_month: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    is_removable: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePayerResponse2:
-    """The ``CommercePayerResponse-2`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_payer"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    organization_id: str | None = None
-    organization_name: str | None = None
-    image_url: str | None = None
-    credits_balance: CommerceMoneyResponse | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2:
-    """The ``CommerceSubscriptionItem-2`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_subscription_item"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    status: CommerceSubscriptionItem2Status | str | None = None
-    credit: CommerceSubscriptionItem2Credit | None = None
-    plan_id: str | None = None
-    price_id: str | None = None
-    plan: CommerceSubscriptionItem2Plan | None = None
-    plan_period: CommerceSubscriptionItem2PlanPeriod | str | None = None
-    payment_source_id: str | None = None
-    payment_source: CommerceSubscriptionItem2PaymentSource | None = None
-    lifetime_paid: CommerceSubscriptionItem2LifetimePaid | None = None
-    amount: CommerceSubscriptionItem2Amount | None = None
-    next_invoice: CommerceSubscriptionItem2NextInvoice | None = None
-    next_payment: CommerceSubscriptionItem2NextPayment | None = None
-    payer_id: str | None = None
-    payer: CommerceSubscriptionItem2Payer | None = None
-    is_free_trial: bool | None = None
-    period_start: int | None = None
-    period_end: int | None = None
-    proration_date: str | None = None
-    canceled_at: int | None = None
-    past_due_at: int | None = None
-    ended_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Credit:
-    """The ``CommerceSubscriptionItem2Credit`` object of the Clerk API."""
-
-    amount: CommerceSubscriptionItem2CreditAmount | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2CreditAmount:
-    """The ``CommerceSubscriptionItem2CreditAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Plan:
-    """The ``CommerceSubscriptionItem2Plan`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_plan"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    fee: CommerceSubscriptionItem2PlanFee | None = None
-    annual_monthly_fee: CommerceSubscriptionItem2PlanAnnualMonthlyFee | None = None
-    annual_fee: CommerceSubscriptionItem2PlanAnnualFee | None = None
-    amount: int | None = None
-    amount_formatted: str | None = None
-    annual_monthly_amount: int | None = None
-    annual_monthly_amount_formatted: str | None = None
-    annual_amount: int | None = None
-    annual_amount_formatted: str | None = None
-    currency_symbol: str | None = None
-    currency: str | None = None
-    description: str | None = None
-    product_id: str | None = None
-    is_default: bool | None = None
-    is_recurring: bool | None = None
-    publicly_visible: bool | None = None
-    has_base_fee: bool | None = None
-    payer_type: list[str] | None = None
-    for_payer_type: str | None = None
-    slug: str | None = None
-    avatar_url: str | None = None
-    period: str | None = None
-    interval: int | None = None
-    features: list[FeatureResponse2] | None = None
-    free_trial_enabled: bool | None = None
-    free_trial_days: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PlanFee:
-    """The ``CommerceSubscriptionItem2PlanFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
-    """The ``CommerceSubscriptionItem2PlanAnnualMonthlyFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PlanAnnualFee:
-    """The ``CommerceSubscriptionItem2PlanAnnualFee`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PaymentSource:
-    """The ``CommerceSubscriptionItem2PaymentSource`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_source"
-    object: str | None = None
-    id: str | None = None
-    payer_id: str | None = None
-    payment_method: CommerceSubscriptionItem2PaymentSourcePaymentMethod | str | None = None
-    is_default: bool | None = None
-    gateway: str | None = None
-    gateway_external_id: str | None = None
-    gateway_external_account_id: str | None = None
-    last4: str | None = None
-    status: CommerceSubscriptionItem2PaymentSourceStatus | str | None = None
-    wallet_type: str | None = None
-    card_type: str | None = None
-    expiry_year: int | None = None
-    expiry_month: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    is_removable: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2LifetimePaid:
-    """The ``CommerceSubscriptionItem2LifetimePaid`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Amount:
-    """The ``CommerceSubscriptionItem2Amount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoice:
-    """The ``CommerceSubscriptionItem2NextInvoice`` object of the Clerk API."""
-
-    amount: CommerceSubscriptionItem2NextInvoiceAmount | None = None
-    date: int | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    totals: CommerceSubscriptionItem2NextInvoiceTotals | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceAmount:
-    """The ``CommerceSubscriptionItem2NextInvoiceAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotals:
-    """The ``CommerceSubscriptionItem2NextInvoiceTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    credits: CommerceSubscriptionItem2NextInvoiceTotalsCredits | None = None
-    discounts: CommerceSubscriptionItem2NextInvoiceTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
-    """The ``CommerceSubscriptionItem2NextInvoiceTotalsCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration | None = None
-    payer: CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
-    """The ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
-    """The ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
-    """The ``CommerceSubscriptionItem2NextInvoiceTotalsDiscounts`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
-    """The ``CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPayment:
-    """The ``CommerceSubscriptionItem2NextPayment`` object of the Clerk API."""
-
-    amount: CommerceSubscriptionItem2NextPaymentAmount | None = None
-    date: int | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    totals: CommerceSubscriptionItem2NextPaymentTotals | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentAmount:
-    """The ``CommerceSubscriptionItem2NextPaymentAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotals:
-    """The ``CommerceSubscriptionItem2NextPaymentTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal] | None = None
-    credits: CommerceSubscriptionItem2NextPaymentTotalsCredits | None = None
-    discounts: CommerceSubscriptionItem2NextPaymentTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsCredits:
-    """The ``CommerceSubscriptionItem2NextPaymentTotalsCredits`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItem2NextPaymentTotalsCreditsProration | None = None
-    payer: CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
-    """The ``CommerceSubscriptionItem2NextPaymentTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
-    """The ``CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
-    """The ``CommerceSubscriptionItem2NextPaymentTotalsDiscounts`` object of the Clerk API."""
-
-    proration: CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
-    """The ``CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Payer:
-    """The ``CommerceSubscriptionItem2Payer`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_payer"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    user_id: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    organization_id: str | None = None
-    organization_name: str | None = None
-    image_url: str | None = None
-    credits_balance: CommerceMoneyResponse | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PriceTransitionRequest:
-    """The ``PriceTransitionRequest`` object of the Clerk API."""
-
-    from_price_id: str | None = None
-    to_price_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePriceTransitionDetails:
-    """The ``CommercePriceTransitionDetails`` object of the Clerk API."""
-
-    previous_plan: CommercePlan2 | None = None
-    previous_price: BillingPriceResponse | None = None
-    effective_at: int | None = None
-    effective_mode: CommercePriceTransitionDetailsEffectiveMode | str | None = None
-    next_billing_date: int | None = None
-    charged_immediately: bool | None = None
-    immediate_charge: CommercePriceTransitionDetailsImmediateCharge | None = None
-    previous_subscription_item_status: (
-        CommercePriceTransitionDetailsPreviousSubscriptionItemStatus | str | None
-    ) = None
-    previous_subscription_item_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePriceTransitionDetailsImmediateCharge:
-    """The ``CommercePriceTransitionDetailsImmediateCharge`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommercePriceTransitionResponse:
-    """The ``CommercePriceTransitionResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_price_transition"
-    object: str | None = None
-    subscription_item: CommerceSubscriptionItem2 | None = None
-    transition: CommercePriceTransitionDetails | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ApplyCommerceDiscountRequest:
-    """The ``ApplyCommerceDiscountRequest`` object of the Clerk API."""
-
-    discount_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceDiscountRedemptionResponse:
-    """The ``CommerceDiscountRedemptionResponse`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_discount_redemption"
-    object: str | None = None
-    id: str | None = None
-    subscription_item_id: str | None = None
-    discount_id: str | None = None
-    name: str | None = None
-    source: CommerceDiscountRedemptionResponseSource | str | None = None
-    promo_code: str | None = None
-    effect: CommerceDiscountRedemptionResponseEffect | str | None = None
-    percent_off: float | None = None
-    amount_off: CommerceDiscountRedemptionResponseAmountOff | None = None
-    amount: CommerceDiscountRedemptionResponseAmount | None = None
-    cycles_remaining: int | None = None
-    cycles_applied: int | None = None
-    status: CommerceDiscountRedemptionResponseStatus | str | None = None
-    redeemed_at: int | None = None
-    redeemed_by: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceDiscountRedemptionResponseAmountOff:
-    """The ``CommerceDiscountRedemptionResponseAmountOff`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CommerceDiscountRedemptionResponseAmount:
-    """The ``CommerceDiscountRedemptionResponseAmount`` object of the Clerk API."""
-
-    amount: int | None = None
-    amount_formatted: str | None = None
-    currency: str | None = None
-    currency_symbol: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttempt:
-    """The ``BillingPaymentAttempt`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_payment"
-    object: str | None = None
-    id: str | None = None
-    payment_id: str | None = None
-    instance_id: str | None = None
-    charge_type: str | None = None
-    payee_id: str | None = None
-    payee: dict[str, Any] | None = None
-    payer_id: str | None = None
-    payer: CommercePayerResponse | None = None
-    subscription_item_id: str | None = None
-    subscription_item: dict[str, Any] | None = None
-    amount: CommerceMoneyResponse | None = None
-    totals: BillingPaymentAttemptTotals | None = None
-    payment_method_id: str | None = None
-    payment_method: CommercePaymentMethodResponse | None = None
-    statement_id: str | None = None
-    gateway_external_id: str | None = None
-    gateway_external_url: str | None = None
-    status: BillingPaymentAttemptStatus | str | None = None
-    paid_at: int | None = None
-    failed_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotals:
-    """The ``BillingPaymentAttemptTotals`` object of the Clerk API."""
-
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-    grand_total: CommerceMoneyResponse | None = None
-    per_unit_totals: list[CommercePerUnitTotal2] | None = None
-    credits: BillingPaymentAttemptTotalsCredits | None = None
-    discounts: BillingPaymentAttemptTotalsDiscounts | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsCredits:
-    """The ``BillingPaymentAttemptTotalsCredits`` object of the Clerk API."""
-
-    proration: BillingPaymentAttemptTotalsCreditsProration | None = None
-    payer: BillingPaymentAttemptTotalsCreditsPayer | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsCreditsProration:
-    """The ``BillingPaymentAttemptTotalsCreditsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_remaining: int | None = None
-    cycle_days_total: int | None = None
-    cycle_remaining_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsCreditsPayer:
-    """The ``BillingPaymentAttemptTotalsCreditsPayer`` object of the Clerk API."""
-
-    remaining_balance: CommerceMoneyResponse | None = None
-    applied_amount: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsDiscounts:
-    """The ``BillingPaymentAttemptTotalsDiscounts`` object of the Clerk API."""
-
-    proration: BillingPaymentAttemptTotalsDiscountsProration | None = None
-    total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsDiscountsProration:
-    """The ``BillingPaymentAttemptTotalsDiscountsProration`` object of the Clerk API."""
-
-    amount: CommerceMoneyResponse | None = None
-    cycle_days_passed: int | None = None
-    cycle_days_total: int | None = None
-    cycle_passed_percent: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingStatement:
-    """The ``BillingStatement`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_statement"
-    object: str | None = None
-    id: str | None = None
-    instance_id: str | None = None
-    timestamp: int | None = None
-    payer: CommercePayerResponse | None = None
-    status: BillingStatementStatus | str | None = None
-    totals: BillingStatementTotals | None = None
-    groups: list[BillingStatementGroupsItem] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingStatementTotals:
-    """The ``BillingStatementTotals`` object of the Clerk API."""
-
-    grand_total: CommerceMoneyResponse | None = None
-    subtotal: CommerceMoneyResponse | None = None
-    base_fee: CommerceMoneyResponse | None = None
-    tax_total: CommerceMoneyResponse | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class BillingStatementGroupsItem:
-    """The ``BillingStatementGroupsItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "commerce_statement_group"
-    object: str | None = None
-    timestamp: int | None = None
-    items: list[BillingPaymentAttempt] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PaginatedBillingStatementResponse:
-    """The ``PaginatedBillingStatementResponse`` object of the Clerk API."""
-
-    data: list[BillingStatement] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PaginatedBillingPaymentAttemptResponse:
-    """The ``PaginatedBillingPaymentAttemptResponse`` object of the Clerk API."""
-
-    data: list[BillingPaymentAttempt] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Permissions:
-    """The ``Permissions`` object of the Clerk API."""
-
-    data: list[Permission] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSetItem:
-    """The ``RoleSetItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role_set_item"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    members_count: int | None = None
-    has_members: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSetMigration:
-    """The ``RoleSetMigration`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role_set_migration"
-    object: str | None = None
-    id: str | None = None
-    organization_id: str | None = None
-    instance_id: str | None = None
-    source_role_set_id: str | None = None
-    dest_role_set_id: str | None = None
-    trigger_type: str | None = None
-    status: str | None = None
-    migrated_members: int | None = None
-    mappings: dict[str, Any] | None = None
-    started_at: int | None = None
-    completed_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSet:
-    """The ``RoleSet`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role_set"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    roles: list[RoleSetItem] | None = None
-    default_role: RoleSetDefaultRole | None = None
-    creator_role: RoleSetCreatorRole | None = None
-    type: RoleSetType | str | None = None
-    role_set_migration: RoleSetRoleSetMigration | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSetDefaultRole:
-    """The ``RoleSetDefaultRole`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role_set_item"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    members_count: int | None = None
-    has_members: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSetCreatorRole:
-    """The ``RoleSetCreatorRole`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role_set_item"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    key: str | None = None
-    description: str | None = None
-    members_count: int | None = None
-    has_members: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSetRoleSetMigration:
-    """The ``RoleSetRoleSetMigration`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "role_set_migration"
-    object: str | None = None
-    id: str | None = None
-    organization_id: str | None = None
-    instance_id: str | None = None
-    source_role_set_id: str | None = None
-    dest_role_set_id: str | None = None
-    trigger_type: str | None = None
-    status: str | None = None
-    migrated_members: int | None = None
-    mappings: dict[str, Any] | None = None
-    started_at: int | None = None
-    completed_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSets:
-    """The ``RoleSets`` object of the Clerk API."""
-
-    data: list[RoleSet] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ScimDirectory:
-    """The ``SCIMDirectory`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "scim_directory"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    enterprise_connection_id: str | None = None
-    endpoint_url: str | None = None
-    provider: str | None = None
-    enabled: bool | None = None
-    group_role_mapping_enabled: bool | None = None
-    attribute_mapping: dict[str, Any] | None = None
-    custom_attributes: list[ScimDirectoryCustomAttributesItem] | None = None
-    api_key: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ScimDirectoryCustomAttributesItem:
-    """The ``ScimDirectoryCustomAttributesItem`` object of the Clerk API."""
-
-    name: str | None = None
-    key: str | None = None
-    sso_path: str | None = None
-    scim_path: str | None = None
-    directory_path: str | None = None
-    multi_valued: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ScimGroupRoleMapping:
-    """The ``SCIMGroupRoleMapping`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "scim_group_role_mapping"
-    object: str | None = None
-    id: str | None = None
-    scim_directory_id: str | None = None
-    directory_id: str | None = None
-    scim_group_id: str | None = None
-    directory_group_id: str | None = None
-    scim_group_display_name: str | None = None
-    directory_group_display_name: str | None = None
-    role: Role | None = None
-    precedence: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Directory:
-    """The ``Directory`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "directory"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    enterprise_connection_id: str | None = None
-    endpoint_url: str | None = None
-    provider: str | None = None
-    enabled: bool | None = None
-    group_role_mapping_enabled: bool | None = None
-    attribute_mapping: dict[str, Any] | None = None
-    custom_attributes: list[DirectoryCustomAttributesItem] | None = None
-    api_key: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DirectoryCustomAttributesItem:
-    """The ``DirectoryCustomAttributesItem`` object of the Clerk API."""
-
-    name: str | None = None
-    key: str | None = None
-    sso_path: str | None = None
-    scim_path: str | None = None
-    directory_path: str | None = None
-    multi_valued: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DirectoryGroupRoleMapping:
-    """The ``DirectoryGroupRoleMapping`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "directory_group_role_mapping"
-    object: str | None = None
-    id: str | None = None
-    directory_id: str | None = None
-    scim_directory_id: str | None = None
-    directory_group_id: str | None = None
-    scim_group_id: str | None = None
-    directory_group_display_name: str | None = None
-    scim_group_display_name: str | None = None
-    role: Role | None = None
-    precedence: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PrepareEmailAddressVerification:
-    """The ``PrepareEmailAddressVerification`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    channel: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class AttemptEmailAddressVerification:
-    """The ``AttemptEmailAddressVerification`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    channel: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class PreparePhoneNumberVerification:
-    """The ``PreparePhoneNumberVerification`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    channel: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class AttemptPhoneNumberVerification:
-    """The ``AttemptPhoneNumberVerification`` object of the Clerk API."""
-
-    object: str | None = None
-    id: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    attempts: int | None = None
-    expire_at: int | None = None
-    channel: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateSessionToken:
-    """The ``CreateSessionToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "token"
-    object: str | None = None
-    jwt: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateSessionTokenFromTemplate:
-    """The ``CreateSessionTokenFromTemplate`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "token"
-    object: str | None = None
-    jwt: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetOauthAccessTokenItem:
-    """The ``GetOauthAccessTokenItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "oauth_access_token"
-    object: str | None = None
-    external_account_id: str | None = None
-    provider_user_id: str | None = None
-    token: str | None = None
-    expires_at: int | None = None
-    provider: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    label: str | None = None
-    scopes: list[str] | None = None
-    id_token: str | None = None
-    token_secret: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerifyPassword:
-    """The ``VerifyPassword`` object of the Clerk API."""
-
-    verified: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerifyTotp:
-    """The ``VerifyTotp`` object of the Clerk API."""
-
-    verified: bool | None = None
-    code_type: VerifyTotpCodeType | str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DisableMfa:
-    """The ``DisableMfa`` object of the Clerk API."""
-
-    user_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteBackupCode:
-    """The ``DeleteBackupCode`` object of the Clerk API."""
-
-    user_id: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListUserTrustedDevices:
-    """The ``ListUserTrustedDevices`` object of the Clerk API."""
-
-    data: list[TrustedDevice] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteTotp:
-    """The ``DeleteTotp`` object of the Clerk API."""
-
-    user_id: str | None = None
-
-
-@attrs.define(kw_only=True)
-class CreateBulkInvitationsBodyItemParams:
-    """Request object ``CreateBulkInvitationsBodyItem``."""
-
-    email_address: str
-    public_metadata: dict[str, Any] | Unset | None = UNSET
-    redirect_url: str | Unset | None = UNSET
-    notify: bool | Unset | None = UNSET
-    ignore_existing: bool | Unset | None = UNSET
-    expires_in_days: int | Unset | None = UNSET
-    template_slug: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True, slots=False)
-class RevokeInvitation:
-    """The ``RevokeInvitation`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "invitation"
-    object: str | None = None
-    id: str | None = None
-    email_address: str | None = None
-    public_metadata: dict[str, Any] | None = None
-    revoked: bool | None = None
-    status: str | None = None
-    url: str | None = None
-    expires_at: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class UpdateInstanceAuthConfig:
-    """The ``UpdateInstanceAuthConfig`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "instance_settings"
-    object: str | None = None
-    id: str | None = None
-    restricted_to_allowlist: bool | None = None
-    from_email_address: str | None = None
-    progressive_sign_up: bool | None = None
-    enhanced_email_deliverability: bool | None = None
-
-
-@attrs.define(kw_only=True)
-class CreateActorTokenActorParams:
-    """Request object ``CreateActorTokenActor``."""
-
-    sub: str
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListMachines:
-    """The ``ListMachines`` object of the Clerk API."""
-
-    data: list[Machine] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateMachine:
-    """The ``CreateMachine`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine"
-    object: str | None = None
-    id: str | None = None
-    name: str | None = None
-    instance_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-    default_token_ttl: int | None = None
-    scoped_machines: list[MachineWithoutScopedMachines] | None = None
-    secret_key: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteMachine:
-    """The ``DeleteMachine`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine"
-    object: str | None = None
-    id: str | None = None
-    deleted: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetMachineSecretKey:
-    """The ``GetMachineSecretKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_secret_key"
-    object: str | None = None
-    secret: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RotateMachineSecretKey:
-    """The ``RotateMachineSecretKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_secret_key"
-    object: str | None = None
-    secret: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteMachineScope:
-    """The ``DeleteMachineScope`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_scope"
-    object: str | None = None
-    from_machine_id: str | None = None
-    to_machine_id: str | None = None
-    deleted: bool | None = None
-
-
-@attrs.define(kw_only=True)
-class CreateOrganizationInvitationBulkBodyItemParams:
-    """Request object ``CreateOrganizationInvitationBulkBodyItem``."""
-
-    email_address: str
-    role: str
-    inviter_user_id: str | Unset | None = UNSET
-    public_metadata: dict[str, Any] | Unset | None = UNSET
-    private_metadata: dict[str, Any] | Unset | None = UNSET
-    redirect_url: str | Unset | None = UNSET
-    expires_in_days: int | Unset | None = UNSET
-    notify: bool | Unset | None = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateSamlConnectionAttributeMappingParams:
-    """Request object ``CreateSamlConnectionAttributeMapping``."""
-
-    user_id: str | Unset = UNSET
-    email_address: str | Unset = UNSET
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateSamlConnectionLoginHintParams:
-    """Request object ``CreateSamlConnectionLoginHint``."""
-
-    mode: str
-    source: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateSamlConnectionAttributeMappingParams:
-    """Request object ``UpdateSamlConnectionAttributeMapping``."""
-
-    user_id: str | Unset = UNSET
-    email_address: str | Unset = UNSET
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateSamlConnectionLoginHintParams:
-    """Request object ``UpdateSamlConnectionLoginHint``."""
-
-    mode: str
-    source: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateEnterpriseConnectionSamlParams:
-    """Request object ``CreateEnterpriseConnectionSaml``."""
-
-    idp_entity_id: str | Unset | None = UNSET
-    idp_sso_url: str | Unset | None = UNSET
-    idp_certificate: str | Unset | None = UNSET
-    idp_metadata_url: str | Unset | None = UNSET
-    idp_metadata: str | Unset | None = UNSET
-    attribute_mapping: (
-        CreateEnterpriseConnectionSamlParamsAttributeMappingParams | dict[str, Any] | Unset | None
-    ) = UNSET
-    allow_subdomains: bool | Unset | None = UNSET
-    allow_idp_initiated: bool | Unset | None = UNSET
-    force_authn: bool | Unset | None = UNSET
-    login_hint: (
-        CreateEnterpriseConnectionSamlParamsLoginHintParams | dict[str, Any] | Unset | None
-    ) = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateEnterpriseConnectionSamlParamsAttributeMappingParams:
-    """Request object ``CreateEnterpriseConnectionSamlParamsAttributeMapping``."""
-
-    user_id: str | Unset | None = UNSET
-    email_address: str | Unset | None = UNSET
-    first_name: str | Unset | None = UNSET
-    last_name: str | Unset | None = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateEnterpriseConnectionSamlParamsLoginHintParams:
-    """Request object ``CreateEnterpriseConnectionSamlParamsLoginHint``."""
-
-    mode: str
-    source: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateEnterpriseConnectionOidcParams:
-    """Request object ``CreateEnterpriseConnectionOidc``."""
-
-    client_id: str | Unset | None = UNSET
-    client_secret: str | Unset | None = UNSET
-    discovery_url: str | Unset | None = UNSET
-    auth_url: str | Unset | None = UNSET
-    token_url: str | Unset | None = UNSET
-    user_info_url: str | Unset | None = UNSET
-    requires_pkce: bool | Unset | None = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateEnterpriseConnectionCustomAttributesItemParams:
-    """Request object ``CreateEnterpriseConnectionCustomAttributesItem``."""
-
-    name: str
-    key: str
-    sso_path: str | Unset = UNSET
-    scim_path: str | Unset = UNSET
-    directory_path: str | Unset = UNSET
-    multi_valued: bool | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateEnterpriseConnectionSamlParams:
-    """Request object ``UpdateEnterpriseConnectionSaml``."""
-
-    name: str | Unset | None = UNSET
-    idp_entity_id: str | Unset | None = UNSET
-    idp_sso_url: str | Unset | None = UNSET
-    idp_certificate: str | Unset | None = UNSET
-    idp_metadata_url: str | Unset | None = UNSET
-    idp_metadata: str | Unset | None = UNSET
-    attribute_mapping: (
-        UpdateEnterpriseConnectionSamlParamsAttributeMappingParams | dict[str, Any] | Unset | None
-    ) = UNSET
-    allow_subdomains: bool | Unset | None = UNSET
-    allow_idp_initiated: bool | Unset | None = UNSET
-    force_authn: bool | Unset | None = UNSET
-    login_hint: (
-        UpdateEnterpriseConnectionSamlParamsLoginHintParams | dict[str, Any] | Unset | None
-    ) = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateEnterpriseConnectionSamlParamsAttributeMappingParams:
-    """Request object ``UpdateEnterpriseConnectionSamlParamsAttributeMapping``."""
-
-    user_id: str | Unset | None = UNSET
-    email_address: str | Unset | None = UNSET
-    first_name: str | Unset | None = UNSET
-    last_name: str | Unset | None = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateEnterpriseConnectionSamlParamsLoginHintParams:
-    """Request object ``UpdateEnterpriseConnectionSamlParamsLoginHint``."""
-
-    mode: str
-    source: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateEnterpriseConnectionOidcParams:
-    """Request object ``UpdateEnterpriseConnectionOidc``."""
-
-    client_id: str | Unset | None = UNSET
-    client_secret: str | Unset | None = UNSET
-    discovery_url: str | Unset | None = UNSET
-    auth_url: str | Unset | None = UNSET
-    token_url: str | Unset | None = UNSET
-    user_info_url: str | Unset | None = UNSET
-    requires_pkce: bool | Unset | None = UNSET
-
-
-@attrs.define(kw_only=True)
-class UpdateEnterpriseConnectionCustomAttributesItemParams:
-    """Request object ``UpdateEnterpriseConnectionCustomAttributesItem``."""
-
-    name: str
-    key: str
-    sso_path: str | Unset = UNSET
-    scim_path: str | Unset = UNSET
-    directory_path: str | Unset = UNSET
-    multi_valued: bool | Unset = UNSET
-
-
-@attrs.define(kw_only=True)
-class CreateAgentTaskOnBehalfOfParams:
-    """Request object ``CreateAgentTaskOnBehalfOf``."""
-
-    user_id: str | Unset = UNSET
-    identifier: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListWaitlistEntries:
-    """The ``ListWaitlistEntries`` object of the Clerk API."""
-
-    data: list[WaitlistEntry] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True)
-class CreateBulkWaitlistEntriesBodyItemParams:
-    """Request object ``CreateBulkWaitlistEntriesBodyItem``."""
-
-    email_address: str
-    notify: bool | Unset | None = UNSET
-
-
-@attrs.define(kw_only=True)
-class ReplaceRoleSetReassignmentMappingsParams:
-    """Request object ``ReplaceRoleSetReassignmentMappings``."""
-
-    pass
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListScimDirectories:
-    """The ``ListScimDirectories`` object of the Clerk API."""
-
-    data: list[ScimDirectory] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True)
-class CreateScimDirectoryGroupRoleMappingsItemParams:
-    """Request object ``CreateScimDirectoryGroupRoleMappingsItem``."""
-
-    scim_group_id: str
-    role_id: str
-    scim_group_display_name: str | Unset = UNSET
-    precedence: int | Unset = UNSET
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListScimGroupRoleMappings:
-    """The ``ListScimGroupRoleMappings`` object of the Clerk API."""
-
-    data: list[ScimGroupRoleMapping] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True)
-class ReplaceScimGroupRoleMappingsMappingsItemParams:
-    """Request object ``ReplaceScimGroupRoleMappingsMappingsItem``."""
-
-    scim_group_id: str
-    role_id: str
-
-
-@attrs.define(kw_only=True, slots=False)
-class ReplaceScimGroupRoleMappings:
-    """The ``ReplaceScimGroupRoleMappings`` object of the Clerk API."""
-
-    data: list[ScimGroupRoleMapping] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteScimGroupRoleMapping:
-    """The ``DeleteScimGroupRoleMapping`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "scim_group_role_mapping"
-    object: str | None = None
-    id: str | None = None
-    deleted: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListDirectories:
-    """The ``ListDirectories`` object of the Clerk API."""
-
-    data: list[Directory] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True)
-class CreateDirectoryGroupRoleMappingsItemParams:
-    """Request object ``CreateDirectoryGroupRoleMappingsItem``."""
-
-    role_id: str
-    directory_group_id: str | Unset = UNSET
-    scim_group_id: str | Unset = UNSET
-    directory_group_display_name: str | Unset = UNSET
-    scim_group_display_name: str | Unset = UNSET
-    precedence: int | Unset = UNSET
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListDirectoryGroupRoleMappings:
-    """The ``ListDirectoryGroupRoleMappings`` object of the Clerk API."""
-
-    data: list[DirectoryGroupRoleMapping] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True)
-class ReplaceDirectoryGroupRoleMappingsMappingsItemParams:
-    """Request object ``ReplaceDirectoryGroupRoleMappingsMappingsItem``."""
-
-    role_id: str
-    directory_group_id: str | Unset = UNSET
-    scim_group_id: str | Unset = UNSET
-
-
-@attrs.define(kw_only=True, slots=False)
-class ReplaceDirectoryGroupRoleMappings:
-    """The ``ReplaceDirectoryGroupRoleMappings`` object of the Clerk API."""
-
-    data: list[DirectoryGroupRoleMapping] | None = None
-    total_count: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteDirectoryGroupRoleMapping:
-    """The ``DeleteDirectoryGroupRoleMapping`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "directory_group_role_mapping"
-    object: str | None = None
-    id: str | None = None
-    deleted: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateAdminPortalLinkToken:
-    """The ``CreateAdminPortalLinkToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "admin_portal_link_token"
-    object: str | None = None
-    id: str | None = None
-    admin_portal_link_id: str | None = None
-    instance_id: str | None = None
-    organization_id: str | None = None
-    it_contact_id: str | None = None
-    scopes: list[str] | None = None
-    token: str | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RevokeAdminPortalLinkToken:
-    """The ``RevokeAdminPortalLinkToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "admin_portal_link_token"
-    object: str | None = None
-    id: str | None = None
-    admin_portal_link_id: str | None = None
-    instance_id: str | None = None
-    organization_id: str | None = None
-    it_contact_id: str | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetApiKeys:
-    """The ``GetApiKeys`` object of the Clerk API."""
-
-    data: list[GetApiKeysDataItem] | None = None
-    total_count: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetApiKeysDataItem:
-    """The ``GetApiKeysDataItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetApiKeysItem:
-    """The ``GetApiKeysItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateApiKey:
-    """The ``CreateApiKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    secret: str | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetApiKey:
-    """The ``GetApiKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class UpdateApiKey:
-    """The ``UpdateApiKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class DeleteApiKey:
-    """The ``DeleteApiKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    id: str | None = None
-    object: str | None = None
-    deleted: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetApiKeySecret:
-    """The ``GetApiKeySecret`` object of the Clerk API."""
-
-    secret: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RevokeApiKey:
-    """The ``RevokeApiKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerifyApiKey:
-    """The ``VerifyApiKey`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "api_key"
-    object: str | None = None
-    id: str | None = None
-    type: str | None = None
-    subject: str | None = None
-    name: str | None = None
-    description: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_by: str | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetM2MTokens:
-    """The ``GetM2MTokens`` object of the Clerk API."""
-
-    m2m_tokens: list[GetM2MTokensM2mTokensItem] | None = None
-    total_count: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetM2MTokensM2mTokensItem:
-    """The ``GetM2MTokensM2mTokensItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_to_machine_token"
-    object: str | None = None
-    id: str | None = None
-    subject: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class GetM2MTokensItem:
-    """The ``GetM2MTokensItem`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_to_machine_token"
-    object: str | None = None
-    id: str | None = None
-    subject: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class CreateM2MToken:
-    """The ``CreateM2MToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_to_machine_token"
-    object: str | None = None
-    id: str | None = None
-    subject: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    token: str | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RevokeM2MToken:
-    """The ``RevokeM2MToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_to_machine_token"
-    object: str | None = None
-    id: str | None = None
-    subject: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerifyM2MToken:
-    """The ``VerifyM2MToken`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "machine_to_machine_token"
-    object: str | None = None
-    id: str | None = None
-    subject: str | None = None
-    claims: Any | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    last_used_at: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerifyOauthAccessToken1:
-    """The ``VerifyOauthAccessToken1`` object of the Clerk API."""
-
-    OBJECT: ClassVar[str] = "clerk_idp_oauth_access_token"
-    object: str | None = None
-    id: str | None = None
-    client_id: str | None = None
-    subject: str | None = None
-    scopes: list[str] | None = None
-    revoked: bool | None = None
-    revocation_reason: str | None = None
-    expired: bool | None = None
-    expiration: float | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class VerifyOauthAccessToken2:
-    """The ``VerifyOauthAccessToken2`` object of the Clerk API."""
-
-    active: bool | None = None
+# Where each name is defined.
+_HOMES: dict[str, str] = {
+    "ActorToken": "_actor_tokens",
+    "ActorTokenStatus": "_actor_tokens",
+    "AdjustCreditBalanceRequest": "_other",
+    "AdjustCreditBalanceRequestAction": "_other",
+    "AgentTask": "_agent_tasks",
+    "AllowlistIdentifier": "_allowlist_identifiers",
+    "AllowlistIdentifierIdentifierType": "_allowlist_identifiers",
+    "ApplyCommerceDiscountRequest": "_other",
+    "AttemptEmailAddressVerification": "_email_addresses",
+    "AttemptPhoneNumberVerification": "_phone_numbers",
+    "BillingDiscountsResponse": "_other",
+    "BillingDiscountsResponseProration": "_other",
+    "BillingPaymentAttempt": "_billing",
+    "BillingPaymentAttemptStatus": "_billing",
+    "BillingPaymentAttemptTotals": "_billing",
+    "BillingPaymentAttemptTotalsCredits": "_billing",
+    "BillingPaymentAttemptTotalsCreditsPayer": "_billing",
+    "BillingPaymentAttemptTotalsCreditsProration": "_billing",
+    "BillingPaymentAttemptTotalsDiscounts": "_billing",
+    "BillingPaymentAttemptTotalsDiscountsProration": "_billing",
+    "BillingPriceResponse": "_billing",
+    "BillingPriceResponseAnnualMonthlyFee": "_billing",
+    "BillingPriceResponseFee": "_billing",
+    "BillingPriceResponseSupportedBillingPeriods": "_billing",
+    "BillingProrationDiscountDetail": "_other",
+    "BillingStatement": "_billing",
+    "BillingStatementGroupsItem": "_billing",
+    "BillingStatementStatus": "_billing",
+    "BillingStatementTotals": "_billing",
+    "BlocklistIdentifier": "_blocklist_identifiers",
+    "BlocklistIdentifierIdentifierType": "_blocklist_identifiers",
+    "BlocklistIdentifiers": "_blocklist_identifiers",
+    "CNameTarget": "_domains",
+    "ClerkError": "_email_addresses",
+    "ClerkErrors": "_other",
+    "Client": "_clients",
+    "CommerceCreditBalanceResponse": "_organizations",
+    "CommerceCreditBalanceResponseBalance": "_organizations",
+    "CommerceCreditLedgerResponse": "_organizations",
+    "CommerceCreditsResponse": "_other",
+    "CommerceCreditsResponsePayer": "_other",
+    "CommerceCreditsResponseProration": "_other",
+    "CommerceDiscountRedemptionResponse": "_billing",
+    "CommerceDiscountRedemptionResponseAmount": "_billing",
+    "CommerceDiscountRedemptionResponseAmountOff": "_billing",
+    "CommerceDiscountRedemptionResponseEffect": "_billing",
+    "CommerceDiscountRedemptionResponseSource": "_billing",
+    "CommerceDiscountRedemptionResponseStatus": "_billing",
+    "CommerceDiscountsResponse": "_other",
+    "CommerceDiscountsResponseProration": "_other",
+    "CommerceMoneyResponse": "_billing",
+    "CommercePayerCreditResponse": "_other",
+    "CommercePayerResponse": "_billing",
+    "CommercePayerResponse2": "_other",
+    "CommercePaymentMethodResponse": "_billing",
+    "CommercePaymentMethodResponsePaymentType": "_billing",
+    "CommercePaymentMethodResponseStatus": "_billing",
+    "CommercePaymentSourceResponse": "_other",
+    "CommercePaymentSourceResponsePaymentMethod": "_other",
+    "CommercePaymentSourceResponseStatus": "_other",
+    "CommercePerUnitTotal": "_billing",
+    "CommercePerUnitTotal2": "_billing",
+    "CommercePerUnitTotalTier": "_billing",
+    "CommercePerUnitTotalTier2": "_billing",
+    "CommercePlan": "_billing",
+    "CommercePlan2": "_billing",
+    "CommercePlan2AnnualFee": "_billing",
+    "CommercePlan2AnnualMonthlyFee": "_billing",
+    "CommercePlan2Fee": "_billing",
+    "CommercePlanAnnualFee": "_billing",
+    "CommercePlanAnnualMonthlyFee": "_billing",
+    "CommercePlanFee": "_billing",
+    "CommercePlanUnitPrice": "_billing",
+    "CommercePlanUnitPriceTier": "_billing",
+    "CommercePriceTransitionDetails": "_billing",
+    "CommercePriceTransitionDetailsEffectiveMode": "_billing",
+    "CommercePriceTransitionDetailsImmediateCharge": "_billing",
+    "CommercePriceTransitionDetailsPreviousSubscriptionItemStatus": "_billing",
+    "CommercePriceTransitionResponse": "_billing",
+    "CommerceProrationCreditDetailResponse": "_other",
+    "CommerceProrationDiscountResponse": "_other",
+    "CommerceSubscription": "_organizations",
+    "CommerceSubscriptionCreditResponse": "_billing",
+    "CommerceSubscriptionCreditResponseAmount": "_billing",
+    "CommerceSubscriptionItem": "_billing",
+    "CommerceSubscriptionItem2": "_billing",
+    "CommerceSubscriptionItem2Amount": "_billing",
+    "CommerceSubscriptionItem2Credit": "_billing",
+    "CommerceSubscriptionItem2CreditAmount": "_billing",
+    "CommerceSubscriptionItem2LifetimePaid": "_billing",
+    "CommerceSubscriptionItem2NextInvoice": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceAmount": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceTotals": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceTotalsCredits": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceTotalsDiscounts": "_billing",
+    "CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration": "_billing",
+    "CommerceSubscriptionItem2NextPayment": "_billing",
+    "CommerceSubscriptionItem2NextPaymentAmount": "_billing",
+    "CommerceSubscriptionItem2NextPaymentTotals": "_billing",
+    "CommerceSubscriptionItem2NextPaymentTotalsCredits": "_billing",
+    "CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer": "_billing",
+    "CommerceSubscriptionItem2NextPaymentTotalsCreditsProration": "_billing",
+    "CommerceSubscriptionItem2NextPaymentTotalsDiscounts": "_billing",
+    "CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration": "_billing",
+    "CommerceSubscriptionItem2Payer": "_billing",
+    "CommerceSubscriptionItem2PaymentSource": "_billing",
+    "CommerceSubscriptionItem2PaymentSourcePaymentMethod": "_billing",
+    "CommerceSubscriptionItem2PaymentSourceStatus": "_billing",
+    "CommerceSubscriptionItem2Plan": "_billing",
+    "CommerceSubscriptionItem2PlanAnnualFee": "_billing",
+    "CommerceSubscriptionItem2PlanAnnualMonthlyFee": "_billing",
+    "CommerceSubscriptionItem2PlanFee": "_billing",
+    "CommerceSubscriptionItem2PlanPeriod": "_billing",
+    "CommerceSubscriptionItem2Status": "_billing",
+    "CommerceSubscriptionItemCredits": "_billing",
+    "CommerceSubscriptionItemCreditsPayer": "_billing",
+    "CommerceSubscriptionItemCreditsProration": "_billing",
+    "CommerceSubscriptionItemNextPayment": "_billing",
+    "CommerceSubscriptionItemNextPaymentAmount": "_billing",
+    "CommerceSubscriptionItemNextPaymentResponse": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseAmount": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseTotals": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseTotalsCredits": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts": "_other",
+    "CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration": "_other",
+    "CommerceSubscriptionItemNextPaymentTotals": "_billing",
+    "CommerceSubscriptionItemNextPaymentTotalsCredits": "_billing",
+    "CommerceSubscriptionItemNextPaymentTotalsCreditsPayer": "_billing",
+    "CommerceSubscriptionItemNextPaymentTotalsCreditsProration": "_billing",
+    "CommerceSubscriptionItemNextPaymentTotalsDiscounts": "_billing",
+    "CommerceSubscriptionItemNextPaymentTotalsDiscountsProration": "_billing",
+    "CommerceSubscriptionItemPlan": "_billing",
+    "CommerceSubscriptionItemPlanAnnualFee": "_billing",
+    "CommerceSubscriptionItemPlanAnnualMonthlyFee": "_billing",
+    "CommerceSubscriptionItemPlanFee": "_billing",
+    "CommerceSubscriptionItemPlanPeriod": "_billing",
+    "CommerceSubscriptionItemSeats": "_billing",
+    "CommerceSubscriptionItemSeatsResponse": "_other",
+    "CommerceSubscriptionItemStatus": "_billing",
+    "CommerceSubscriptionItemTotals": "_billing",
+    "CommerceSubscriptionItemTotalsCredits": "_billing",
+    "CommerceSubscriptionItemTotalsCreditsPayer": "_billing",
+    "CommerceSubscriptionItemTotalsCreditsProration": "_billing",
+    "CommerceSubscriptionItemTotalsDiscounts": "_billing",
+    "CommerceSubscriptionItemTotalsDiscountsProration": "_billing",
+    "CommerceSubscriptionNextPayment": "_organizations",
+    "CommerceSubscriptionNextPaymentTotals": "_organizations",
+    "CommerceSubscriptionNextPaymentTotalsCredits": "_organizations",
+    "CommerceSubscriptionNextPaymentTotalsCreditsPayer": "_organizations",
+    "CommerceSubscriptionNextPaymentTotalsCreditsProration": "_organizations",
+    "CommerceSubscriptionNextPaymentTotalsDiscounts": "_organizations",
+    "CommerceSubscriptionNextPaymentTotalsDiscountsProration": "_organizations",
+    "CommerceSubscriptionStatus": "_organizations",
+    "CommerceTotalsResponse": "_other",
+    "CommerceTotalsResponse2": "_other",
+    "CommerceTotalsResponse2Credits": "_other",
+    "CommerceTotalsResponse2CreditsPayer": "_other",
+    "CommerceTotalsResponse2CreditsProration": "_other",
+    "CommerceTotalsResponse2Discounts": "_other",
+    "CommerceTotalsResponse2DiscountsProration": "_other",
+    "CommerceTotalsResponseCredits": "_other",
+    "CommerceTotalsResponseCreditsPayer": "_other",
+    "CommerceTotalsResponseCreditsProration": "_other",
+    "CommerceTotalsResponseDiscounts": "_other",
+    "CommerceTotalsResponseDiscountsProration": "_other",
+    "Cookies": "_sessions",
+    "CreateActorTokenActorParams": "_actor_tokens",
+    "CreateAdminPortalLinkToken": "_admin_portal_link_tokens",
+    "CreateAgentTaskOnBehalfOfParams": "_agent_tasks",
+    "CreateApiKey": "_api_keys",
+    "CreateBillingPriceRequest": "_other",
+    "CreateBillingPriceRequestSupportedBillingPeriods": "_other",
+    "CreateBulkInvitationsBodyItemParams": "_invitations",
+    "CreateBulkWaitlistEntriesBodyItemParams": "_waitlist_entries",
+    "CreateDirectoryGroupRoleMappingsItemParams": "_directories",
+    "CreateEnterpriseConnectionCustomAttributesItemParams": "_enterprise_connections",
+    "CreateEnterpriseConnectionOidcParams": "_enterprise_connections",
+    "CreateEnterpriseConnectionSamlParams": "_enterprise_connections",
+    "CreateEnterpriseConnectionSamlParamsAttributeMappingParams": "_enterprise_connections",
+    "CreateEnterpriseConnectionSamlParamsLoginHintParams": "_enterprise_connections",
+    "CreateM2MToken": "_m2m",
+    "CreateMachine": "_machines",
+    "CreateOrganizationInvitationBulkBodyItemParams": "_organization_invitations",
+    "CreateSamlConnectionAttributeMappingParams": "_saml_connections",
+    "CreateSamlConnectionLoginHintParams": "_saml_connections",
+    "CreateScimDirectoryGroupRoleMappingsItemParams": "_scim_directories",
+    "CreateSessionToken": "_sessions",
+    "CreateSessionTokenFromTemplate": "_sessions",
+    "DeleteApiKey": "_api_keys",
+    "DeleteBackupCode": "_users",
+    "DeleteDirectoryGroupRoleMapping": "_directories",
+    "DeleteMachine": "_machines",
+    "DeleteMachineScope": "_machines",
+    "DeleteScimGroupRoleMapping": "_scim_directories",
+    "DeleteTotp": "_users",
+    "DeletedObject": "_allowlist_identifiers",
+    "Directory": "_directories",
+    "DirectoryCustomAttributesItem": "_directories",
+    "DirectoryGroupRoleMapping": "_directories",
+    "DisableMfa": "_users",
+    "Domain": "_domains",
+    "Domains": "_domains",
+    "EmailAddress": "_email_addresses",
+    "EnterpriseAccount": "_users",
+    "EnterpriseAccountConnection": "_users",
+    "EnterpriseAccountProtocol": "_users",
+    "EnterpriseConnection": "_enterprise_connections",
+    "EnterpriseConnectionCustomAttributesItem": "_enterprise_connections",
+    "EnterpriseConnectionOauthConfig": "_enterprise_connections",
+    "EnterpriseConnectionSamlConnection": "_enterprise_connections",
+    "EnterpriseConnectionSamlConnectionLoginHint": "_enterprise_connections",
+    "EnterpriseConnectionSamlConnectionLoginHintMode": "_enterprise_connections",
+    "EnterpriseConnectionTestRun": "_enterprise_connections",
+    "EnterpriseConnectionTestRunConnectionType": "_enterprise_connections",
+    "EnterpriseConnectionTestRunLogsItem": "_enterprise_connections",
+    "EnterpriseConnectionTestRunOauth": "_enterprise_connections",
+    "EnterpriseConnectionTestRunParsedUserInfo": "_enterprise_connections",
+    "EnterpriseConnectionTestRunResponse": "_enterprise_connections",
+    "EnterpriseConnectionTestRunSaml": "_enterprise_connections",
+    "EnterpriseConnectionTestRunStatus": "_enterprise_connections",
+    "EnterpriseConnectionTestRuns": "_other",
+    "EnterpriseConnections": "_enterprise_connections",
+    "ExtendFreeTrialRequest": "_other",
+    "ExternalAccountWithVerification": "_users",
+    "ExternalAccountWithVerificationObject": "_users",
+    "FeatureResponse": "_billing",
+    "FeatureResponse2": "_billing",
+    "GetApiKey": "_api_keys",
+    "GetApiKeySecret": "_api_keys",
+    "GetApiKeys": "_other",
+    "GetApiKeysDataItem": "_other",
+    "GetApiKeysItem": "_api_keys",
+    "GetM2MTokens": "_other",
+    "GetM2MTokensItem": "_m2m",
+    "GetM2MTokensM2mTokensItem": "_other",
+    "GetMachineSecretKey": "_machines",
+    "GetOauthAccessTokenItem": "_users",
+    "IdentificationLink": "_email_addresses",
+    "Instance": "_instance_settings",
+    "InstanceCommunication": "_instance_settings",
+    "InstanceProtect": "_instance_settings",
+    "InstanceRestrictions": "_instance_settings",
+    "Invitation": "_invitations",
+    "InvitationStatus": "_invitations",
+    "Jwks": "_jwks",
+    "JwksEcdsaPrivateKey": "_jwks",
+    "JwksEcdsaPublicKey": "_jwks",
+    "JwksEd25519PrivateKey": "_jwks",
+    "JwksEd25519PublicKey": "_jwks",
+    "JwksRsaPrivateKey": "_jwks",
+    "JwksRsaPublicKey": "_jwks",
+    "JwksSymmetricKey": "_jwks",
+    "JwtTemplate": "_jwt_templates",
+    "ListDirectories": "_directories",
+    "ListDirectoryGroupRoleMappings": "_directories",
+    "ListMachines": "_machines",
+    "ListScimDirectories": "_other",
+    "ListScimGroupRoleMappings": "_scim_directories",
+    "ListUserTrustedDevices": "_users",
+    "ListWaitlistEntries": "_waitlist_entries",
+    "Machine": "_machines",
+    "MachineScope": "_machines",
+    "MachineWithoutScopedMachines": "_machines",
+    "OauthAccessTokenItem": "_other",
+    "OauthApplication": "_oauth_applications",
+    "OauthApplicationSettings": "_instance_settings",
+    "OauthApplicationWithSecret": "_oauth_applications",
+    "OauthApplications": "_oauth_applications",
+    "Organization": "_organizations",
+    "OrganizationDomain": "_organization_domains",
+    "OrganizationDomainAffiliationVerification": "_organization_domains",
+    "OrganizationDomainEnrollmentMode": "_organization_domains",
+    "OrganizationDomainOwnershipVerification": "_organization_domains",
+    "OrganizationDomainPublicOrganizationData": "_organization_domains",
+    "OrganizationDomainVerification": "_other",
+    "OrganizationDomainVerification2": "_organization_domains",
+    "OrganizationDomains": "_organization_domains",
+    "OrganizationInvitation": "_organization_invitations",
+    "OrganizationInvitationPublicOrganizationData": "_organization_invitations",
+    "OrganizationInvitationPublicUserData": "_organization_invitations",
+    "OrganizationInvitationWithPublicOrganizationData": "_organization_invitations",
+    "OrganizationInvitations": "_organization_invitations",
+    "OrganizationInvitationsWithPublicOrganizationData": "_other",
+    "OrganizationMembership": "_organization_memberships",
+    "OrganizationMembershipOrganization": "_organization_memberships",
+    "OrganizationMembershipPublicUserData": "_organization_memberships",
+    "OrganizationMemberships": "_organization_memberships",
+    "OrganizationSettings": "_instance_settings",
+    "OrganizationSettingsDomainsEnrollmentModesItem": "_instance_settings",
+    "OrganizationWithLogo": "_organizations",
+    "Organizations": "_organizations",
+    "PaginatedBillingPaymentAttemptResponse": "_other",
+    "PaginatedBillingPriceResponse": "_other",
+    "PaginatedBillingStatementResponse": "_other",
+    "PaginatedCommercePlanResponse": "_other",
+    "PaginatedCommerceSubscriptionItemResponse": "_other",
+    "Passkey": "_users",
+    "Permission": "_directories",
+    "Permissions": "_other",
+    "PhoneNumber": "_phone_numbers",
+    "PrepareEmailAddressVerification": "_email_addresses",
+    "PreparePhoneNumberVerification": "_phone_numbers",
+    "PriceTransitionRequest": "_other",
+    "ProxyCheck": "_proxy_checks",
+    "RedirectUrl": "_redirect_urls",
+    "ReplaceDirectoryGroupRoleMappings": "_directories",
+    "ReplaceDirectoryGroupRoleMappingsMappingsItemParams": "_directories",
+    "ReplaceRoleSetReassignmentMappingsParams": "_role_sets",
+    "ReplaceScimGroupRoleMappings": "_scim_directories",
+    "ReplaceScimGroupRoleMappingsMappingsItemParams": "_scim_directories",
+    "RevokeAdminPortalLinkToken": "_admin_portal_link_tokens",
+    "RevokeApiKey": "_api_keys",
+    "RevokeInvitation": "_invitations",
+    "RevokeM2MToken": "_m2m",
+    "Role": "_directories",
+    "RoleSet": "_role_sets",
+    "RoleSetCreatorRole": "_role_sets",
+    "RoleSetDefaultRole": "_role_sets",
+    "RoleSetItem": "_role_sets",
+    "RoleSetMigration": "_other",
+    "RoleSetRoleSetMigration": "_role_sets",
+    "RoleSetType": "_role_sets",
+    "RoleSets": "_role_sets",
+    "Roles": "_other",
+    "RotateMachineSecretKey": "_machines",
+    "SamlAccount": "_users",
+    "SamlAccountConnection": "_users",
+    "SamlConnection": "_saml_connections",
+    "SamlConnectionAttributeMapping": "_saml_connections",
+    "SamlConnectionLoginHint": "_saml_connections",
+    "SamlConnectionLoginHintMode": "_saml_connections",
+    "SamlConnections": "_saml_connections",
+    "ScimDirectory": "_scim_directories",
+    "ScimDirectoryCustomAttributesItem": "_scim_directories",
+    "ScimGroupRoleMapping": "_scim_directories",
+    "ScimUserMetadata": "_other",
+    "Session": "_clients",
+    "SessionActivityResponse": "_clients",
+    "SessionStatus": "_clients",
+    "SessionTask": "_clients",
+    "SignInToken": "_sign_in_tokens",
+    "SignInTokenStatus": "_sign_in_tokens",
+    "SignUp": "_sign_ups",
+    "SignUpStatus": "_sign_ups",
+    "SignUpVerification": "_sign_ups",
+    "SignUpVerificationNextAction": "_sign_ups",
+    "SignUpVerifications": "_sign_ups",
+    "SvixUrl": "_webhooks",
+    "Template": "_email_and_sms_templates",
+    "TestingToken": "_testing_tokens",
+    "Token": "_sessions",
+    "TotalCount": "_users",
+    "TrustedDevice": "_users",
+    "TrustedDevicePlatform": "_users",
+    "TrustedDeviceStatus": "_users",
+    "UpdateApiKey": "_api_keys",
+    "UpdateEnterpriseConnectionCustomAttributesItemParams": "_enterprise_connections",
+    "UpdateEnterpriseConnectionOidcParams": "_enterprise_connections",
+    "UpdateEnterpriseConnectionSamlParams": "_enterprise_connections",
+    "UpdateEnterpriseConnectionSamlParamsAttributeMappingParams": "_enterprise_connections",
+    "UpdateEnterpriseConnectionSamlParamsLoginHintParams": "_enterprise_connections",
+    "UpdateInstanceAuthConfig": "_beta_features",
+    "UpdateSamlConnectionAttributeMappingParams": "_saml_connections",
+    "UpdateSamlConnectionLoginHintParams": "_saml_connections",
+    "User": "_users",
+    "UserScim": "_users",
+    "VerificationAdmin": "_email_addresses",
+    "VerificationEmailLink": "_email_addresses",
+    "VerificationEmailLinkStatus": "_email_addresses",
+    "VerificationFromOauth": "_email_addresses",
+    "VerificationFromOauthStatus": "_email_addresses",
+    "VerificationGoogleOneTap": "_users",
+    "VerificationGoogleOneTapStatus": "_users",
+    "VerificationOauth": "_users",
+    "VerificationOauthStatus": "_users",
+    "VerificationOtp": "_email_addresses",
+    "VerificationOtpStatus": "_email_addresses",
+    "VerificationOtpStrategy": "_email_addresses",
+    "VerificationPasskey": "_users",
+    "VerificationSaml": "_email_addresses",
+    "VerificationSamlStatus": "_email_addresses",
+    "VerificationScim": "_email_addresses",
+    "VerificationTicket": "_email_addresses",
+    "VerificationTicketStatus": "_email_addresses",
+    "VerificationWeb3": "_users",
+    "VerificationWeb3Status": "_users",
+    "VerificationWeb3Strategy": "_users",
+    "VerifyApiKey": "_api_keys",
+    "VerifyM2MToken": "_m2m",
+    "VerifyOauthAccessToken1": "_oauth_access_tokens",
+    "VerifyOauthAccessToken2": "_oauth_access_tokens",
+    "VerifyPassword": "_users",
+    "VerifyTotp": "_users",
+    "VerifyTotpCodeType": "_users",
+    "WaitlistEntry": "_waitlist_entries",
+    "WaitlistEntryInvitation": "_waitlist_entries",
+    "WaitlistEntryInvitationStatus": "_waitlist_entries",
+    "WaitlistEntryStatus": "_waitlist_entries",
+    "Web3Wallet": "_users",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
