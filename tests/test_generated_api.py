@@ -163,3 +163,24 @@ def test_decoded_models_own_their_fields() -> None:
     assert "future_field" not in repr(user)
     assert "future_field" not in attrs.asdict(user)
     assert set(attrs.asdict(user)) == {f.name for f in attrs.fields(m.User)}
+
+
+def test_models_load_on_first_lookup() -> None:
+    # A fresh interpreter: a resource brings in the model modules it reaches only.
+    script = (
+        "import sys, clerk_async.resources.jwks\n"
+        "loaded = sorted(n for n in sys.modules if n.startswith('clerk_async.models.'))\n"
+        "import clerk_async.models as models\n"
+        "print(len(loaded), len(set(models._HOMES.values())))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    loaded, homes = map(int, result.stdout.split())
+    assert 1 <= loaded < homes / 4
+    assert "User" in dir(m) and m.User.__module__ == "clerk_async.models._users"
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        _ = m.NoSuchModel
+    namespace: dict[str, object] = {}
+    exec("from clerk_async.models import *", namespace)
+    assert {name for name in m.__all__ if name not in namespace} == set()
