@@ -152,6 +152,13 @@ def sync_rate(worker: Callable[[], object], seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
+def raw_session(headers: dict[str, str]) -> aiohttp.ClientSession:
+    """The limit's session, set up as clerk-async sets up its own: the same pool, and the
+    headers sent by default rather than merged into every request."""
+    connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=30, ttl_dns_cache=300)
+    return aiohttp.ClientSession(connector=connector, headers=headers)
+
+
 # -- 1. get-user throughput ---------------------------------------------------------------
 
 
@@ -166,13 +173,13 @@ async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series
         cpu_group = f"client CPU per get-user, concurrency {concurrency}"
         cpu_series = {name: Series(cpu_group, name, "us", higher_is_better=False) for name in names}
         async with (
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
+            raw_session(headers) as session,
             clerk_async.Clerk(secret_key=SECRET, api_url=url) as ours,
         ):
             user_url = f"{url}/v1/users/{USER_ID}"
 
             async def raw(user_url: str = user_url) -> object:
-                async with session.get(user_url, headers=headers) as resp:
+                async with session.get(user_url) as resp:
                     return json.loads(await resp.read())
 
             async def sdk() -> object:
@@ -219,9 +226,9 @@ async def bench_list(url: str, users: int, rounds: int, out: list[Series]) -> No
     ]
     series = {n: Series(group, n, "users/s") for n in names}
     out.extend(series.values())
-    headers = {"Authorization": f"Bearer {SECRET}"}
+    headers = {"Authorization": f"Bearer {SECRET}", "Clerk-API-Version": "2026-05-12"}
     async with (
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session,
+        raw_session(headers) as session,
         clerk_async.Clerk(secret_key=SECRET, api_url=url) as ours,
     ):
 
@@ -229,7 +236,7 @@ async def bench_list(url: str, users: int, rounds: int, out: list[Series]) -> No
             n, offset = 0, 0
             while True:
                 params = {"limit": "500", "offset": str(offset)}
-                async with session.get(f"{url}/v1/users", params=params, headers=headers) as resp:
+                async with session.get(f"{url}/v1/users", params=params) as resp:
                     page = json.loads(await resp.read())
                 n += len(page)
                 offset += len(page)
