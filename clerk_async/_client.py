@@ -7,6 +7,7 @@ import enum
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,7 +18,7 @@ import attrs
 from ._convert import structure, unstructure
 from ._pagination import AsyncPaginator
 from ._retry import Retries, parse_retry_after
-from ._transport import AIOHTTP_VERSION, RawResponse, Transport
+from ._transport import AIOHTTP_VERSION, CONTENT_TYPE, RawResponse, Transport
 from ._types import UNSET, Unset
 from ._version import __version__
 from .errors import (
@@ -308,14 +309,13 @@ class Clerk(ResourceNamespaces):
     ) -> RawResponse:
         policy = self.retries
         transport = self._shared.transport
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.monotonic()  # the event loop's clock
         timeout = self._first_timeout
         attempt = 0
         while True:
             attempt += 1
             if attempt > 1 and policy.deadline is not None:
-                remaining = started + policy.deadline - loop.time()
+                remaining = started + policy.deadline - time.monotonic()
                 if remaining <= 0:
                     raise ClerkTimeoutError(
                         f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out",
@@ -331,7 +331,7 @@ class Clerk(ResourceNamespaces):
                 ):
                     raise
                 delay = policy.backoff(attempt, None)
-                if _past_deadline(policy, started, loop.time() + delay):
+                if _past_deadline(policy, started, time.monotonic() + delay):
                     raise
                 await asyncio.sleep(delay)
                 continue
@@ -343,7 +343,7 @@ class Clerk(ResourceNamespaces):
             if error.retry_after is not None and error.retry_after > policy.retry_after_max:
                 raise error  # the server asked for a longer pause than we are allowed to wait
             delay = policy.backoff(attempt, error.retry_after)
-            if _past_deadline(policy, started, loop.time() + delay):
+            if _past_deadline(policy, started, time.monotonic() + delay):
                 raise error
             await asyncio.sleep(delay)
 
@@ -353,7 +353,7 @@ class Clerk(ResourceNamespaces):
         body = response.body
         if response.status != 204 and body:
             try:
-                data = _parse_json(body, response.headers.get("Content-Type"))
+                data = _parse_json(body, response.headers.get(CONTENT_TYPE))
             except ValueError:
                 excerpt = body[:_EXCERPT].decode("utf-8", "replace")
                 raise ClerkDecodeError(

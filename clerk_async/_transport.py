@@ -21,9 +21,10 @@ from yarl import URL
 from ._types import Unset
 from .errors import ClerkConnectionError, ClerkTimeoutError, ConfigurationError
 
-__all__ = ["AIOHTTP_VERSION", "RawResponse", "Transport"]
+__all__ = ["AIOHTTP_VERSION", "CONTENT_TYPE", "RawResponse", "Transport"]
 
 AIOHTTP_VERSION = aiohttp.__version__
+CONTENT_TYPE = aiohttp.hdrs.CONTENT_TYPE  # case-insensitive already: the quickest lookup
 
 # Failures raised before a single byte of the request left this machine.
 _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
