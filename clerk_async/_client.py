@@ -309,7 +309,7 @@ class Clerk(ResourceNamespaces):
     ) -> RawResponse:
         policy = self.retries
         transport = self._shared.transport
-        started = time.monotonic()  # the event loop's clock
+        started = time.monotonic()
         timeout = self._first_timeout
         attempt = 0
         while True:

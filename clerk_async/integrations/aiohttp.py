@@ -58,6 +58,7 @@ def setup_clerk(
     authorized_parties: Sequence[str] | None = None,
     audience: str | Sequence[str] | None = None,
     jwt_key: str | None = None,
+    publishable_key: str | None = None,
     accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
     clock_skew: float | None = None,
 ) -> None:
@@ -71,14 +72,15 @@ def setup_clerk(
             ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
         clerk: a client of your own to use instead; it stays yours (stored as
             ``app[CLERK]`` but never closed here).
-        authorized_parties, audience, jwt_key, accepts_token, clock_skew: see
-            :func:`~clerk_async.auth.authenticate_request`.
+        authorized_parties, audience, jwt_key, publishable_key, accepts_token, clock_skew:
+            see :func:`~clerk_async.auth.authenticate_request`.
     """
     app[_OPTIONS] = build_options(
         options,
         authorized_parties=authorized_parties,
         audience=audience,
         jwt_key=jwt_key,
+        publishable_key=publishable_key,
         accepts_token=accepts_token,
         clock_skew=clock_skew,
     )

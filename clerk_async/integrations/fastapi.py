@@ -54,8 +54,8 @@ class ClerkAuth:
             ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
         clerk: a client of your own to use instead; it stays yours (the lifespan
             neither opens nor closes it).
-        authorized_parties, audience, jwt_key, accepts_token, clock_skew: see
-            :func:`~clerk_async.auth.authenticate_request`.
+        authorized_parties, audience, jwt_key, publishable_key, accepts_token, clock_skew:
+            see :func:`~clerk_async.auth.authenticate_request`.
     """
 
     def __init__(
@@ -68,6 +68,7 @@ class ClerkAuth:
         authorized_parties: Sequence[str] | None = None,
         audience: str | Sequence[str] | None = None,
         jwt_key: str | None = None,
+        publishable_key: str | None = None,
         accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
         clock_skew: float | None = None,
     ) -> None:
@@ -76,6 +77,7 @@ class ClerkAuth:
             authorized_parties=authorized_parties,
             audience=audience,
             jwt_key=jwt_key,
+            publishable_key=publishable_key,
             accepts_token=accepts_token,
             clock_skew=clock_skew,
         )

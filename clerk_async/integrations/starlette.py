@@ -58,8 +58,8 @@ class ClerkAuthMiddleware:
             ``secret_key``/``api_url`` (or ``CLERK_SECRET_KEY``/``CLERK_API_URL``)
             and closes it at shutdown.
         secret_key, api_url: for the client the middleware creates.
-        authorized_parties, audience, jwt_key, accepts_token, clock_skew: see
-            :func:`~clerk_async.auth.authenticate_request`.
+        authorized_parties, audience, jwt_key, publishable_key, accepts_token, clock_skew:
+            see :func:`~clerk_async.auth.authenticate_request`.
     """
 
     def __init__(
@@ -73,6 +73,7 @@ class ClerkAuthMiddleware:
         authorized_parties: Sequence[str] | None = None,
         audience: str | Sequence[str] | None = None,
         jwt_key: str | None = None,
+        publishable_key: str | None = None,
         accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
         clock_skew: float | None = None,
     ) -> None:
@@ -82,6 +83,7 @@ class ClerkAuthMiddleware:
             authorized_parties=authorized_parties,
             audience=audience,
             jwt_key=jwt_key,
+            publishable_key=publishable_key,
             accepts_token=accepts_token,
             clock_skew=clock_skew,
         )

@@ -9,6 +9,7 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from clerk_async import Clerk
+from clerk_async.auth._request import cookie_suffix
 from clerk_async.integrations.fastapi import ClerkAuth
 from examples.fastapi_app import create_app
 
@@ -173,3 +174,22 @@ async def test_networkless_with_a_pem_key(clerk_api: StubServer, sessions: Sessi
         assert (await call(url + "/me", mint(exp=1, iat=0, nbf=0)))[0] == 401
     assert len(clerk_api.requests) == 0
     assert len(sessions.created) == 0
+
+
+async def test_publishable_key_picks_the_suffixed_cookies(clerk_api: StubServer) -> None:
+    # Apps sharing a domain tell their cookies apart by a suffix derived from the key.
+    key = "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"
+    suffix = cookie_suffix(key)
+    clerk_auth = ClerkAuth(
+        secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=[PARTY], publishable_key=key
+    )
+    assert clerk_auth.options.publishable_key == key
+    other_app = mint(sub="user_other")
+    cookies = (
+        f"__session={other_app}; __client_uat=1; "
+        f"__session_{suffix}={mint()}; __client_uat_{suffix}=1"
+    )
+    async with uvicorn_server(create_app(clerk_auth)) as url:
+        status, body, _ = await call(url + "/me", Cookie=cookies)
+    assert status == 200
+    assert body["user_id"] == "user_1"
