@@ -396,8 +396,14 @@ class Api:
         check_types(body, USER_UPDATE_FIELDS)
         if body.get("password") is not None and not body.get("skip_password_checks"):
             check_password(body["password"])
+        primaries = {k: body[k] for k in PRIMARY_IDENTIFIERS if body.get(k) is not None}
+        for field, chosen in primaries.items():
+            kind = PRIMARY_IDENTIFIERS[field]
+            if chosen not in {item["id"] for item in user[kind]}:
+                raise param_invalid(field, f"{chosen} is not one of this user's {kind}")
         identifiers = {k: body[k] for k in ("username", "external_id") if k in body}
         self.store.set_identifiers(user, **identifiers)
+        user.update(primaries)
         if body.get("password") is not None:
             user["password_enabled"] = True
         for field in ("first_name", "last_name", "locale"):
@@ -987,7 +993,8 @@ def deep_merge(base: JSON, patch: JSON) -> JSON:
 
 
 def _primary_email(user: JSON) -> str | None:
-    emails = user["email_addresses"]
+    primary = user["primary_email_address_id"]
+    emails = [e for e in user["email_addresses"] if e["id"] == primary]
     return str(emails[0]["email_address"]) if emails else None
 
 
@@ -1002,9 +1009,15 @@ USER_ORDERS: dict[str, Callable[[JSON], Any]] = {
     "last_active_at": lambda u: u["last_active_at"],
 }
 
-# An update takes a creation's fields but emails and phone numbers (they have routes of their own).
+# An update takes a creation's fields but emails and phone numbers (they have routes of
+# their own), and may pick which of the user's addresses and numbers is the primary one.
+PRIMARY_IDENTIFIERS = {
+    "primary_email_address_id": "email_addresses",
+    "primary_phone_number_id": "phone_numbers",
+}
 USER_UPDATE_FIELDS = {
-    k: v for k, v in USER_FIELDS.items() if k not in ("email_address", "phone_number")
+    **{k: v for k, v in USER_FIELDS.items() if k not in ("email_address", "phone_number")},
+    **dict.fromkeys(PRIMARY_IDENTIFIERS, STRING),
 }
 USER_METADATA_FIELDS = {
     "public_metadata": OBJECT,

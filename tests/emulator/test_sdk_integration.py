@@ -336,6 +336,29 @@ async def test_update_frees_old_identifiers(clerk: Clerk) -> None:
     assert again.username == "new_name"
 
 
+async def test_update_picks_the_primary_email_address(clerk: Clerk) -> None:
+    user = await clerk.users.create(email_address=["mm-first@example.com", "zz-second@x.org"])
+    other = await clerk.users.create(email_address=["nn@example.com"])
+    first, second = user.email_addresses or []
+    assert user.primary_email_address_id == first.id
+
+    async def by_email() -> list[str | None]:
+        ids = [u.id async for u in clerk.users.list(order_by="email_address")]
+        return [i for i in ids if i in (user.id, other.id)]
+
+    assert await by_email() == [user.id, other.id]
+    updated = await clerk.users.update(user.id or "", primary_email_address_id=second.id)
+    assert updated.primary_email_address_id == second.id
+    assert await by_email() == [other.id, user.id]  # sorted by the primary address
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.update(
+            user.id or "", primary_email_address_id="idn_not_theirs", first_name="Changed"
+        )
+    assert info.value.errors[0].meta == {"param_name": "primary_email_address_id"}
+    unchanged = await clerk.users.get(user.id or "")
+    assert (unchanged.primary_email_address_id, unchanged.first_name) == (second.id, None)
+
+
 @pytest.mark.parametrize("username", ["abc", "x" * 65])
 async def test_update_checks_username_length(clerk: Clerk, username: str) -> None:
     user = (await clerk.users.list(limit=1)).data[0]
