@@ -321,8 +321,8 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     # member chosen for a shape is remembered.
     chosen: dict[tuple[str, ...], Any] = {}
 
-    # The hook of each member named by an ``object`` value, filled on first use.
-    object_hooks: dict[str, Callable[[Any, Any], Any]] = {}
+    # The member named by each ``object`` value and its hook, filled on first use.
+    object_hooks: dict[str, tuple[Callable[[Any, Any], Any], Any]] = {}
 
     def structure_union(value: Any, _: Any) -> Any:
         if value is None:
@@ -334,13 +334,12 @@ def _structure_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
         if isinstance(value, dict) and keys:
             tag = value.get("object")
             if tag.__class__ is str:
-                hook = object_hooks.get(tag)
-                if hook is not None:
-                    return hook(value, None)
-                best = by_object.get(tag)
-                if best is not None:
-                    hook = object_hooks[tag] = _hook(best)
-                    return hook(value, best)
+                found = object_hooks.get(tag)
+                if found is None and tag in by_object:
+                    member = by_object[tag]
+                    found = object_hooks[tag] = (_hook(member), member)
+                if found is not None:
+                    return found[0](value, found[1])
             shape = tuple(value)
             best = chosen.get(shape)
             if best is None:
