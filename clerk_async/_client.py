@@ -428,7 +428,12 @@ def _past_deadline(policy: Retries, started: float, when: float) -> bool:
 _UTF_CHARSETS = frozenset({"", "utf-8", "utf8", "utf-16", "utf-32"})
 # Content types whose body is UTF-8 JSON for sure: the one-step decoding below applies.
 _UTF8_JSON = frozenset(
-    {None, "application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"}
+    [None, "application/json"]
+    + [
+        f"application/json;{space}charset={utf8}"
+        for space in ("", " ")
+        for utf8 in ("utf-8", "UTF-8")
+    ]
 )
 _JSON_DECODER = json.JSONDecoder()
 _JSON_SPACE = " \t\n\r"
