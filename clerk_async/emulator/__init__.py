@@ -15,20 +15,27 @@ In process::
             page = await clerk.users.list(limit=10)
 
 From a shell: ``python -m clerk_async.emulator --port 8787 --seed-users 1000``.
-In pytest, the ``clerk_emulator`` fixture gives a running :class:`Emulator`.
+From synchronous code: ``with Emulator().running_in_thread() as emu: ...``.
+In pytest, the ``clerk_emulator`` fixture gives a running :class:`Emulator` to async
+tests, and ``clerk_emulator_in_thread`` one running in a thread to any test.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from anyio.from_thread import start_blocking_portal
 
 from ._app import Api, Faults
 from ._store import Store
 
 if TYPE_CHECKING:
+    import clerk_sync
+
     from .._client import Clerk
 
 __all__ = ["DEFAULT_SECRET_KEY", "Emulator", "Faults"]
@@ -119,6 +126,24 @@ class Emulator:
     ) -> None:
         await self.stop()
 
+    @contextmanager
+    def running_in_thread(self) -> Iterator[Emulator]:
+        """Serve from a thread of its own, for synchronous code and tests::
+
+            with Emulator().running_in_thread() as emu, emu.sync_client() as clerk:
+                user = clerk.users.create(email_address=["a@example.com"])
+
+        The server runs on an event loop in that thread until the block ends. Calls made
+        from your thread (``mint_session_token``, ``faults.fail_next``...) change the
+        state directly: make them between requests, as a sequential test does.
+        """
+        with start_blocking_portal() as portal:
+            portal.call(self.start)
+            try:
+                yield self
+            finally:
+                portal.call(self.stop)
+
     def client(self, **options: Any) -> Clerk:
         """A :class:`clerk_async.Clerk` pointed at this emulator."""
         from .._client import Clerk
@@ -126,6 +151,14 @@ class Emulator:
         options.setdefault("secret_key", self.secret_key)
         options.setdefault("api_url", self.url)
         return Clerk(**options)
+
+    def sync_client(self, **options: Any) -> clerk_sync.Clerk:
+        """A :class:`clerk_sync.Clerk` pointed at this emulator."""
+        from clerk_sync import Clerk as SyncClerk
+
+        options.setdefault("secret_key", self.secret_key)
+        options.setdefault("api_url", self.url)
+        return SyncClerk(**options)
 
     def mint_session_token(
         self, user_id: str, *, expires_in: int = 60, azp: str | None = None

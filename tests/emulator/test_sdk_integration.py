@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+import clerk_sync
 from clerk_async import Clerk, errors, models
 from clerk_async.auth import verify_token
 from clerk_async.emulator import Emulator, Faults
@@ -251,6 +252,24 @@ async def test_pytest_fixture(clerk_emulator: Emulator) -> None:
     async with clerk_emulator.client() as clerk:
         await clerk.users.create(email_address=["fixture@example.com"])
         assert (await clerk.users.count()).total_count == 1
+
+
+def test_pytest_fixture_in_a_thread_for_sync_code(clerk_emulator_in_thread: Emulator) -> None:
+    emu = clerk_emulator_in_thread
+    with emu.sync_client() as clerk:
+        user = clerk.users.create(email_address=["sync@example.com"])
+        fetched = clerk.users.get(user.id or "")
+        assert [e.email_address for e in fetched.email_addresses or []] == ["sync@example.com"]
+        assert clerk.users.count().total_count == 1
+        # State set from the test's thread between requests, as a sequential test does.
+        token = emu.mint_session_token(user.id or "")
+        claims = clerk_sync.auth.verify_token(token, jwt_key=emu.jwt_public_key_pem)
+        assert claims.sub == user.id
+        emu.faults.fail_next(503)
+        with pytest.raises(errors.ServerError) as info:
+            clerk.with_options(retries=0).users.count()
+        assert info.value.status == 503
+    assert emu.request_log[-1] == ("GET", "/v1/users/count", 503)
 
 
 async def test_user_filters_count_and_cursor(clerk: Clerk) -> None:
