@@ -381,6 +381,8 @@ def render_model_module(module: str, models: Models, homes: dict[str, str]) -> s
     tail = "".join(
         f"\nfrom .{home} import {', '.join(names)}\n" for home, names in sorted(elsewhere.items())
     )
+    if tail:
+        tail = "\n\n# Imported last: the model modules refer to each other in cycles.\n" + tail
     group = module.lstrip("_")
     doc = (
         "Models no operation reaches."

@@ -100,3 +100,6 @@ class OrganizationDomains:
 
     data: list[OrganizationDomain] | None = None
     total_count: int | None = None
+
+
+# Imported last: the model modules refer to each other in cycles.

@@ -217,4 +217,6 @@ class OrganizationWithLogo:
     logo_url: str | None = None
 
 
+# Imported last: the model modules refer to each other in cycles.
+
 from ._billing import CommerceMoneyResponse, CommercePerUnitTotal2, CommerceSubscriptionItem

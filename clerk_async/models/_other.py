@@ -703,6 +703,8 @@ class GetM2MTokensM2mTokensItem:
     updated_at: float | None = None
 
 
+# Imported last: the model modules refer to each other in cycles.
+
 from ._billing import (
     BillingPaymentAttempt,
     BillingPriceResponse,

@@ -54,4 +54,6 @@ class AttemptPhoneNumberVerification:
     channel: str | None = None
 
 
+# Imported last: the model modules refer to each other in cycles.
+
 from ._email_addresses import IdentificationLink, VerificationAdmin, VerificationOtp

@@ -116,4 +116,6 @@ class DeleteScimGroupRoleMapping:
     deleted: bool | None = None
 
 
+# Imported last: the model modules refer to each other in cycles.
+
 from ._directories import Role

@@ -454,6 +454,8 @@ class DeleteTotp:
     user_id: str | None = None
 
 
+# Imported last: the model modules refer to each other in cycles.
+
 from ._email_addresses import (
     ClerkError,
     EmailAddress,
