@@ -12,6 +12,7 @@ from typing_extensions import assert_type
 import clerk_sync
 from clerk_async import UNSET, AsyncPaginator, Clerk, Page, Retries, errors
 from clerk_async.auth import Auth, RequestState, SessionClaims, verify_token
+from clerk_async.emulator import Emulator
 from clerk_async.models import DeletedObject, Organization, TotalCount, User
 from clerk_async.webhooks import WebhookEvent, verify_webhook
 
@@ -74,3 +75,10 @@ def sync_script() -> None:
         for user in listing:
             assert_type(user, User)
         assert_type(clerk.with_options(timeout=1), clerk_sync.Clerk)
+
+
+def offline_sync_test() -> None:
+    with Emulator().running_in_thread() as emu, emu.sync_client() as clerk:
+        assert_type(emu, Emulator)
+        assert_type(clerk, clerk_sync.Clerk)
+        assert_type(clerk.users.count(), TotalCount)
