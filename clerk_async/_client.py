@@ -361,10 +361,7 @@ class Clerk(ResourceNamespaces):
                     f"{excerpt!r}"
                 ) from None
             if data is not None:
-                try:
-                    return structure(data, cast_to)
-                except Exception as exc:
-                    raise _undecodable(cast_to, exc) from exc
+                return self._structure(data, cast_to)
         if response.status != 204 and attrs.has(cast_to):
             # Said plainly rather than handing back None typed as a model.
             raise ClerkDecodeError(
@@ -377,7 +374,9 @@ class Clerk(ResourceNamespaces):
         try:
             return structure(data, cast_to)
         except Exception as exc:
-            raise _undecodable(cast_to, exc) from exc
+            raise ClerkDecodeError(
+                f"could not decode the answer as {getattr(cast_to, '__name__', cast_to)}: {exc}"
+            ) from exc
 
     def _paginate(
         self,
@@ -414,11 +413,6 @@ def _form_factory(files: Mapping[str, object]) -> Callable[[], Any]:
 
     # A form can be sent once only, so every attempt gets a fresh one.
     return lambda: build_form(files)
-
-
-def _undecodable(cast_to: object, exc: Exception) -> ClerkDecodeError:
-    name = getattr(cast_to, "__name__", cast_to)
-    return ClerkDecodeError(f"could not decode the answer as {name}: {exc}")
 
 
 def _past_deadline(policy: Retries, started: float, when: float) -> bool:

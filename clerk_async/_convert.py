@@ -417,10 +417,7 @@ def structure(data: Any, tp: type[T]) -> T:
     """Decode JSON-shaped ``data`` into ``tp`` (a model, ``list[Model]``, ``object``...)."""
     if tp is object or tp is _NONE_TYPE:
         return typing.cast("T", None if tp is _NONE_TYPE else data)
-    hook = _HOOKS.get(tp)
-    if hook is None:
-        hook = _hook(tp)
-    result: T = hook(data, tp)
+    result: T = _hook(tp)(data, tp)
     return result
 
 

@@ -121,13 +121,7 @@ class Transport:
         timeout: float | None,
     ) -> RawResponse:
         """Send one request; raise our connection errors instead of aiohttp's."""
-        session = self._session
-        if (
-            session is None
-            or session.closed
-            or getattr(session, "_loop", None) is not asyncio.get_running_loop()
-        ):
-            session = self._get_session()  # create it, or say why it cannot be used
+        session = self._get_session()
         try:
             resp = await session.request(
                 method,
