@@ -399,7 +399,7 @@ def render_model_module(module: str, models: Models, homes: dict[str, str]) -> s
     )
 
 
-def render_models_index(models: Models, homes: dict[str, str]) -> str:
+def render_models_index(homes: dict[str, str]) -> str:
     names = sorted(homes)
     by_home: dict[str, list[str]] = {}
     for name in names:
@@ -437,7 +437,7 @@ def render_models(models: Models, uses: dict[str, set[str]]) -> dict[str, str]:
     """``{relative path: text}`` of the models package: the index and one module per home."""
     homes = model_homes(models, uses)
     folder = "clerk_async/models"
-    files = {f"{folder}/__init__.py": render_models_index(models, homes)}
+    files = {f"{folder}/__init__.py": render_models_index(homes)}
     for home in sorted(set(homes.values())):
         files[f"{folder}/{home}.py"] = render_model_module(home, models, homes)
     return files
@@ -764,7 +764,10 @@ def cast_expr(annotation: str) -> str:
     return annotation
 
 
-def render_resource(group: str, ops: list[Operation], model_names: set[str]) -> str:
+def render_resource(
+    group: str, ops: list[Operation], model_names: set[str]
+) -> tuple[str, list[str]]:
+    """The resource module's text and the models its methods use."""
     cls = camel(group)
     shadowed = {op.name for op in ops}
     methods = [render_method(op, shadowed) for op in ops]
@@ -807,7 +810,7 @@ def render_resource(group: str, ops: list[Operation], model_names: set[str]) -> 
         + f'    """Operations of the ``{group}`` group, reached as ``clerk.{group}``."""\n\n'
         + "    __slots__ = ()\n\n"
     )
-    return head + text
+    return head + text, used_models
 
 
 def render_namespaces(groups: list[str]) -> str:
@@ -880,9 +883,9 @@ def generate(spec_path: Path) -> dict[str, str]:
     model_names = set(models.classes) | set(models.enums)
     uses: dict[str, set[str]] = {}
     for group, group_ops in sorted(groups.items()):
-        text = render_resource(group, group_ops, model_names)
+        text, used_models = render_resource(group, group_ops, model_names)
         files[f"clerk_async/resources/{group}.py"] = text
-        uses[group] = set(NAME_TOKEN.findall(text)) & model_names
+        uses[group] = set(used_models)
     files.update(render_models(models, uses))
     files["clerk_async/resources/_namespaces.py"] = render_namespaces(sorted(groups))
     files["clerk_async/resources/__init__.py"] = (

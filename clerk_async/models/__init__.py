@@ -322,7 +322,6 @@ if TYPE_CHECKING:
     from ._enterprise_connections import (
         EnterpriseConnectionOauthConfig as EnterpriseConnectionOauthConfig,
     )
-    from ._enterprise_connections import EnterpriseConnections as EnterpriseConnections
     from ._enterprise_connections import (
         EnterpriseConnectionSamlConnection as EnterpriseConnectionSamlConnection,
     )
@@ -409,7 +408,6 @@ if TYPE_CHECKING:
     from ._oauth_access_tokens import VerifyOauthAccessToken1 as VerifyOauthAccessToken1
     from ._oauth_access_tokens import VerifyOauthAccessToken2 as VerifyOauthAccessToken2
     from ._oauth_applications import OauthApplication as OauthApplication
-    from ._oauth_applications import OauthApplications as OauthApplications
     from ._oauth_applications import OauthApplicationWithSecret as OauthApplicationWithSecret
     from ._organization_domains import OrganizationDomain as OrganizationDomain
     from ._organization_domains import (
@@ -424,7 +422,6 @@ if TYPE_CHECKING:
     from ._organization_domains import (
         OrganizationDomainPublicOrganizationData as OrganizationDomainPublicOrganizationData,
     )
-    from ._organization_domains import OrganizationDomains as OrganizationDomains
     from ._organization_domains import (
         OrganizationDomainVerification2 as OrganizationDomainVerification2,
     )
@@ -449,7 +446,6 @@ if TYPE_CHECKING:
     from ._organization_memberships import (
         OrganizationMembershipPublicUserData as OrganizationMembershipPublicUserData,
     )
-    from ._organization_memberships import OrganizationMemberships as OrganizationMemberships
     from ._organizations import CommerceCreditBalanceResponse as CommerceCreditBalanceResponse
     from ._organizations import (
         CommerceCreditBalanceResponseBalance as CommerceCreditBalanceResponseBalance,
@@ -477,7 +473,6 @@ if TYPE_CHECKING:
     )
     from ._organizations import CommerceSubscriptionStatus as CommerceSubscriptionStatus
     from ._organizations import Organization as Organization
-    from ._organizations import Organizations as Organizations
     from ._organizations import OrganizationWithLogo as OrganizationWithLogo
     from ._other import AdjustCreditBalanceRequest as AdjustCreditBalanceRequest
     from ._other import AdjustCreditBalanceRequestAction as AdjustCreditBalanceRequestAction
@@ -553,6 +548,7 @@ if TYPE_CHECKING:
     from ._other import (
         CreateBillingPriceRequestSupportedBillingPeriods as CreateBillingPriceRequestSupportedBillingPeriods,
     )
+    from ._other import EnterpriseConnections as EnterpriseConnections
     from ._other import EnterpriseConnectionTestRuns as EnterpriseConnectionTestRuns
     from ._other import ExtendFreeTrialRequest as ExtendFreeTrialRequest
     from ._other import GetApiKeys as GetApiKeys
@@ -561,10 +557,14 @@ if TYPE_CHECKING:
     from ._other import GetM2MTokensM2mTokensItem as GetM2MTokensM2mTokensItem
     from ._other import ListScimDirectories as ListScimDirectories
     from ._other import OauthAccessTokenItem as OauthAccessTokenItem
+    from ._other import OauthApplications as OauthApplications
+    from ._other import OrganizationDomains as OrganizationDomains
     from ._other import OrganizationDomainVerification as OrganizationDomainVerification
     from ._other import (
         OrganizationInvitationsWithPublicOrganizationData as OrganizationInvitationsWithPublicOrganizationData,
     )
+    from ._other import OrganizationMemberships as OrganizationMemberships
+    from ._other import Organizations as Organizations
     from ._other import (
         PaginatedBillingPaymentAttemptResponse as PaginatedBillingPaymentAttemptResponse,
     )
@@ -578,6 +578,8 @@ if TYPE_CHECKING:
     from ._other import PriceTransitionRequest as PriceTransitionRequest
     from ._other import Roles as Roles
     from ._other import RoleSetMigration as RoleSetMigration
+    from ._other import RoleSets as RoleSets
+    from ._other import SamlConnections as SamlConnections
     from ._other import ScimUserMetadata as ScimUserMetadata
     from ._phone_numbers import AttemptPhoneNumberVerification as AttemptPhoneNumberVerification
     from ._phone_numbers import PhoneNumber as PhoneNumber
@@ -592,7 +594,6 @@ if TYPE_CHECKING:
     from ._role_sets import RoleSetDefaultRole as RoleSetDefaultRole
     from ._role_sets import RoleSetItem as RoleSetItem
     from ._role_sets import RoleSetRoleSetMigration as RoleSetRoleSetMigration
-    from ._role_sets import RoleSets as RoleSets
     from ._role_sets import RoleSetType as RoleSetType
     from ._saml_connections import (
         CreateSamlConnectionAttributeMappingParams as CreateSamlConnectionAttributeMappingParams,
@@ -604,7 +605,6 @@ if TYPE_CHECKING:
     from ._saml_connections import SamlConnectionAttributeMapping as SamlConnectionAttributeMapping
     from ._saml_connections import SamlConnectionLoginHint as SamlConnectionLoginHint
     from ._saml_connections import SamlConnectionLoginHintMode as SamlConnectionLoginHintMode
-    from ._saml_connections import SamlConnections as SamlConnections
     from ._saml_connections import (
         UpdateSamlConnectionAttributeMappingParams as UpdateSamlConnectionAttributeMappingParams,
     )
@@ -1313,7 +1313,7 @@ _HOMES: dict[str, str] = {
     "EnterpriseConnectionTestRunSaml": "_enterprise_connections",
     "EnterpriseConnectionTestRunStatus": "_enterprise_connections",
     "EnterpriseConnectionTestRuns": "_other",
-    "EnterpriseConnections": "_enterprise_connections",
+    "EnterpriseConnections": "_other",
     "ExtendFreeTrialRequest": "_other",
     "ExternalAccountWithVerification": "_users",
     "ExternalAccountWithVerificationObject": "_users",
@@ -1359,7 +1359,7 @@ _HOMES: dict[str, str] = {
     "OauthApplication": "_oauth_applications",
     "OauthApplicationSettings": "_instance_settings",
     "OauthApplicationWithSecret": "_oauth_applications",
-    "OauthApplications": "_oauth_applications",
+    "OauthApplications": "_other",
     "Organization": "_organizations",
     "OrganizationDomain": "_organization_domains",
     "OrganizationDomainAffiliationVerification": "_organization_domains",
@@ -1368,7 +1368,7 @@ _HOMES: dict[str, str] = {
     "OrganizationDomainPublicOrganizationData": "_organization_domains",
     "OrganizationDomainVerification": "_other",
     "OrganizationDomainVerification2": "_organization_domains",
-    "OrganizationDomains": "_organization_domains",
+    "OrganizationDomains": "_other",
     "OrganizationInvitation": "_organization_invitations",
     "OrganizationInvitationPublicOrganizationData": "_organization_invitations",
     "OrganizationInvitationPublicUserData": "_organization_invitations",
@@ -1378,11 +1378,11 @@ _HOMES: dict[str, str] = {
     "OrganizationMembership": "_organization_memberships",
     "OrganizationMembershipOrganization": "_organization_memberships",
     "OrganizationMembershipPublicUserData": "_organization_memberships",
-    "OrganizationMemberships": "_organization_memberships",
+    "OrganizationMemberships": "_other",
     "OrganizationSettings": "_instance_settings",
     "OrganizationSettingsDomainsEnrollmentModesItem": "_instance_settings",
     "OrganizationWithLogo": "_organizations",
-    "Organizations": "_organizations",
+    "Organizations": "_other",
     "PaginatedBillingPaymentAttemptResponse": "_other",
     "PaginatedBillingPriceResponse": "_other",
     "PaginatedBillingStatementResponse": "_other",
@@ -1414,7 +1414,7 @@ _HOMES: dict[str, str] = {
     "RoleSetMigration": "_other",
     "RoleSetRoleSetMigration": "_role_sets",
     "RoleSetType": "_role_sets",
-    "RoleSets": "_role_sets",
+    "RoleSets": "_other",
     "Roles": "_other",
     "RotateMachineSecretKey": "_machines",
     "SamlAccount": "_users",
@@ -1423,7 +1423,7 @@ _HOMES: dict[str, str] = {
     "SamlConnectionAttributeMapping": "_saml_connections",
     "SamlConnectionLoginHint": "_saml_connections",
     "SamlConnectionLoginHintMode": "_saml_connections",
-    "SamlConnections": "_saml_connections",
+    "SamlConnections": "_other",
     "ScimDirectory": "_scim_directories",
     "ScimDirectoryCustomAttributesItem": "_scim_directories",
     "ScimGroupRoleMapping": "_scim_directories",

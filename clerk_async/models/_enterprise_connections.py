@@ -29,7 +29,6 @@ __all__ = [
     "EnterpriseConnectionTestRunResponse",
     "EnterpriseConnectionTestRunSaml",
     "EnterpriseConnectionTestRunStatus",
-    "EnterpriseConnections",
     "UpdateEnterpriseConnectionCustomAttributesItemParams",
     "UpdateEnterpriseConnectionOidcParams",
     "UpdateEnterpriseConnectionSamlParams",
@@ -139,14 +138,6 @@ class EnterpriseConnectionOauthConfig:
     logo_public_url: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class EnterpriseConnections:
-    """The ``EnterpriseConnections`` object of the Clerk API."""
-
-    data: list[EnterpriseConnection] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True, slots=False)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import attrs
 
-__all__ = ["OauthApplication", "OauthApplicationWithSecret", "OauthApplications"]
+__all__ = ["OauthApplication", "OauthApplicationWithSecret"]
 
 
 @attrs.define(kw_only=True, slots=False)
@@ -36,14 +36,6 @@ class OauthApplication:
     token_introspection_url: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OauthApplications:
-    """The ``OAuthApplications`` object of the Clerk API."""
-
-    data: list[OauthApplication] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True, slots=False)

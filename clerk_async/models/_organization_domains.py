@@ -16,7 +16,6 @@ __all__ = [
     "OrganizationDomainOwnershipVerification",
     "OrganizationDomainPublicOrganizationData",
     "OrganizationDomainVerification2",
-    "OrganizationDomains",
 ]
 
 
@@ -92,14 +91,6 @@ class OrganizationDomainPublicOrganizationData:
     slug: str | None = None
     image_url: str | None = None
     has_image: bool | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationDomains:
-    """The ``OrganizationDomains`` object of the Clerk API."""
-
-    data: list[OrganizationDomain] | None = None
-    total_count: int | None = None
 
 
 # Imported last: the model modules refer to each other in cycles.

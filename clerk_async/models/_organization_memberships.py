@@ -11,7 +11,6 @@ __all__ = [
     "OrganizationMembership",
     "OrganizationMembershipOrganization",
     "OrganizationMembershipPublicUserData",
-    "OrganizationMemberships",
 ]
 
 
@@ -72,11 +71,3 @@ class OrganizationMembershipOrganization:
     updated_at: int | None = None
     last_active_at: int | None = None
     role_set_key: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class OrganizationMemberships:
-    """The ``OrganizationMemberships`` object of the Clerk API."""
-
-    data: list[OrganizationMembership] | None = None
-    total_count: int | None = None

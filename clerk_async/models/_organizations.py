@@ -24,7 +24,6 @@ __all__ = [
     "CommerceSubscriptionStatus",
     "Organization",
     "OrganizationWithLogo",
-    "Organizations",
 ]
 
 
@@ -181,14 +180,6 @@ class CommerceCreditLedgerResponse:
     source_id: str | None = None
     note: str | None = None
     created_at: str | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class Organizations:
-    """The ``Organizations`` object of the Clerk API."""
-
-    data: list[Organization] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True, slots=False)

@@ -53,6 +53,7 @@ __all__ = [
     "CreateBillingPriceRequest",
     "CreateBillingPriceRequestSupportedBillingPeriods",
     "EnterpriseConnectionTestRuns",
+    "EnterpriseConnections",
     "ExtendFreeTrialRequest",
     "GetApiKeys",
     "GetApiKeysDataItem",
@@ -60,8 +61,12 @@ __all__ = [
     "GetM2MTokensM2mTokensItem",
     "ListScimDirectories",
     "OauthAccessTokenItem",
+    "OauthApplications",
     "OrganizationDomainVerification",
+    "OrganizationDomains",
     "OrganizationInvitationsWithPublicOrganizationData",
+    "OrganizationMemberships",
+    "Organizations",
     "PaginatedBillingPaymentAttemptResponse",
     "PaginatedBillingPriceResponse",
     "PaginatedBillingStatementResponse",
@@ -70,7 +75,9 @@ __all__ = [
     "Permissions",
     "PriceTransitionRequest",
     "RoleSetMigration",
+    "RoleSets",
     "Roles",
+    "SamlConnections",
     "ScimUserMetadata",
 ]
 
@@ -456,10 +463,26 @@ class OauthAccessTokenItem:
 
 
 @attrs.define(kw_only=True, slots=False)
+class OrganizationMemberships:
+    """The ``OrganizationMemberships`` object of the Clerk API."""
+
+    data: list[OrganizationMembership] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
 class OrganizationInvitationsWithPublicOrganizationData:
     """The ``OrganizationInvitationsWithPublicOrganizationData`` object of the Clerk API."""
 
     data: list[OrganizationInvitationWithPublicOrganizationData] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class Organizations:
+    """The ``Organizations`` object of the Clerk API."""
+
+    data: list[Organization] | None = None
     total_count: int | None = None
 
 
@@ -480,6 +503,38 @@ class OrganizationDomainVerification:
     attempts: int | None = None
     expire_at: int | None = None
     verified_at: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class OrganizationDomains:
+    """The ``OrganizationDomains`` object of the Clerk API."""
+
+    data: list[OrganizationDomain] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class OauthApplications:
+    """The ``OAuthApplications`` object of the Clerk API."""
+
+    data: list[OauthApplication] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class SamlConnections:
+    """The ``SAMLConnections`` object of the Clerk API."""
+
+    data: list[SamlConnection] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class EnterpriseConnections:
+    """The ``EnterpriseConnections`` object of the Clerk API."""
+
+    data: list[EnterpriseConnection] | None = None
+    total_count: int | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
@@ -638,6 +693,14 @@ class RoleSetMigration:
 
 
 @attrs.define(kw_only=True, slots=False)
+class RoleSets:
+    """The ``RoleSets`` object of the Clerk API."""
+
+    data: list[RoleSet] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
 class ListScimDirectories:
     """The ``ListScimDirectories`` object of the Clerk API."""
 
@@ -718,6 +781,12 @@ from ._billing import (
 )
 from ._directories import Permission, Role
 from ._email_addresses import ClerkError
-from ._enterprise_connections import EnterpriseConnectionTestRun
+from ._enterprise_connections import EnterpriseConnection, EnterpriseConnectionTestRun
+from ._oauth_applications import OauthApplication
+from ._organization_domains import OrganizationDomain
 from ._organization_invitations import OrganizationInvitationWithPublicOrganizationData
+from ._organization_memberships import OrganizationMembership
+from ._organizations import Organization
+from ._role_sets import RoleSet
+from ._saml_connections import SamlConnection
 from ._scim_directories import ScimDirectory

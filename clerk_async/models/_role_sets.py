@@ -17,7 +17,6 @@ __all__ = [
     "RoleSetItem",
     "RoleSetRoleSetMigration",
     "RoleSetType",
-    "RoleSets",
 ]
 
 
@@ -114,14 +113,6 @@ class RoleSetRoleSetMigration:
     completed_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class RoleSets:
-    """The ``RoleSets`` object of the Clerk API."""
-
-    data: list[RoleSet] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True)

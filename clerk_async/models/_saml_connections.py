@@ -16,7 +16,6 @@ __all__ = [
     "SamlConnectionAttributeMapping",
     "SamlConnectionLoginHint",
     "SamlConnectionLoginHintMode",
-    "SamlConnections",
     "UpdateSamlConnectionAttributeMappingParams",
     "UpdateSamlConnectionLoginHintParams",
 ]
@@ -83,14 +82,6 @@ class SamlConnection:
     enterprise_connection_id: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class SamlConnections:
-    """The ``SAMLConnections`` object of the Clerk API."""
-
-    data: list[SamlConnection] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True)
