@@ -402,16 +402,6 @@ converter.register_structure_hook_factory(_is_mapping, _structure_mapping_factor
 converter.register_structure_hook_factory(_is_list, _structure_list_factory)
 
 
-def _strip_unset(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_unset(v) for k, v in value.items() if v is not UNSET}
-    if isinstance(value, (list, tuple)):
-        return [_strip_unset(v) for v in value if v is not UNSET]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
 # The measured fast path: cattrs' own lookup walks its dispatch chain (about 300 ns,
 # four times a dict lookup), which shows at the top of every answer; nested hooks are
 # resolved once per field (_Hook), so only the top level is memoised, here.
@@ -438,7 +428,8 @@ def unstructure(obj: Any) -> Any:
     if isinstance(obj, enum.Enum):
         return obj.value
     if attrs.has(type(obj)):
-        return _strip_unset(converter.unstructure(obj))
+        # Nested UNSET values (in a dict given for a model field, say) go too.
+        return unstructure(converter.unstructure(obj))
     return obj
 
 

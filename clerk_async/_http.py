@@ -1,6 +1,7 @@
 """The requester: the one way down for every API request.
 
-Resources, the paginator and the auth helpers send through a :class:`Requester`;
+Resources, the paginator (:class:`~clerk_async.AsyncPaginator`, which a list method
+builds around the requester) and the auth helpers send through a :class:`Requester`;
 :class:`~clerk_async.Clerk` composes one from its options. Below it, in order:
 the retry loop (policy in :mod:`._retry`), the transport (:mod:`._transport`, the
 only module that talks to aiohttp) and decoding (:mod:`._convert`). Nothing below
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from ._convert import parse_json, structure, unstructure
-from ._pagination import AsyncPaginator
 from ._retry import Retries
 from ._transport import AIOHTTP_VERSION, CONTENT_TYPE, RawResponse, Transport
 from ._urls import encode_query
@@ -263,31 +263,6 @@ class Requester:
             make_data = _no_data
         response = await self._send(method, url, send_headers, make_data)
         return self._decode_response(method, url, response, cast_to)
-
-    def paginate(
-        self,
-        path: str,
-        *,
-        query: Mapping[str, object] | None,
-        item_type: type[T],
-        envelope: bool | str,
-        cursor: str | None = None,
-        max_items: int | None = None,
-        concurrency: int = 1,
-        max_limit: int = 500,
-    ) -> AsyncPaginator[T]:
-        """A lazy paginated ``GET`` (see :class:`~clerk_async.AsyncPaginator`)."""
-        return AsyncPaginator(
-            self,
-            path,
-            query=query,
-            item_type=item_type,
-            envelope=envelope,
-            cursor=cursor,
-            max_items=max_items,
-            concurrency=concurrency,
-            max_limit=max_limit,
-        )
 
     def decode(self, data: object, cast_to: type[T]) -> T:
         """Structure decoded JSON into ``cast_to``; :class:`ClerkDecodeError` if it does not fit."""

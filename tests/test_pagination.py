@@ -144,31 +144,32 @@ async def server(stub: StubServer) -> AsyncIterator[tuple[StubServer, Directory,
     yield stub, bare, wrapped
 
 
-def users(clerk: Clerk, *, cursor: bool = True, **query: Any) -> AsyncPaginator[Item]:
+def walk(
+    clerk: Clerk, path: str, *, envelope: bool, cursor: str | None, query: dict[str, Any]
+) -> AsyncPaginator[Item]:
+    """A list of ``Item`` at ``path``, with the paging options taken out of ``query``."""
     max_items = query.pop("max_items", None)
     concurrency = query.pop("concurrency", 1)
-    return requester_of(clerk).paginate(
-        "/users",
+    return AsyncPaginator(
+        requester_of(clerk),
+        path,
         query=query,
         item_type=Item,
-        envelope=False,
-        cursor="starting_after" if cursor else None,
+        envelope=envelope,
+        cursor=cursor,
         max_items=max_items,
         concurrency=concurrency,
+    )
+
+
+def users(clerk: Clerk, *, cursor: bool = True, **query: Any) -> AsyncPaginator[Item]:
+    return walk(
+        clerk, "/users", envelope=False, cursor="starting_after" if cursor else None, query=query
     )
 
 
 def orgs(clerk: Clerk, **query: Any) -> AsyncPaginator[Item]:
-    max_items = query.pop("max_items", None)
-    concurrency = query.pop("concurrency", 1)
-    return requester_of(clerk).paginate(
-        "/organizations",
-        query=query,
-        item_type=Item,
-        envelope=True,
-        max_items=max_items,
-        concurrency=concurrency,
-    )
+    return walk(clerk, "/organizations", envelope=True, cursor=None, query=query)
 
 
 async def test_await_gives_one_page(server: Any, clerk: Clerk) -> None:
@@ -529,20 +530,25 @@ async def test_other_lists_walk_in_pages_of_500(stub: StubServer, clerk: Clerk) 
 async def test_max_limit_caps_the_default_only(stub: StubServer, clerk: Clerk) -> None:
     directory = Directory(30, envelope=False)
     stub.add("GET", "/v1/users", directory.handle)
-    walk = requester_of(clerk).paginate(
-        "/users", query={"limit": 20}, item_type=Item, envelope=False, max_limit=7
+    walk = AsyncPaginator(
+        requester_of(clerk),
+        "/users",
+        query={"limit": 20},
+        item_type=Item,
+        envelope=False,
+        max_limit=7,
     )
     assert len([u async for u in walk]) == 30
     assert [r.query["limit"] for r in stub.requests] == ["20", "20"]  # the caller's choice
     stub.requests.clear()
-    walk = requester_of(clerk).paginate(
-        "/users", query={}, item_type=Item, envelope=False, max_limit=7
+    walk = AsyncPaginator(
+        requester_of(clerk), "/users", query={}, item_type=Item, envelope=False, max_limit=7
     )
     assert len([u async for u in walk]) == 30
     assert [r.query["limit"] for r in stub.requests] == ["7"] * 5
     with pytest.raises(ValueError):
-        requester_of(clerk).paginate(
-            "/users", query={}, item_type=Item, envelope=False, max_limit=0
+        AsyncPaginator(
+            requester_of(clerk), "/users", query={}, item_type=Item, envelope=False, max_limit=0
         )
 
 

@@ -722,7 +722,8 @@ def render_method(op: Operation, shadowed: set[str]) -> str:
         out.append(f'        """{doc}\n        """\n')
         out.append(warn)
         out.append(
-            f"        return self._http.paginate(\n"
+            f"        return AsyncPaginator(\n"
+            "            self._http,\n"
             f"            {path_expr},\n"
             f"            query={dict_literal(query)},\n"
             f"            item_type={strip_union(item)},\n"

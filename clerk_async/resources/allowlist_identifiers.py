@@ -39,7 +39,8 @@ class AllowlistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/get/allowlist_identifiers
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/allowlist_identifiers",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=AllowlistIdentifier,

@@ -57,7 +57,8 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/get/api_keys
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/api_keys",
             query={
                 "type": type,

@@ -50,7 +50,8 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/plans
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/billing/plans",
             query={
                 "paginated": paginated,
@@ -89,7 +90,8 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/prices
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/billing/prices",
             query={"paginated": paginated, "limit": limit, "offset": offset, "plan_id": plan_id},
             item_type=BillingPriceResponse,
@@ -169,7 +171,8 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/subscription_items
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/billing/subscription_items",
             query={
                 "paginated": paginated,
@@ -310,7 +313,8 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/billing/statements",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=BillingStatement,
@@ -360,7 +364,8 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements/{statementID}/payment_attempts
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/billing/statements/{_segment('statementID', statement_id)}/payment_attempts",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=BillingPaymentAttempt,

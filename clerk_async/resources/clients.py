@@ -49,7 +49,8 @@ class Clients(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/clients",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=Client,

@@ -49,7 +49,8 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/get/directories
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/directories",
             query={"limit": limit, "offset": offset},
             item_type=Directory,

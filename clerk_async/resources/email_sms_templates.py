@@ -51,7 +51,8 @@ class EmailSmsTemplates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/templates/{_segment('template_type', template_type)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=Template,

@@ -55,7 +55,8 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/enterprise_connections",
             query={
                 "limit": limit,
@@ -232,7 +233,8 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections/{enterprise_connection_id}/test_runs
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
             query={"status": status, "limit": limit, "offset": offset},
             item_type=EnterpriseConnectionTestRun,

@@ -48,7 +48,8 @@ class Invitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/invitations/get/invitations
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/invitations",
             query={
                 "status": status,

@@ -41,7 +41,8 @@ class JwtTemplates(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/get/jwt_templates
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/jwt_templates",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=JwtTemplate,

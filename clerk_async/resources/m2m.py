@@ -45,7 +45,8 @@ class M2m(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/m2-m-tokens/get/m2m_tokens
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/m2m_tokens",
             query={
                 "subject": subject,

@@ -51,7 +51,8 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/get/machines
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/machines",
             query={"limit": limit, "offset": offset, "query": query, "order_by": order_by},
             item_type=Machine,

@@ -43,7 +43,8 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/get/oauth_applications
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/oauth_applications",
             query={
                 "limit": limit,

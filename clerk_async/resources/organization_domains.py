@@ -45,7 +45,8 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/get/organizations/{organization_id}/domains
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/organizations/{_segment('organization_id', organization_id)}/domains",
             query={
                 "verified": verified,
@@ -180,7 +181,8 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/get/organization_domains
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/organization_domains",
             query={
                 "organization_id": organization_id,

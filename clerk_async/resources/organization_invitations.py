@@ -52,7 +52,8 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organization_invitations
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/organization_invitations",
             query={
                 "order_by": order_by,
@@ -96,7 +97,8 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organizations/{organization_id}/invitations
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/organizations/{_segment('organization_id', organization_id)}/invitations",
             query={
                 "status": status,
@@ -211,7 +213,8 @@ class OrganizationInvitations(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/pending",
             query={"limit": limit, "offset": offset},
             item_type=OrganizationInvitation,

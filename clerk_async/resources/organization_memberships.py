@@ -74,7 +74,8 @@ class OrganizationMemberships(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organizations/{organization_id}/memberships
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/organizations/{_segment('organization_id', organization_id)}/memberships",
             query={
                 "order_by": order_by,

@@ -41,7 +41,8 @@ class OrganizationPermissions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/get/organization_permissions
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/organization_permissions",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             item_type=Permission,

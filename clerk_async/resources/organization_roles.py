@@ -43,7 +43,8 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/get/organization_roles
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/organization_roles",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             item_type=Role,

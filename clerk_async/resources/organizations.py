@@ -59,7 +59,8 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/get/organizations
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/organizations",
             query={
                 "include_members_count": include_members_count,

@@ -39,7 +39,8 @@ class RedirectUrls(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/redirect-ur-ls/get/redirect_urls
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/redirect_urls",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=RedirectUrl,

@@ -44,7 +44,8 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/get/role_sets
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/role_sets",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             item_type=RoleSet,

@@ -62,7 +62,8 @@ class SamlConnections(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/saml_connections",
             query={
                 "limit": limit,

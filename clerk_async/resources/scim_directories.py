@@ -49,7 +49,8 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/get/scim_directories
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/scim_directories",
             query={"limit": limit, "offset": offset},
             item_type=ScimDirectory,

@@ -48,7 +48,8 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/get/sessions
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/sessions",
             query={
                 "client_id": client_id,

@@ -105,7 +105,8 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/users",
             query={
                 "email_address": email_address,
@@ -754,7 +755,8 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/oauth_access_tokens/{provider}
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/users/{_segment('user_id', user_id)}/oauth_access_tokens/{_segment('provider', provider)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=GetOauthAccessTokenItem,
@@ -786,7 +788,8 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_memberships
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/users/{_segment('user_id', user_id)}/organization_memberships",
             query={"limit": limit, "offset": offset},
             item_type=OrganizationMembership,
@@ -820,7 +823,8 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_invitations
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             f"/users/{_segment('user_id', user_id)}/organization_invitations",
             query={"limit": limit, "offset": offset, "status": status},
             item_type=OrganizationInvitationWithPublicOrganizationData,
@@ -1080,7 +1084,8 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organization_memberships
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/organization_memberships",
             query={"order_by": order_by, "limit": limit, "offset": offset},
             item_type=OrganizationMembership,

@@ -50,7 +50,8 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/get/waitlist_entries
         """
-        return self._http.paginate(
+        return AsyncPaginator(
+            self._http,
             "/waitlist_entries",
             query={
                 "limit": limit,
