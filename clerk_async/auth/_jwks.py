@@ -24,8 +24,6 @@ key), shared by every client object pointing at that instance:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -37,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
+from .. import _config
 from .._retry import Retries
 from ..errors import ClerkAPIError, ClerkError, ConfigurationError
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
@@ -253,27 +252,21 @@ _caches: dict[tuple[str, str], JWKSCache] = {}
 _caches_lock = threading.Lock()
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def instance_key(clerk: Clerk | None) -> tuple[str, str]:
     """(API URL, secret key digest) of the instance a client (or the environment) points at."""
     if clerk is not None:
         shared = getattr(clerk, "_shared", None)
         secret = getattr(getattr(shared, "secret", None), "value", None)
-        return clerk.api_url, _digest(secret) if isinstance(secret, str) else f"id:{id(shared)}"
-    from .._client import DEFAULT_API_URL
-
-    url = (os.environ.get("CLERK_API_URL") or DEFAULT_API_URL).rstrip("/")
-    url = url[: -len("/v1")] if url.endswith("/v1") else url
-    secret = (os.environ.get("CLERK_SECRET_KEY") or "").strip()
-    if not secret:
+        if isinstance(secret, str):
+            return _config.instance_key(clerk.api_url, secret)
+        return clerk.api_url, f"id:{id(shared)}"
+    secret = _config.secret_key()
+    if secret is None:
         raise ConfigurationError(
             "cannot verify session tokens: pass jwt_key= (or set CLERK_JWT_KEY), "
             "or clerk= (or set CLERK_SECRET_KEY)"
         )
-    return url, _digest(secret)
+    return _config.instance_key(_config.api_url(), secret)
 
 
 def jwks_cache_for(key: tuple[str, str]) -> JWKSCache:
