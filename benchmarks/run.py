@@ -39,6 +39,7 @@ import aiohttp
 
 import clerk_async
 import clerk_sync
+from clerk_async._http import requester_of
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECRET = "sk_test_benchmark"
@@ -187,7 +188,7 @@ async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series
 
             async def undecoded() -> object:
                 # The same call stopping at the JSON: what decoding into models costs.
-                return await ours._request("GET", f"/users/{USER_ID}", cast_to=object)
+                return await requester_of(ours).request("GET", f"/users/{USER_ID}", cast_to=object)
 
             workers: dict[str, Callable[[], Awaitable[object]]] = {
                 "raw aiohttp": raw,

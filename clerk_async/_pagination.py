@@ -19,12 +19,20 @@ ahead in parallel while items still come out in order.
 A walk ends on an empty or short page, or when ``total_count`` is reached. A
 server that answers the same page twice (it ignored ``offset`` or the cursor)
 raises :class:`PaginationError` instead of looping forever.
+
+How it works: one rule says where the page after a page starts
+(``AsyncPaginator._next_query``: the next offset, or the cursor of the last
+item) and one whether a page is the last (``AsyncPaginator._is_last``: empty,
+short, at ``total_count`` or at ``max_items``). Awaiting one page, the sequential
+walk and the concurrent prefetch all use those two; ``max_items`` is applied
+there too, by asking for smaller pages and trimming, so no iterator counts items.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import typing
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -32,7 +40,7 @@ from ._types import UNSET
 from .errors import PaginationError
 
 if TYPE_CHECKING:
-    from ._client import Clerk
+    from ._http import Requester
 
 __all__ = ["AsyncPaginator", "Page", "PaginationError"]
 
@@ -113,10 +121,10 @@ class Page(Generic[T]):
     def has_next_page(self) -> bool:
         """Whether another request could return more items.
 
-        False after an empty page, a page shorter than the size asked for, or
-        once ``total_count`` items have been seen.
+        False after an empty page, a page shorter than the size asked for, once
+        ``total_count`` items have been seen, or once ``max_items`` is reached.
         """
-        return self._paginator._has_more(self)
+        return not self._paginator._is_last(self)
 
     async def next_page(self) -> Page[T] | None:
         """Fetch the page after this one (same size), or return ``None`` at the end.
@@ -124,9 +132,11 @@ class Page(Generic[T]):
         Without a ``total_count``, a full page can be the last one: then the
         request is made, comes back empty, and ``None`` is returned.
         """
-        if not self.has_next_page():
+        query = self._paginator._next_query(self)
+        if query is None:
             return None
-        after = await self._paginator._fetch_after(self)
+        after = await self._paginator._fetch(query, self.offset + len(self.data))
+        self._paginator._check_moved_on(after, self._key)
         return after if after.data else None
 
 
@@ -156,13 +166,13 @@ class AsyncPaginator(Generic[T]):
 
     def __init__(
         self,
-        client: Clerk,
+        http: Requester,
         path: str,
         *,
         query: Mapping[str, object] | None,
         item_type: type[T],
         envelope: bool | str,
-        cursor: bool = False,
+        cursor: str | None = None,
         max_items: int | None = None,
         concurrency: int = 1,
         max_limit: int = MAX_PAGE_SIZE,
@@ -173,7 +183,7 @@ class AsyncPaginator(Generic[T]):
             raise ValueError("concurrency must be >= 1")
         if max_limit < 1:
             raise ValueError("max_limit must be >= 1")
-        self._client = client
+        self._http = http
         self._path = path
         self._query = {k: v for k, v in (query or {}).items() if v is not UNSET}
         self._item_type = item_type
@@ -184,27 +194,20 @@ class AsyncPaginator(Generic[T]):
         self._concurrency = concurrency
         # The largest page this operation accepts (the spec's ``limit`` maximum).
         self._walk_size = min(MAX_PAGE_SIZE, max_limit)
+        self._start = self._int_param("offset", 0)
+        # The cursor parameter, when this list takes one and the walk can use it: the
+        # cursor follows ``created_at``, and only from the start (offset=0 is where a
+        # cursor walk starts anyway; a real offset asks for an offset walk).
         self._cursor = (
             cursor
+            if cursor
             and str(self._query.get("order_by", "-created_at")) in _CURSOR_ORDERS
-            # offset=0 is where a cursor walk starts anyway; only a real offset
-            # asks for an offset walk.
-            and self._int_param("offset", 0) == 0
+            and self._start == 0
+            else None
         )
 
     def __repr__(self) -> str:
         return f"AsyncPaginator({self._path!r})"
-
-    # -- one page -------------------------------------------------------------
-
-    def __await__(self) -> Generator[Any, None, Page[T]]:
-        query = dict(self._query)
-        # Sent explicitly so a short page can be told from a full one.
-        query.setdefault("limit", min(DEFAULT_PAGE_SIZE, self._walk_size))
-        limit = query["limit"]
-        if self._max_items is not None and isinstance(limit, int):
-            query["limit"] = max(1, min(limit, self._max_items))  # max_items caps one page too
-        return self._fetch(query, self._int_param("offset", 0)).__await__()
 
     def _int_param(self, name: str, default: int) -> int:
         value = self._query.get(name, default)
@@ -213,11 +216,51 @@ class AsyncPaginator(Generic[T]):
             raise TypeError(f"{name} must be an int, got {value!r}")
         return whole
 
+    # -- the one next-page strategy ---------------------------------------------
+
+    def _size(self, offset: int, size: int) -> int:
+        """The page size to ask for at ``offset``: ``size``, capped by ``max_items``."""
+        if self._max_items is None:
+            return size
+        return max(1, min(size, self._start + self._max_items - offset))
+
+    def _query_at(self, offset: int, size: int) -> dict[str, object]:
+        """The query of the page that starts at ``offset`` (offset walks, first pages)."""
+        query = dict(self._query)
+        query["limit"] = self._size(offset, size)
+        if self._cursor is None:
+            if offset or "offset" in query:
+                query["offset"] = offset
+        else:
+            query.pop("offset", None)  # 0 at most: the cursor says where to go on
+        return query
+
+    def _is_last(self, page: Page[T]) -> bool:
+        """Whether no page follows ``page``: it is empty or short, or it reaches
+        ``total_count`` or ``max_items``."""
+        if not page.data:
+            return True
+        if page._limit is not None and len(page.data) < page._limit:
+            return True
+        seen = page.offset + len(page.data)
+        if page.total_count is not None and seen >= page.total_count:
+            return True
+        return self._max_items is not None and seen - self._start >= self._max_items
+
+    def _next_query(self, page: Page[T]) -> dict[str, object] | None:
+        """The query of the page after ``page`` (same size), or ``None`` after the last."""
+        if self._is_last(page):
+            return None
+        query = self._query_at(page.offset + len(page.data), page._limit or self._page_size())
+        if self._cursor is not None:
+            query[self._cursor] = _item_id(page.data[-1])
+        return query
+
     def _page_size(self) -> int:
         return self._int_param("limit", self._walk_size)
 
     async def _fetch(self, query: dict[str, object], offset: int) -> Page[T]:
-        raw = await self._client._request("GET", self._path, query=query, cast_to=object)
+        raw = await self._http.request("GET", self._path, query=query, cast_to=object)
         total: int | None = None
         items: Any = raw
         if self._items_key is not None and isinstance(raw, Mapping):
@@ -227,35 +270,14 @@ class AsyncPaginator(Generic[T]):
                 total = int(count)
         if not isinstance(items, list):
             raise PaginationError(f"GET {self._path}: expected a list of items")
-        data = self._client._structure(items, list[self._item_type])  # type: ignore[name-defined]
+        key = _page_key(items)
+        if self._max_items is not None:
+            # A server that sends more than asked for still stops at max_items.
+            del items[max(0, self._start + self._max_items - offset) :]
+        data = self._http.decode(items, list[self._item_type])  # type: ignore[name-defined]
         return Page(
-            data,
-            total,
-            offset=offset,
-            paginator=self,
-            limit=_whole(query.get("limit")),
-            key=_page_key(items),
+            data, total, offset=offset, paginator=self, limit=_whole(query.get("limit")), key=key
         )
-
-    def _has_more(self, page: Page[T]) -> bool:
-        if not page.data:
-            return False
-        if page._limit is not None and len(page.data) < page._limit:
-            return False
-        if page.total_count is not None:
-            return page.offset + len(page.data) < page.total_count
-        return True
-
-    async def _fetch_after(self, page: Page[T]) -> Page[T]:
-        query = self._walk_query(page._limit or self._page_size())
-        offset = page.offset + len(page.data)
-        if self._cursor:
-            query["starting_after"] = _item_id(page.data[-1])
-        else:
-            query["offset"] = offset
-        after = await self._fetch(query, offset)
-        self._check_moved_on(after, page._key)
-        return after
 
     def _check_moved_on(self, page: Page[T], previous_key: object) -> None:
         """Raise when ``page`` repeats the page before it (offset or cursor ignored)."""
@@ -265,12 +287,23 @@ class AsyncPaginator(Generic[T]):
                 "it ignored the offset or cursor"
             )
 
+    # -- one page -----------------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        # ``limit`` sent explicitly so a short page can be told from a full one.
+        size = self._int_param("limit", min(DEFAULT_PAGE_SIZE, self._walk_size))
+        query = dict(self._query)
+        query["limit"] = self._size(self._start, size)
+        return self._fetch(query, self._start).__await__()
+
     # -- every page / item ----------------------------------------------------
 
     def pages(self) -> AsyncIterator[Page[T]]:
         """Iterate page by page (``limit`` items each; the largest page the
         operation accepts, at most 500, when not given)."""
-        if self._cursor or self._concurrency == 1:
+        if self._max_items == 0:
+            return _no_pages()
+        if self._cursor is not None or self._concurrency == 1:
             return self._sequential_pages()
         return self._concurrent_pages()
 
@@ -278,74 +311,35 @@ class AsyncPaginator(Generic[T]):
         return self._items()
 
     async def _items(self) -> AsyncIterator[T]:
-        remaining = self._max_items
-        if remaining == 0:
-            return
         pages = self.pages()
         try:
             async for page in pages:
                 for item in page.data:
                     yield item
-                    if remaining is not None:
-                        remaining -= 1
-                        if remaining <= 0:
-                            return
         finally:
             await pages.aclose()  # type: ignore[attr-defined]
 
-    def _walk_query(self, limit: int) -> dict[str, object]:
-        query = dict(self._query)
-        query["limit"] = limit
-        if self._cursor:
-            query.pop("offset", None)  # 0 at most: the cursor says where to go on
-        return query
-
-    def _first_limit(self) -> int:
-        size = self._page_size()
-        if self._max_items is not None:
-            return max(1, min(size, self._max_items))
-        return size
-
     async def _sequential_pages(self) -> AsyncIterator[Page[T]]:
-        size = self._page_size()
-        limit = self._first_limit()
-        query = self._walk_query(limit)
-        offset = self._int_param("offset", 0)
-        fetched = 0
+        query: dict[str, object] | None = self._query_at(self._start, self._page_size())
+        offset = self._start
         previous: object = None
-        while True:
+        while query is not None:
             page = await self._fetch(query, offset)
             if not page.data:
                 return
             self._check_moved_on(page, previous)
             previous = page._key
             yield page
-            fetched += len(page.data)
-            if len(page.data) < limit:
-                return
-            if page.total_count is not None and offset + len(page.data) >= page.total_count:
-                return
-            if self._max_items is not None:
-                left = self._max_items - fetched
-                if left <= 0:
-                    return
-                size = min(size, left)
-            limit = size
-            query = self._walk_query(limit)
+            query = self._next_query(page)
             offset += len(page.data)
-            if self._cursor:
-                query["starting_after"] = _item_id(page.data[-1])
-            else:
-                query["offset"] = offset
 
     async def _concurrent_pages(self) -> AsyncIterator[Page[T]]:
         size = self._page_size()
-        start = self._int_param("offset", 0)
         end: int | None = None  # first offset known to be past the last item
         if self._max_items is not None:
-            end = start + self._max_items
+            end = self._start + self._max_items
         pending: dict[int, asyncio.Task[Page[T]]] = {}
-        next_offset = start
+        next_offset = self._start
         # The first page travels alone: its total_count (when the API gives one)
         # then bounds the fan-out, so no request goes past the end.
         width = 1
@@ -353,14 +347,14 @@ class AsyncPaginator(Generic[T]):
         def schedule() -> None:
             nonlocal next_offset
             while len(pending) < width and (end is None or next_offset < end):
-                limit = size if end is None else min(size, end - next_offset)
-                query = self._walk_query(limit)
-                query["offset"] = next_offset
+                query = self._query_at(
+                    next_offset, size if end is None else min(size, end - next_offset)
+                )
                 pending[next_offset] = asyncio.ensure_future(self._fetch(query, next_offset))
-                next_offset += limit
+                next_offset += typing.cast(int, query["limit"])
 
         try:
-            offset = start
+            offset = self._start
             previous: object = None
             schedule()
             while True:
@@ -376,8 +370,7 @@ class AsyncPaginator(Generic[T]):
                 self._check_moved_on(page, previous)
                 previous = page._key
                 offset += len(page.data)
-                short = page._limit is not None and len(page.data) < page._limit
-                last = short or (end is not None and offset >= end)
+                last = self._is_last(page)
                 if not last:
                     schedule()  # keep the pipeline full while the consumer works
                 yield page
@@ -393,3 +386,8 @@ class AsyncPaginator(Generic[T]):
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending.values(), return_exceptions=True)
+
+
+async def _no_pages() -> AsyncIterator[Any]:
+    return
+    yield  # an async generator that yields nothing

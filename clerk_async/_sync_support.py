@@ -203,16 +203,9 @@ class SyncPaginator(Generic[T]):
                 self._runner.run(aclose)
 
     def __iter__(self) -> Iterator[T]:
-        remaining = self._paginator._max_items
-        if remaining == 0:
-            return
+        # Pages stop at max_items already (see AsyncPaginator._is_last).
         for page in self.pages():
-            for item in page.data:
-                yield item
-                if remaining is not None:
-                    remaining -= 1
-                    if remaining <= 0:
-                        return
+            yield from page.data
 
 
 async def _await(paginator: AsyncPaginator[T]) -> Page[T]:

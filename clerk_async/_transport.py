@@ -57,30 +57,19 @@ class Transport:
         *,
         session: aiohttp.ClientSession | None = None,
         connection_limit: int = 100,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
         self._owns_session = session is None
         self._connection_limit = connection_limit
         self._closed = False
-        self._offered_headers: Mapping[str, str] | None = None
-        # The headers our own session sends by default; requests passing this very
-        # mapping then send none of their own, which saves aiohttp merging them.
-        self._session_headers: Mapping[str, str] | None = None
+        #: The headers a request sends when it passes none of its own. The session we
+        #: create sends them by default, which saves aiohttp merging them per request.
+        self.default_headers = default_headers
 
     @property
     def closed(self) -> bool:
         return self._closed
-
-    def offer_default_headers(self, headers: Mapping[str, str]) -> None:
-        """Headers for the session we create to send by default (the first offer wins)."""
-        if self._offered_headers is None:
-            self._offered_headers = headers
-
-    def session_header_names(self) -> frozenset[str]:
-        """Lower-cased names of the default headers of a user's session."""
-        if self._session is None or self._owns_session:
-            return frozenset()
-        return frozenset(k.lower() for k in self._session.headers)
 
     def _get_session(self) -> aiohttp.ClientSession:
         session = self._session
@@ -93,12 +82,11 @@ class Transport:
             )
             session = aiohttp.ClientSession(
                 connector=connector,
-                headers=self._offered_headers,
+                headers=self.default_headers,
                 auto_decompress=True,
                 raise_for_status=False,
             )
             self._session = session
-            self._session_headers = self._offered_headers
         else:
             running = asyncio.get_running_loop()
             # aiohttp keeps the session's loop as ``_loop`` (nothing to compare without it).
@@ -116,17 +104,20 @@ class Transport:
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | None,
         data: bytes | aiohttp.FormData | None,
         timeout: float | None,
     ) -> RawResponse:
-        """Send one request; raise our connection errors instead of aiohttp's."""
+        """Send one request (``headers=None``: :attr:`default_headers`); raise our
+        connection errors instead of aiohttp's."""
         session = self._get_session()
+        if headers is None and not self._owns_session:
+            headers = self.default_headers  # a user's session does not send ours
         try:
             resp = await session.request(
                 method,
                 URL(url, encoded=True),
-                headers=None if headers is self._session_headers else headers,
+                headers=headers,
                 data=data,
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,

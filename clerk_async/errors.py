@@ -38,11 +38,14 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 from multidict import CIMultiDict
+
+from ._retry import parse_retry_after
 
 __all__ = [
     "AuthenticationError",
@@ -68,6 +71,9 @@ __all__ = [
 ]
 
 _EXCERPT = 200
+
+
+_EXCERPT = 200  # characters of a non-JSON error body kept in the message
 
 
 class ClerkError(Exception):
@@ -144,6 +150,48 @@ class ClerkAPIError(ClerkError):
         self.body_excerpt = body_excerpt
         self.attempts = attempts
         super().__init__(self._describe())
+
+    @classmethod
+    def from_response(
+        cls,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        method: str = "",
+        url: str = "",
+        attempts: int = 1,
+    ) -> ClerkAPIError:
+        """The error for an error answer, of the class its status maps to.
+
+        A Clerk error document (``{"errors": [...], "clerk_trace_id": ...}``) gives the
+        details; any other body (a proxy's HTML page, say) is kept as an excerpt.
+        """
+        details: list[ErrorDetail] = []
+        trace_id: str | None = None
+        excerpt: str | None = None
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            payload = None
+        if isinstance(payload, Mapping) and isinstance(payload.get("errors"), list):
+            details = [ErrorDetail.from_json(e) for e in payload["errors"]]
+            raw_trace = payload.get("clerk_trace_id")
+            trace_id = str(raw_trace) if raw_trace else None
+        elif body:
+            excerpt = body[:_EXCERPT].decode("utf-8", "replace").strip()
+        error_class = error_class_for_status(status) if cls is ClerkAPIError else cls
+        return error_class(
+            status,
+            errors=details,
+            clerk_trace_id=trace_id or headers.get("cf-ray"),
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+            headers=headers,
+            method=method,
+            url=url.split("?", 1)[0],
+            body_excerpt=excerpt,
+            attempts=attempts,
+        )
 
     @property
     def code(self) -> str | None:

@@ -13,6 +13,7 @@ import aiohttp
 
 import clerk_async
 from clerk_async._client import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from clerk_async._http import ClientOptions
 from clerk_async._retry import Retries
 from clerk_async._sync_support import PortalRunner, close_client
 from clerk_async._types import UNSET, Unset
@@ -156,6 +157,31 @@ class Clerk:
 
     # -- the members of clerk_async.Clerk ----------------------------------------
 
+    @property
+    def options(self) -> ClientOptions:
+        """This client's options (frozen; :meth:`with_options` makes a copy with others)."""
+        return self._async.options
+
+    @property
+    def api_url(self) -> str:
+        """The API origin; requests go to ``{api_url}/v1/…``."""
+        return self._async.api_url
+
+    @property
+    def api_version(self) -> str:
+        """The ``Clerk-API-Version`` this client sends."""
+        return self._async.api_version
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds for one attempt."""
+        return self._async.timeout
+
+    @property
+    def retries(self) -> Retries:
+        """The retry policy."""
+        return self._async.retries
+
     def __enter__(self) -> Clerk:
         """Same as ``clerk_async.Clerk.__aenter__``."""
         return self
@@ -204,26 +230,6 @@ class Clerk:
         )
 
     # -- attributes set by clerk_async.Clerk ------------------------------------
-
-    @property
-    def api_url(self) -> str:
-        """Same as ``clerk_async.Clerk.api_url``."""
-        return self._async.api_url
-
-    @property
-    def api_version(self) -> str:
-        """Same as ``clerk_async.Clerk.api_version``."""
-        return self._async.api_version
-
-    @property
-    def timeout(self) -> float | None:
-        """Same as ``clerk_async.Clerk.timeout``."""
-        return self._async.timeout
-
-    @property
-    def retries(self) -> Retries:
-        """Same as ``clerk_async.Clerk.retries``."""
-        return self._async.retries
 
     # -- resource groups ----------------------------------------------------------
 

@@ -26,6 +26,7 @@ class Recorded:
     query: MultiDict[str]
     headers: CIMultiDict[str]
     body: bytes
+    peer: object = None  # the client's (host, port): one per connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -79,6 +80,7 @@ class StubServer:
                 MultiDict(request.query),
                 CIMultiDict(request.headers),
                 body,
+                peer=request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         queue = self._routes.get((request.method, request.raw_path.split("?", 1)[0]))

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from clerk_async import UNSET, Clerk, Retries, errors
+from clerk_async._http import requester_of
 from clerk_async._urls import encode_segment
 
 from .conftest import FAST_RETRIES, SECRET
@@ -22,7 +23,7 @@ USER = {"id": "user_1", "object": "user"}
 
 async def test_headers(stub: StubServer, clerk: Clerk) -> None:
     stub.add("GET", "/v1/users/user_1", Reply(json=USER))
-    assert await clerk._request("GET", "/users/user_1", cast_to=object) == USER
+    assert await requester_of(clerk).request("GET", "/users/user_1", cast_to=object) == USER
     headers = stub.requests[0].headers
     assert headers["Authorization"] == f"Bearer {SECRET}"
     assert headers["Clerk-API-Version"] == "2026-05-12"
@@ -37,10 +38,10 @@ async def test_user_set_api_version_is_kept(stub: StubServer) -> None:
     async with Clerk(
         secret_key=SECRET, api_url=stub.url, default_headers={"clerk-api-version": "2025-11-10"}
     ) as clerk:
-        await clerk._request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("GET", "/jwks", cast_to=object)
     async with aiohttp.ClientSession(headers={"Clerk-API-Version": "2024-10-01"}) as session:
         clerk = Clerk(secret_key=SECRET, api_url=stub.url, session=session)
-        await clerk._request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("GET", "/jwks", cast_to=object)
         await clerk.aclose()
         assert not session.closed  # the user's session stays the user's
     assert stub.requests[0].headers.getall("Clerk-API-Version") == ["2025-11-10"]
@@ -50,7 +51,9 @@ async def test_user_set_api_version_is_kept(stub: StubServer) -> None:
 async def test_api_version_option_and_user_agent_suffix(stub: StubServer) -> None:
     stub.add("GET", "/v1/jwks", Reply(json={}))
     async with Clerk(secret_key=SECRET, api_url=stub.url + "/v1/", user_agent="myapp/2") as c:
-        await c.with_options(api_version="2025-04-10")._request("GET", "/jwks", cast_to=object)
+        await requester_of(c.with_options(api_version="2025-04-10")).request(
+            "GET", "/jwks", cast_to=object
+        )
     assert stub.requests[0].path == "/v1/jwks"
     assert stub.requests[0].headers["Clerk-API-Version"] == "2025-04-10"
     assert stub.requests[0].headers["User-Agent"].endswith(" myapp/2")
@@ -63,10 +66,10 @@ async def test_each_request_sends_its_own_headers_once(stub: StubServer) -> None
     stub.add("POST", "/v1/users", Reply(json=USER))
     async with Clerk(secret_key=SECRET, api_url=stub.url) as clerk:
         old = clerk.with_options(api_version="2025-04-10")
-        await old._request("GET", "/jwks", cast_to=object)
-        await clerk._request("GET", "/jwks", cast_to=object)
-        await clerk._request("POST", "/users", body={"a": 1}, cast_to=object)
-        await old._request("GET", "/jwks", cast_to=object)
+        await requester_of(old).request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("POST", "/users", body={"a": 1}, cast_to=object)
+        await requester_of(old).request("GET", "/jwks", cast_to=object)
     seen = [
         (r.headers.getall("Clerk-API-Version"), r.headers.getall("Content-Type", []))
         for r in stub.requests
@@ -84,7 +87,7 @@ async def test_each_request_sends_its_own_headers_once(stub: StubServer) -> None
 
 async def test_query_encoding(stub: StubServer, clerk: Clerk) -> None:
     stub.add("GET", "/v1/users", Reply(json=[]))
-    await clerk._request(
+    await requester_of(clerk).request(
         "GET",
         "/users",
         query={
@@ -145,8 +148,10 @@ async def test_json_with_charset_and_204(stub: StubServer, clerk: Clerk) -> None
         Reply(body=b'{"id":"user_1"}', content_type="application/json; charset=utf-8"),
     )
     stub.add("DELETE", "/v1/things/t", Reply(status=204))
-    assert await clerk._request("GET", "/users/user_1", cast_to=object) == {"id": "user_1"}
-    deleted: object = await clerk._request("DELETE", "/things/t", cast_to=type(None))
+    assert await requester_of(clerk).request("GET", "/users/user_1", cast_to=object) == {
+        "id": "user_1"
+    }
+    deleted: object = await requester_of(clerk).request("DELETE", "/things/t", cast_to=type(None))
     assert deleted is None
 
 
@@ -155,12 +160,12 @@ async def test_non_json_success_is_a_decode_error(stub: StubServer, clerk: Clerk
         "GET", "/v1/users/user_1", Reply(body=b"<html>portal</html>", content_type="text/html")
     )
     with pytest.raises(errors.ClerkDecodeError, match="portal"):
-        await clerk._request("GET", "/users/user_1", cast_to=object)
+        await requester_of(clerk).request("GET", "/users/user_1", cast_to=object)
 
 
 async def test_json_body_drops_unset_keeps_none(stub: StubServer, clerk: Clerk) -> None:
     stub.add("POST", "/v1/users", Reply(json=USER))
-    await clerk._request(
+    await requester_of(clerk).request(
         "POST", "/users", body={"first_name": None, "last_name": UNSET, "n": 0}, cast_to=object
     )
     assert stub.requests[0].json() == {"first_name": None, "n": 0}
@@ -169,7 +174,7 @@ async def test_json_body_drops_unset_keeps_none(stub: StubServer, clerk: Clerk) 
 
 async def test_multipart(stub: StubServer, clerk: Clerk) -> None:
     stub.add("POST", "/v1/users/user_1/profile_image", Reply(json=USER))
-    await clerk._request(
+    await requester_of(clerk).request(
         "POST",
         "/users/user_1/profile_image",
         files={"file": ("me.png", b"\x89PNG", "image/png")},
@@ -217,7 +222,7 @@ async def test_error_classes(stub: StubServer, status: int, cls: type[Exception]
     stub.add("POST", "/v1/users", Reply(status=status, json=body))
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=0) as clerk:
         with pytest.raises(cls) as info:
-            await clerk._request("POST", "/users", body={}, cast_to=object)
+            await requester_of(clerk).request("POST", "/users", body={}, cast_to=object)
     exc = info.value
     assert isinstance(exc, errors.ClerkAPIError)
     assert type(exc) is cls
@@ -240,7 +245,7 @@ async def test_error_classes_from_html_page(
     )
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=0) as clerk:
         with pytest.raises(cls) as info:
-            await clerk._request("GET", "/users/user_1", cast_to=object)
+            await requester_of(clerk).request("GET", "/users/user_1", cast_to=object)
     exc = info.value
     assert isinstance(exc, errors.ClerkAPIError)
     assert type(exc) is cls
@@ -255,7 +260,7 @@ async def test_missing_key_errors_at_first_request(
     monkeypatch.delenv("CLERK_SECRET_KEY", raising=False)
     clerk = Clerk(api_url=stub.url)  # no error here
     with pytest.raises(errors.ConfigurationError, match="CLERK_SECRET_KEY"):
-        await clerk._request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("GET", "/jwks", cast_to=object)
     await clerk.aclose()
     assert stub.requests == []
 
@@ -265,7 +270,7 @@ async def test_env_fallbacks(stub: StubServer, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("CLERK_API_URL", stub.url)
     stub.add("GET", "/v1/jwks", Reply(json={}))
     async with Clerk() as clerk:
-        await clerk._request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("GET", "/jwks", cast_to=object)
     assert stub.requests[0].headers["Authorization"] == "Bearer sk_test_fromenv"
 
 
@@ -275,15 +280,16 @@ async def test_secret_never_in_reprs_or_errors(stub: StubServer) -> None:
     texts = [repr(clerk), str(clerk), repr(clerk.with_options(timeout=3)), repr(vars(clerk))]
     texts.append(repr(clerk.retries))
     with pytest.raises(errors.AuthenticationError) as info:
-        await clerk._request("GET", "/users/user_1", cast_to=object)
+        await requester_of(clerk).request("GET", "/users/user_1", cast_to=object)
     texts += [str(info.value), repr(info.value), repr(info.value.headers)]
-    # After a request the client holds its headers: dumps of it still hide the key.
-    assert clerk._headers is not None and clerk._headers["Authorization"].endswith(SECRET)
-    texts += [repr(vars(clerk)), repr(vars(clerk.users._client)), str(clerk._headers)]
+    # The key did go out, and dumps of the client and its parts taken after a request hide it.
+    assert stub.requests[0].headers["Authorization"] == f"Bearer {SECRET}"
+    texts += [repr(vars(clerk)), repr(clerk.users), repr(requester_of(clerk))]
+    texts += [repr(clerk.options), repr(requester_of(clerk).options)]
     await clerk.aclose()
     closed = Clerk(secret_key=SECRET, api_url="http://127.0.0.1:9")
     with pytest.raises(errors.ClerkConnectionError) as conn:
-        await closed.with_options(retries=0)._request("GET", "/users", cast_to=object)
+        await requester_of(closed.with_options(retries=0)).request("GET", "/users", cast_to=object)
     texts += [str(conn.value), repr(conn.value)]
     await closed.aclose()
     for text in texts:
@@ -296,11 +302,10 @@ async def test_with_options_shares_session(stub: StubServer, clerk: Clerk) -> No
     fast = clerk.with_options(timeout=2, retries=0)
     assert fast.timeout == 2 and fast.retries.max_retries == 0
     assert clerk.timeout == 30.0
-    await clerk._request("GET", "/jwks", cast_to=object)
-    await fast._request("GET", "/jwks", cast_to=object)
-    assert fast._shared.transport is clerk._shared.transport
-    session = clerk._shared.transport._session
-    assert session is not None and session is fast._shared.transport._session
+    await requester_of(clerk).request("GET", "/jwks", cast_to=object)
+    await requester_of(fast).request("GET", "/jwks", cast_to=object)
+    # One connection pool: both requests went over one keep-alive connection.
+    assert len({r.peer for r in stub.requests}) == 1
 
 
 def test_with_options_retry_count_keeps_the_policy() -> None:
@@ -319,7 +324,7 @@ async def test_closed_client_refuses(stub: StubServer) -> None:
     await clerk.aclose()
     assert clerk.is_closed
     with pytest.raises(errors.ConfigurationError, match="closed"):
-        await clerk._request("GET", "/jwks", cast_to=object)
+        await requester_of(clerk).request("GET", "/jwks", cast_to=object)
 
 
 # -- retries --------------------------------------------------------------------
@@ -329,7 +334,7 @@ async def test_closed_client_refuses(stub: StubServer) -> None:
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 async def test_idempotent_retried(stub: StubServer, clerk: Clerk, method: str, status: int) -> None:
     stub.add(method, "/v1/x", Reply(status=status, json={"errors": []}), Reply(json={"ok": 1}))
-    assert await clerk._request(method, "/x", cast_to=object) == {"ok": 1}
+    assert await requester_of(clerk).request(method, "/x", cast_to=object) == {"ok": 1}
     assert stub.count(method, "/v1/x") == 2
 
 
@@ -340,7 +345,7 @@ async def test_post_not_retried_on_5xx(
 ) -> None:
     stub.add(method, "/v1/x", Reply(status=status, json={"errors": []}), Reply(json={"ok": 1}))
     with pytest.raises(errors.ServerError) as info:
-        await clerk._request(method, "/x", body={}, cast_to=object)
+        await requester_of(clerk).request(method, "/x", body={}, cast_to=object)
     assert stub.count(method, "/v1/x") == 1  # reached the server exactly once
     assert info.value.attempts == 1
 
@@ -348,14 +353,14 @@ async def test_post_not_retried_on_5xx(
 @pytest.mark.parametrize("method", ["POST", "PATCH", "GET"])
 async def test_429_retried_for_every_method(stub: StubServer, clerk: Clerk, method: str) -> None:
     stub.add(method, "/v1/x", Reply(status=429, json={"errors": []}), Reply(json={"ok": 1}))
-    assert await clerk._request(method, "/x", body={}, cast_to=object) == {"ok": 1}
+    assert await requester_of(clerk).request(method, "/x", body={}, cast_to=object) == {"ok": 1}
     assert stub.count(method, "/v1/x") == 2
 
 
 async def test_gives_up_with_attempt_count(stub: StubServer, clerk: Clerk) -> None:
     stub.add("GET", "/v1/x", Reply(status=503, json={"errors": [{"code": "down"}]}))
     with pytest.raises(errors.ServerError) as info:
-        await clerk._request("GET", "/x", cast_to=object)
+        await requester_of(clerk).request("GET", "/x", cast_to=object)
     assert stub.count() == 4
     assert info.value.attempts == 4
     assert "after 4 attempts" in str(info.value)
@@ -370,7 +375,7 @@ async def test_retry_after_honoured(stub: StubServer) -> None:
     )
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=FAST_RETRIES) as clerk:
         started = time.monotonic()
-        await clerk._request("GET", "/x", cast_to=object)
+        await requester_of(clerk).request("GET", "/x", cast_to=object)
         assert time.monotonic() - started >= 0.3
 
 
@@ -379,7 +384,7 @@ async def test_retry_after_too_long_fails_fast(stub: StubServer, clerk: Clerk) -
         "GET", "/v1/x", Reply(status=429, json={"errors": []}, headers={"Retry-After": "3600"})
     )
     with pytest.raises(errors.RateLimitError) as info:
-        await clerk._request("GET", "/x", cast_to=object)
+        await requester_of(clerk).request("GET", "/x", cast_to=object)
     assert info.value.retry_after == 3600
     assert stub.count() == 1
 
@@ -394,7 +399,7 @@ async def test_retry_after_http_date_honoured(stub: StubServer) -> None:
     )
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=FAST_RETRIES) as clerk:
         started = time.monotonic()
-        assert await clerk._request("GET", "/x", cast_to=object) == {"ok": 1}
+        assert await requester_of(clerk).request("GET", "/x", cast_to=object) == {"ok": 1}
         assert time.monotonic() - started >= 0.9
     assert stub.count() == 2
 
@@ -405,7 +410,7 @@ async def test_deadline_respected(stub: StubServer) -> None:
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=policy) as clerk:
         started = time.monotonic()
         with pytest.raises(errors.ServerError):
-            await clerk._request("GET", "/x", cast_to=object)
+            await requester_of(clerk).request("GET", "/x", cast_to=object)
         assert time.monotonic() - started < 0.5 + 0.3
     assert 2 <= stub.count() <= 4
 
@@ -416,7 +421,7 @@ async def test_deadline_cuts_a_slow_answer(stub: StubServer) -> None:
     async with Clerk(secret_key=SECRET, api_url=stub.url, retries=policy, timeout=None) as clerk:
         started = time.monotonic()
         with pytest.raises(errors.ClerkTimeoutError) as info:
-            await clerk._request("GET", "/x?email=a%40example.com", cast_to=object)
+            await requester_of(clerk).request("GET", "/x?email=a%40example.com", cast_to=object)
         assert time.monotonic() - started < 0.6 + 0.4
     assert "example.com" not in str(info.value)  # queries may carry personal data
 
@@ -429,13 +434,15 @@ async def test_empty_answer_where_a_model_was_expected(
     with pytest.raises(errors.ClerkDecodeError, match="empty where a User was expected"):
         await clerk.users.get("user_1")
     stub.add("GET", "/v1/jwks", Reply(status=204, body=b""))
-    assert await clerk._request("GET", "/jwks", cast_to=object) is None
+    assert await requester_of(clerk).request("GET", "/jwks", cast_to=object) is None
 
 
 async def test_json_in_a_declared_charset(stub: StubServer, clerk: Clerk) -> None:
     latin = '{"first_name":"Ren\u00e9e"}'.encode("latin-1")
     stub.add("GET", "/v1/x", Reply(body=latin, content_type="application/json; charset=ISO-8859-1"))
-    assert await clerk._request("GET", "/x", cast_to=object) == {"first_name": "Ren\u00e9e"}
+    assert await requester_of(clerk).request("GET", "/x", cast_to=object) == {
+        "first_name": "Ren\u00e9e"
+    }
 
 
 @pytest.mark.parametrize(
@@ -451,7 +458,7 @@ async def test_json_in_every_form_json_allows(
     stub: StubServer, clerk: Clerk, body: bytes, content_type: str
 ) -> None:
     stub.add("GET", "/v1/x", Reply(body=body, content_type=content_type))
-    assert await clerk._request("GET", "/x", cast_to=object) == {"a": [1, "\u00e9"]}
+    assert await requester_of(clerk).request("GET", "/x", cast_to=object) == {"a": [1, "\u00e9"]}
 
 
 @pytest.mark.parametrize("body", [b'{"a": 1} {"b": 2}', b'{"a": 1', b"\xff\xfe{}x", b"[1,]"])
@@ -460,13 +467,13 @@ async def test_not_quite_json_is_a_decode_error(
 ) -> None:
     stub.add("GET", "/v1/x", Reply(body=body, content_type="application/json"))
     with pytest.raises(errors.ClerkDecodeError, match="not JSON"):
-        await clerk._request("GET", "/x", cast_to=object)
+        await requester_of(clerk).request("GET", "/x", cast_to=object)
 
 
 async def test_error_headers_are_case_insensitive(stub: StubServer, clerk: Clerk) -> None:
     stub.add("GET", "/v1/x", Reply(status=404, json={"errors": []}, headers={"X-Thing": "1"}))
     with pytest.raises(errors.NotFoundError) as info:
-        await clerk._request("GET", "/x", cast_to=object)
+        await requester_of(clerk).request("GET", "/x", cast_to=object)
     assert info.value.headers["x-thing"] == info.value.headers["X-THING"] == "1"
 
 
@@ -477,9 +484,9 @@ async def test_timeout_is_typed_and_post_not_retried(stub: StubServer) -> None:
         secret_key=SECRET, api_url=stub.url, timeout=0.1, retries=FAST_RETRIES
     ) as clerk:
         with pytest.raises(errors.ClerkTimeoutError):
-            await clerk._request("POST", "/x", body={}, cast_to=object)
+            await requester_of(clerk).request("POST", "/x", body={}, cast_to=object)
         with pytest.raises(errors.ClerkTimeoutError) as info:
-            await clerk._request("GET", "/y", cast_to=object)
+            await requester_of(clerk).request("GET", "/y", cast_to=object)
     assert stub.count("POST") == 1
     assert stub.count("GET") == 4
     assert info.value.attempts == 4
@@ -489,7 +496,7 @@ async def test_connection_refused_retried_even_for_post() -> None:
     # Nothing listens on this port: the request provably never reached a server.
     async with Clerk(secret_key=SECRET, api_url="http://127.0.0.1:9", retries=FAST_RETRIES) as c:
         with pytest.raises(errors.ClerkConnectionError) as info:
-            await c._request("POST", "/users", body={}, cast_to=object)
+            await requester_of(c).request("POST", "/users", body={}, cast_to=object)
     assert info.value.attempts == 4
     assert not info.value.request_sent
 
@@ -503,10 +510,10 @@ async def test_dropped_connection_post_not_retried(stub: StubServer, clerk: Cler
     stub.add("POST", "/v1/x", drop)
     stub.add("GET", "/v1/x", drop)
     with pytest.raises(errors.ClerkConnectionError):
-        await clerk._request("POST", "/x", body={}, cast_to=object)
+        await requester_of(clerk).request("POST", "/x", body={}, cast_to=object)
     assert stub.count("POST") == 1
     with pytest.raises(errors.ClerkConnectionError) as info:
-        await clerk._request("GET", "/x", cast_to=object)
+        await requester_of(clerk).request("GET", "/x", cast_to=object)
     assert info.value.attempts == 4
     # aiohttp itself resends an idempotent request once on a stale keep-alive connection.
     assert 4 <= stub.count("GET") <= 8
@@ -515,9 +522,13 @@ async def test_dropped_connection_post_not_retried(stub: StubServer, clerk: Cler
 async def test_cancellation_of_many_requests(stub: StubServer) -> None:
     stub.add("GET", "/v1/slow", Reply(json={}, delay=5))
     stub.add("GET", "/v1/fast", Reply(json={"ok": 1}))
-    async with Clerk(secret_key=SECRET, api_url=stub.url, max_connections=300) as clerk:
+    connector = aiohttp.TCPConnector(limit=300)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        Clerk(secret_key=SECRET, api_url=stub.url, session=session) as clerk,
+    ):
         tasks = [
-            asyncio.ensure_future(clerk._request("GET", "/slow", cast_to=object))
+            asyncio.ensure_future(requester_of(clerk).request("GET", "/slow", cast_to=object))
             for _ in range(200)
         ]
         for _ in range(500):
@@ -530,11 +541,7 @@ async def test_cancellation_of_many_requests(stub: StubServer) -> None:
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(isinstance(r, asyncio.CancelledError) for r in results)
         # The client stays usable and the pool holds no leaked connection.
-        assert await clerk._request("GET", "/fast", cast_to=object) == {"ok": 1}
-        session = clerk._shared.transport._session
-        assert session is not None
-        connector = session.connector
-        assert connector is not None
+        assert await requester_of(clerk).request("GET", "/fast", cast_to=object) == {"ok": 1}
         assert hasattr(connector, "_acquired")  # the pool's checked-out connections
         acquired = connector._acquired
         assert len(acquired) == 0
@@ -546,11 +553,11 @@ def test_session_of_another_loop_is_a_clear_error() -> None:
 
     async def first() -> None:
         with pytest.raises(errors.ClerkConnectionError):
-            await clerk._request("GET", "/jwks", cast_to=object)
+            await requester_of(clerk).request("GET", "/jwks", cast_to=object)
 
     async def second() -> None:
         with pytest.raises(errors.ConfigurationError, match="another event loop"):
-            await clerk._request("GET", "/jwks", cast_to=object)
+            await requester_of(clerk).request("GET", "/jwks", cast_to=object)
 
     loop = asyncio.new_event_loop()
     try:

@@ -15,6 +15,7 @@ import pytest
 from aioresponses import aioresponses
 
 from clerk_async import Clerk, errors
+from clerk_async._http import requester_of
 
 from .conftest import FAST_RETRIES, SECRET
 
@@ -38,7 +39,7 @@ async def test_dns_failure_is_retried_even_for_post(mocked: aioresponses) -> Non
         mocked.post(USERS, exception=aiohttp.ClientConnectorError(key, OSError(-2, "no such host")))
     async with Clerk(secret_key=SECRET, api_url=URL, retries=FAST_RETRIES) as clerk:
         with pytest.raises(errors.ClerkConnectionError) as info:
-            await clerk._request("POST", "/users", body={}, cast_to=object)
+            await requester_of(clerk).request("POST", "/users", body={}, cast_to=object)
     assert not info.value.request_sent
     assert info.value.attempts == 4 == sends(mocked)
     assert SECRET not in str(info.value)
@@ -48,7 +49,7 @@ async def test_read_timeout_not_retried_for_post(mocked: aioresponses) -> None:
     mocked.post(USERS, exception=asyncio.TimeoutError())
     async with Clerk(secret_key=SECRET, api_url=URL, retries=FAST_RETRIES) as clerk:
         with pytest.raises(errors.ClerkTimeoutError) as info:
-            await clerk._request("POST", "/users", body={}, cast_to=object)
+            await requester_of(clerk).request("POST", "/users", body={}, cast_to=object)
     assert info.value.request_sent
     assert info.value.attempts == 1 == sends(mocked)
 
@@ -58,7 +59,7 @@ async def test_reset_connection_retried_for_get(mocked: aioresponses) -> None:
         mocked.get(USERS, exception=aiohttp.ServerDisconnectedError())
     async with Clerk(secret_key=SECRET, api_url=URL, retries=FAST_RETRIES) as clerk:
         with pytest.raises(errors.ClerkConnectionError) as info:
-            await clerk._request("GET", "/users", cast_to=object)
+            await requester_of(clerk).request("GET", "/users", cast_to=object)
     assert info.value.attempts == 4 == sends(mocked)
 
 
@@ -66,5 +67,5 @@ async def test_cancellation_is_not_wrapped(mocked: aioresponses) -> None:
     mocked.get(USERS, exception=asyncio.CancelledError())
     async with Clerk(secret_key=SECRET, api_url=URL, retries=FAST_RETRIES) as clerk:
         with pytest.raises(asyncio.CancelledError):
-            await clerk._request("GET", "/users", cast_to=object)
+            await requester_of(clerk).request("GET", "/users", cast_to=object)
     assert sends(mocked) == 1

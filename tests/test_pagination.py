@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from clerk_async import UNSET, AsyncPaginator, Clerk, PaginationError, errors
+from clerk_async._http import requester_of
 
 from .conftest import FAST_RETRIES, SECRET
 from .stub_server import StubServer
@@ -146,12 +147,12 @@ async def server(stub: StubServer) -> AsyncIterator[tuple[StubServer, Directory,
 def users(clerk: Clerk, *, cursor: bool = True, **query: Any) -> AsyncPaginator[Item]:
     max_items = query.pop("max_items", None)
     concurrency = query.pop("concurrency", 1)
-    return clerk._paginate(
+    return requester_of(clerk).paginate(
         "/users",
         query=query,
         item_type=Item,
         envelope=False,
-        cursor=cursor,
+        cursor="starting_after" if cursor else None,
         max_items=max_items,
         concurrency=concurrency,
     )
@@ -160,7 +161,7 @@ def users(clerk: Clerk, *, cursor: bool = True, **query: Any) -> AsyncPaginator[
 def orgs(clerk: Clerk, **query: Any) -> AsyncPaginator[Item]:
     max_items = query.pop("max_items", None)
     concurrency = query.pop("concurrency", 1)
-    return clerk._paginate(
+    return requester_of(clerk).paginate(
         "/organizations",
         query=query,
         item_type=Item,
@@ -528,17 +529,21 @@ async def test_other_lists_walk_in_pages_of_500(stub: StubServer, clerk: Clerk) 
 async def test_max_limit_caps_the_default_only(stub: StubServer, clerk: Clerk) -> None:
     directory = Directory(30, envelope=False)
     stub.add("GET", "/v1/users", directory.handle)
-    walk = clerk._paginate(
+    walk = requester_of(clerk).paginate(
         "/users", query={"limit": 20}, item_type=Item, envelope=False, max_limit=7
     )
     assert len([u async for u in walk]) == 30
     assert [r.query["limit"] for r in stub.requests] == ["20", "20"]  # the caller's choice
     stub.requests.clear()
-    walk = clerk._paginate("/users", query={}, item_type=Item, envelope=False, max_limit=7)
+    walk = requester_of(clerk).paginate(
+        "/users", query={}, item_type=Item, envelope=False, max_limit=7
+    )
     assert len([u async for u in walk]) == 30
     assert [r.query["limit"] for r in stub.requests] == ["7"] * 5
     with pytest.raises(ValueError):
-        clerk._paginate("/users", query={}, item_type=Item, envelope=False, max_limit=0)
+        requester_of(clerk).paginate(
+            "/users", query={}, item_type=Item, envelope=False, max_limit=0
+        )
 
 
 # -- one page at a time --------------------------------------------------------------------

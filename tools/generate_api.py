@@ -483,8 +483,11 @@ class Operation:
     max_limit: int = 500  # the largest page the operation accepts (its ``limit`` maximum)
 
     @property
-    def cursor(self) -> bool:
-        return self.operation_id == "GetUserList"
+    def cursor(self) -> str | None:
+        """The query parameter that carries a list's cursor, when it takes one."""
+        return next(
+            (p.key for p in self.params if p.where == "query" and p.key == "starting_after"), None
+        )
 
 
 def iter_operations(spec: Schema) -> Iterator[tuple[str, str, Schema, list[Schema]]]:
@@ -712,12 +715,12 @@ def render_method(op: Operation, shadowed: set[str]) -> str:
         out.append(f'        """{doc}\n        """\n')
         out.append(warn)
         out.append(
-            f"        return self._client._paginate(\n"
+            f"        return self._http.paginate(\n"
             f"            {path_expr},\n"
             f"            query={dict_literal(query)},\n"
             f"            item_type={strip_union(item)},\n"
             f"            envelope={(op.envelope or False)!r},\n"
-            + ("            cursor=True,\n" if op.cursor else "")
+            + (f"            cursor={op.cursor!r},\n" if op.cursor else "")
             + "            max_items=max_items,\n"
             "            concurrency=concurrency,\n"
             f"            max_limit={op.max_limit},\n"
@@ -740,7 +743,7 @@ def render_method(op: Operation, shadowed: set[str]) -> str:
         args.append(f"files={dict_literal(files + body)}")
     args.append(f"cast_to={cast}")
     out.append(
-        "        return await self._client._request(\n"
+        "        return await self._http.request(\n"
         + "".join(f"            {a},\n" for a in args)
         + "        )\n"
     )
@@ -818,9 +821,9 @@ def render_namespaces(groups: list[str]) -> str:
         HEADER,
         '"""The ``clerk.<group>`` properties, each creating its resource on first use."""\n\n',
         "from __future__ import annotations\n\n",
-        "import functools\nfrom typing import TYPE_CHECKING, cast\n\n",
+        "import functools\nfrom typing import TYPE_CHECKING\n\n",
         "if TYPE_CHECKING:\n",
-        "    from .._client import Clerk\n",
+        "    from .._http import Requester\n",
     ]
     out += [f"    from .{g} import {camel(g)}\n" for g in groups]
     out.append('\n__all__ = ["GROUPS", "ResourceNamespaces"]\n\n')
@@ -831,7 +834,9 @@ def render_namespaces(groups: list[str]) -> str:
     out.append(
         '    """Mixed into :class:`~clerk_async.Clerk`: one lazily created namespace per group.\n\n'
         "    Importing a group's module is deferred to its first use, which keeps\n"
-        '    ``import clerk_async`` fast."""\n'
+        '    ``import clerk_async`` fast."""\n\n'
+        "    def __init__(self, http: Requester) -> None:\n"
+        "        self._http = http\n"
     )
     for g in groups:
         out.append(
@@ -839,7 +844,7 @@ def render_namespaces(groups: list[str]) -> str:
             f"    def {g}(self) -> {camel(g)}:\n"
             f'        """Operations of the ``{g}`` group."""\n'
             f"        from .{g} import {camel(g)}\n\n"
-            f'        return {camel(g)}(cast("Clerk", self))\n'
+            f"        return {camel(g)}(self._http)\n"
         )
     return "".join(out)
 

@@ -224,7 +224,7 @@ def groups() -> list[tuple[str, str]]:
     cls = find_class("clerk_async.resources._namespaces", "ResourceNamespaces")
     found = []
     for node in cls.body:
-        if isinstance(node, ast.FunctionDef) and node.returns is not None:
+        if isinstance(node, ast.FunctionDef) and node.decorator_list and node.returns is not None:
             found.append((node.name, ast.unparse(node.returns)))
     return found
 

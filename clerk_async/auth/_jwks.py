@@ -36,12 +36,14 @@ from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
 from .. import _config
+from .._http import requester_of
 from .._retry import Retries
 from ..errors import ClerkAPIError, ClerkError, ConfigurationError
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 
 if TYPE_CHECKING:
     from .._client import Clerk
+    from .._http import Requester
 
 __all__ = [
     "ERROR_BACKOFF",
@@ -255,11 +257,7 @@ _caches_lock = threading.Lock()
 def instance_key(clerk: Clerk | None) -> tuple[str, str]:
     """(API URL, secret key digest) of the instance a client (or the environment) points at."""
     if clerk is not None:
-        shared = getattr(clerk, "_shared", None)
-        secret = getattr(getattr(shared, "secret", None), "value", None)
-        if isinstance(secret, str):
-            return _config.instance_key(clerk.api_url, secret)
-        return clerk.api_url, f"id:{id(shared)}"
+        return requester_of(clerk).instance_key
     secret = _config.secret_key()
     if secret is None:
         raise ConfigurationError(
@@ -278,7 +276,7 @@ def jwks_cache_for(key: tuple[str, str]) -> JWKSCache:
     return cache
 
 
-def _bounded(client: Clerk) -> Clerk:
+def _bounded(client: Clerk) -> Requester:
     """``client`` with the JWKS retry budget (never more than its own)."""
     own = client.retries
     budget = JWKS_FETCH_RETRIES
@@ -291,7 +289,7 @@ def _bounded(client: Clerk) -> Clerk:
         deadline=deadline,
         statuses=own.statuses,
     )
-    return client.with_options(retries=policy)
+    return requester_of(client).with_options(retries=policy)
 
 
 def jwks_fetcher(clerk: Clerk | None) -> Fetch:
@@ -300,7 +298,7 @@ def jwks_fetcher(clerk: Clerk | None) -> Fetch:
         client = clerk
 
         async def fetch() -> object:
-            return await _bounded(client)._request("GET", "/jwks", cast_to=object)
+            return await _bounded(client).request("GET", "/jwks", cast_to=object)
 
         return fetch
 
@@ -308,7 +306,7 @@ def jwks_fetcher(clerk: Clerk | None) -> Fetch:
         from .._client import Clerk
 
         async with Clerk() as temporary:
-            return await _bounded(temporary)._request("GET", "/jwks", cast_to=object)
+            return await _bounded(temporary).request("GET", "/jwks", cast_to=object)
 
     return fetch_from_env
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._http import requester_of
 from ..errors import (
     AuthenticationError,
     ClerkAPIError,
@@ -172,12 +173,16 @@ async def verify_machine_token(token: str, *, clerk: Clerk | None = None) -> Mac
     path, field = _ENDPOINTS[kind]
     try:
         if clerk is not None:
-            answer = await clerk._request("POST", path, body={field: token}, cast_to=object)
+            answer = await requester_of(clerk).request(
+                "POST", path, body={field: token}, cast_to=object
+            )
         else:
             from .._client import Clerk
 
             async with Clerk() as temporary:
-                answer = await temporary._request("POST", path, body={field: token}, cast_to=object)
+                answer = await requester_of(temporary).request(
+                    "POST", path, body={field: token}, cast_to=object
+                )
     except ConfigurationError:
         raise
     except (AuthenticationError, PermissionDeniedError, RateLimitError, ServerError) as exc:

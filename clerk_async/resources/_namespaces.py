@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .._client import Clerk
+    from .._http import Requester
     from .actor_tokens import ActorTokens
     from .admin_portal_link_tokens import AdminPortalLinkTokens
     from .agent_tasks import AgentTasks
@@ -113,324 +113,327 @@ class ResourceNamespaces:
     Importing a group's module is deferred to its first use, which keeps
     ``import clerk_async`` fast."""
 
+    def __init__(self, http: Requester) -> None:
+        self._http = http
+
     @functools.cached_property
     def actor_tokens(self) -> ActorTokens:
         """Operations of the ``actor_tokens`` group."""
         from .actor_tokens import ActorTokens
 
-        return ActorTokens(cast("Clerk", self))
+        return ActorTokens(self._http)
 
     @functools.cached_property
     def admin_portal_link_tokens(self) -> AdminPortalLinkTokens:
         """Operations of the ``admin_portal_link_tokens`` group."""
         from .admin_portal_link_tokens import AdminPortalLinkTokens
 
-        return AdminPortalLinkTokens(cast("Clerk", self))
+        return AdminPortalLinkTokens(self._http)
 
     @functools.cached_property
     def agent_tasks(self) -> AgentTasks:
         """Operations of the ``agent_tasks`` group."""
         from .agent_tasks import AgentTasks
 
-        return AgentTasks(cast("Clerk", self))
+        return AgentTasks(self._http)
 
     @functools.cached_property
     def allowlist_identifiers(self) -> AllowlistIdentifiers:
         """Operations of the ``allowlist_identifiers`` group."""
         from .allowlist_identifiers import AllowlistIdentifiers
 
-        return AllowlistIdentifiers(cast("Clerk", self))
+        return AllowlistIdentifiers(self._http)
 
     @functools.cached_property
     def api_keys(self) -> ApiKeys:
         """Operations of the ``api_keys`` group."""
         from .api_keys import ApiKeys
 
-        return ApiKeys(cast("Clerk", self))
+        return ApiKeys(self._http)
 
     @functools.cached_property
     def beta_features(self) -> BetaFeatures:
         """Operations of the ``beta_features`` group."""
         from .beta_features import BetaFeatures
 
-        return BetaFeatures(cast("Clerk", self))
+        return BetaFeatures(self._http)
 
     @functools.cached_property
     def billing(self) -> Billing:
         """Operations of the ``billing`` group."""
         from .billing import Billing
 
-        return Billing(cast("Clerk", self))
+        return Billing(self._http)
 
     @functools.cached_property
     def blocklist_identifiers(self) -> BlocklistIdentifiers:
         """Operations of the ``blocklist_identifiers`` group."""
         from .blocklist_identifiers import BlocklistIdentifiers
 
-        return BlocklistIdentifiers(cast("Clerk", self))
+        return BlocklistIdentifiers(self._http)
 
     @functools.cached_property
     def clients(self) -> Clients:
         """Operations of the ``clients`` group."""
         from .clients import Clients
 
-        return Clients(cast("Clerk", self))
+        return Clients(self._http)
 
     @functools.cached_property
     def directories(self) -> Directories:
         """Operations of the ``directories`` group."""
         from .directories import Directories
 
-        return Directories(cast("Clerk", self))
+        return Directories(self._http)
 
     @functools.cached_property
     def domains(self) -> Domains:
         """Operations of the ``domains`` group."""
         from .domains import Domains
 
-        return Domains(cast("Clerk", self))
+        return Domains(self._http)
 
     @functools.cached_property
     def email_addresses(self) -> EmailAddresses:
         """Operations of the ``email_addresses`` group."""
         from .email_addresses import EmailAddresses
 
-        return EmailAddresses(cast("Clerk", self))
+        return EmailAddresses(self._http)
 
     @functools.cached_property
     def email_and_sms_templates(self) -> EmailAndSmsTemplates:
         """Operations of the ``email_and_sms_templates`` group."""
         from .email_and_sms_templates import EmailAndSmsTemplates
 
-        return EmailAndSmsTemplates(cast("Clerk", self))
+        return EmailAndSmsTemplates(self._http)
 
     @functools.cached_property
     def email_sms_templates(self) -> EmailSmsTemplates:
         """Operations of the ``email_sms_templates`` group."""
         from .email_sms_templates import EmailSmsTemplates
 
-        return EmailSmsTemplates(cast("Clerk", self))
+        return EmailSmsTemplates(self._http)
 
     @functools.cached_property
     def emails(self) -> Emails:
         """Operations of the ``emails`` group."""
         from .emails import Emails
 
-        return Emails(cast("Clerk", self))
+        return Emails(self._http)
 
     @functools.cached_property
     def enterprise_connections(self) -> EnterpriseConnections:
         """Operations of the ``enterprise_connections`` group."""
         from .enterprise_connections import EnterpriseConnections
 
-        return EnterpriseConnections(cast("Clerk", self))
+        return EnterpriseConnections(self._http)
 
     @functools.cached_property
     def instance_settings(self) -> InstanceSettings:
         """Operations of the ``instance_settings`` group."""
         from .instance_settings import InstanceSettings
 
-        return InstanceSettings(cast("Clerk", self))
+        return InstanceSettings(self._http)
 
     @functools.cached_property
     def invitations(self) -> Invitations:
         """Operations of the ``invitations`` group."""
         from .invitations import Invitations
 
-        return Invitations(cast("Clerk", self))
+        return Invitations(self._http)
 
     @functools.cached_property
     def jwks(self) -> Jwks:
         """Operations of the ``jwks`` group."""
         from .jwks import Jwks
 
-        return Jwks(cast("Clerk", self))
+        return Jwks(self._http)
 
     @functools.cached_property
     def jwt_templates(self) -> JwtTemplates:
         """Operations of the ``jwt_templates`` group."""
         from .jwt_templates import JwtTemplates
 
-        return JwtTemplates(cast("Clerk", self))
+        return JwtTemplates(self._http)
 
     @functools.cached_property
     def m2m(self) -> M2m:
         """Operations of the ``m2m`` group."""
         from .m2m import M2m
 
-        return M2m(cast("Clerk", self))
+        return M2m(self._http)
 
     @functools.cached_property
     def machines(self) -> Machines:
         """Operations of the ``machines`` group."""
         from .machines import Machines
 
-        return Machines(cast("Clerk", self))
+        return Machines(self._http)
 
     @functools.cached_property
     def miscellaneous(self) -> Miscellaneous:
         """Operations of the ``miscellaneous`` group."""
         from .miscellaneous import Miscellaneous
 
-        return Miscellaneous(cast("Clerk", self))
+        return Miscellaneous(self._http)
 
     @functools.cached_property
     def oauth_access_tokens(self) -> OauthAccessTokens:
         """Operations of the ``oauth_access_tokens`` group."""
         from .oauth_access_tokens import OauthAccessTokens
 
-        return OauthAccessTokens(cast("Clerk", self))
+        return OauthAccessTokens(self._http)
 
     @functools.cached_property
     def oauth_applications(self) -> OauthApplications:
         """Operations of the ``oauth_applications`` group."""
         from .oauth_applications import OauthApplications
 
-        return OauthApplications(cast("Clerk", self))
+        return OauthApplications(self._http)
 
     @functools.cached_property
     def organization_domains(self) -> OrganizationDomains:
         """Operations of the ``organization_domains`` group."""
         from .organization_domains import OrganizationDomains
 
-        return OrganizationDomains(cast("Clerk", self))
+        return OrganizationDomains(self._http)
 
     @functools.cached_property
     def organization_invitations(self) -> OrganizationInvitations:
         """Operations of the ``organization_invitations`` group."""
         from .organization_invitations import OrganizationInvitations
 
-        return OrganizationInvitations(cast("Clerk", self))
+        return OrganizationInvitations(self._http)
 
     @functools.cached_property
     def organization_memberships(self) -> OrganizationMemberships:
         """Operations of the ``organization_memberships`` group."""
         from .organization_memberships import OrganizationMemberships
 
-        return OrganizationMemberships(cast("Clerk", self))
+        return OrganizationMemberships(self._http)
 
     @functools.cached_property
     def organization_permissions(self) -> OrganizationPermissions:
         """Operations of the ``organization_permissions`` group."""
         from .organization_permissions import OrganizationPermissions
 
-        return OrganizationPermissions(cast("Clerk", self))
+        return OrganizationPermissions(self._http)
 
     @functools.cached_property
     def organization_roles(self) -> OrganizationRoles:
         """Operations of the ``organization_roles`` group."""
         from .organization_roles import OrganizationRoles
 
-        return OrganizationRoles(cast("Clerk", self))
+        return OrganizationRoles(self._http)
 
     @functools.cached_property
     def organizations(self) -> Organizations:
         """Operations of the ``organizations`` group."""
         from .organizations import Organizations
 
-        return Organizations(cast("Clerk", self))
+        return Organizations(self._http)
 
     @functools.cached_property
     def phone_numbers(self) -> PhoneNumbers:
         """Operations of the ``phone_numbers`` group."""
         from .phone_numbers import PhoneNumbers
 
-        return PhoneNumbers(cast("Clerk", self))
+        return PhoneNumbers(self._http)
 
     @functools.cached_property
     def proxy_checks(self) -> ProxyChecks:
         """Operations of the ``proxy_checks`` group."""
         from .proxy_checks import ProxyChecks
 
-        return ProxyChecks(cast("Clerk", self))
+        return ProxyChecks(self._http)
 
     @functools.cached_property
     def redirect_urls(self) -> RedirectUrls:
         """Operations of the ``redirect_urls`` group."""
         from .redirect_urls import RedirectUrls
 
-        return RedirectUrls(cast("Clerk", self))
+        return RedirectUrls(self._http)
 
     @functools.cached_property
     def role_sets(self) -> RoleSets:
         """Operations of the ``role_sets`` group."""
         from .role_sets import RoleSets
 
-        return RoleSets(cast("Clerk", self))
+        return RoleSets(self._http)
 
     @functools.cached_property
     def saml_connections(self) -> SamlConnections:
         """Operations of the ``saml_connections`` group."""
         from .saml_connections import SamlConnections
 
-        return SamlConnections(cast("Clerk", self))
+        return SamlConnections(self._http)
 
     @functools.cached_property
     def scim_directories(self) -> ScimDirectories:
         """Operations of the ``scim_directories`` group."""
         from .scim_directories import ScimDirectories
 
-        return ScimDirectories(cast("Clerk", self))
+        return ScimDirectories(self._http)
 
     @functools.cached_property
     def sessions(self) -> Sessions:
         """Operations of the ``sessions`` group."""
         from .sessions import Sessions
 
-        return Sessions(cast("Clerk", self))
+        return Sessions(self._http)
 
     @functools.cached_property
     def sign_in_tokens(self) -> SignInTokens:
         """Operations of the ``sign_in_tokens`` group."""
         from .sign_in_tokens import SignInTokens
 
-        return SignInTokens(cast("Clerk", self))
+        return SignInTokens(self._http)
 
     @functools.cached_property
     def sign_ups(self) -> SignUps:
         """Operations of the ``sign_ups`` group."""
         from .sign_ups import SignUps
 
-        return SignUps(cast("Clerk", self))
+        return SignUps(self._http)
 
     @functools.cached_property
     def sms_messages(self) -> SmsMessages:
         """Operations of the ``sms_messages`` group."""
         from .sms_messages import SmsMessages
 
-        return SmsMessages(cast("Clerk", self))
+        return SmsMessages(self._http)
 
     @functools.cached_property
     def templates(self) -> Templates:
         """Operations of the ``templates`` group."""
         from .templates import Templates
 
-        return Templates(cast("Clerk", self))
+        return Templates(self._http)
 
     @functools.cached_property
     def testing_tokens(self) -> TestingTokens:
         """Operations of the ``testing_tokens`` group."""
         from .testing_tokens import TestingTokens
 
-        return TestingTokens(cast("Clerk", self))
+        return TestingTokens(self._http)
 
     @functools.cached_property
     def users(self) -> Users:
         """Operations of the ``users`` group."""
         from .users import Users
 
-        return Users(cast("Clerk", self))
+        return Users(self._http)
 
     @functools.cached_property
     def waitlist_entries(self) -> WaitlistEntries:
         """Operations of the ``waitlist_entries`` group."""
         from .waitlist_entries import WaitlistEntries
 
-        return WaitlistEntries(cast("Clerk", self))
+        return WaitlistEntries(self._http)
 
     @functools.cached_property
     def webhooks(self) -> Webhooks:
         """Operations of the ``webhooks`` group."""
         from .webhooks import Webhooks
 
-        return Webhooks(cast("Clerk", self))
+        return Webhooks(self._http)

@@ -38,7 +38,7 @@ class ActorTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/actor-tokens/post/actor_tokens
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/actor_tokens",
             body={
@@ -60,7 +60,7 @@ class ActorTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/actor-tokens/post/actor_tokens/{actor_token_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/actor_tokens/{_segment('actor_token_id', actor_token_id)}/revoke",
             cast_to=ActorToken,

@@ -36,7 +36,7 @@ class AdminPortalLinkTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/admin-portal-link-tokens/post/admin_portal_link_tokens
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/admin_portal_link_tokens",
             body={
@@ -61,7 +61,7 @@ class AdminPortalLinkTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/admin-portal-link-tokens/post/admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/admin_portal_link_tokens/{_segment('adminPortalLinkTokenID', admin_portal_link_token_id)}/revoke",
             body={"revocation_reason": revocation_reason},

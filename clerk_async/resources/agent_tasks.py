@@ -42,7 +42,7 @@ class AgentTasks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/agent-tasks/post/agents/tasks
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/agents/tasks",
             body={
@@ -66,7 +66,7 @@ class AgentTasks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/agent-tasks/post/agents/tasks/{agent_task_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/agents/tasks/{_segment('agent_task_id', agent_task_id)}/revoke",
             cast_to=AgentTask,

@@ -39,7 +39,7 @@ class AllowlistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/get/allowlist_identifiers
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/allowlist_identifiers",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=AllowlistIdentifier,
@@ -60,7 +60,7 @@ class AllowlistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/post/allowlist_identifiers
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/allowlist_identifiers",
             body={"identifier": identifier, "notify": notify},
@@ -77,7 +77,7 @@ class AllowlistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/delete/allowlist_identifiers/{identifier_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/allowlist_identifiers/{_segment('identifier_id', identifier_id)}",
             cast_to=DeletedObject,

@@ -57,7 +57,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/get/api_keys
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/api_keys",
             query={
                 "type": type,
@@ -102,7 +102,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/post/api_keys
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/api_keys",
             body={
@@ -128,7 +128,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/get/api_keys/{apiKeyID}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}",
             cast_to=GetApiKey,
@@ -158,7 +158,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/patch/api_keys/{apiKeyID}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}",
             body={
@@ -181,7 +181,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/delete/api_keys/{apiKeyID}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}",
             cast_to=DeleteApiKey,
@@ -197,7 +197,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/get/api_keys/{apiKeyID}/secret
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}/secret",
             cast_to=GetApiKeySecret,
@@ -216,7 +216,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/post/api_keys/{apiKeyID}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}/revoke",
             body={"revocation_reason": revocation_reason},
@@ -233,7 +233,7 @@ class ApiKeys(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/api-keys/post/api_keys/verify
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/api_keys/verify",
             body={"secret": secret},

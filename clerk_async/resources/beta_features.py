@@ -37,7 +37,7 @@ class BetaFeatures(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/beta-features/patch/beta_features/instance_settings
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/beta_features/instance_settings",
             body={
@@ -69,7 +69,7 @@ class BetaFeatures(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             "/beta_features/domain",
             body={"home_url": home_url, "is_secondary": is_secondary},

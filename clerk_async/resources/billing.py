@@ -50,7 +50,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/plans
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/billing/plans",
             query={
                 "paginated": paginated,
@@ -89,7 +89,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/prices
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/billing/prices",
             query={"paginated": paginated, "limit": limit, "offset": offset, "plan_id": plan_id},
             item_type=BillingPriceResponse,
@@ -123,7 +123,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/post/billing/prices
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/billing/prices",
             body={
@@ -169,7 +169,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/subscription_items
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/billing/subscription_items",
             query={
                 "paginated": paginated,
@@ -201,7 +201,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/delete/billing/subscription_items/{subscription_item_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}",
             query={"end_now": end_now},
@@ -221,7 +221,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/post/billing/subscription_items/{subscription_item_id}/extend_free_trial
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/extend_free_trial",
             body={"extend_to": extend_to},
@@ -242,7 +242,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/post/billing/subscription_items/{subscription_item_id}/price_transition
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/price_transition",
             body={"from_price_id": from_price_id, "to_price_id": to_price_id},
@@ -262,7 +262,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/post/billing/subscription_items/{subscription_item_id}/discounts
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/discounts",
             body={"discount_id": discount_id},
@@ -282,7 +282,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/delete/billing/subscription_items/{subscription_item_id}/discounts/{discount_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/discounts/{_segment('discount_id', discount_id)}",
             cast_to=CommerceDiscountRedemptionResponse,
@@ -310,7 +310,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/billing/statements",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=BillingStatement,
@@ -330,7 +330,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements/{statementID}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/billing/statements/{_segment('statementID', statement_id)}",
             cast_to=BillingStatement,
@@ -360,7 +360,7 @@ class Billing(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/billing/get/billing/statements/{statementID}/payment_attempts
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/billing/statements/{_segment('statementID', statement_id)}/payment_attempts",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=BillingPaymentAttempt,

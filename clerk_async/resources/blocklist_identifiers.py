@@ -23,7 +23,7 @@ class BlocklistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/get/blocklist_identifiers
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/blocklist_identifiers",
             cast_to=BlocklistIdentifiersModel,
@@ -39,7 +39,7 @@ class BlocklistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/post/blocklist_identifiers
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/blocklist_identifiers",
             body={"identifier": identifier},
@@ -56,7 +56,7 @@ class BlocklistIdentifiers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/allow-list-block-list/delete/blocklist_identifiers/{identifier_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/blocklist_identifiers/{_segment('identifier_id', identifier_id)}",
             cast_to=DeletedObject,

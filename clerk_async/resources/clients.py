@@ -49,7 +49,7 @@ class Clients(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._client._paginate(
+        return self._http.paginate(
             "/clients",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=Client,
@@ -69,7 +69,7 @@ class Clients(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/clients/post/clients/verify
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/clients/verify",
             body={"token": token},
@@ -86,7 +86,7 @@ class Clients(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/clients/get/clients/{client_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/clients/{_segment('client_id', client_id)}",
             cast_to=Client,

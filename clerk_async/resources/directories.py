@@ -49,7 +49,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/get/directories
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/directories",
             query={"limit": limit, "offset": offset},
             item_type=Directory,
@@ -82,7 +82,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/post/directories
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/directories",
             body={
@@ -104,7 +104,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/get/directories/{directory_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/directories/{_segment('directory_id', directory_id)}",
             cast_to=Directory,
@@ -134,7 +134,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/patch/directories/{directory_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/directories/{_segment('directory_id', directory_id)}",
             body={
@@ -157,7 +157,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/delete/directories/{directory_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/directories/{_segment('directory_id', directory_id)}",
             cast_to=DeletedObject,
@@ -173,7 +173,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/post/directories/{directory_id}/rotate_api_key
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/directories/{_segment('directory_id', directory_id)}/rotate_api_key",
             cast_to=Directory,
@@ -189,7 +189,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/get/directories/{directory_id}/group_role_mappings
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             cast_to=ListDirectoryGroupRoleMappings,
@@ -217,7 +217,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/post/directories/{directory_id}/group_role_mappings
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             body={
@@ -247,7 +247,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/put/directories/{directory_id}/group_role_mappings
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             body={"mappings": mappings},
@@ -267,7 +267,7 @@ class Directories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/directories/delete/directories/{directory_id}/group_role_mappings/{mapping_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings/{_segment('mapping_id', mapping_id)}",
             cast_to=DeleteDirectoryGroupRoleMapping,

@@ -24,7 +24,7 @@ class Domains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/domains/get/domains
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/domains",
             cast_to=DomainsModel,
@@ -44,7 +44,7 @@ class Domains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/domains/post/domains
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/domains",
             body={"name": name, "is_satellite": is_satellite, "proxy_url": proxy_url},
@@ -71,7 +71,7 @@ class Domains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/domains/patch/domains/{domain_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/domains/{_segment('domain_id', domain_id)}",
             body={"name": name, "proxy_url": proxy_url, "is_secondary": is_secondary},
@@ -88,7 +88,7 @@ class Domains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/domains/delete/domains/{domain_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/domains/{_segment('domain_id', domain_id)}",
             cast_to=DeletedObject,

@@ -43,7 +43,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/post/email_addresses
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/email_addresses",
             body={
@@ -66,7 +66,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/get/email_addresses/{email_address_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}",
             cast_to=EmailAddress,
@@ -92,7 +92,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/patch/email_addresses/{email_address_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}",
             body={
@@ -113,7 +113,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/delete/email_addresses/{email_address_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}",
             cast_to=DeletedObject,
@@ -129,7 +129,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/post/email_addresses/{email_address_id}/prepare_verification
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}/prepare_verification",
             cast_to=PrepareEmailAddressVerification,
@@ -149,7 +149,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/post/email_addresses/{email_address_id}/attempt_verification
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}/attempt_verification",
             body={"verification_id": verification_id, "code": code},
@@ -176,7 +176,7 @@ class EmailAddresses(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/email-addresses/put/users/{user_id}/email_address
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/users/{_segment('user_id', user_id)}/email_address",
             body={

@@ -56,7 +56,7 @@ class EmailAndSmsTemplates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}",
             body={

@@ -51,7 +51,7 @@ class EmailSmsTemplates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._client._paginate(
+        return self._http.paginate(
             f"/templates/{_segment('template_type', template_type)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=Template,
@@ -80,7 +80,7 @@ class EmailSmsTemplates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}",
             cast_to=Template,
@@ -105,7 +105,7 @@ class EmailSmsTemplates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/revert",
             cast_to=Template,
@@ -133,7 +133,7 @@ class EmailSmsTemplates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/toggle_delivery",
             body={"delivered_by_clerk": delivered_by_clerk},

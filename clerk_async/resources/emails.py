@@ -45,7 +45,7 @@ class Emails(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/emails",
             body={

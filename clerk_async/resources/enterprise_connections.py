@@ -55,7 +55,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/enterprise_connections",
             query={
                 "limit": limit,
@@ -103,7 +103,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/post/enterprise_connections
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/enterprise_connections",
             body={
@@ -130,7 +130,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections/{enterprise_connection_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
             cast_to=EnterpriseConnection,
@@ -174,7 +174,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/patch/enterprise_connections/{enterprise_connection_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
             body={
@@ -202,7 +202,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/delete/enterprise_connections/{enterprise_connection_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
             cast_to=DeletedObject,
@@ -232,7 +232,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/get/enterprise_connections/{enterprise_connection_id}/test_runs
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
             query={"status": status, "limit": limit, "offset": offset},
             item_type=EnterpriseConnectionTestRun,
@@ -254,7 +254,7 @@ class EnterpriseConnections(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/enterprise-connections/post/enterprise_connections/{enterprise_connection_id}/test_runs
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
             cast_to=EnterpriseConnectionTestRunResponse,

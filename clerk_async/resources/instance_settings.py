@@ -29,7 +29,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/get/instance
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/instance",
             cast_to=Instance,
@@ -64,7 +64,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/patch/instance
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/instance",
             body={
@@ -103,7 +103,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/patch/instance/restrictions
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/instance/restrictions",
             body={
@@ -123,7 +123,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/get/instance/protect
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/instance/protect",
             cast_to=InstanceProtect,
@@ -145,7 +145,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/patch/instance/protect
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/instance/protect",
             body={"rules_enabled": rules_enabled, "specter_enabled": specter_enabled},
@@ -159,7 +159,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/get/instance/communication
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/instance/communication",
             cast_to=InstanceCommunication,
@@ -177,7 +177,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/patch/instance/communication
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/instance/communication",
             body={"blocked_country_codes": blocked_country_codes},
@@ -191,7 +191,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/get/instance/oauth_application_settings
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/instance/oauth_application_settings",
             cast_to=OauthApplicationSettings,
@@ -221,7 +221,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/patch/instance/oauth_application_settings
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/instance/oauth_application_settings",
             body={
@@ -247,7 +247,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/beta-features/post/instance/change_domain
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/instance/change_domain",
             body={"home_url": home_url, "is_secondary": is_secondary},
@@ -261,7 +261,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/get/instance/organization_settings
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/instance/organization_settings",
             cast_to=OrganizationSettings,
@@ -295,7 +295,7 @@ class InstanceSettings(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/instance-settings/patch/instance/organization_settings
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             "/instance/organization_settings",
             body={

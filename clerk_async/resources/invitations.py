@@ -48,7 +48,7 @@ class Invitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/invitations/get/invitations
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/invitations",
             query={
                 "status": status,
@@ -91,7 +91,7 @@ class Invitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/invitations/post/invitations
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/invitations",
             body={
@@ -118,7 +118,7 @@ class Invitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/invitations/post/invitations/bulk
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/invitations/bulk",
             body=body,
@@ -135,7 +135,7 @@ class Invitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/invitations/post/invitations/{invitation_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/invitations/{_segment('invitation_id', invitation_id)}/revoke",
             cast_to=RevokeInvitation,

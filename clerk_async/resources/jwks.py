@@ -21,7 +21,7 @@ class Jwks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwks/get/jwks
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/jwks",
             cast_to=JwksModel,

@@ -41,7 +41,7 @@ class JwtTemplates(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/get/jwt_templates
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/jwt_templates",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=JwtTemplate,
@@ -77,7 +77,7 @@ class JwtTemplates(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/post/jwt_templates
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/jwt_templates",
             body={
@@ -102,7 +102,7 @@ class JwtTemplates(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/get/jwt_templates/{template_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/jwt_templates/{_segment('template_id', template_id)}",
             cast_to=JwtTemplate,
@@ -136,7 +136,7 @@ class JwtTemplates(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/patch/jwt_templates/{template_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/jwt_templates/{_segment('template_id', template_id)}",
             body={
@@ -161,7 +161,7 @@ class JwtTemplates(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/jwt-templates/delete/jwt_templates/{template_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/jwt_templates/{_segment('template_id', template_id)}",
             cast_to=DeletedObject,

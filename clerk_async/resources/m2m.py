@@ -45,7 +45,7 @@ class M2m(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/m2-m-tokens/get/m2m_tokens
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/m2m_tokens",
             query={
                 "subject": subject,
@@ -81,7 +81,7 @@ class M2m(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/m2-m-tokens/post/m2m_tokens
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/m2m_tokens",
             body={
@@ -106,7 +106,7 @@ class M2m(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/m2-m-tokens/post/m2m_tokens/{m2m_token_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/m2m_tokens/{_segment('m2m_token_id', m2m_token_id)}/revoke",
             body={"revocation_reason": revocation_reason},
@@ -123,7 +123,7 @@ class M2m(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/m2-m-tokens/post/m2m_tokens/verify
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/m2m_tokens/verify",
             body={"token": token},

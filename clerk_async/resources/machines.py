@@ -51,7 +51,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/get/machines
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/machines",
             query={"limit": limit, "offset": offset, "query": query, "order_by": order_by},
             item_type=Machine,
@@ -79,7 +79,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/post/machines
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/machines",
             body={
@@ -100,7 +100,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/get/machines/{machine_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/machines/{_segment('machine_id', machine_id)}",
             cast_to=Machine,
@@ -120,7 +120,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/patch/machines/{machine_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/machines/{_segment('machine_id', machine_id)}",
             body={"name": name, "default_token_ttl": default_token_ttl},
@@ -137,7 +137,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/delete/machines/{machine_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/machines/{_segment('machine_id', machine_id)}",
             cast_to=DeleteMachine,
@@ -153,7 +153,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/get/machines/{machine_id}/secret_key
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/machines/{_segment('machine_id', machine_id)}/secret_key",
             cast_to=GetMachineSecretKey,
@@ -172,7 +172,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/post/machines/{machine_id}/secret_key/rotate
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/machines/{_segment('machine_id', machine_id)}/secret_key/rotate",
             body={"previous_token_ttl": previous_token_ttl},
@@ -190,7 +190,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/post/machines/{machine_id}/scopes
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/machines/{_segment('machine_id', machine_id)}/scopes",
             body={"to_machine_id": to_machine_id},
@@ -208,7 +208,7 @@ class Machines(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/machines/delete/machines/{machine_id}/scopes/{other_machine_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/machines/{_segment('machine_id', machine_id)}/scopes/{_segment('other_machine_id', other_machine_id)}",
             cast_to=DeleteMachineScope,

@@ -39,7 +39,7 @@ class Miscellaneous(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/miscellaneous/get/public/interstitial
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/public/interstitial",
             query={

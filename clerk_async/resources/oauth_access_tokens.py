@@ -30,7 +30,7 @@ class OauthAccessTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-access-tokens/post/oauth_applications/access_tokens/verify
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/oauth_applications/access_tokens/verify",
             body={"access_token": access_token, "secret": secret},

@@ -43,7 +43,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/get/oauth_applications
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/oauth_applications",
             query={
                 "limit": limit,
@@ -84,7 +84,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/post/oauth_applications
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/oauth_applications",
             body={
@@ -109,7 +109,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/get/oauth_applications/{oauth_application_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
             cast_to=OauthApplication,
@@ -143,7 +143,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/patch/oauth_applications/{oauth_application_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
             body={
@@ -168,7 +168,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/delete/oauth_applications/{oauth_application_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
             cast_to=DeletedObject,
@@ -188,7 +188,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/put/oauth_applications/{oauth_application_id}/logo
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/logo",
             files={"file": file, "uploader_user_id": uploader_user_id},
@@ -205,7 +205,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/post/oauth_applications/{oauth_application_id}/rotate_secret
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/rotate_secret",
             cast_to=OauthApplicationWithSecret,
@@ -221,7 +221,7 @@ class OauthApplications(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/oauth-applications/post/oauth_applications/{oauth_application_id}/revoke_token
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/revoke_token",
             body={"token": token},

@@ -45,7 +45,7 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/get/organizations/{organization_id}/domains
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/organizations/{_segment('organization_id', organization_id)}/domains",
             query={
                 "verified": verified,
@@ -80,7 +80,7 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/post/organizations/{organization_id}/domains
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/domains",
             body={"name": name, "enrollment_mode": enrollment_mode, "verified": verified},
@@ -107,7 +107,7 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/patch/organizations/{organization_id}/domains/{domain_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}",
             body={"enrollment_mode": enrollment_mode, "verified": verified},
@@ -125,7 +125,7 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/delete/organizations/{organization_id}/domains/{domain_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}",
             cast_to=DeletedObject,
@@ -142,7 +142,7 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/post/organizations/{organization_id}/domains/{domain_id}/verify_ownership
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}/verify_ownership",
             cast_to=OrganizationDomain,
@@ -180,7 +180,7 @@ class OrganizationDomains(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-domains/get/organization_domains
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/organization_domains",
             query={
                 "organization_id": organization_id,

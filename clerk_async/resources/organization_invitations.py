@@ -52,7 +52,7 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organization_invitations
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/organization_invitations",
             query={
                 "order_by": order_by,
@@ -96,7 +96,7 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organizations/{organization_id}/invitations
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/organizations/{_segment('organization_id', organization_id)}/invitations",
             query={
                 "status": status,
@@ -142,7 +142,7 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/post/organizations/{organization_id}/invitations
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations",
             body={
@@ -174,7 +174,7 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/post/organizations/{organization_id}/invitations/bulk
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/bulk",
             body=body,
@@ -211,7 +211,7 @@ class OrganizationInvitations(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._client._paginate(
+        return self._http.paginate(
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/pending",
             query={"limit": limit, "offset": offset},
             item_type=OrganizationInvitation,
@@ -232,7 +232,7 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/get/organizations/{organization_id}/invitations/{invitation_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/{_segment('invitation_id', invitation_id)}",
             cast_to=OrganizationInvitation,
@@ -256,7 +256,7 @@ class OrganizationInvitations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-invitations/post/organizations/{organization_id}/invitations/{invitation_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/{_segment('invitation_id', invitation_id)}/revoke",
             body={"requesting_user_id": requesting_user_id},

@@ -74,7 +74,7 @@ class OrganizationMemberships(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organizations/{organization_id}/memberships
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/organizations/{_segment('organization_id', organization_id)}/memberships",
             query={
                 "order_by": order_by,
@@ -125,7 +125,7 @@ class OrganizationMemberships(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/post/organizations/{organization_id}/memberships
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships",
             body={
@@ -151,7 +151,7 @@ class OrganizationMemberships(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/patch/organizations/{organization_id}/memberships/{user_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}",
             body={"role": role},
@@ -169,7 +169,7 @@ class OrganizationMemberships(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/delete/organizations/{organization_id}/memberships/{user_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}",
             cast_to=OrganizationMembership,
@@ -195,7 +195,7 @@ class OrganizationMemberships(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/patch/organizations/{organization_id}/memberships/{user_id}/metadata
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},

@@ -41,7 +41,7 @@ class OrganizationPermissions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/get/organization_permissions
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/organization_permissions",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             item_type=Permission,
@@ -63,7 +63,7 @@ class OrganizationPermissions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/post/organization_permissions
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/organization_permissions",
             body={"name": name, "key": key, "description": description},
@@ -80,7 +80,7 @@ class OrganizationPermissions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/get/organization_permissions/{permission_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/organization_permissions/{_segment('permission_id', permission_id)}",
             cast_to=Permission,
@@ -106,7 +106,7 @@ class OrganizationPermissions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/patch/organization_permissions/{permission_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organization_permissions/{_segment('permission_id', permission_id)}",
             body={"name": name, "key": key, "description": description},
@@ -123,7 +123,7 @@ class OrganizationPermissions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-permissions/delete/organization_permissions/{permission_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organization_permissions/{_segment('permission_id', permission_id)}",
             cast_to=DeletedObject,

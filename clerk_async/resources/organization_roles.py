@@ -43,7 +43,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/get/organization_roles
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/organization_roles",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             item_type=Role,
@@ -75,7 +75,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/post/organization_roles
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/organization_roles",
             body={
@@ -98,7 +98,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/get/organization_roles/{organization_role_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             cast_to=Role,
@@ -126,7 +126,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/patch/organization_roles/{organization_role_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             body={"name": name, "key": key, "description": description, "permissions": permissions},
@@ -143,7 +143,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/delete/organization_roles/{organization_role_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             cast_to=DeletedObject,
@@ -160,7 +160,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/post/organization_roles/{organization_role_id}/permissions/{permission_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}/permissions/{_segment('permission_id', permission_id)}",
             cast_to=Role,
@@ -177,7 +177,7 @@ class OrganizationRoles(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-roles/delete/organization_roles/{organization_role_id}/permissions/{permission_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}/permissions/{_segment('permission_id', permission_id)}",
             cast_to=Role,

@@ -59,7 +59,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/get/organizations
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/organizations",
             query={
                 "include_members_count": include_members_count,
@@ -106,7 +106,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/post/organizations
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/organizations",
             body={
@@ -140,7 +140,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/get/organizations/{organization_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}",
             query={
@@ -176,7 +176,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/patch/organizations/{organization_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}",
             body={
@@ -200,7 +200,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/delete/organizations/{organization_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}",
             cast_to=DeletedObject,
@@ -224,7 +224,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/put/organizations/{organization_id}/metadata
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/organizations/{_segment('organization_id', organization_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
@@ -249,7 +249,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/patch/organizations/{organization_id}/metadata
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
@@ -270,7 +270,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/put/organizations/{organization_id}/logo
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/organizations/{_segment('organization_id', organization_id)}/logo",
             files={"file": file, "uploader_user_id": uploader_user_id},
@@ -287,7 +287,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/delete/organizations/{organization_id}/logo
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}/logo",
             cast_to=Organization,
@@ -303,7 +303,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/get/organizations/{organization_id}/billing/subscription
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}/billing/subscription",
             cast_to=CommerceSubscription,
@@ -321,7 +321,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/get/organizations/{organization_id}/billing/credits
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}/billing/credits",
             cast_to=CommerceCreditBalanceResponse,
@@ -351,7 +351,7 @@ class Organizations(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organizations/post/organizations/{organization_id}/billing/credits
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/billing/credits",
             body={

@@ -43,7 +43,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/post/phone_numbers
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/phone_numbers",
             body={
@@ -66,7 +66,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/get/phone_numbers/{phone_number_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
             cast_to=PhoneNumber,
@@ -92,7 +92,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/patch/phone_numbers/{phone_number_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
             body={
@@ -113,7 +113,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/delete/phone_numbers/{phone_number_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
             cast_to=DeletedObject,
@@ -129,7 +129,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/post/phone_numbers/{phone_number_id}/prepare_verification
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}/prepare_verification",
             cast_to=PreparePhoneNumberVerification,
@@ -149,7 +149,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/post/phone_numbers/{phone_number_id}/attempt_verification
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}/attempt_verification",
             body={"verification_id": verification_id, "code": code},
@@ -170,7 +170,7 @@ class PhoneNumbers(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/phone-numbers/put/users/{user_id}/phone_number
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/users/{_segment('user_id', user_id)}/phone_number",
             body={"phone_number": phone_number, "identification_status": identification_status},

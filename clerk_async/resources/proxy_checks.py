@@ -28,7 +28,7 @@ class ProxyChecks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/proxy-checks/post/proxy_checks
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/proxy_checks",
             body={"domain_id": domain_id, "proxy_url": proxy_url},

@@ -39,7 +39,7 @@ class RedirectUrls(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/redirect-ur-ls/get/redirect_urls
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/redirect_urls",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=RedirectUrl,
@@ -59,7 +59,7 @@ class RedirectUrls(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/redirect-ur-ls/post/redirect_urls
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/redirect_urls",
             body={"url": url},
@@ -76,7 +76,7 @@ class RedirectUrls(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/redirect-ur-ls/get/redirect_urls/{id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/redirect_urls/{_segment('id', id)}",
             cast_to=RedirectUrl,
@@ -92,7 +92,7 @@ class RedirectUrls(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/redirect-ur-ls/delete/redirect_urls/{id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/redirect_urls/{_segment('id', id)}",
             cast_to=DeletedObject,

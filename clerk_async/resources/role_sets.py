@@ -44,7 +44,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/get/role_sets
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/role_sets",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
             item_type=RoleSet,
@@ -80,7 +80,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/post/role_sets
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/role_sets",
             body={
@@ -105,7 +105,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/get/role_sets/{role_set_key_or_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}",
             cast_to=RoleSet,
@@ -137,7 +137,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/patch/role_sets/{role_set_key_or_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}",
             body={
@@ -171,7 +171,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/post/role_sets/{role_set_key_or_id}/replace
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/replace",
             body={
@@ -201,7 +201,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/post/role_sets/{role_set_key_or_id}/roles
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/roles",
             body={
@@ -226,7 +226,7 @@ class RoleSets(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/role-sets/post/role_sets/{role_set_key_or_id}/roles/replace
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/roles/replace",
             body={"role_key": role_key, "to_role_key": to_role_key},

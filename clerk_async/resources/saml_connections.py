@@ -62,7 +62,7 @@ class SamlConnections(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._client._paginate(
+        return self._http.paginate(
             "/saml_connections",
             query={
                 "limit": limit,
@@ -127,7 +127,7 @@ class SamlConnections(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/saml_connections",
             body={
@@ -166,7 +166,7 @@ class SamlConnections(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
             cast_to=SamlConnection,
@@ -235,7 +235,7 @@ class SamlConnections(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
             body={
@@ -280,7 +280,7 @@ class SamlConnections(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
             cast_to=DeletedObject,

@@ -49,7 +49,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/get/scim_directories
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/scim_directories",
             query={"limit": limit, "offset": offset},
             item_type=ScimDirectory,
@@ -82,7 +82,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/post/scim_directories
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/scim_directories",
             body={
@@ -104,7 +104,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/get/scim_directories/{scim_directory_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
             cast_to=ScimDirectory,
@@ -134,7 +134,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/patch/scim_directories/{scim_directory_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
             body={
@@ -157,7 +157,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/delete/scim_directories/{scim_directory_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
             cast_to=DeletedObject,
@@ -173,7 +173,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/post/scim_directories/{scim_directory_id}/rotate_api_key
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/rotate_api_key",
             cast_to=ScimDirectory,
@@ -189,7 +189,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/get/scim_directories/{scim_directory_id}/group_role_mappings
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             cast_to=ListScimGroupRoleMappings,
@@ -215,7 +215,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/post/scim_directories/{scim_directory_id}/group_role_mappings
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             body={"scim_group_id": scim_group_id, "role_id": role_id, "precedence": precedence},
@@ -238,7 +238,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/put/scim_directories/{scim_directory_id}/group_role_mappings
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             body={"mappings": mappings},
@@ -258,7 +258,7 @@ class ScimDirectories(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/scim-directories/delete/scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings/{_segment('mapping_id', mapping_id)}",
             cast_to=DeleteScimGroupRoleMapping,

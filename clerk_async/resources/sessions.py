@@ -48,7 +48,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/get/sessions
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/sessions",
             query={
                 "client_id": client_id,
@@ -76,7 +76,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/post/sessions
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/sessions",
             body={"user_id": user_id, "active_organization_id": active_organization_id},
@@ -93,7 +93,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/get/sessions/{session_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/sessions/{_segment('session_id', session_id)}",
             cast_to=Session,
@@ -125,7 +125,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/post/sessions/{session_id}/refresh
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/refresh",
             body={
@@ -149,7 +149,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/post/sessions/{session_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/revoke",
             cast_to=Session,
@@ -168,7 +168,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/post/sessions/{session_id}/tokens
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/tokens",
             body={"expires_in_seconds": expires_in_seconds},
@@ -189,7 +189,7 @@ class Sessions(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sessions/post/sessions/{session_id}/tokens/{template_name}
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/tokens/{_segment('template_name', template_name)}",
             body={"expires_in_seconds": expires_in_seconds},
@@ -215,7 +215,7 @@ class Sessions(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/verify",
             body={"token": token},

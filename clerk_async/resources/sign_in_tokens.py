@@ -34,7 +34,7 @@ class SignInTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sign-in-tokens/post/sign_in_tokens
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/sign_in_tokens",
             body={"user_id": user_id, "org_id": org_id, "expires_in_seconds": expires_in_seconds},
@@ -51,7 +51,7 @@ class SignInTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sign-in-tokens/post/sign_in_tokens/{sign_in_token_id}/revoke
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/sign_in_tokens/{_segment('sign_in_token_id', sign_in_token_id)}/revoke",
             cast_to=SignInToken,

@@ -26,7 +26,7 @@ class SignUps(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sign-ups/get/sign_ups/{id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/sign_ups/{_segment('id', id)}",
             cast_to=SignUp,
@@ -50,7 +50,7 @@ class SignUps(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/sign-ups/patch/sign_ups/{id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/sign_ups/{_segment('id', id)}",
             body={"external_id": external_id, "custom_action": custom_action},

@@ -38,7 +38,7 @@ class SmsMessages(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/sms_messages",
             body={"message": message, "phone_number_id": phone_number_id},

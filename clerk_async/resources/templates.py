@@ -50,7 +50,7 @@ class Templates(AsyncResource):
             DeprecationWarning,
             stacklevel=2,
         )
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/preview",
             body={

@@ -21,7 +21,7 @@ class TestingTokens(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/testing-tokens/post/testing_tokens
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/testing_tokens",
             cast_to=TestingToken,

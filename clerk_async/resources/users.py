@@ -105,7 +105,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/users",
             query={
                 "email_address": email_address,
@@ -137,7 +137,7 @@ class Users(AsyncResource):
             },
             item_type=User,
             envelope=False,
-            cursor=True,
+            cursor="starting_after",
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
@@ -215,7 +215,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/users",
             body={
@@ -309,7 +309,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/count
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             "/users/count",
             query={
@@ -349,7 +349,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}",
             cast_to=User,
@@ -417,7 +417,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/patch/users/{user_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/users/{_segment('user_id', user_id)}",
             body={
@@ -459,7 +459,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}",
             cast_to=DeletedObject,
@@ -475,7 +475,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/ban
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/ban",
             cast_to=User,
@@ -491,7 +491,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/unban
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/unban",
             cast_to=User,
@@ -507,7 +507,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/ban
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/users/ban",
             body={"user_ids": user_ids},
@@ -524,7 +524,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/unban
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/users/unban",
             body={"user_ids": user_ids},
@@ -541,7 +541,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/lock
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/lock",
             cast_to=User,
@@ -557,7 +557,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/unlock
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/unlock",
             cast_to=User,
@@ -574,7 +574,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/profile_image
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/profile_image",
             files={"file": file},
@@ -591,7 +591,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/profile_image
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/profile_image",
             cast_to=User,
@@ -617,7 +617,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/put/users/{user_id}/metadata
         """
-        return await self._client._request(
+        return await self._http.request(
             "PUT",
             f"/users/{_segment('user_id', user_id)}/metadata",
             body={
@@ -648,7 +648,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/patch/users/{user_id}/metadata
         """
-        return await self._client._request(
+        return await self._http.request(
             "PATCH",
             f"/users/{_segment('user_id', user_id)}/metadata",
             body={
@@ -669,7 +669,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/billing/subscription
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}/billing/subscription",
             cast_to=CommerceSubscription,
@@ -685,7 +685,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/billing/credits
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}/billing/credits",
             cast_to=CommerceCreditBalanceResponse,
@@ -715,7 +715,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/billing/credits
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/billing/credits",
             body={
@@ -754,7 +754,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/oauth_access_tokens/{provider}
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/users/{_segment('user_id', user_id)}/oauth_access_tokens/{_segment('provider', provider)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
             item_type=GetOauthAccessTokenItem,
@@ -786,7 +786,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_memberships
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/users/{_segment('user_id', user_id)}/organization_memberships",
             query={"limit": limit, "offset": offset},
             item_type=OrganizationMembership,
@@ -820,7 +820,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/organization_invitations
         """
-        return self._client._paginate(
+        return self._http.paginate(
             f"/users/{_segment('user_id', user_id)}/organization_invitations",
             query={"limit": limit, "offset": offset, "status": status},
             item_type=OrganizationInvitationWithPublicOrganizationData,
@@ -843,7 +843,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/remove_password
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/remove_password",
             body={"sign_out_of_other_sessions": sign_out_of_other_sessions},
@@ -861,7 +861,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/verify_password
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/verify_password",
             body={"password": password},
@@ -879,7 +879,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/verify_totp
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/verify_totp",
             body={"code": code},
@@ -896,7 +896,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/mfa
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/mfa",
             cast_to=DisableMfa,
@@ -912,7 +912,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/backup_code
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/backup_code",
             cast_to=DeleteBackupCode,
@@ -929,7 +929,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/passkeys/{passkey_identification_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/passkeys/{_segment('passkey_identification_id', passkey_identification_id)}",
             cast_to=DeletedObject,
@@ -945,7 +945,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/get/users/{user_id}/trusted_devices
         """
-        return await self._client._request(
+        return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}/trusted_devices",
             cast_to=ListUserTrustedDevices,
@@ -962,7 +962,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/trusted_devices/{trusted_device_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/trusted_devices/{_segment('trusted_device_id', trusted_device_id)}",
             cast_to=TrustedDevice,
@@ -981,7 +981,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/web3_wallets/{web3_wallet_identification_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/web3_wallets/{_segment('web3_wallet_identification_id', web3_wallet_identification_id)}",
             cast_to=DeletedObject,
@@ -997,7 +997,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/totp
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/totp",
             cast_to=DeleteTotp,
@@ -1016,7 +1016,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/delete/users/{user_id}/external_accounts/{external_account_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/external_accounts/{_segment('external_account_id', external_account_id)}",
             cast_to=DeletedObject,
@@ -1035,7 +1035,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/password/set_compromised
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/password/set_compromised",
             body={"revoke_all_sessions": revoke_all_sessions},
@@ -1052,7 +1052,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/users/post/users/{user_id}/password/unset_compromised
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/password/unset_compromised",
             cast_to=User,
@@ -1080,7 +1080,7 @@ class Users(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/organization-memberships/get/organization_memberships
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/organization_memberships",
             query={"order_by": order_by, "limit": limit, "offset": offset},
             item_type=OrganizationMembership,

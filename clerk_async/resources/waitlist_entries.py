@@ -50,7 +50,7 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/get/waitlist_entries
         """
-        return self._client._paginate(
+        return self._http.paginate(
             "/waitlist_entries",
             query={
                 "limit": limit,
@@ -79,7 +79,7 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/post/waitlist_entries
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/waitlist_entries",
             body={"email_address": email_address, "notify": notify},
@@ -98,7 +98,7 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/post/waitlist_entries/bulk
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/waitlist_entries/bulk",
             body=body,
@@ -115,7 +115,7 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/delete/waitlist_entries/{waitlist_entry_id}
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}",
             cast_to=DeletedObject,
@@ -134,7 +134,7 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/post/waitlist_entries/{waitlist_entry_id}/invite
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}/invite",
             body={"ignore_existing": ignore_existing},
@@ -151,7 +151,7 @@ class WaitlistEntries(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/waitlist-entries/post/waitlist_entries/{waitlist_entry_id}/reject
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}/reject",
             cast_to=WaitlistEntry,

@@ -21,7 +21,7 @@ class Webhooks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/webhooks/post/webhooks/svix
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/webhooks/svix",
             cast_to=SvixUrl,
@@ -33,7 +33,7 @@ class Webhooks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/webhooks/delete/webhooks/svix
         """
-        return await self._client._request(
+        return await self._http.request(
             "DELETE",
             "/webhooks/svix",
             cast_to=type(None),
@@ -46,7 +46,7 @@ class Webhooks(AsyncResource):
 
         Reference: https://clerk.com/docs/reference/backend-api/tag/webhooks/post/webhooks/svix_url
         """
-        return await self._client._request(
+        return await self._http.request(
             "POST",
             "/webhooks/svix_url",
             cast_to=SvixUrl,

@@ -20,7 +20,7 @@ from clerk_async.auth import (
 )
 from clerk_async.errors import ClerkError, ConfigurationError
 
-from .helpers import ClerkServer, b64, claims, mint, public_pem, sign_raw
+from .helpers import SECRET_KEY, ClerkServer, b64, claims, mint, public_pem, sign_raw
 
 R = TokenVerificationErrorReason
 PEM = public_pem()
@@ -281,7 +281,7 @@ async def test_token_without_kid_through_jwks(clerk: Clerk) -> None:
 async def test_jwks_verification(clerk: Clerk, server: ClerkServer) -> None:
     assert (await verify_token(mint(), clerk=clerk)).sub == "user_123"
     assert server.counts["jwks"] == 1
-    assert server.auth_headers == [f"Bearer {clerk._shared.secret.value}"]  # type: ignore[union-attr]
+    assert server.auth_headers == [f"Bearer {SECRET_KEY}"]
 
 
 async def test_instance_from_environment(

@@ -18,6 +18,7 @@ from aiohttp import web
 import clerk_async
 import clerk_sync
 from clerk_async import errors
+from clerk_async._http import Requester
 
 from ..conftest import FAST_RETRIES, SECRET
 from ..stub_server import Reply, StubServer
@@ -120,13 +121,13 @@ def test_many_threads_share_one_client(
     before = set(_our_threads())
     # Which threads the requests run on, seen from inside the async client.
     ran_on: set[int | None] = set()
-    send = clerk.async_client._send
+    send = Requester._send
 
     async def recording_send(*args: Any, **kwargs: Any) -> Any:
         ran_on.add(threading.get_ident())
         return await send(*args, **kwargs)
 
-    monkeypatch.setattr(clerk.async_client, "_send", recording_send)
+    monkeypatch.setattr(Requester, "_send", recording_send)
 
     def work(_: int) -> int:
         return sum(clerk.users.get("user_1").id == "user_1" for _ in range(300))

@@ -1,0 +1,400 @@
+"""The requester: the one way down for every API request.
+
+Resources, the paginator and the auth helpers send through a :class:`Requester`;
+:class:`~clerk_async.Clerk` composes one from its options. Below it, in order:
+the retry loop (policy in :mod:`._retry`), the transport (:mod:`._transport`, the
+only module that talks to aiohttp) and decoding (:mod:`._convert`). Nothing below
+calls back up, and nothing outside this module touches a client's private
+attributes: code that holds a :class:`~clerk_async.Clerk` reaches its requester
+through :func:`requester_of`.
+
+The secret key lives in a :class:`_Secret` (its repr hides it) and goes into the
+request headers built here; the transport receives those headers once, when the
+requester is created, and is never asked to give anything back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from ._convert import parse_json, structure, unstructure
+from ._pagination import AsyncPaginator
+from ._retry import Retries
+from ._transport import AIOHTTP_VERSION, CONTENT_TYPE, RawResponse, Transport
+from ._urls import encode_query
+from ._version import __version__
+from .errors import (
+    ClerkAPIError,
+    ClerkConnectionError,
+    ClerkDecodeError,
+    ClerkTimeoutError,
+    ConfigurationError,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ._client import Clerk
+
+__all__ = ["USER_AGENT", "ClientOptions", "Requester", "requester_of"]
+
+T = TypeVar("T")
+
+_NONE_TYPE = type(None)
+_EXCERPT = 200
+
+USER_AGENT = (
+    f"clerk-async/{__version__} "
+    f"python/{sys.version_info.major}.{sys.version_info.minor} aiohttp/{AIOHTTP_VERSION}"
+)
+
+
+def _check_timeout(_: object, __: object, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError("timeout must be a positive number of seconds or None")
+
+
+def _api_origin(url: str) -> str:
+    url = url.rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def _frozen_headers(headers: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(headers or {}))
+
+
+@attrs.frozen
+class ClientOptions:
+    """What a client sends with and how: one frozen object, copied by ``with_options``.
+
+    Attributes:
+        api_url: the API origin, without ``/v1`` (requests go to ``{api_url}/v1/…``).
+        api_version: sent as ``Clerk-API-Version`` unless the user's headers set it.
+        timeout: seconds for one attempt, ``None`` for none.
+        retries: the retry policy.
+        user_agent: text appended to our ``User-Agent``.
+        default_headers: extra headers for every request.
+    """
+
+    api_url: str = attrs.field(converter=_api_origin)
+    api_version: str
+    timeout: float | None = attrs.field(validator=_check_timeout)
+    retries: Retries
+    user_agent: str | None = None
+    default_headers: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_frozen_headers, hash=False
+    )
+
+
+class _Secret:
+    """Holds the secret key so that no repr, vars() dump or traceback shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+
+class _Headers(dict[str, str]):
+    """Request headers; the repr hides the ``Authorization`` value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr({k: ("<secret>" if k == "Authorization" else v) for k, v in self.items()})
+
+
+def _build_headers(
+    options: ClientOptions, secret: _Secret | None, preset: frozenset[str]
+) -> _Headers | None:
+    """Every request's headers, or ``None`` without a secret key. ``preset`` names
+    (lower-cased) the headers a user's own session already sends."""
+    if secret is None:
+        return None
+    agent = USER_AGENT if not options.user_agent else f"{USER_AGENT} {options.user_agent}"
+    headers = {"Accept": "application/json", "User-Agent": agent}
+    user_set = preset | {k.lower() for k in options.default_headers}
+    if "clerk-api-version" not in user_set:
+        headers["Clerk-API-Version"] = options.api_version
+    headers.update(options.default_headers)
+    headers["Authorization"] = f"Bearer {secret.value}"
+    return _Headers(headers)
+
+
+class Requester:
+    """Sends API requests with retries and decodes the answers.
+
+    One requester per client; ``with_options`` copies share the secret and the
+    transport (so the connection pool). Create the first with :meth:`create`.
+    """
+
+    __slots__ = (
+        "_base",
+        "_first_timeout",
+        "_headers",
+        "_preset",
+        "_secret",
+        "_transport",
+        "options",
+    )
+
+    def __init__(
+        self,
+        options: ClientOptions,
+        secret: _Secret | None,
+        transport: Transport,
+        preset: frozenset[str],
+        headers: _Headers | None,
+    ) -> None:
+        self.options = options
+        self._secret = secret
+        self._transport = transport
+        self._preset = preset
+        self._headers = headers
+        self._base = options.api_url + "/v1"
+        # The first attempt of a request has the whole retry deadline ahead of it.
+        limits = [t for t in (options.timeout, options.retries.deadline) if t is not None]
+        self._first_timeout = min(limits) if limits else None
+
+    @classmethod
+    def create(
+        cls,
+        options: ClientOptions,
+        secret_key: str | None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+    ) -> Requester:
+        """The requester of a new client (a new transport, or the user's ``session``)."""
+        secret = _Secret(secret_key.strip()) if secret_key and secret_key.strip() else None
+        # Headers the user's session sends by default (its Clerk-API-Version wins).
+        preset = (
+            frozenset(k.lower() for k in session.headers) if session is not None else frozenset()
+        )
+        headers = _build_headers(options, secret, preset)
+        transport = Transport(
+            session=session, connection_limit=max_connections, default_headers=headers
+        )
+        return cls(options, secret, transport, preset, headers)
+
+    def with_options(self, **changes: Any) -> Requester:
+        """A requester with some options changed, sharing the secret and the transport."""
+        options = attrs.evolve(self.options, **changes)
+        headers = self._headers
+        if options.api_version != self.options.api_version:
+            headers = _build_headers(options, self._secret, self._preset)
+        return Requester(options, self._secret, self._transport, self._preset, headers)
+
+    @property
+    def instance_key(self) -> tuple[str, str]:
+        """(API URL, SHA-256 of the secret key): names the Clerk instance, for caches."""
+        if self._secret is None:
+            return self.options.api_url, f"id:{id(self._transport)}"
+        return self.options.api_url, hashlib.sha256(self._secret.value.encode()).hexdigest()
+
+    @property
+    def has_secret_key(self) -> bool:
+        """Whether a secret key was given (or found in the environment)."""
+        return self._secret is not None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the transport was closed."""
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the transport (and our session; a user's session stays open)."""
+        await self._transport.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Requester {self.options.api_url}>"
+
+    # -- requests ---------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, object] | None = None,
+        body: object = None,
+        files: Mapping[str, object] | None = None,
+        cast_to: type[T],
+    ) -> T:
+        """Send one API request (with retries) and decode the answer into ``cast_to``.
+
+        ``path`` starts after ``/v1`` and is already encoded (path parameters through
+        :func:`~clerk_async._urls.encode_segment`); ``query`` is encoded here; ``body``
+        goes as JSON (models and ``UNSET`` handled), ``files`` as a multipart form.
+        """
+        headers = self._headers
+        if headers is None:
+            raise ConfigurationError(
+                "no Clerk secret key: pass Clerk(secret_key=...) or set CLERK_SECRET_KEY"
+            )
+        url = self._base + path
+        if query:
+            encoded = encode_query(query)
+            if encoded:
+                url = f"{url}?{encoded}"
+        make_data: Callable[[], Any]
+        send_headers: Mapping[str, str] | None = (
+            None if headers is self._transport.default_headers else headers
+        )
+        if files is not None:
+            make_data = _form_factory(files)
+        elif body is not None:
+            payload = json.dumps(unstructure(body), separators=(",", ":")).encode()
+            send_headers = _Headers({**headers, "Content-Type": "application/json"})
+            make_data = lambda: payload  # noqa: E731
+        else:
+            make_data = _no_data
+        response = await self._send(method, url, send_headers, make_data)
+        return self._decode_response(method, url, response, cast_to)
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, object] | None,
+        item_type: type[T],
+        envelope: bool | str,
+        cursor: str | None = None,
+        max_items: int | None = None,
+        concurrency: int = 1,
+        max_limit: int = 500,
+    ) -> AsyncPaginator[T]:
+        """A lazy paginated ``GET`` (see :class:`~clerk_async.AsyncPaginator`)."""
+        return AsyncPaginator(
+            self,
+            path,
+            query=query,
+            item_type=item_type,
+            envelope=envelope,
+            cursor=cursor,
+            max_items=max_items,
+            concurrency=concurrency,
+            max_limit=max_limit,
+        )
+
+    def decode(self, data: object, cast_to: type[T]) -> T:
+        """Structure decoded JSON into ``cast_to``; :class:`ClerkDecodeError` if it does not fit."""
+        try:
+            return structure(data, cast_to)
+        except Exception as exc:
+            raise ClerkDecodeError(
+                f"could not decode the answer as {getattr(cast_to, '__name__', cast_to)}: {exc}"
+            ) from exc
+
+    # -- below the seam ---------------------------------------------------------
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str] | None, make_data: Callable[[], Any]
+    ) -> RawResponse:
+        """The retry loop: send until an answer below 400, or the policy gives up."""
+        options = self.options
+        policy = options.retries
+        transport = self._transport
+        started = time.monotonic()
+        timeout = self._first_timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1 and policy.deadline is not None:
+                remaining = started + policy.deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ClerkTimeoutError(
+                        f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out",
+                        attempts=attempt - 1,
+                    )
+                timeout = remaining if options.timeout is None else min(options.timeout, remaining)
+            try:
+                response = await transport.send(method, url, headers, make_data(), timeout)
+            except ClerkConnectionError as exc:
+                exc.attempts = attempt
+                if attempt > policy.max_retries or not policy.retry_connection_error(
+                    method, request_sent=exc.request_sent
+                ):
+                    raise
+                delay = policy.backoff(attempt, None)
+                if _past_deadline(policy, started, time.monotonic() + delay):
+                    raise
+                await asyncio.sleep(delay)
+                continue
+            if response.status < 400:
+                return response
+            error = ClerkAPIError.from_response(
+                response.status,
+                response.headers,
+                response.body,
+                method=method,
+                url=url,
+                attempts=attempt,
+            )
+            if attempt > policy.max_retries or not policy.retry_status(method, response.status):
+                raise error
+            if error.retry_after is not None and error.retry_after > policy.retry_after_max:
+                raise error  # the server asked for a longer pause than we are allowed to wait
+            delay = policy.backoff(attempt, error.retry_after)
+            if _past_deadline(policy, started, time.monotonic() + delay):
+                raise error
+            await asyncio.sleep(delay)
+
+    def _decode_response(self, method: str, url: str, response: RawResponse, cast_to: type[T]) -> T:
+        if cast_to is _NONE_TYPE:
+            return None  # type: ignore[return-value]
+        body = response.body
+        if response.status != 204 and body:
+            try:
+                data = parse_json(body, response.headers.get(CONTENT_TYPE))
+            except ValueError:
+                excerpt = body[:_EXCERPT].decode("utf-8", "replace")
+                raise ClerkDecodeError(
+                    f"{method} {_strip_query(url)}: HTTP {response.status} answer is not JSON: "
+                    f"{excerpt!r}"
+                ) from None
+            if data is not None:
+                return self.decode(data, cast_to)
+        if response.status != 204 and attrs.has(cast_to):
+            # Said plainly rather than handing back None typed as a model.
+            raise ClerkDecodeError(
+                f"{method} {_strip_query(url)}: HTTP {response.status} answer is empty where "
+                f"a {cast_to.__name__} was expected"
+            )
+        return None  # type: ignore[return-value]
+
+
+def requester_of(clerk: Clerk) -> Requester:
+    """The requester a client sends through (for the auth helpers and extensions)."""
+    return clerk._http
+
+
+def _no_data() -> None:
+    return None
+
+
+def _form_factory(files: Mapping[str, object]) -> Callable[[], Any]:
+    from ._transport import build_form
+
+    # A form can be sent once only, so every attempt gets a fresh one.
+    return lambda: build_form(files)
+
+
+def _past_deadline(policy: Retries, started: float, when: float) -> bool:
+    return policy.deadline is not None and when >= started + policy.deadline
+
+
+def _strip_query(url: str) -> str:
+    return url.split("?", 1)[0]
