@@ -39,6 +39,7 @@ from .. import _config
 from .._http import requester_of
 from .._retry import Retries
 from ..errors import ClerkAPIError, ClerkError, ConfigurationError
+from ._client import requester_for
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 
 if TYPE_CHECKING:
@@ -276,9 +277,9 @@ def jwks_cache_for(key: tuple[str, str]) -> JWKSCache:
     return cache
 
 
-def _bounded(client: Clerk) -> Requester:
-    """``client`` with the JWKS retry budget (never more than its own)."""
-    own = client.retries
+def _bounded(http: Requester) -> Requester:
+    """``http`` with the JWKS retry budget (never more than its own)."""
+    own = http.options.retries
     budget = JWKS_FETCH_RETRIES
     deadline = budget.deadline
     if own.deadline is not None and (deadline is None or own.deadline < deadline):
@@ -289,26 +290,17 @@ def _bounded(client: Clerk) -> Requester:
         deadline=deadline,
         statuses=own.statuses,
     )
-    return requester_of(client).with_options(retries=policy)
+    return http.with_options(retries=policy)
 
 
 def jwks_fetcher(clerk: Clerk | None) -> Fetch:
     """A coroutine function that fetches ``GET /v1/jwks`` as raw JSON."""
-    if clerk is not None:
-        client = clerk
 
-        async def fetch() -> object:
-            return await _bounded(client).request("GET", "/jwks", cast_to=object)
+    async def fetch() -> object:
+        async with requester_for(clerk) as http:
+            return await _bounded(http).request("GET", "/jwks", cast_to=object)
 
-        return fetch
-
-    async def fetch_from_env() -> object:
-        from .._client import Clerk
-
-        async with Clerk() as temporary:
-            return await _bounded(temporary).request("GET", "/jwks", cast_to=object)
-
-    return fetch_from_env
+    return fetch
 
 
 _pem_keys: OrderedDict[str, RSAPublicKey] = OrderedDict()
