@@ -66,7 +66,7 @@ def setup_clerk(
             :class:`~clerk_async.integrations.IntegrationOptions`. A ``clerk`` of
             your own is used instead: stored as ``app[CLERK]`` but never closed here.
     """
-    app_auth = AppAuth(options, settings, missing="the application has not started")
+    app_auth = AppAuth(options, settings)
     app[_APP_AUTH] = app_auth
 
     async def client_context(app: web.Application) -> AsyncIterator[None]:
