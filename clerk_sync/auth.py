@@ -57,6 +57,7 @@ def authenticate_request(
     headers: Mapping[str, str] | None = None,
     cookies: Mapping[str, str] | None = None,
     options: AuthenticateOptions | None = None,
+    clerk: Clerk | None = None,
     **overrides: Unpack[AuthenticateOverrides],
 ) -> RequestState:
     """Authenticate an incoming request to your backend.
@@ -64,9 +65,9 @@ def authenticate_request(
     Pass the framework's request object (Starlette/FastAPI ``Request``, aiohttp
     ``web.Request``: anything with ``headers``), or a ``headers`` mapping; cookies
     are read from the ``Cookie`` header(s) unless a ``cookies`` mapping is given.
-    Options come from ``options``; the keyword arguments (any field of
-    :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`) replace
-    its fields for this call. An unknown keyword raises ``TypeError``.
+    Options come from ``options``; ``clerk`` and the other keyword arguments (any
+    field of :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`)
+    replace its fields for this call. An unknown keyword raises ``TypeError``.
 
     The token is taken from ``Authorization: Bearer <token>`` first (any case of
     "Bearer"; a bare token works too), else from the ``__session`` cookie (or its
@@ -97,12 +98,13 @@ def authenticate_request(
             return web.json_response({"error": state.reason}, status=401)
         auth = state.to_auth()
     """
-    return shared_runner().run(
+    return _runner(clerk).run(
         _authenticate_request,
         request,
         headers=headers,
         cookies=cookies,
         options=options,
+        clerk=None if clerk is None else clerk.async_client,
         **overrides,
     )
 

@@ -126,7 +126,9 @@ class AuthenticateOverrides(TypedDict, total=False):
     :func:`authenticate_request` and every integration take them as
     ``**overrides``: the same names and accepted types as the options'
     constructor (a test holds the two in step), each one optional. An unknown
-    name raises ``TypeError``.
+    name raises ``TypeError``. The one field left out, ``clerk``, is a parameter
+    of its own wherever a client is taken (as in :func:`verify_token`), because
+    the sync twins hand a client over to its event loop by that parameter.
     """
 
     authorized_parties: Sequence[str] | str | None
@@ -135,7 +137,6 @@ class AuthenticateOverrides(TypedDict, total=False):
     jwt_key: str | None
     accepts_token: TokenType | str | Sequence[TokenType | str]
     clock_skew: float
-    clerk: Clerk | None
     publishable_key: str | None
 
 
@@ -143,14 +144,18 @@ _DEFAULT_OPTIONS = AuthenticateOptions()
 
 
 def with_overrides(
-    options: AuthenticateOptions | None, overrides: AuthenticateOverrides
+    options: AuthenticateOptions | None,
+    overrides: AuthenticateOverrides,
+    clerk: Clerk | None = None,
 ) -> AuthenticateOptions:
-    """``options`` (or the defaults) with the given fields replaced.
+    """``options`` (or the defaults) with the given fields replaced (``clerk`` when not None).
 
     Raises:
         TypeError: an override that names no field of :class:`AuthenticateOptions`.
     """
     base = _DEFAULT_OPTIONS if options is None else options
+    if clerk is not None:
+        return attrs.evolve(base, clerk=clerk, **overrides)
     # No copy on the hot path: a request authenticated with prepared options.
     return attrs.evolve(base, **overrides) if overrides else base
 
@@ -388,6 +393,7 @@ async def authenticate_request(
     headers: Mapping[str, str] | None = None,
     cookies: Mapping[str, str] | None = None,
     options: AuthenticateOptions | None = None,
+    clerk: Clerk | None = None,
     **overrides: Unpack[AuthenticateOverrides],
 ) -> RequestState:
     """Authenticate an incoming request to your backend.
@@ -395,9 +401,9 @@ async def authenticate_request(
     Pass the framework's request object (Starlette/FastAPI ``Request``, aiohttp
     ``web.Request``: anything with ``headers``), or a ``headers`` mapping; cookies
     are read from the ``Cookie`` header(s) unless a ``cookies`` mapping is given.
-    Options come from ``options``; the keyword arguments (any field of
-    :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`) replace
-    its fields for this call. An unknown keyword raises ``TypeError``.
+    Options come from ``options``; ``clerk`` and the other keyword arguments (any
+    field of :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`)
+    replace its fields for this call. An unknown keyword raises ``TypeError``.
 
     The token is taken from ``Authorization: Bearer <token>`` first (any case of
     "Bearer"; a bare token works too), else from the ``__session`` cookie (or its
@@ -428,7 +434,7 @@ async def authenticate_request(
             return web.json_response({"error": state.reason}, status=401)
         auth = state.to_auth()
     """
-    opts = with_overrides(options, overrides)
+    opts = with_overrides(options, overrides, clerk)
     if headers is None:
         headers = request.headers if request is not None else {}
     header_token = _bearer(headers)

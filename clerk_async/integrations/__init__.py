@@ -75,11 +75,13 @@ class IntegrationOptions(AuthenticateOverrides, total=False):
     """The keyword arguments of every integration.
 
     Any :class:`~clerk_async.auth.AuthenticateOverrides` (a field of
-    :class:`~clerk_async.auth.AuthenticateOptions`, overriding ``options=``), plus
-    ``secret_key`` and ``api_url`` for the client the integration opens when no
-    ``clerk`` is given (defaults: ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
+    :class:`~clerk_async.auth.AuthenticateOptions`, overriding ``options=``), and
+    the client: ``clerk``, one of yours (it stays yours), or else ``secret_key``
+    and ``api_url`` for the one the integration opens (defaults:
+    ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
     """
 
+    clerk: Clerk | None
     secret_key: str | None
     api_url: str | None
 
@@ -135,9 +137,10 @@ class AppAuth:
         *,
         missing: str = "the application has not started",
     ) -> None:
+        clerk = settings.pop("clerk", None)
         self._secret_key = settings.pop("secret_key", None)
         self._api_url = settings.pop("api_url", None)
-        self.options = with_overrides(options, settings)
+        self.options = with_overrides(options, settings, clerk)
         self._clerk = self.options.clerk
         self._owned = self._clerk is None
         self._missing = missing

@@ -91,6 +91,7 @@ async def test_an_unknown_override_is_a_type_error() -> None:
 def test_the_integrations_take_the_overrides_and_the_client_settings() -> None:
     assert set(IntegrationOptions.__annotations__) == {
         *AuthenticateOverrides.__annotations__,
+        "clerk",
         "secret_key",
         "api_url",
     }
