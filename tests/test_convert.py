@@ -166,3 +166,81 @@ def test_models_with_construction_logic_go_through_init() -> None:
     decoded = structure({"id": "idn_1", "email_address": "a@example.com"}, EmailAddress)
     assert decoded == EmailAddress(id="idn_1", email_address="a@example.com")
     assert repr(decoded).startswith("EmailAddress(id='idn_1'")
+
+
+# -- the response-model invariants (see clerk_async._convert.ResponseModel) ----------
+
+
+def test_response_model_fields_exist_on_the_class_before_any_decode() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from clerk_async.models import User\n"
+        "before = hasattr(User, 'first_name') and User.first_name is None\n"
+        "from clerk_async._convert import structure\n"
+        "structure({'id': 'user_1'}, User)\n"
+        "print(before, hasattr(User, 'first_name'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        attrs.field(default="x"),
+        attrs.field(factory=list),
+        attrs.field(default=None, validator=attrs.validators.instance_of(str)),
+        attrs.field(default=None, converter=str),
+    ],
+    ids=["non-None default", "factory", "validator", "converter"],
+)
+def test_response_model_rules_are_checked_when_the_class_is_defined(field: object) -> None:
+    from clerk_async._convert import ResponseModel
+
+    with pytest.raises(TypeError, match="defaults to None"):
+
+        @attrs.define(kw_only=True, slots=False)
+        class Broken(ResponseModel):
+            value: str | None = field  # type: ignore[assignment]
+
+
+def test_a_slotted_response_model_is_refused() -> None:
+    from clerk_async._convert import ResponseModel
+
+    with pytest.raises(TypeError, match="__slots__"):
+
+        @attrs.define(kw_only=True)
+        class Slotted(ResponseModel):
+            value: str | None = None
+
+
+def test_unknown_keys_are_not_fields() -> None:
+    import pickle
+
+    from clerk_async.models import User
+
+    known = structure({"id": "user_1", "first_name": "Ada"}, User)
+    extra = structure({"id": "user_1", "first_name": "Ada", "brand_new": [1]}, User)
+    assert extra == known and repr(extra) == repr(known)
+    assert attrs.asdict(extra) == attrs.asdict(known)
+    assert "brand_new" not in attrs.asdict(extra)
+    copy = pickle.loads(pickle.dumps(extra))
+    assert copy == extra and copy.first_name == "Ada" and copy.last_name is None
+
+
+def test_renamed_json_key_reaches_its_field() -> None:
+    from clerk_async.models import Jwks
+
+    jwks = structure({"keys": [{"kid": "k1", "kty": "RSA", "x5t#S256": "thumb"}]}, Jwks)
+    assert jwks.keys is not None
+    assert [(k.kid, getattr(k, "x5t_s256", None)) for k in jwks.keys] == [("k1", "thumb")]
+
+
+def test_response_model_keeps_wrong_shapes_nested() -> None:
+    from clerk_async.models import EmailAddress, User
+
+    user = structure({"id": "u", "email_addresses": [{"id": "e"}, "odd"], "scim": 3}, User)
+    scim: object = user.scim
+    assert user.email_addresses == [EmailAddress(id="e"), "odd"] and scim == 3

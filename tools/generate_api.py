@@ -328,10 +328,15 @@ def render_enum(enum_def: EnumDef) -> str:
 
 
 def render_class(cls: ClassDef) -> str:
-    # Response objects keep their fields in a plain ``__dict__``: decoding can then
-    # hand over a copy of the decoded JSON object instead of setting field by field.
+    # Response objects are ResponseModels (clerk_async._convert states their rules):
+    # dict-backed, so decoding adopts a copy of the JSON object.
     options = "kw_only=True" if cls.request else "kw_only=True, slots=False"
-    out = [f"\n\n@attrs.define({options})\n", f"class {cls.name}:\n", f'    """{cls.doc}"""\n\n']
+    base = "" if cls.request else "(ResponseModel)"
+    out = [
+        f"\n\n@attrs.define({options})\n",
+        f"class {cls.name}{base}:\n",
+        f'    """{cls.doc}"""\n\n',
+    ]
     if cls.object_value is not None:
         out.append(f"    OBJECT: ClassVar[str] = {cls.object_value!r}\n")
     if not cls.fields:
@@ -369,6 +374,8 @@ def render_model_module(module: str, models: Models, homes: dict[str, str]) -> s
         imports.append(f"from typing import {', '.join(typing_names)}\n")
     if classes:
         imports.append("\nimport attrs\n")
+    if any(not c.request for c in classes):
+        imports.append("\nfrom .._convert import ResponseModel\n")
     type_names = [n for n in ("UNSET", "ApiEnum", "Unset") if n in tokens]
     if type_names:
         imports.append(f"\nfrom .._types import {', '.join(type_names)}\n")

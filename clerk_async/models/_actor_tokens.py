@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = ["ActorToken", "ActorTokenStatus", "CreateActorTokenActorParams"]
@@ -21,7 +22,7 @@ class ActorTokenStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class ActorToken:
+class ActorToken(ResponseModel):
     """The ``ActorToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "actor_token"

@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["CreateAdminPortalLinkToken", "RevokeAdminPortalLinkToken"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateAdminPortalLinkToken:
+class CreateAdminPortalLinkToken(ResponseModel):
     """The ``CreateAdminPortalLinkToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "admin_portal_link_token"
@@ -32,7 +34,7 @@ class CreateAdminPortalLinkToken:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RevokeAdminPortalLinkToken:
+class RevokeAdminPortalLinkToken(ResponseModel):
     """The ``RevokeAdminPortalLinkToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "admin_portal_link_token"

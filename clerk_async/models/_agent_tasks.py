@@ -7,13 +7,14 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, Unset
 
 __all__ = ["AgentTask", "CreateAgentTaskOnBehalfOfParams"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class AgentTask:
+class AgentTask(ResponseModel):
     """The ``AgentTask`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "agent_task"

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = ["AllowlistIdentifier", "AllowlistIdentifierIdentifierType", "DeletedObject"]
@@ -21,7 +22,7 @@ class AllowlistIdentifierIdentifierType(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeletedObject:
+class DeletedObject(ResponseModel):
     """The ``DeletedObject`` object of the Clerk API."""
 
     object: str | None = None
@@ -32,7 +33,7 @@ class DeletedObject:
 
 
 @attrs.define(kw_only=True, slots=False)
-class AllowlistIdentifier:
+class AllowlistIdentifier(ResponseModel):
     """The ``AllowlistIdentifier`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "allowlist_identifier"

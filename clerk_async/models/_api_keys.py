@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = [
     "CreateApiKey",
     "DeleteApiKey",
@@ -20,7 +22,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetApiKeysItem:
+class GetApiKeysItem(ResponseModel):
     """The ``GetApiKeysItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -43,7 +45,7 @@ class GetApiKeysItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateApiKey:
+class CreateApiKey(ResponseModel):
     """The ``CreateApiKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -67,7 +69,7 @@ class CreateApiKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetApiKey:
+class GetApiKey(ResponseModel):
     """The ``GetApiKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -90,7 +92,7 @@ class GetApiKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class UpdateApiKey:
+class UpdateApiKey(ResponseModel):
     """The ``UpdateApiKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -113,7 +115,7 @@ class UpdateApiKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteApiKey:
+class DeleteApiKey(ResponseModel):
     """The ``DeleteApiKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -123,14 +125,14 @@ class DeleteApiKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetApiKeySecret:
+class GetApiKeySecret(ResponseModel):
     """The ``GetApiKeySecret`` object of the Clerk API."""
 
     secret: str | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class RevokeApiKey:
+class RevokeApiKey(ResponseModel):
     """The ``RevokeApiKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -153,7 +155,7 @@ class RevokeApiKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerifyApiKey:
+class VerifyApiKey(ResponseModel):
     """The ``VerifyApiKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"

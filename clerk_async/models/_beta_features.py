@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["UpdateInstanceAuthConfig"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class UpdateInstanceAuthConfig:
+class UpdateInstanceAuthConfig(ResponseModel):
     """The ``UpdateInstanceAuthConfig`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "instance_settings"

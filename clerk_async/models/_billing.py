@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -249,7 +250,7 @@ class BillingStatementStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceMoneyResponse:
+class CommerceMoneyResponse(ResponseModel):
     """The ``CommerceMoneyResponse`` object of the Clerk API."""
 
     amount: int | None = None
@@ -259,7 +260,7 @@ class CommerceMoneyResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionCreditResponse:
+class CommerceSubscriptionCreditResponse(ResponseModel):
     """The ``CommerceSubscriptionCreditResponse`` object of the Clerk API."""
 
     amount: CommerceSubscriptionCreditResponseAmount | None = None
@@ -267,7 +268,7 @@ class CommerceSubscriptionCreditResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionCreditResponseAmount:
+class CommerceSubscriptionCreditResponseAmount(ResponseModel):
     """The ``CommerceSubscriptionCreditResponseAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -277,7 +278,7 @@ class CommerceSubscriptionCreditResponseAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class FeatureResponse:
+class FeatureResponse(ResponseModel):
     """The ``FeatureResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "feature"
@@ -290,7 +291,7 @@ class FeatureResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlanUnitPriceTier:
+class CommercePlanUnitPriceTier(ResponseModel):
     """The ``CommercePlanUnitPriceTier`` object of the Clerk API."""
 
     starts_at_block: int | None = None
@@ -299,7 +300,7 @@ class CommercePlanUnitPriceTier:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlanUnitPrice:
+class CommercePlanUnitPrice(ResponseModel):
     """The ``CommercePlanUnitPrice`` object of the Clerk API."""
 
     name: str | None = None
@@ -308,7 +309,7 @@ class CommercePlanUnitPrice:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlan:
+class CommercePlan(ResponseModel):
     """The ``CommercePlan`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_plan"
@@ -334,7 +335,7 @@ class CommercePlan:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlanFee:
+class CommercePlanFee(ResponseModel):
     """The ``CommercePlanFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -344,7 +345,7 @@ class CommercePlanFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlanAnnualMonthlyFee:
+class CommercePlanAnnualMonthlyFee(ResponseModel):
     """The ``CommercePlanAnnualMonthlyFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -354,7 +355,7 @@ class CommercePlanAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlanAnnualFee:
+class CommercePlanAnnualFee(ResponseModel):
     """The ``CommercePlanAnnualFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -364,7 +365,7 @@ class CommercePlanAnnualFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePaymentMethodResponse:
+class CommercePaymentMethodResponse(ResponseModel):
     """The ``CommercePaymentMethodResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_payment_method"
@@ -388,7 +389,7 @@ class CommercePaymentMethodResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotalTier:
+class CommercePerUnitTotalTier(ResponseModel):
     """The ``CommercePerUnitTotalTier`` object of the Clerk API."""
 
     quantity: int | None = None
@@ -397,7 +398,7 @@ class CommercePerUnitTotalTier:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotal:
+class CommercePerUnitTotal(ResponseModel):
     """The ``CommercePerUnitTotal`` object of the Clerk API."""
 
     name: str | None = None
@@ -406,7 +407,7 @@ class CommercePerUnitTotal:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePayerResponse:
+class CommercePayerResponse(ResponseModel):
     """The ``CommercePayerResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_payer"
@@ -426,7 +427,7 @@ class CommercePayerResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotalTier2:
+class CommercePerUnitTotalTier2(ResponseModel):
     """The ``CommercePerUnitTotalTier-2`` object of the Clerk API."""
 
     quantity: int | None = None
@@ -435,7 +436,7 @@ class CommercePerUnitTotalTier2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePerUnitTotal2:
+class CommercePerUnitTotal2(ResponseModel):
     """The ``CommercePerUnitTotal-2`` object of the Clerk API."""
 
     name: str | None = None
@@ -444,7 +445,7 @@ class CommercePerUnitTotal2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem:
+class CommerceSubscriptionItem(ResponseModel):
     """The ``CommerceSubscriptionItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_subscription_item"
@@ -477,7 +478,7 @@ class CommerceSubscriptionItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemCredits:
+class CommerceSubscriptionItemCredits(ResponseModel):
     """The ``CommerceSubscriptionItemCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemCreditsProration | None = None
@@ -486,7 +487,7 @@ class CommerceSubscriptionItemCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemCreditsProration:
+class CommerceSubscriptionItemCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionItemCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -496,7 +497,7 @@ class CommerceSubscriptionItemCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemCreditsPayer:
+class CommerceSubscriptionItemCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionItemCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -504,7 +505,7 @@ class CommerceSubscriptionItemCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlan:
+class CommerceSubscriptionItemPlan(ResponseModel):
     """The ``CommerceSubscriptionItemPlan`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_plan"
@@ -530,7 +531,7 @@ class CommerceSubscriptionItemPlan:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlanFee:
+class CommerceSubscriptionItemPlanFee(ResponseModel):
     """The ``CommerceSubscriptionItemPlanFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -540,7 +541,7 @@ class CommerceSubscriptionItemPlanFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlanAnnualMonthlyFee:
+class CommerceSubscriptionItemPlanAnnualMonthlyFee(ResponseModel):
     """The ``CommerceSubscriptionItemPlanAnnualMonthlyFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -550,7 +551,7 @@ class CommerceSubscriptionItemPlanAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemPlanAnnualFee:
+class CommerceSubscriptionItemPlanAnnualFee(ResponseModel):
     """The ``CommerceSubscriptionItemPlanAnnualFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -560,7 +561,7 @@ class CommerceSubscriptionItemPlanAnnualFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPayment:
+class CommerceSubscriptionItemNextPayment(ResponseModel):
     """The ``CommerceSubscriptionItemNextPayment`` object of the Clerk API."""
 
     amount: CommerceSubscriptionItemNextPaymentAmount | None = None
@@ -570,7 +571,7 @@ class CommerceSubscriptionItemNextPayment:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentAmount:
+class CommerceSubscriptionItemNextPaymentAmount(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -580,7 +581,7 @@ class CommerceSubscriptionItemNextPaymentAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotals:
+class CommerceSubscriptionItemNextPaymentTotals(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -593,7 +594,7 @@ class CommerceSubscriptionItemNextPaymentTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsCredits:
+class CommerceSubscriptionItemNextPaymentTotalsCredits(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentTotalsCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemNextPaymentTotalsCreditsProration | None = None
@@ -602,7 +603,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
+class CommerceSubscriptionItemNextPaymentTotalsCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -612,7 +613,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
+class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -620,7 +621,7 @@ class CommerceSubscriptionItemNextPaymentTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
+class CommerceSubscriptionItemNextPaymentTotalsDiscounts(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentTotalsDiscounts`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemNextPaymentTotalsDiscountsProration | None = None
@@ -628,7 +629,7 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
+class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -638,7 +639,7 @@ class CommerceSubscriptionItemNextPaymentTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemSeats:
+class CommerceSubscriptionItemSeats(ResponseModel):
     """The ``CommerceSubscriptionItemSeats`` object of the Clerk API."""
 
     quantity: int | None = None
@@ -646,7 +647,7 @@ class CommerceSubscriptionItemSeats:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotals:
+class CommerceSubscriptionItemTotals(ResponseModel):
     """The ``CommerceSubscriptionItemTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -659,7 +660,7 @@ class CommerceSubscriptionItemTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsCredits:
+class CommerceSubscriptionItemTotalsCredits(ResponseModel):
     """The ``CommerceSubscriptionItemTotalsCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemTotalsCreditsProration | None = None
@@ -668,7 +669,7 @@ class CommerceSubscriptionItemTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsCreditsProration:
+class CommerceSubscriptionItemTotalsCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionItemTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -678,7 +679,7 @@ class CommerceSubscriptionItemTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsCreditsPayer:
+class CommerceSubscriptionItemTotalsCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionItemTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -686,7 +687,7 @@ class CommerceSubscriptionItemTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsDiscounts:
+class CommerceSubscriptionItemTotalsDiscounts(ResponseModel):
     """The ``CommerceSubscriptionItemTotalsDiscounts`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemTotalsDiscountsProration | None = None
@@ -694,7 +695,7 @@ class CommerceSubscriptionItemTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemTotalsDiscountsProration:
+class CommerceSubscriptionItemTotalsDiscountsProration(ResponseModel):
     """The ``CommerceSubscriptionItemTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -704,7 +705,7 @@ class CommerceSubscriptionItemTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPriceResponse:
+class BillingPriceResponse(ResponseModel):
     """The ``BillingPriceResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_price"
@@ -725,7 +726,7 @@ class BillingPriceResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPriceResponseFee:
+class BillingPriceResponseFee(ResponseModel):
     """The ``BillingPriceResponseFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -735,7 +736,7 @@ class BillingPriceResponseFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPriceResponseAnnualMonthlyFee:
+class BillingPriceResponseAnnualMonthlyFee(ResponseModel):
     """The ``BillingPriceResponseAnnualMonthlyFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -745,7 +746,7 @@ class BillingPriceResponseAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class FeatureResponse2:
+class FeatureResponse2(ResponseModel):
     """The ``FeatureResponse-2`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "feature"
@@ -758,7 +759,7 @@ class FeatureResponse2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlan2:
+class CommercePlan2(ResponseModel):
     """The ``CommercePlan-2`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_plan"
@@ -794,7 +795,7 @@ class CommercePlan2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlan2Fee:
+class CommercePlan2Fee(ResponseModel):
     """The ``CommercePlan2Fee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -804,7 +805,7 @@ class CommercePlan2Fee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlan2AnnualMonthlyFee:
+class CommercePlan2AnnualMonthlyFee(ResponseModel):
     """The ``CommercePlan2AnnualMonthlyFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -814,7 +815,7 @@ class CommercePlan2AnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePlan2AnnualFee:
+class CommercePlan2AnnualFee(ResponseModel):
     """The ``CommercePlan2AnnualFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -824,7 +825,7 @@ class CommercePlan2AnnualFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2:
+class CommerceSubscriptionItem2(ResponseModel):
     """The ``CommerceSubscriptionItem-2`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_subscription_item"
@@ -857,7 +858,7 @@ class CommerceSubscriptionItem2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Credit:
+class CommerceSubscriptionItem2Credit(ResponseModel):
     """The ``CommerceSubscriptionItem2Credit`` object of the Clerk API."""
 
     amount: CommerceSubscriptionItem2CreditAmount | None = None
@@ -865,7 +866,7 @@ class CommerceSubscriptionItem2Credit:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2CreditAmount:
+class CommerceSubscriptionItem2CreditAmount(ResponseModel):
     """The ``CommerceSubscriptionItem2CreditAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -875,7 +876,7 @@ class CommerceSubscriptionItem2CreditAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Plan:
+class CommerceSubscriptionItem2Plan(ResponseModel):
     """The ``CommerceSubscriptionItem2Plan`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_plan"
@@ -911,7 +912,7 @@ class CommerceSubscriptionItem2Plan:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PlanFee:
+class CommerceSubscriptionItem2PlanFee(ResponseModel):
     """The ``CommerceSubscriptionItem2PlanFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -921,7 +922,7 @@ class CommerceSubscriptionItem2PlanFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
+class CommerceSubscriptionItem2PlanAnnualMonthlyFee(ResponseModel):
     """The ``CommerceSubscriptionItem2PlanAnnualMonthlyFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -931,7 +932,7 @@ class CommerceSubscriptionItem2PlanAnnualMonthlyFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PlanAnnualFee:
+class CommerceSubscriptionItem2PlanAnnualFee(ResponseModel):
     """The ``CommerceSubscriptionItem2PlanAnnualFee`` object of the Clerk API."""
 
     amount: int | None = None
@@ -941,7 +942,7 @@ class CommerceSubscriptionItem2PlanAnnualFee:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2PaymentSource:
+class CommerceSubscriptionItem2PaymentSource(ResponseModel):
     """The ``CommerceSubscriptionItem2PaymentSource`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_source"
@@ -965,7 +966,7 @@ class CommerceSubscriptionItem2PaymentSource:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2LifetimePaid:
+class CommerceSubscriptionItem2LifetimePaid(ResponseModel):
     """The ``CommerceSubscriptionItem2LifetimePaid`` object of the Clerk API."""
 
     amount: int | None = None
@@ -975,7 +976,7 @@ class CommerceSubscriptionItem2LifetimePaid:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Amount:
+class CommerceSubscriptionItem2Amount(ResponseModel):
     """The ``CommerceSubscriptionItem2Amount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -985,7 +986,7 @@ class CommerceSubscriptionItem2Amount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoice:
+class CommerceSubscriptionItem2NextInvoice(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoice`` object of the Clerk API."""
 
     amount: CommerceSubscriptionItem2NextInvoiceAmount | None = None
@@ -995,7 +996,7 @@ class CommerceSubscriptionItem2NextInvoice:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceAmount:
+class CommerceSubscriptionItem2NextInvoiceAmount(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -1005,7 +1006,7 @@ class CommerceSubscriptionItem2NextInvoiceAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotals:
+class CommerceSubscriptionItem2NextInvoiceTotals(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -1018,7 +1019,7 @@ class CommerceSubscriptionItem2NextInvoiceTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
+class CommerceSubscriptionItem2NextInvoiceTotalsCredits(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration | None = None
@@ -1027,7 +1028,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
+class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -1037,7 +1038,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
+class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -1045,7 +1046,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
+class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsDiscounts`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration | None = None
@@ -1053,7 +1054,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
+class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration(ResponseModel):
     """The ``CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -1063,7 +1064,7 @@ class CommerceSubscriptionItem2NextInvoiceTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPayment:
+class CommerceSubscriptionItem2NextPayment(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPayment`` object of the Clerk API."""
 
     amount: CommerceSubscriptionItem2NextPaymentAmount | None = None
@@ -1073,7 +1074,7 @@ class CommerceSubscriptionItem2NextPayment:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentAmount:
+class CommerceSubscriptionItem2NextPaymentAmount(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -1083,7 +1084,7 @@ class CommerceSubscriptionItem2NextPaymentAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotals:
+class CommerceSubscriptionItem2NextPaymentTotals(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -1096,7 +1097,7 @@ class CommerceSubscriptionItem2NextPaymentTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsCredits:
+class CommerceSubscriptionItem2NextPaymentTotalsCredits(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentTotalsCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItem2NextPaymentTotalsCreditsProration | None = None
@@ -1105,7 +1106,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
+class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -1115,7 +1116,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
+class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -1123,7 +1124,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
+class CommerceSubscriptionItem2NextPaymentTotalsDiscounts(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentTotalsDiscounts`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration | None = None
@@ -1131,7 +1132,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
+class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration(ResponseModel):
     """The ``CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -1141,7 +1142,7 @@ class CommerceSubscriptionItem2NextPaymentTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItem2Payer:
+class CommerceSubscriptionItem2Payer(ResponseModel):
     """The ``CommerceSubscriptionItem2Payer`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_payer"
@@ -1161,7 +1162,7 @@ class CommerceSubscriptionItem2Payer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePriceTransitionDetails:
+class CommercePriceTransitionDetails(ResponseModel):
     """The ``CommercePriceTransitionDetails`` object of the Clerk API."""
 
     previous_plan: CommercePlan2 | None = None
@@ -1178,7 +1179,7 @@ class CommercePriceTransitionDetails:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePriceTransitionDetailsImmediateCharge:
+class CommercePriceTransitionDetailsImmediateCharge(ResponseModel):
     """The ``CommercePriceTransitionDetailsImmediateCharge`` object of the Clerk API."""
 
     amount: int | None = None
@@ -1188,7 +1189,7 @@ class CommercePriceTransitionDetailsImmediateCharge:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePriceTransitionResponse:
+class CommercePriceTransitionResponse(ResponseModel):
     """The ``CommercePriceTransitionResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_price_transition"
@@ -1198,7 +1199,7 @@ class CommercePriceTransitionResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceDiscountRedemptionResponse:
+class CommerceDiscountRedemptionResponse(ResponseModel):
     """The ``CommerceDiscountRedemptionResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_discount_redemption"
@@ -1221,7 +1222,7 @@ class CommerceDiscountRedemptionResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceDiscountRedemptionResponseAmountOff:
+class CommerceDiscountRedemptionResponseAmountOff(ResponseModel):
     """The ``CommerceDiscountRedemptionResponseAmountOff`` object of the Clerk API."""
 
     amount: int | None = None
@@ -1231,7 +1232,7 @@ class CommerceDiscountRedemptionResponseAmountOff:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceDiscountRedemptionResponseAmount:
+class CommerceDiscountRedemptionResponseAmount(ResponseModel):
     """The ``CommerceDiscountRedemptionResponseAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -1241,7 +1242,7 @@ class CommerceDiscountRedemptionResponseAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttempt:
+class BillingPaymentAttempt(ResponseModel):
     """The ``BillingPaymentAttempt`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_payment"
@@ -1271,7 +1272,7 @@ class BillingPaymentAttempt:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotals:
+class BillingPaymentAttemptTotals(ResponseModel):
     """The ``BillingPaymentAttemptTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -1284,7 +1285,7 @@ class BillingPaymentAttemptTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsCredits:
+class BillingPaymentAttemptTotalsCredits(ResponseModel):
     """The ``BillingPaymentAttemptTotalsCredits`` object of the Clerk API."""
 
     proration: BillingPaymentAttemptTotalsCreditsProration | None = None
@@ -1293,7 +1294,7 @@ class BillingPaymentAttemptTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsCreditsProration:
+class BillingPaymentAttemptTotalsCreditsProration(ResponseModel):
     """The ``BillingPaymentAttemptTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -1303,7 +1304,7 @@ class BillingPaymentAttemptTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsCreditsPayer:
+class BillingPaymentAttemptTotalsCreditsPayer(ResponseModel):
     """The ``BillingPaymentAttemptTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -1311,7 +1312,7 @@ class BillingPaymentAttemptTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsDiscounts:
+class BillingPaymentAttemptTotalsDiscounts(ResponseModel):
     """The ``BillingPaymentAttemptTotalsDiscounts`` object of the Clerk API."""
 
     proration: BillingPaymentAttemptTotalsDiscountsProration | None = None
@@ -1319,7 +1320,7 @@ class BillingPaymentAttemptTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingPaymentAttemptTotalsDiscountsProration:
+class BillingPaymentAttemptTotalsDiscountsProration(ResponseModel):
     """The ``BillingPaymentAttemptTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -1329,7 +1330,7 @@ class BillingPaymentAttemptTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingStatement:
+class BillingStatement(ResponseModel):
     """The ``BillingStatement`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_statement"
@@ -1344,7 +1345,7 @@ class BillingStatement:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingStatementTotals:
+class BillingStatementTotals(ResponseModel):
     """The ``BillingStatementTotals`` object of the Clerk API."""
 
     grand_total: CommerceMoneyResponse | None = None
@@ -1354,7 +1355,7 @@ class BillingStatementTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingStatementGroupsItem:
+class BillingStatementGroupsItem(ResponseModel):
     """The ``BillingStatementGroupsItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_statement_group"

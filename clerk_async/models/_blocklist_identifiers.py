@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = ["BlocklistIdentifier", "BlocklistIdentifierIdentifierType", "BlocklistIdentifiers"]
@@ -21,7 +22,7 @@ class BlocklistIdentifierIdentifierType(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class BlocklistIdentifier:
+class BlocklistIdentifier(ResponseModel):
     """The ``BlocklistIdentifier`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "blocklist_identifier"
@@ -35,7 +36,7 @@ class BlocklistIdentifier:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BlocklistIdentifiers:
+class BlocklistIdentifiers(ResponseModel):
     """The ``BlocklistIdentifiers`` object of the Clerk API."""
 
     data: list[BlocklistIdentifier] | None = None

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = ["Client", "Session", "SessionActivityResponse", "SessionStatus", "SessionTask"]
@@ -26,7 +27,7 @@ class SessionStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class SessionActivityResponse:
+class SessionActivityResponse(ResponseModel):
     """The ``SessionActivityResponse`` object of the Clerk API."""
 
     object: str | None = None
@@ -41,14 +42,14 @@ class SessionActivityResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SessionTask:
+class SessionTask(ResponseModel):
     """The ``SessionTask`` object of the Clerk API."""
 
     key: str | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class Session:
+class Session(ResponseModel):
     """The ``Session`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "session"
@@ -69,7 +70,7 @@ class Session:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Client:
+class Client(ResponseModel):
     """The ``Client`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "client"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, Unset
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class Permission:
+class Permission(ResponseModel):
     """The ``Permission`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "permission"
@@ -40,7 +41,7 @@ class Permission:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Role:
+class Role(ResponseModel):
     """The ``Role`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role"
@@ -56,7 +57,7 @@ class Role:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Directory:
+class Directory(ResponseModel):
     """The ``Directory`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "directory"
@@ -76,7 +77,7 @@ class Directory:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DirectoryCustomAttributesItem:
+class DirectoryCustomAttributesItem(ResponseModel):
     """The ``DirectoryCustomAttributesItem`` object of the Clerk API."""
 
     name: str | None = None
@@ -88,7 +89,7 @@ class DirectoryCustomAttributesItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DirectoryGroupRoleMapping:
+class DirectoryGroupRoleMapping(ResponseModel):
     """The ``DirectoryGroupRoleMapping`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "directory_group_role_mapping"
@@ -107,7 +108,7 @@ class DirectoryGroupRoleMapping:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListDirectories:
+class ListDirectories(ResponseModel):
     """The ``ListDirectories`` object of the Clerk API."""
 
     data: list[Directory] | None = None
@@ -127,7 +128,7 @@ class CreateDirectoryGroupRoleMappingsItemParams:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListDirectoryGroupRoleMappings:
+class ListDirectoryGroupRoleMappings(ResponseModel):
     """The ``ListDirectoryGroupRoleMappings`` object of the Clerk API."""
 
     data: list[DirectoryGroupRoleMapping] | None = None
@@ -144,7 +145,7 @@ class ReplaceDirectoryGroupRoleMappingsMappingsItemParams:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ReplaceDirectoryGroupRoleMappings:
+class ReplaceDirectoryGroupRoleMappings(ResponseModel):
     """The ``ReplaceDirectoryGroupRoleMappings`` object of the Clerk API."""
 
     data: list[DirectoryGroupRoleMapping] | None = None
@@ -152,7 +153,7 @@ class ReplaceDirectoryGroupRoleMappings:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteDirectoryGroupRoleMapping:
+class DeleteDirectoryGroupRoleMapping(ResponseModel):
     """The ``DeleteDirectoryGroupRoleMapping`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "directory_group_role_mapping"

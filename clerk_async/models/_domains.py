@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["CNameTarget", "Domain", "Domains"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class CNameTarget:
+class CNameTarget(ResponseModel):
     """The ``CNameTarget`` object of the Clerk API."""
 
     host: str | None = None
@@ -20,7 +22,7 @@ class CNameTarget:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Domain:
+class Domain(ResponseModel):
     """The ``Domain`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "domain"
@@ -36,7 +38,7 @@ class Domain:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Domains:
+class Domains(ResponseModel):
     """The ``Domains`` object of the Clerk API."""
 
     data: list[Domain] | None = None

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -83,7 +84,7 @@ class VerificationEmailLinkStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class ClerkError:
+class ClerkError(ResponseModel):
     """The ``ClerkError`` object of the Clerk API."""
 
     message: str | None = None
@@ -93,7 +94,7 @@ class ClerkError:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationOtp:
+class VerificationOtp(ResponseModel):
     """The ``verification_otp`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_otp"
@@ -107,7 +108,7 @@ class VerificationOtp:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationAdmin:
+class VerificationAdmin(ResponseModel):
     """The ``verification_admin`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_admin"
@@ -120,7 +121,7 @@ class VerificationAdmin:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationFromOauth:
+class VerificationFromOauth(ResponseModel):
     """The ``verification_from_oauth`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_from_oauth"
@@ -134,7 +135,7 @@ class VerificationFromOauth:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationTicket:
+class VerificationTicket(ResponseModel):
     """The ``verification_ticket`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_ticket"
@@ -147,7 +148,7 @@ class VerificationTicket:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationSaml:
+class VerificationSaml(ResponseModel):
     """The ``verification_saml`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_saml"
@@ -162,7 +163,7 @@ class VerificationSaml:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationEmailLink:
+class VerificationEmailLink(ResponseModel):
     """The ``verification_email_link`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_email_link"
@@ -175,7 +176,7 @@ class VerificationEmailLink:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationScim:
+class VerificationScim(ResponseModel):
     """The ``verification_scim`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_scim"
@@ -187,7 +188,7 @@ class VerificationScim:
 
 
 @attrs.define(kw_only=True, slots=False)
-class IdentificationLink:
+class IdentificationLink(ResponseModel):
     """The ``IdentificationLink`` object of the Clerk API."""
 
     type: str | None = None
@@ -195,7 +196,7 @@ class IdentificationLink:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EmailAddress:
+class EmailAddress(ResponseModel):
     """The ``EmailAddress`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "email_address"
@@ -220,7 +221,7 @@ class EmailAddress:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PrepareEmailAddressVerification:
+class PrepareEmailAddressVerification(ResponseModel):
     """The ``PrepareEmailAddressVerification`` object of the Clerk API."""
 
     object: str | None = None
@@ -233,7 +234,7 @@ class PrepareEmailAddressVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class AttemptEmailAddressVerification:
+class AttemptEmailAddressVerification(ResponseModel):
     """The ``AttemptEmailAddressVerification`` object of the Clerk API."""
 
     object: str | None = None

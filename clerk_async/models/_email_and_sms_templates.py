@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["Template"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class Template:
+class Template(ResponseModel):
     """The ``Template`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "template"

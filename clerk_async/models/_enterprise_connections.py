@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, ApiEnum, Unset
 
 __all__ = [
@@ -61,7 +62,7 @@ class EnterpriseConnectionTestRunConnectionType(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnection:
+class EnterpriseConnection(ResponseModel):
     """The ``EnterpriseConnection`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "enterprise_connection"
@@ -84,7 +85,7 @@ class EnterpriseConnection:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionCustomAttributesItem:
+class EnterpriseConnectionCustomAttributesItem(ResponseModel):
     """The ``EnterpriseConnectionCustomAttributesItem`` object of the Clerk API."""
 
     name: str | None = None
@@ -96,7 +97,7 @@ class EnterpriseConnectionCustomAttributesItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionSamlConnection:
+class EnterpriseConnectionSamlConnection(ResponseModel):
     """The ``EnterpriseConnectionSamlConnection`` object of the Clerk API."""
 
     id: str | None = None
@@ -115,7 +116,7 @@ class EnterpriseConnectionSamlConnection:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionSamlConnectionLoginHint:
+class EnterpriseConnectionSamlConnectionLoginHint(ResponseModel):
     """The ``EnterpriseConnectionSamlConnectionLoginHint`` object of the Clerk API."""
 
     mode: EnterpriseConnectionSamlConnectionLoginHintMode | str | None = None
@@ -123,7 +124,7 @@ class EnterpriseConnectionSamlConnectionLoginHint:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionOauthConfig:
+class EnterpriseConnectionOauthConfig(ResponseModel):
     """The ``EnterpriseConnectionOauthConfig`` object of the Clerk API."""
 
     id: str | None = None
@@ -141,7 +142,7 @@ class EnterpriseConnectionOauthConfig:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRun:
+class EnterpriseConnectionTestRun(ResponseModel):
     """The ``EnterpriseConnectionTestRun`` object of the Clerk API."""
 
     id: str | None = None
@@ -155,7 +156,7 @@ class EnterpriseConnectionTestRun:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunParsedUserInfo:
+class EnterpriseConnectionTestRunParsedUserInfo(ResponseModel):
     """The ``EnterpriseConnectionTestRunParsedUserInfo`` object of the Clerk API."""
 
     email_address: str | None = None
@@ -165,7 +166,7 @@ class EnterpriseConnectionTestRunParsedUserInfo:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunLogsItem:
+class EnterpriseConnectionTestRunLogsItem(ResponseModel):
     """The ``EnterpriseConnectionTestRunLogsItem`` object of the Clerk API."""
 
     level: str | None = None
@@ -175,7 +176,7 @@ class EnterpriseConnectionTestRunLogsItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunSaml:
+class EnterpriseConnectionTestRunSaml(ResponseModel):
     """The ``EnterpriseConnectionTestRunSaml`` object of the Clerk API."""
 
     saml_request: str | None = None
@@ -184,7 +185,7 @@ class EnterpriseConnectionTestRunSaml:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunOauth:
+class EnterpriseConnectionTestRunOauth(ResponseModel):
     """The ``EnterpriseConnectionTestRunOauth`` object of the Clerk API."""
 
     id_token: str | None = None
@@ -193,7 +194,7 @@ class EnterpriseConnectionTestRunOauth:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRunResponse:
+class EnterpriseConnectionTestRunResponse(ResponseModel):
     """The ``EnterpriseConnectionTestRunResponse`` object of the Clerk API."""
 
     url: str | None = None

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -29,7 +30,7 @@ class OrganizationSettingsDomainsEnrollmentModesItem(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class Instance:
+class Instance(ResponseModel):
     """The ``Instance`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "instance"
@@ -41,7 +42,7 @@ class Instance:
 
 
 @attrs.define(kw_only=True, slots=False)
-class InstanceRestrictions:
+class InstanceRestrictions(ResponseModel):
     """The ``InstanceRestrictions`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "instance_restrictions"
@@ -54,7 +55,7 @@ class InstanceRestrictions:
 
 
 @attrs.define(kw_only=True, slots=False)
-class InstanceProtect:
+class InstanceProtect(ResponseModel):
     """The ``InstanceProtect`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "instance_protect"
@@ -65,7 +66,7 @@ class InstanceProtect:
 
 
 @attrs.define(kw_only=True, slots=False)
-class InstanceCommunication:
+class InstanceCommunication(ResponseModel):
     """The ``InstanceCommunication`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "instance_communication"
@@ -74,7 +75,7 @@ class InstanceCommunication:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OauthApplicationSettings:
+class OauthApplicationSettings(ResponseModel):
     """The ``OAuthApplicationSettings`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "oauth_application_settings"
@@ -88,7 +89,7 @@ class OauthApplicationSettings:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationSettings:
+class OrganizationSettings(ResponseModel):
     """The ``OrganizationSettings`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization_settings"

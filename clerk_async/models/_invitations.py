@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, ApiEnum, Unset
 
 __all__ = [
@@ -27,7 +28,7 @@ class InvitationStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class Invitation:
+class Invitation(ResponseModel):
     """The ``Invitation`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "invitation"
@@ -57,7 +58,7 @@ class CreateBulkInvitationsBodyItemParams:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RevokeInvitation:
+class RevokeInvitation(ResponseModel):
     """The ``RevokeInvitation`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "invitation"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = [
     "Jwks",
     "JwksEcdsaPrivateKey",
@@ -18,7 +20,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksEd25519PublicKey:
+class JwksEd25519PublicKey(ResponseModel):
     """The ``JWKS.ed25519.PublicKey`` object of the Clerk API."""
 
     kid: str | None = None
@@ -34,7 +36,7 @@ class JwksEd25519PublicKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksEcdsaPublicKey:
+class JwksEcdsaPublicKey(ResponseModel):
     """The ``JWKS.ecdsa.PublicKey`` object of the Clerk API."""
 
     kid: str | None = None
@@ -51,7 +53,7 @@ class JwksEcdsaPublicKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksRsaPublicKey:
+class JwksRsaPublicKey(ResponseModel):
     """The ``JWKS.rsa.PublicKey`` object of the Clerk API."""
 
     kid: str | None = None
@@ -67,7 +69,7 @@ class JwksRsaPublicKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksEd25519PrivateKey:
+class JwksEd25519PrivateKey(ResponseModel):
     """The ``JWKS.ed25519.PrivateKey`` object of the Clerk API."""
 
     kid: str | None = None
@@ -84,7 +86,7 @@ class JwksEd25519PrivateKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksEcdsaPrivateKey:
+class JwksEcdsaPrivateKey(ResponseModel):
     """The ``JWKS.ecdsa.PrivateKey`` object of the Clerk API."""
 
     kid: str | None = None
@@ -102,7 +104,7 @@ class JwksEcdsaPrivateKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksRsaPrivateKey:
+class JwksRsaPrivateKey(ResponseModel):
     """The ``JWKS.rsa.PrivateKey`` object of the Clerk API."""
 
     kid: str | None = None
@@ -124,7 +126,7 @@ class JwksRsaPrivateKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwksSymmetricKey:
+class JwksSymmetricKey(ResponseModel):
     """The ``JWKS.symmetric.Key`` object of the Clerk API."""
 
     kid: str | None = None
@@ -139,7 +141,7 @@ class JwksSymmetricKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Jwks:
+class Jwks(ResponseModel):
     """The ``JWKS`` object of the Clerk API."""
 
     keys: (

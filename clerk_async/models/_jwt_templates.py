@@ -7,11 +7,13 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["JwtTemplate"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class JwtTemplate:
+class JwtTemplate(ResponseModel):
     """The ``JWTTemplate`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "jwt_template"

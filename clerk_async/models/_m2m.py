@@ -7,11 +7,13 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["CreateM2MToken", "GetM2MTokensItem", "RevokeM2MToken", "VerifyM2MToken"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetM2MTokensItem:
+class GetM2MTokensItem(ResponseModel):
     """The ``GetM2MTokensItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_to_machine_token"
@@ -30,7 +32,7 @@ class GetM2MTokensItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateM2MToken:
+class CreateM2MToken(ResponseModel):
     """The ``CreateM2MToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_to_machine_token"
@@ -50,7 +52,7 @@ class CreateM2MToken:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RevokeM2MToken:
+class RevokeM2MToken(ResponseModel):
     """The ``RevokeM2MToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_to_machine_token"
@@ -69,7 +71,7 @@ class RevokeM2MToken:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerifyM2MToken:
+class VerifyM2MToken(ResponseModel):
     """The ``VerifyM2MToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_to_machine_token"

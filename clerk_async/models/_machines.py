@@ -7,6 +7,8 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = [
     "CreateMachine",
     "DeleteMachine",
@@ -21,7 +23,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class MachineWithoutScopedMachines:
+class MachineWithoutScopedMachines(ResponseModel):
     """The ``MachineWithoutScopedMachines`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine"
@@ -35,7 +37,7 @@ class MachineWithoutScopedMachines:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Machine:
+class Machine(ResponseModel):
     """The ``Machine`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine"
@@ -50,7 +52,7 @@ class Machine:
 
 
 @attrs.define(kw_only=True, slots=False)
-class MachineScope:
+class MachineScope(ResponseModel):
     """The ``MachineScope`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_scope"
@@ -61,7 +63,7 @@ class MachineScope:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListMachines:
+class ListMachines(ResponseModel):
     """The ``ListMachines`` object of the Clerk API."""
 
     data: list[Machine] | None = None
@@ -69,7 +71,7 @@ class ListMachines:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateMachine:
+class CreateMachine(ResponseModel):
     """The ``CreateMachine`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine"
@@ -85,7 +87,7 @@ class CreateMachine:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteMachine:
+class DeleteMachine(ResponseModel):
     """The ``DeleteMachine`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine"
@@ -95,7 +97,7 @@ class DeleteMachine:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetMachineSecretKey:
+class GetMachineSecretKey(ResponseModel):
     """The ``GetMachineSecretKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_secret_key"
@@ -104,7 +106,7 @@ class GetMachineSecretKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RotateMachineSecretKey:
+class RotateMachineSecretKey(ResponseModel):
     """The ``RotateMachineSecretKey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_secret_key"
@@ -113,7 +115,7 @@ class RotateMachineSecretKey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteMachineScope:
+class DeleteMachineScope(ResponseModel):
     """The ``DeleteMachineScope`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_scope"

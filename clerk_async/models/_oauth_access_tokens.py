@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["VerifyOauthAccessToken1", "VerifyOauthAccessToken2"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerifyOauthAccessToken1:
+class VerifyOauthAccessToken1(ResponseModel):
     """The ``VerifyOauthAccessToken1`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "clerk_idp_oauth_access_token"
@@ -29,7 +31,7 @@ class VerifyOauthAccessToken1:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerifyOauthAccessToken2:
+class VerifyOauthAccessToken2(ResponseModel):
     """The ``VerifyOauthAccessToken2`` object of the Clerk API."""
 
     active: bool | None = None

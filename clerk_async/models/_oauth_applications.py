@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["OauthApplication", "OauthApplicationWithSecret"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class OauthApplication:
+class OauthApplication(ResponseModel):
     """The ``OAuthApplication`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "oauth_application"
@@ -39,7 +41,7 @@ class OauthApplication:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OauthApplicationWithSecret:
+class OauthApplicationWithSecret(ResponseModel):
     """The ``OAuthApplicationWithSecret`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "oauth_application"

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -29,7 +30,7 @@ class OrganizationDomainEnrollmentMode(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomain:
+class OrganizationDomain(ResponseModel):
     """The ``OrganizationDomain`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization_domain"
@@ -50,7 +51,7 @@ class OrganizationDomain:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomainAffiliationVerification:
+class OrganizationDomainAffiliationVerification(ResponseModel):
     """The ``OrganizationDomainAffiliationVerification`` object of the Clerk API."""
 
     status: str | None = None
@@ -61,7 +62,7 @@ class OrganizationDomainAffiliationVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomainOwnershipVerification:
+class OrganizationDomainOwnershipVerification(ResponseModel):
     """The ``OrganizationDomainOwnershipVerification`` object of the Clerk API."""
 
     status: str | None = None
@@ -72,7 +73,7 @@ class OrganizationDomainOwnershipVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomainVerification2:
+class OrganizationDomainVerification2(ResponseModel):
     """The ``OrganizationDomainVerification`` object of the Clerk API."""
 
     status: str | None = None
@@ -83,7 +84,7 @@ class OrganizationDomainVerification2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomainPublicOrganizationData:
+class OrganizationDomainPublicOrganizationData(ResponseModel):
     """The ``OrganizationDomainPublicOrganizationData`` object of the Clerk API."""
 
     id: str | None = None

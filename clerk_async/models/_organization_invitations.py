@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, Unset
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationPublicUserData:
+class OrganizationInvitationPublicUserData(ResponseModel):
     """The ``OrganizationInvitationPublicUserData`` object of the Clerk API."""
 
     user_id: str | None = None
@@ -32,7 +33,7 @@ class OrganizationInvitationPublicUserData:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationPublicOrganizationData:
+class OrganizationInvitationPublicOrganizationData(ResponseModel):
     """The ``OrganizationInvitationPublicOrganizationData`` object of the Clerk API."""
 
     id: str | None = None
@@ -43,7 +44,7 @@ class OrganizationInvitationPublicOrganizationData:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationWithPublicOrganizationData:
+class OrganizationInvitationWithPublicOrganizationData(ResponseModel):
     """The ``OrganizationInvitationWithPublicOrganizationData`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization_invitation"
@@ -66,7 +67,7 @@ class OrganizationInvitationWithPublicOrganizationData:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationInvitation:
+class OrganizationInvitation(ResponseModel):
     """The ``OrganizationInvitation`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization_invitation"
@@ -88,7 +89,7 @@ class OrganizationInvitation:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationInvitations:
+class OrganizationInvitations(ResponseModel):
     """The ``OrganizationInvitations`` object of the Clerk API."""
 
     data: list[OrganizationInvitation] | None = None

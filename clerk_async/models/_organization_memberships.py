@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = [
     "OrganizationMembership",
     "OrganizationMembershipOrganization",
@@ -15,7 +17,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationMembershipPublicUserData:
+class OrganizationMembershipPublicUserData(ResponseModel):
     """The ``OrganizationMembershipPublicUserData`` object of the Clerk API."""
 
     user_id: str | None = None
@@ -31,7 +33,7 @@ class OrganizationMembershipPublicUserData:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationMembership:
+class OrganizationMembership(ResponseModel):
     """The ``OrganizationMembership`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization_membership"
@@ -49,7 +51,7 @@ class OrganizationMembership:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationMembershipOrganization:
+class OrganizationMembershipOrganization(ResponseModel):
     """The ``OrganizationMembershipOrganization`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -39,7 +40,7 @@ class CommerceSubscriptionStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class Organization:
+class Organization(ResponseModel):
     """The ``Organization`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization"
@@ -64,7 +65,7 @@ class Organization:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPayment:
+class CommerceSubscriptionNextPayment(ResponseModel):
     """The ``CommerceSubscriptionNextPayment`` object of the Clerk API."""
 
     date: int | None = None
@@ -74,7 +75,7 @@ class CommerceSubscriptionNextPayment:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotals:
+class CommerceSubscriptionNextPaymentTotals(ResponseModel):
     """The ``CommerceSubscriptionNextPaymentTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -87,7 +88,7 @@ class CommerceSubscriptionNextPaymentTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsCredits:
+class CommerceSubscriptionNextPaymentTotalsCredits(ResponseModel):
     """The ``CommerceSubscriptionNextPaymentTotalsCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionNextPaymentTotalsCreditsProration | None = None
@@ -96,7 +97,7 @@ class CommerceSubscriptionNextPaymentTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsCreditsProration:
+class CommerceSubscriptionNextPaymentTotalsCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionNextPaymentTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -106,7 +107,7 @@ class CommerceSubscriptionNextPaymentTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
+class CommerceSubscriptionNextPaymentTotalsCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionNextPaymentTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -114,7 +115,7 @@ class CommerceSubscriptionNextPaymentTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsDiscounts:
+class CommerceSubscriptionNextPaymentTotalsDiscounts(ResponseModel):
     """The ``CommerceSubscriptionNextPaymentTotalsDiscounts`` object of the Clerk API."""
 
     proration: CommerceSubscriptionNextPaymentTotalsDiscountsProration | None = None
@@ -122,7 +123,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
+class CommerceSubscriptionNextPaymentTotalsDiscountsProration(ResponseModel):
     """The ``CommerceSubscriptionNextPaymentTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -132,7 +133,7 @@ class CommerceSubscriptionNextPaymentTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscription:
+class CommerceSubscription(ResponseModel):
     """The ``CommerceSubscription`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_subscription"
@@ -151,7 +152,7 @@ class CommerceSubscription:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceCreditBalanceResponse:
+class CommerceCreditBalanceResponse(ResponseModel):
     """The ``CommerceCreditBalanceResponse`` object of the Clerk API."""
 
     object: str | None = None
@@ -159,7 +160,7 @@ class CommerceCreditBalanceResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceCreditBalanceResponseBalance:
+class CommerceCreditBalanceResponseBalance(ResponseModel):
     """The ``CommerceCreditBalanceResponseBalance`` object of the Clerk API."""
 
     amount: int | None = None
@@ -169,7 +170,7 @@ class CommerceCreditBalanceResponseBalance:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceCreditLedgerResponse:
+class CommerceCreditLedgerResponse(ResponseModel):
     """The ``CommerceCreditLedgerResponse`` object of the Clerk API."""
 
     object: str | None = None
@@ -183,7 +184,7 @@ class CommerceCreditLedgerResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationWithLogo:
+class OrganizationWithLogo(ResponseModel):
     """The ``OrganizationWithLogo`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "organization"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -113,7 +114,7 @@ class CommercePaymentSourceResponseStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class ClerkErrors:
+class ClerkErrors(ResponseModel):
     """The ``ClerkErrors`` object of the Clerk API."""
 
     errors: list[ClerkError] | None = None
@@ -122,7 +123,7 @@ class ClerkErrors:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ScimUserMetadata:
+class ScimUserMetadata(ResponseModel):
     """The ``SCIMUserMetadata`` object of the Clerk API."""
 
     directory_id: str | None = None
@@ -131,7 +132,7 @@ class ScimUserMetadata:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceProrationCreditDetailResponse:
+class CommerceProrationCreditDetailResponse(ResponseModel):
     """The ``CommerceProrationCreditDetailResponse`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -141,7 +142,7 @@ class CommerceProrationCreditDetailResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePayerCreditResponse:
+class CommercePayerCreditResponse(ResponseModel):
     """The ``CommercePayerCreditResponse`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -149,7 +150,7 @@ class CommercePayerCreditResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceCreditsResponse:
+class CommerceCreditsResponse(ResponseModel):
     """The ``CommerceCreditsResponse`` object of the Clerk API."""
 
     proration: CommerceCreditsResponseProration | None = None
@@ -158,7 +159,7 @@ class CommerceCreditsResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceCreditsResponseProration:
+class CommerceCreditsResponseProration(ResponseModel):
     """The ``CommerceCreditsResponseProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -168,7 +169,7 @@ class CommerceCreditsResponseProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceCreditsResponsePayer:
+class CommerceCreditsResponsePayer(ResponseModel):
     """The ``CommerceCreditsResponsePayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -176,7 +177,7 @@ class CommerceCreditsResponsePayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceProrationDiscountResponse:
+class CommerceProrationDiscountResponse(ResponseModel):
     """The ``CommerceProrationDiscountResponse`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -186,7 +187,7 @@ class CommerceProrationDiscountResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceDiscountsResponse:
+class CommerceDiscountsResponse(ResponseModel):
     """The ``CommerceDiscountsResponse`` object of the Clerk API."""
 
     proration: CommerceDiscountsResponseProration | None = None
@@ -194,7 +195,7 @@ class CommerceDiscountsResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceDiscountsResponseProration:
+class CommerceDiscountsResponseProration(ResponseModel):
     """The ``CommerceDiscountsResponseProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -204,7 +205,7 @@ class CommerceDiscountsResponseProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse:
+class CommerceTotalsResponse(ResponseModel):
     """The ``CommerceTotalsResponse`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -217,7 +218,7 @@ class CommerceTotalsResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseCredits:
+class CommerceTotalsResponseCredits(ResponseModel):
     """The ``CommerceTotalsResponseCredits`` object of the Clerk API."""
 
     proration: CommerceTotalsResponseCreditsProration | None = None
@@ -226,7 +227,7 @@ class CommerceTotalsResponseCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseCreditsProration:
+class CommerceTotalsResponseCreditsProration(ResponseModel):
     """The ``CommerceTotalsResponseCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -236,7 +237,7 @@ class CommerceTotalsResponseCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseCreditsPayer:
+class CommerceTotalsResponseCreditsPayer(ResponseModel):
     """The ``CommerceTotalsResponseCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -244,7 +245,7 @@ class CommerceTotalsResponseCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseDiscounts:
+class CommerceTotalsResponseDiscounts(ResponseModel):
     """The ``CommerceTotalsResponseDiscounts`` object of the Clerk API."""
 
     proration: CommerceTotalsResponseDiscountsProration | None = None
@@ -252,7 +253,7 @@ class CommerceTotalsResponseDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponseDiscountsProration:
+class CommerceTotalsResponseDiscountsProration(ResponseModel):
     """The ``CommerceTotalsResponseDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -262,7 +263,7 @@ class CommerceTotalsResponseDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponse:
+class CommerceSubscriptionItemNextPaymentResponse(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponse`` object of the Clerk API."""
 
     amount: CommerceSubscriptionItemNextPaymentResponseAmount | None = None
@@ -272,7 +273,7 @@ class CommerceSubscriptionItemNextPaymentResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseAmount:
+class CommerceSubscriptionItemNextPaymentResponseAmount(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseAmount`` object of the Clerk API."""
 
     amount: int | None = None
@@ -282,7 +283,7 @@ class CommerceSubscriptionItemNextPaymentResponseAmount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotals:
+class CommerceSubscriptionItemNextPaymentResponseTotals(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseTotals`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -295,7 +296,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotals:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsCredits:
+class CommerceSubscriptionItemNextPaymentResponseTotalsCredits(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCredits`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration | None = None
@@ -304,7 +305,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsCredits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration:
+class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -314,7 +315,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer:
+class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -322,7 +323,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsCreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts:
+class CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts`` object of the Clerk API."""
 
     proration: CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration | None = None
@@ -330,7 +331,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsDiscounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration:
+class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration(ResponseModel):
     """The ``CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -340,7 +341,7 @@ class CommerceSubscriptionItemNextPaymentResponseTotalsDiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceSubscriptionItemSeatsResponse:
+class CommerceSubscriptionItemSeatsResponse(ResponseModel):
     """The ``CommerceSubscriptionItemSeatsResponse`` object of the Clerk API."""
 
     quantity: int | None = None
@@ -348,7 +349,7 @@ class CommerceSubscriptionItemSeatsResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingProrationDiscountDetail:
+class BillingProrationDiscountDetail(ResponseModel):
     """The ``BillingProrationDiscountDetail`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -358,7 +359,7 @@ class BillingProrationDiscountDetail:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingDiscountsResponse:
+class BillingDiscountsResponse(ResponseModel):
     """The ``BillingDiscountsResponse`` object of the Clerk API."""
 
     proration: BillingDiscountsResponseProration | None = None
@@ -366,7 +367,7 @@ class BillingDiscountsResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class BillingDiscountsResponseProration:
+class BillingDiscountsResponseProration(ResponseModel):
     """The ``BillingDiscountsResponseProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -376,7 +377,7 @@ class BillingDiscountsResponseProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2:
+class CommerceTotalsResponse2(ResponseModel):
     """The ``CommerceTotalsResponse-2`` object of the Clerk API."""
 
     subtotal: CommerceMoneyResponse | None = None
@@ -389,7 +390,7 @@ class CommerceTotalsResponse2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2Credits:
+class CommerceTotalsResponse2Credits(ResponseModel):
     """The ``CommerceTotalsResponse2Credits`` object of the Clerk API."""
 
     proration: CommerceTotalsResponse2CreditsProration | None = None
@@ -398,7 +399,7 @@ class CommerceTotalsResponse2Credits:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2CreditsProration:
+class CommerceTotalsResponse2CreditsProration(ResponseModel):
     """The ``CommerceTotalsResponse2CreditsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -408,7 +409,7 @@ class CommerceTotalsResponse2CreditsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2CreditsPayer:
+class CommerceTotalsResponse2CreditsPayer(ResponseModel):
     """The ``CommerceTotalsResponse2CreditsPayer`` object of the Clerk API."""
 
     remaining_balance: CommerceMoneyResponse | None = None
@@ -416,7 +417,7 @@ class CommerceTotalsResponse2CreditsPayer:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2Discounts:
+class CommerceTotalsResponse2Discounts(ResponseModel):
     """The ``CommerceTotalsResponse2Discounts`` object of the Clerk API."""
 
     proration: CommerceTotalsResponse2DiscountsProration | None = None
@@ -424,7 +425,7 @@ class CommerceTotalsResponse2Discounts:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommerceTotalsResponse2DiscountsProration:
+class CommerceTotalsResponse2DiscountsProration(ResponseModel):
     """The ``CommerceTotalsResponse2DiscountsProration`` object of the Clerk API."""
 
     amount: CommerceMoneyResponse | None = None
@@ -434,7 +435,7 @@ class CommerceTotalsResponse2DiscountsProration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class AdjustCreditBalanceRequest:
+class AdjustCreditBalanceRequest(ResponseModel):
     """The ``AdjustCreditBalanceRequest`` object of the Clerk API."""
 
     amount: int | None = None
@@ -445,7 +446,7 @@ class AdjustCreditBalanceRequest:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OauthAccessTokenItem:
+class OauthAccessTokenItem(ResponseModel):
     """The ``OauthAccessTokenItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "oauth_access_token"
@@ -463,7 +464,7 @@ class OauthAccessTokenItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationMemberships:
+class OrganizationMemberships(ResponseModel):
     """The ``OrganizationMemberships`` object of the Clerk API."""
 
     data: list[OrganizationMembership] | None = None
@@ -471,7 +472,7 @@ class OrganizationMemberships:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationInvitationsWithPublicOrganizationData:
+class OrganizationInvitationsWithPublicOrganizationData(ResponseModel):
     """The ``OrganizationInvitationsWithPublicOrganizationData`` object of the Clerk API."""
 
     data: list[OrganizationInvitationWithPublicOrganizationData] | None = None
@@ -479,7 +480,7 @@ class OrganizationInvitationsWithPublicOrganizationData:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Organizations:
+class Organizations(ResponseModel):
     """The ``Organizations`` object of the Clerk API."""
 
     data: list[Organization] | None = None
@@ -487,7 +488,7 @@ class Organizations:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Roles:
+class Roles(ResponseModel):
     """The ``Roles`` object of the Clerk API."""
 
     data: list[Role] | None = None
@@ -495,7 +496,7 @@ class Roles:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomainVerification:
+class OrganizationDomainVerification(ResponseModel):
     """The ``OrganizationDomainVerification`` object of the Clerk API."""
 
     status: str | None = None
@@ -506,7 +507,7 @@ class OrganizationDomainVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OrganizationDomains:
+class OrganizationDomains(ResponseModel):
     """The ``OrganizationDomains`` object of the Clerk API."""
 
     data: list[OrganizationDomain] | None = None
@@ -514,7 +515,7 @@ class OrganizationDomains:
 
 
 @attrs.define(kw_only=True, slots=False)
-class OauthApplications:
+class OauthApplications(ResponseModel):
     """The ``OAuthApplications`` object of the Clerk API."""
 
     data: list[OauthApplication] | None = None
@@ -522,7 +523,7 @@ class OauthApplications:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SamlConnections:
+class SamlConnections(ResponseModel):
     """The ``SAMLConnections`` object of the Clerk API."""
 
     data: list[SamlConnection] | None = None
@@ -530,7 +531,7 @@ class SamlConnections:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnections:
+class EnterpriseConnections(ResponseModel):
     """The ``EnterpriseConnections`` object of the Clerk API."""
 
     data: list[EnterpriseConnection] | None = None
@@ -538,7 +539,7 @@ class EnterpriseConnections:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseConnectionTestRuns:
+class EnterpriseConnectionTestRuns(ResponseModel):
     """The ``EnterpriseConnectionTestRuns`` object of the Clerk API."""
 
     data: list[EnterpriseConnectionTestRun] | None = None
@@ -546,7 +547,7 @@ class EnterpriseConnectionTestRuns:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PaginatedCommercePlanResponse:
+class PaginatedCommercePlanResponse(ResponseModel):
     """The ``PaginatedCommercePlanResponse`` object of the Clerk API."""
 
     data: list[CommercePlan] | None = None
@@ -554,7 +555,7 @@ class PaginatedCommercePlanResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PaginatedBillingPriceResponse:
+class PaginatedBillingPriceResponse(ResponseModel):
     """The ``PaginatedBillingPriceResponse`` object of the Clerk API."""
 
     data: list[BillingPriceResponse] | None = None
@@ -562,7 +563,7 @@ class PaginatedBillingPriceResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateBillingPriceRequest:
+class CreateBillingPriceRequest(ResponseModel):
     """The ``CreateBillingPriceRequest`` object of the Clerk API."""
 
     plan_id: str | None = None
@@ -574,7 +575,7 @@ class CreateBillingPriceRequest:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PaginatedCommerceSubscriptionItemResponse:
+class PaginatedCommerceSubscriptionItemResponse(ResponseModel):
     """The ``PaginatedCommerceSubscriptionItemResponse`` object of the Clerk API."""
 
     data: list[CommerceSubscriptionItem] | None = None
@@ -582,14 +583,14 @@ class PaginatedCommerceSubscriptionItemResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ExtendFreeTrialRequest:
+class ExtendFreeTrialRequest(ResponseModel):
     """The ``ExtendFreeTrialRequest`` object of the Clerk API."""
 
     extend_to: str | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePaymentSourceResponse:
+class CommercePaymentSourceResponse(ResponseModel):
     """The ``CommercePaymentSourceResponse`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_source"
@@ -613,7 +614,7 @@ class CommercePaymentSourceResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CommercePayerResponse2:
+class CommercePayerResponse2(ResponseModel):
     """The ``CommercePayerResponse-2`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "commerce_payer"
@@ -633,7 +634,7 @@ class CommercePayerResponse2:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PriceTransitionRequest:
+class PriceTransitionRequest(ResponseModel):
     """The ``PriceTransitionRequest`` object of the Clerk API."""
 
     from_price_id: str | None = None
@@ -641,14 +642,14 @@ class PriceTransitionRequest:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ApplyCommerceDiscountRequest:
+class ApplyCommerceDiscountRequest(ResponseModel):
     """The ``ApplyCommerceDiscountRequest`` object of the Clerk API."""
 
     discount_id: str | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class PaginatedBillingStatementResponse:
+class PaginatedBillingStatementResponse(ResponseModel):
     """The ``PaginatedBillingStatementResponse`` object of the Clerk API."""
 
     data: list[BillingStatement] | None = None
@@ -656,7 +657,7 @@ class PaginatedBillingStatementResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PaginatedBillingPaymentAttemptResponse:
+class PaginatedBillingPaymentAttemptResponse(ResponseModel):
     """The ``PaginatedBillingPaymentAttemptResponse`` object of the Clerk API."""
 
     data: list[BillingPaymentAttempt] | None = None
@@ -664,7 +665,7 @@ class PaginatedBillingPaymentAttemptResponse:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Permissions:
+class Permissions(ResponseModel):
     """The ``Permissions`` object of the Clerk API."""
 
     data: list[Permission] | None = None
@@ -672,7 +673,7 @@ class Permissions:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSetMigration:
+class RoleSetMigration(ResponseModel):
     """The ``RoleSetMigration`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role_set_migration"
@@ -693,7 +694,7 @@ class RoleSetMigration:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSets:
+class RoleSets(ResponseModel):
     """The ``RoleSets`` object of the Clerk API."""
 
     data: list[RoleSet] | None = None
@@ -701,7 +702,7 @@ class RoleSets:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListScimDirectories:
+class ListScimDirectories(ResponseModel):
     """The ``ListScimDirectories`` object of the Clerk API."""
 
     data: list[ScimDirectory] | None = None
@@ -709,7 +710,7 @@ class ListScimDirectories:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetApiKeys:
+class GetApiKeys(ResponseModel):
     """The ``GetApiKeys`` object of the Clerk API."""
 
     data: list[GetApiKeysDataItem] | None = None
@@ -717,7 +718,7 @@ class GetApiKeys:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetApiKeysDataItem:
+class GetApiKeysDataItem(ResponseModel):
     """The ``GetApiKeysDataItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "api_key"
@@ -740,7 +741,7 @@ class GetApiKeysDataItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetM2MTokens:
+class GetM2MTokens(ResponseModel):
     """The ``GetM2MTokens`` object of the Clerk API."""
 
     m2m_tokens: list[GetM2MTokensM2mTokensItem] | None = None
@@ -748,7 +749,7 @@ class GetM2MTokens:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetM2MTokensM2mTokensItem:
+class GetM2MTokensM2mTokensItem(ResponseModel):
     """The ``GetM2MTokensM2mTokensItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "machine_to_machine_token"

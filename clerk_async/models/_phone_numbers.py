@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["AttemptPhoneNumberVerification", "PhoneNumber", "PreparePhoneNumberVerification"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class PhoneNumber:
+class PhoneNumber(ResponseModel):
     """The ``PhoneNumber`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "phone_number"
@@ -29,7 +31,7 @@ class PhoneNumber:
 
 
 @attrs.define(kw_only=True, slots=False)
-class PreparePhoneNumberVerification:
+class PreparePhoneNumberVerification(ResponseModel):
     """The ``PreparePhoneNumberVerification`` object of the Clerk API."""
 
     object: str | None = None
@@ -42,7 +44,7 @@ class PreparePhoneNumberVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class AttemptPhoneNumberVerification:
+class AttemptPhoneNumberVerification(ResponseModel):
     """The ``AttemptPhoneNumberVerification`` object of the Clerk API."""
 
     object: str | None = None

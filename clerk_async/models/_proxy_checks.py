@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["ProxyCheck"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class ProxyCheck:
+class ProxyCheck(ResponseModel):
     """The ``ProxyCheck`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "proxy_check"

@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["RedirectUrl"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class RedirectUrl:
+class RedirectUrl(ResponseModel):
     """The ``RedirectURL`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "redirect_url"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -28,7 +29,7 @@ class RoleSetType(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSetItem:
+class RoleSetItem(ResponseModel):
     """The ``RoleSetItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role_set_item"
@@ -44,7 +45,7 @@ class RoleSetItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSet:
+class RoleSet(ResponseModel):
     """The ``RoleSet`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role_set"
@@ -63,7 +64,7 @@ class RoleSet:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSetDefaultRole:
+class RoleSetDefaultRole(ResponseModel):
     """The ``RoleSetDefaultRole`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role_set_item"
@@ -79,7 +80,7 @@ class RoleSetDefaultRole:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSetCreatorRole:
+class RoleSetCreatorRole(ResponseModel):
     """The ``RoleSetCreatorRole`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role_set_item"
@@ -95,7 +96,7 @@ class RoleSetCreatorRole:
 
 
 @attrs.define(kw_only=True, slots=False)
-class RoleSetRoleSetMigration:
+class RoleSetRoleSetMigration(ResponseModel):
     """The ``RoleSetRoleSetMigration`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "role_set_migration"

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, ApiEnum, Unset
 
 __all__ = [
@@ -30,7 +31,7 @@ class SamlConnectionLoginHintMode(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class SamlConnectionAttributeMapping:
+class SamlConnectionAttributeMapping(ResponseModel):
     """The ``SAMLConnectionAttributeMapping`` object of the Clerk API."""
 
     user_id: str | None = None
@@ -40,7 +41,7 @@ class SamlConnectionAttributeMapping:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SamlConnectionLoginHint:
+class SamlConnectionLoginHint(ResponseModel):
     """The ``SAMLConnectionLoginHint`` object of the Clerk API."""
 
     mode: SamlConnectionLoginHintMode | str | None = None
@@ -48,7 +49,7 @@ class SamlConnectionLoginHint:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SamlConnection:
+class SamlConnection(ResponseModel):
     """The ``SAMLConnection`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "saml_connection"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, Unset
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, slots=False)
-class ScimDirectory:
+class ScimDirectory(ResponseModel):
     """The ``SCIMDirectory`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "scim_directory"
@@ -42,7 +43,7 @@ class ScimDirectory:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ScimDirectoryCustomAttributesItem:
+class ScimDirectoryCustomAttributesItem(ResponseModel):
     """The ``ScimDirectoryCustomAttributesItem`` object of the Clerk API."""
 
     name: str | None = None
@@ -54,7 +55,7 @@ class ScimDirectoryCustomAttributesItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ScimGroupRoleMapping:
+class ScimGroupRoleMapping(ResponseModel):
     """The ``SCIMGroupRoleMapping`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "scim_group_role_mapping"
@@ -83,7 +84,7 @@ class CreateScimDirectoryGroupRoleMappingsItemParams:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListScimGroupRoleMappings:
+class ListScimGroupRoleMappings(ResponseModel):
     """The ``ListScimGroupRoleMappings`` object of the Clerk API."""
 
     data: list[ScimGroupRoleMapping] | None = None
@@ -99,7 +100,7 @@ class ReplaceScimGroupRoleMappingsMappingsItemParams:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ReplaceScimGroupRoleMappings:
+class ReplaceScimGroupRoleMappings(ResponseModel):
     """The ``ReplaceScimGroupRoleMappings`` object of the Clerk API."""
 
     data: list[ScimGroupRoleMapping] | None = None
@@ -107,7 +108,7 @@ class ReplaceScimGroupRoleMappings:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteScimGroupRoleMapping:
+class DeleteScimGroupRoleMapping(ResponseModel):
     """The ``DeleteScimGroupRoleMapping`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "scim_group_role_mapping"

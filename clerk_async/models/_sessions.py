@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["Cookies", "CreateSessionToken", "CreateSessionTokenFromTemplate", "Token"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class Token:
+class Token(ResponseModel):
     """The ``Token`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "token"
@@ -20,7 +22,7 @@ class Token:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Cookies:
+class Cookies(ResponseModel):
     """The ``Cookies`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "cookies"
@@ -29,7 +31,7 @@ class Cookies:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateSessionToken:
+class CreateSessionToken(ResponseModel):
     """The ``CreateSessionToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "token"
@@ -38,7 +40,7 @@ class CreateSessionToken:
 
 
 @attrs.define(kw_only=True, slots=False)
-class CreateSessionTokenFromTemplate:
+class CreateSessionTokenFromTemplate(ResponseModel):
     """The ``CreateSessionTokenFromTemplate`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "token"

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = ["SignInToken", "SignInTokenStatus"]
@@ -21,7 +22,7 @@ class SignInTokenStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class SignInToken:
+class SignInToken(ResponseModel):
     """The ``SignInToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "sign_in_token"

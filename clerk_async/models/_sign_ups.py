@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -35,7 +36,7 @@ class SignUpStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class SignUpVerification:
+class SignUpVerification(ResponseModel):
     """The ``SignUpVerification`` object of the Clerk API."""
 
     next_action: SignUpVerificationNextAction | str | None = None
@@ -43,7 +44,7 @@ class SignUpVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SignUpVerifications:
+class SignUpVerifications(ResponseModel):
     """The ``SignUpVerifications`` object of the Clerk API."""
 
     email_address: SignUpVerification | None = None
@@ -53,7 +54,7 @@ class SignUpVerifications:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SignUp:
+class SignUp(ResponseModel):
     """The ``SignUp`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "sign_up_attempt"

@@ -7,11 +7,13 @@ from typing import ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["TestingToken"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class TestingToken:
+class TestingToken(ResponseModel):
     """The ``TestingToken`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "testing_token"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import ApiEnum
 
 __all__ = [
@@ -117,7 +118,7 @@ class VerifyTotpCodeType(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationWeb3:
+class VerificationWeb3(ResponseModel):
     """The ``verification_web3`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_web3"
@@ -132,7 +133,7 @@ class VerificationWeb3:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Web3Wallet:
+class Web3Wallet(ResponseModel):
     """The ``Web3Wallet`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "web3_wallet"
@@ -145,7 +146,7 @@ class Web3Wallet:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationPasskey:
+class VerificationPasskey(ResponseModel):
     """The ``verification_passkey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_passkey"
@@ -160,7 +161,7 @@ class VerificationPasskey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class Passkey:
+class Passkey(ResponseModel):
     """The ``Passkey`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "passkey"
@@ -172,7 +173,7 @@ class Passkey:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationOauth:
+class VerificationOauth(ResponseModel):
     """The ``verification_oauth`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_oauth"
@@ -187,7 +188,7 @@ class VerificationOauth:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerificationGoogleOneTap:
+class VerificationGoogleOneTap(ResponseModel):
     """The ``verification_google_one_tap`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "verification_google_one_tap"
@@ -201,7 +202,7 @@ class VerificationGoogleOneTap:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ExternalAccountWithVerification:
+class ExternalAccountWithVerification(ResponseModel):
     """The ``ExternalAccountWithVerification`` object of the Clerk API."""
 
     object: ExternalAccountWithVerificationObject | str | None = None
@@ -226,7 +227,7 @@ class ExternalAccountWithVerification:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SamlAccountConnection:
+class SamlAccountConnection(ResponseModel):
     """The ``SAMLAccountConnection`` object of the Clerk API."""
 
     id: str | None = None
@@ -244,7 +245,7 @@ class SamlAccountConnection:
 
 
 @attrs.define(kw_only=True, slots=False)
-class SamlAccount:
+class SamlAccount(ResponseModel):
     """The ``SAMLAccount`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "saml_account"
@@ -263,7 +264,7 @@ class SamlAccount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseAccountConnection:
+class EnterpriseAccountConnection(ResponseModel):
     """The ``EnterpriseAccountConnection`` object of the Clerk API."""
 
     id: str | None = None
@@ -283,7 +284,7 @@ class EnterpriseAccountConnection:
 
 
 @attrs.define(kw_only=True, slots=False)
-class EnterpriseAccount:
+class EnterpriseAccount(ResponseModel):
     """The ``EnterpriseAccount`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "enterprise_account"
@@ -304,7 +305,7 @@ class EnterpriseAccount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class User:
+class User(ResponseModel):
     """The ``User`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "user"
@@ -357,7 +358,7 @@ class User:
 
 
 @attrs.define(kw_only=True, slots=False)
-class UserScim:
+class UserScim(ResponseModel):
     """The ``UserScim`` object of the Clerk API."""
 
     directory_id: str | None = None
@@ -366,7 +367,7 @@ class UserScim:
 
 
 @attrs.define(kw_only=True, slots=False)
-class TotalCount:
+class TotalCount(ResponseModel):
     """The ``TotalCount`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "total_count"
@@ -375,7 +376,7 @@ class TotalCount:
 
 
 @attrs.define(kw_only=True, slots=False)
-class TrustedDevice:
+class TrustedDevice(ResponseModel):
     """The ``TrustedDevice`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "trusted_device"
@@ -393,7 +394,7 @@ class TrustedDevice:
 
 
 @attrs.define(kw_only=True, slots=False)
-class GetOauthAccessTokenItem:
+class GetOauthAccessTokenItem(ResponseModel):
     """The ``GetOauthAccessTokenItem`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "oauth_access_token"
@@ -411,14 +412,14 @@ class GetOauthAccessTokenItem:
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerifyPassword:
+class VerifyPassword(ResponseModel):
     """The ``VerifyPassword`` object of the Clerk API."""
 
     verified: bool | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class VerifyTotp:
+class VerifyTotp(ResponseModel):
     """The ``VerifyTotp`` object of the Clerk API."""
 
     verified: bool | None = None
@@ -426,21 +427,21 @@ class VerifyTotp:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DisableMfa:
+class DisableMfa(ResponseModel):
     """The ``DisableMfa`` object of the Clerk API."""
 
     user_id: str | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteBackupCode:
+class DeleteBackupCode(ResponseModel):
     """The ``DeleteBackupCode`` object of the Clerk API."""
 
     user_id: str | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListUserTrustedDevices:
+class ListUserTrustedDevices(ResponseModel):
     """The ``ListUserTrustedDevices`` object of the Clerk API."""
 
     data: list[TrustedDevice] | None = None
@@ -448,7 +449,7 @@ class ListUserTrustedDevices:
 
 
 @attrs.define(kw_only=True, slots=False)
-class DeleteTotp:
+class DeleteTotp(ResponseModel):
     """The ``DeleteTotp`` object of the Clerk API."""
 
     user_id: str | None = None

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._convert import ResponseModel
 from .._types import UNSET, ApiEnum, Unset
 
 __all__ = [
@@ -38,7 +39,7 @@ class WaitlistEntryInvitationStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class WaitlistEntry:
+class WaitlistEntry(ResponseModel):
     """The ``WaitlistEntry`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "waitlist_entry"
@@ -53,7 +54,7 @@ class WaitlistEntry:
 
 
 @attrs.define(kw_only=True, slots=False)
-class WaitlistEntryInvitation:
+class WaitlistEntryInvitation(ResponseModel):
     """The ``WaitlistEntryInvitation`` object of the Clerk API."""
 
     OBJECT: ClassVar[str] = "invitation"
@@ -70,7 +71,7 @@ class WaitlistEntryInvitation:
 
 
 @attrs.define(kw_only=True, slots=False)
-class ListWaitlistEntries:
+class ListWaitlistEntries(ResponseModel):
     """The ``ListWaitlistEntries`` object of the Clerk API."""
 
     data: list[WaitlistEntry] | None = None

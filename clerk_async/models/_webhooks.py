@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import attrs
 
+from .._convert import ResponseModel
+
 __all__ = ["SvixUrl"]
 
 
 @attrs.define(kw_only=True, slots=False)
-class SvixUrl:
+class SvixUrl(ResponseModel):
     """The ``SvixURL`` object of the Clerk API."""
 
     svix_url: str | None = None
