@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import attrs
 
+from . import _config
+from ._config import DEFAULT_API_URL
 from ._http import ClientOptions, Requester
 from ._retry import Retries
 from ._types import UNSET, Unset
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_API_VERSION", "Clerk"]
 
-DEFAULT_API_URL = "https://api.clerk.com"
 DEFAULT_API_VERSION = "2026-05-12"
 DEFAULT_TIMEOUT = 30.0
 
@@ -63,14 +63,14 @@ class Clerk(ResourceNamespaces):
         max_connections: int = 100,
     ) -> None:
         options = ClientOptions(
-            api_url=api_url or os.environ.get("CLERK_API_URL") or DEFAULT_API_URL,
+            api_url=_config.api_url(api_url),
             api_version=api_version,
             timeout=timeout,
             retries=Retries.coerce(retries),
             user_agent=user_agent,
             default_headers=dict(default_headers or {}),
         )
-        key = secret_key if secret_key is not None else os.environ.get("CLERK_SECRET_KEY")
+        key = _config.secret_key(secret_key)
         super().__init__(
             Requester.create(options, key, session=session, max_connections=max_connections)
         )

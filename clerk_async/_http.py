@@ -17,7 +17,6 @@ requester is created, and is never asked to give anything back.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ._config import api_origin, instance_key
 from ._convert import parse_json, structure, unstructure
 from ._retry import Retries
 from ._transport import AIOHTTP_VERSION, CONTENT_TYPE, RawResponse, Transport
@@ -63,11 +63,6 @@ def _check_timeout(_: object, __: object, value: float | None) -> None:
         raise ValueError("timeout must be a positive number of seconds or None")
 
 
-def _api_origin(url: str) -> str:
-    url = url.rstrip("/")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
-
-
 def _frozen_headers(headers: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(headers or {}))
 
@@ -85,7 +80,7 @@ class ClientOptions:
         default_headers: extra headers for every request.
     """
 
-    api_url: str = attrs.field(converter=_api_origin)
+    api_url: str = attrs.field(converter=api_origin)
     api_version: str
     timeout: float | None = attrs.field(validator=_check_timeout)
     retries: Retries
@@ -202,7 +197,7 @@ class Requester:
         """(API URL, SHA-256 of the secret key): names the Clerk instance, for caches."""
         if self._secret is None:
             return self.options.api_url, f"id:{id(self._transport)}"
-        return self.options.api_url, hashlib.sha256(self._secret.value.encode()).hexdigest()
+        return instance_key(self.options.api_url, self._secret.value)
 
     @property
     def has_secret_key(self) -> bool:

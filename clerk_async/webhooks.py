@@ -6,9 +6,11 @@ under your endpoint's signing secret (``whsec_…``). Both header spellings are
 accepted: ``svix-id``/``svix-timestamp``/``svix-signature`` (what Clerk sends) and
 ``webhook-id``/``webhook-timestamp``/``webhook-signature``.
 
-The signatures are checked by the ``standardwebhooks`` package (``Webhook.verify``:
-HMAC-SHA256, every ``v1`` signature compared in constant time). Around it this module
-adds what the package leaves out: the ``svix-*`` header names, precise rejection
+The signatures are checked by the ``standardwebhooks`` package, through its public
+API: ``Webhook.verify`` (HMAC-SHA256, every ``v1`` signature compared in constant
+time, a five-minute window) or, for a ``tolerance`` wider than that window,
+``Webhook.sign`` and a constant-time comparison here. Around it this module adds
+what the package leaves out: the ``svix-*`` header names, precise rejection
 reasons, strict timestamp parsing and a ``tolerance`` other than five minutes.
 
 Example (Starlette/FastAPI)::
@@ -31,8 +33,8 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import hmac
 import json
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -43,6 +45,8 @@ import attrs
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 from standardwebhooks.webhooks import WebhookVerificationError as _PackageError
 
+from . import _config
+from .auth._http_input import header
 from .errors import ClerkError
 
 __all__ = [
@@ -56,7 +60,7 @@ __all__ = [
 #: Seconds a delivery's timestamp may differ from our clock (either way).
 DEFAULT_TOLERANCE = 300.0
 
-SECRET_ENV = "CLERK_WEBHOOK_SIGNING_SECRET"
+SECRET_ENV = _config.WEBHOOK_SECRET_ENV
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
@@ -126,16 +130,11 @@ def _fail(reason: WebhookVerificationErrorReason, message: str) -> WebhookVerifi
     return WebhookVerificationError(reason, message)
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {str(k).lower(): v for k, v in headers.items()}
-
-
 def _pick_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
-    lowered = _lower(headers)
     for family in ("svix", "webhook"):
-        msg_id = lowered.get(f"{family}-id")
-        stamp = lowered.get(f"{family}-timestamp")
-        signature = lowered.get(f"{family}-signature")
+        msg_id = header(headers, f"{family}-id")
+        stamp = header(headers, f"{family}-timestamp")
+        signature = header(headers, f"{family}-signature")
         if msg_id and stamp and signature:
             return msg_id, stamp.strip(), signature
     raise _fail(
@@ -144,34 +143,18 @@ def _pick_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
     )
 
 
-class _WindowCheckedByCaller(Webhook):
-    """``Webhook`` whose ``verify`` leaves the timestamp window to its caller.
-
-    The package's ``verify`` fixes the window at five minutes (in its private
-    ``__verify_timestamp``), which would refuse deliveries a wider ``tolerance``
-    accepts. This subclass replaces that step with parsing only, so everything else
-    (the HMAC, the constant-time comparison of every signature) stays the package's.
-    Only used when ``tolerance`` exceeds five minutes, after :func:`verify_webhook`
-    has checked the timestamp itself; a test pins the hook this relies on.
-    """
-
-    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:
-        return datetime.fromtimestamp(int(timestamp_header), tz=timezone.utc)
-
-
-def _load_secret(secret: str | None, *, wide_window: bool) -> Webhook:
-    value = secret if secret is not None else os.environ.get(SECRET_ENV)
-    if not value or not value.strip():
+def _load_secret(secret: str | None) -> Webhook:
+    value = _config.webhook_secret(secret)
+    if value is None:
         raise _fail(
             WebhookVerificationErrorReason.MISSING_SECRET,
             f"pass secret= or set {SECRET_ENV}",
         )
-    value = value.strip()
     encoded = value[len("whsec_") :] if value.startswith("whsec_") else value
     try:
         # standardwebhooks decodes leniently (skipping stray characters); check first.
         base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-        return _WindowCheckedByCaller(value) if wide_window else Webhook(value)
+        return Webhook(value)
     except (binascii.Error, ValueError, EmptyWebhookSecretError):
         raise _fail(
             WebhookVerificationErrorReason.INVALID_SECRET, "the secret is not a whsec_ secret"
@@ -192,12 +175,11 @@ def _check_window(sent_at: int, tolerance: float) -> None:
         )
 
 
-def _v1_signatures(header: str) -> list[str]:
-    # The package splits on single spaces and unpacks each entry around one comma,
-    # so an entry like "junk" or "v1,a,b" would crash it. Pass only well-formed v1
-    # entries; other versions are skipped by the package anyway.
+def _v1_signatures(value: str) -> list[str]:
+    # Only well-formed "v1,<base64>" entries are compared: other versions can never
+    # match, and a header holding none at all deserves its own message.
     kept = []
-    for candidate in header.split():
+    for candidate in value.split():
         version, sep, encoded = candidate.partition(",")
         if version != "v1" or not sep:
             continue
@@ -209,20 +191,33 @@ def _v1_signatures(header: str) -> list[str]:
     return kept
 
 
-def _from_package(error: _PackageError) -> WebhookVerificationError:
-    # Our own checks ran first, so a mismatch is what is left; a timestamp failure
-    # is only possible when the clock moved past the five-minute edge in between.
-    text = str(error).lower()
-    if "too old" in text:
-        return _fail(
-            WebhookVerificationErrorReason.TIMESTAMP_TOO_OLD,
-            f"the delivery is more than {DEFAULT_TOLERANCE:g}s old",
-        )
-    if "too new" in text:
-        return _fail(
-            WebhookVerificationErrorReason.TIMESTAMP_IN_FUTURE,
-            f"the delivery is dated more than {DEFAULT_TOLERANCE:g}s ahead",
-        )
+def _check_signatures(
+    webhook: Webhook, msg_id: str, sent_at: int, body: str, signatures: list[str], tolerance: float
+) -> None:
+    if tolerance <= DEFAULT_TOLERANCE:
+        # Within the package's own five-minute window: it does the whole check.
+        standard = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(sent_at),
+            "webhook-signature": " ".join(signatures),
+        }
+        try:
+            webhook.verify(body, standard, json_parse=False)
+        except _PackageError:
+            # Our window was checked first; the clock may have crossed its edge
+            # since, which is then the reason. Otherwise no signature matched.
+            _check_window(sent_at, tolerance)
+            raise _no_match() from None
+        return
+    # The package's window is fixed at five minutes; a wider one was checked by
+    # _check_window, so the signature is computed by the package (its public
+    # ``sign``) and compared here, in constant time, with each one sent.
+    expected = webhook.sign(msg_id, datetime.fromtimestamp(sent_at, tz=timezone.utc), body)
+    if not any(hmac.compare_digest(expected.encode(), sig.encode()) for sig in signatures):
+        raise _no_match()
+
+
+def _no_match() -> WebhookVerificationError:
     return _fail(
         WebhookVerificationErrorReason.INVALID_SIGNATURE,
         "no signature matches the body under this secret",
@@ -246,20 +241,22 @@ def verify_webhook(
         tolerance: seconds the delivery's timestamp may be off from now, either way.
 
     Every ``v1`` signature in the header is tried (Clerk sends several while a
-    secret is being rotated), each compared in constant time by ``standardwebhooks``.
-    The timestamp is checked here first against ``tolerance``, which gives a precise
-    reason; at the default five minutes that is the package's own rule, which then
-    runs again inside ``Webhook.verify``. A wider ``tolerance`` replaces the package's
-    window (it cannot be configured), a narrower one is simply the stricter check.
+    secret is being rotated), each compared in constant time. The timestamp is
+    checked here first against ``tolerance``, which gives a precise reason; up to
+    the default five minutes ``standardwebhooks``' ``Webhook.verify`` then checks
+    the signatures (and its own five-minute window again). A wider ``tolerance``
+    is beyond that window, which cannot be configured: the expected signature
+    then comes from the package's ``Webhook.sign``.
 
     Raises:
         WebhookVerificationError: with a ``reason``.
     """
-    webhook = _load_secret(secret, wide_window=tolerance > DEFAULT_TOLERANCE)
+    webhook = _load_secret(secret)
     msg_id, stamp, signatures = _pick_headers(headers)
     if not _DIGITS.fullmatch(stamp):
         raise _fail(WebhookVerificationErrorReason.MALFORMED, "the timestamp is not a Unix time")
-    _check_window(int(stamp), tolerance)
+    sent_at = int(stamp)
+    _check_window(sent_at, tolerance)
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError:
@@ -271,11 +268,7 @@ def verify_webhook(
             WebhookVerificationErrorReason.INVALID_SIGNATURE,
             "the signature header holds no 'v1,<base64>' signature",
         )
-    standard = {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": " ".join(v1)}
-    try:
-        webhook.verify(text, standard, json_parse=False)
-    except _PackageError as exc:
-        raise _from_package(exc) from None
+    _check_signatures(webhook, msg_id, sent_at, text, v1, tolerance)
 
     try:
         payload = json.loads(text)

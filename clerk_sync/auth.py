@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from typing_extensions import Unpack
+
 from clerk_async._sync_support import PortalRunner, shared_runner
 from clerk_async.auth import Auth as Auth
 from clerk_async.auth import AuthenticateOptions as AuthenticateOptions
+from clerk_async.auth import AuthenticateOverrides as AuthenticateOverrides
 from clerk_async.auth import AuthReason as AuthReason
 from clerk_async.auth import AuthStatus as AuthStatus
 from clerk_async.auth import MachineAuth as MachineAuth
@@ -29,6 +32,7 @@ __all__ = [
     "AuthReason",
     "AuthStatus",
     "AuthenticateOptions",
+    "AuthenticateOverrides",
     "MachineAuth",
     "RequestLike",
     "RequestState",
@@ -54,20 +58,16 @@ def authenticate_request(
     cookies: Mapping[str, str] | None = None,
     options: AuthenticateOptions | None = None,
     clerk: Clerk | None = None,
-    jwt_key: str | None = None,
-    authorized_parties: Sequence[str] | None = None,
-    audience: str | Sequence[str] | None = None,
-    issuer: str | None = None,
-    accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
-    clock_skew: float | None = None,
+    **overrides: Unpack[AuthenticateOverrides],
 ) -> RequestState:
     """Authenticate an incoming request to your backend.
 
     Pass the framework's request object (Starlette/FastAPI ``Request``, aiohttp
-    ``web.Request``: anything with ``headers`` and ``cookies``), or ``headers`` and
-    ``cookies`` mappings (cookies are read from the ``Cookie`` header when not
-    given). Options come from ``options`` and the keyword arguments, which win
-    over it when given (see :class:`AuthenticateOptions`).
+    ``web.Request``: anything with ``headers``), or a ``headers`` mapping; cookies
+    are read from the ``Cookie`` header(s) unless a ``cookies`` mapping is given.
+    Options come from ``options``; ``clerk`` and the other keyword arguments (any
+    field of :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`)
+    replace its fields for this call. An unknown keyword raises ``TypeError``.
 
     The token is taken from ``Authorization: Bearer <token>`` first (any case of
     "Bearer"; a bare token works too), else from the ``__session`` cookie (or its
@@ -105,12 +105,7 @@ def authenticate_request(
         cookies=cookies,
         options=options,
         clerk=None if clerk is None else clerk.async_client,
-        jwt_key=jwt_key,
-        authorized_parties=authorized_parties,
-        audience=audience,
-        issuer=issuer,
-        accepts_token=accepts_token,
-        clock_skew=clock_skew,
+        **overrides,
     )
 
 

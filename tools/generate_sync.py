@@ -512,6 +512,7 @@ def render_functions(module: str) -> str | None:
                 else f"{a.arg}={a.arg}"
                 for a in fn.args.kwonlyargs
             ]
+            + ([f"**{fn.args.kwarg.arg}"] if fn.args.kwarg is not None else [])
         )
         runner = "_runner(clerk)" if clerk_param else "shared_runner()"
         doc = ast.get_docstring(fn, clean=False) or ""

@@ -32,6 +32,7 @@ from ._machine import MachineAuth, TokenType, verify_machine_token
 from ._request import (
     Auth,
     AuthenticateOptions,
+    AuthenticateOverrides,
     AuthReason,
     AuthStatus,
     RequestLike,
@@ -45,6 +46,7 @@ __all__ = [
     "AuthReason",
     "AuthStatus",
     "AuthenticateOptions",
+    "AuthenticateOverrides",
     "MachineAuth",
     "RequestLike",
     "RequestState",

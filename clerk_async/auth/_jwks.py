@@ -24,8 +24,6 @@ key), shared by every client object pointing at that instance:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -37,9 +35,11 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
+from .. import _config
 from .._http import requester_of
 from .._retry import Retries
 from ..errors import ClerkAPIError, ClerkError, ConfigurationError
+from ._client import requester_for
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 
 if TYPE_CHECKING:
@@ -255,25 +255,17 @@ _caches: dict[tuple[str, str], JWKSCache] = {}
 _caches_lock = threading.Lock()
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def instance_key(clerk: Clerk | None) -> tuple[str, str]:
     """(API URL, secret key digest) of the instance a client (or the environment) points at."""
     if clerk is not None:
         return requester_of(clerk).instance_key
-    from .._client import DEFAULT_API_URL
-
-    url = (os.environ.get("CLERK_API_URL") or DEFAULT_API_URL).rstrip("/")
-    url = url[: -len("/v1")] if url.endswith("/v1") else url
-    secret = (os.environ.get("CLERK_SECRET_KEY") or "").strip()
-    if not secret:
+    secret = _config.secret_key()
+    if secret is None:
         raise ConfigurationError(
             "cannot verify session tokens: pass jwt_key= (or set CLERK_JWT_KEY), "
             "or clerk= (or set CLERK_SECRET_KEY)"
         )
-    return url, _digest(secret)
+    return _config.instance_key(_config.api_url(), secret)
 
 
 def jwks_cache_for(key: tuple[str, str]) -> JWKSCache:
@@ -285,9 +277,9 @@ def jwks_cache_for(key: tuple[str, str]) -> JWKSCache:
     return cache
 
 
-def _bounded(client: Clerk) -> Requester:
-    """``client`` with the JWKS retry budget (never more than its own)."""
-    own = client.retries
+def _bounded(http: Requester) -> Requester:
+    """``http`` with the JWKS retry budget (never more than its own)."""
+    own = http.options.retries
     budget = JWKS_FETCH_RETRIES
     deadline = budget.deadline
     if own.deadline is not None and (deadline is None or own.deadline < deadline):
@@ -298,26 +290,17 @@ def _bounded(client: Clerk) -> Requester:
         deadline=deadline,
         statuses=own.statuses,
     )
-    return requester_of(client).with_options(retries=policy)
+    return http.with_options(retries=policy)
 
 
 def jwks_fetcher(clerk: Clerk | None) -> Fetch:
     """A coroutine function that fetches ``GET /v1/jwks`` as raw JSON."""
-    if clerk is not None:
-        client = clerk
 
-        async def fetch() -> object:
-            return await _bounded(client).request("GET", "/jwks", cast_to=object)
+    async def fetch() -> object:
+        async with requester_for(clerk) as http:
+            return await _bounded(http).request("GET", "/jwks", cast_to=object)
 
-        return fetch
-
-    async def fetch_from_env() -> object:
-        from .._client import Clerk
-
-        async with Clerk() as temporary:
-            return await _bounded(temporary).request("GET", "/jwks", cast_to=object)
-
-    return fetch_from_env
+    return fetch
 
 
 _pem_keys: OrderedDict[str, RSAPublicKey] = OrderedDict()

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._http import requester_of
 from ..errors import (
     AuthenticationError,
     ClerkAPIError,
@@ -31,6 +30,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
+from ._client import requester_for
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 
 if TYPE_CHECKING:
@@ -172,17 +172,8 @@ async def verify_machine_token(token: str, *, clerk: Clerk | None = None) -> Mac
         raise TokenVerificationError(R.MALFORMED, "not an api_key, m2m_token or oauth_token")
     path, field = _ENDPOINTS[kind]
     try:
-        if clerk is not None:
-            answer = await requester_of(clerk).request(
-                "POST", path, body={field: token}, cast_to=object
-            )
-        else:
-            from .._client import Clerk
-
-            async with Clerk() as temporary:
-                answer = await requester_of(temporary).request(
-                    "POST", path, body={field: token}, cast_to=object
-                )
+        async with requester_for(clerk) as http:
+            answer = await http.request("POST", path, body={field: token}, cast_to=object)
     except ConfigurationError:
         raise
     except (AuthenticationError, PermissionDeniedError, RateLimitError, ServerError) as exc:

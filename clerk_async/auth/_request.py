@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
-from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import attrs
+from typing_extensions import Unpack
 
+from .. import _config
 from ._claims import SessionClaims, split_features_by_scope
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
+from ._http_input import cookies_of, header
 from ._machine import MachineAuth, TokenType, token_type_of, verify_machine_token
 from ._verify import decode_unverified_payload, verify_token
 
@@ -25,9 +26,11 @@ __all__ = [
     "AuthReason",
     "AuthStatus",
     "AuthenticateOptions",
+    "AuthenticateOverrides",
     "RequestLike",
     "RequestState",
     "authenticate_request",
+    "with_overrides",
 ]
 
 SESSION_COOKIE = "__session"
@@ -115,6 +118,46 @@ class AuthenticateOptions:
     clock_skew: float = 5.0
     clerk: Clerk | None = None
     publishable_key: str | None = None
+
+
+class AuthenticateOverrides(TypedDict, total=False):
+    """The keyword arguments that override :class:`AuthenticateOptions` fields.
+
+    :func:`authenticate_request` and every integration take them as
+    ``**overrides``: the same names and accepted types as the options'
+    constructor (a test holds the two in step), each one optional. An unknown
+    name raises ``TypeError``. The one field left out, ``clerk``, is a parameter
+    of its own wherever a client is taken (as in :func:`verify_token`), because
+    the sync twins hand a client over to its event loop by that parameter.
+    """
+
+    authorized_parties: Sequence[str] | str | None
+    audience: Sequence[str] | str | None
+    issuer: str | None
+    jwt_key: str | None
+    accepts_token: TokenType | str | Sequence[TokenType | str]
+    clock_skew: float
+    publishable_key: str | None
+
+
+_DEFAULT_OPTIONS = AuthenticateOptions()
+
+
+def with_overrides(
+    options: AuthenticateOptions | None,
+    overrides: AuthenticateOverrides,
+    clerk: Clerk | None = None,
+) -> AuthenticateOptions:
+    """``options`` (or the defaults) with the given fields replaced (``clerk`` when not None).
+
+    Raises:
+        TypeError: an override that names no field of :class:`AuthenticateOptions`.
+    """
+    base = _DEFAULT_OPTIONS if options is None else options
+    if clerk is not None:
+        return attrs.evolve(base, clerk=clerk, **overrides)
+    # No copy on the hot path: a request authenticated with prepared options.
+    return attrs.evolve(base, **overrides) if overrides else base
 
 
 @attrs.frozen(kw_only=True)
@@ -274,35 +317,21 @@ class RequestState:
 
 
 class RequestLike(Protocol):
-    """Anything with ``headers`` and ``cookies`` mappings: a Starlette/FastAPI
-    ``Request``, an aiohttp ``web.Request``, ..."""
+    """Anything with a ``headers`` mapping: a Starlette/FastAPI ``Request``, an
+    aiohttp ``web.Request``, a Django or Flask request, ...
+
+    Cookies are read from its ``Cookie`` header(s), by the rules of
+    :mod:`clerk_async.auth._http_input`, whatever the framework's own parser does.
+    """
 
     @property
     def headers(self) -> Mapping[str, str]:
-        """The request's headers (case-insensitive lookups expected)."""
+        """The request's headers (any mapping; names matched case-insensitively)."""
         ...
-
-    @property
-    def cookies(self) -> Mapping[str, str]:
-        """The request's cookies by name."""
-        ...
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None and name.lower() != name:
-        value = headers.get(name.lower())
-    if value is None:
-        # Plain dicts are case-sensitive; Starlette/aiohttp/multidict headers are not.
-        lowered = name.lower()
-        for key, candidate in headers.items():
-            if key.lower() == lowered:
-                return candidate
-    return value
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:
-    value = _header(headers, "Authorization")
+    value = header(headers, "Authorization")
     if not value:
         return None
     parts = value.strip().split(None, 1)
@@ -312,17 +341,6 @@ def _bearer(headers: Mapping[str, str]) -> str | None:
         return parts[0]  # a bare token, as Clerk's own SDKs accept
     scheme, token = parts
     return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _parse_cookie_header(header: str | None) -> dict[str, str]:
-    if not header:
-        return {}
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except Exception:  # a malformed Cookie header is treated as no cookies
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
 
 
 def cookie_suffix(publishable_key: str) -> str:
@@ -376,20 +394,16 @@ async def authenticate_request(
     cookies: Mapping[str, str] | None = None,
     options: AuthenticateOptions | None = None,
     clerk: Clerk | None = None,
-    jwt_key: str | None = None,
-    authorized_parties: Sequence[str] | None = None,
-    audience: str | Sequence[str] | None = None,
-    issuer: str | None = None,
-    accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
-    clock_skew: float | None = None,
+    **overrides: Unpack[AuthenticateOverrides],
 ) -> RequestState:
     """Authenticate an incoming request to your backend.
 
     Pass the framework's request object (Starlette/FastAPI ``Request``, aiohttp
-    ``web.Request``: anything with ``headers`` and ``cookies``), or ``headers`` and
-    ``cookies`` mappings (cookies are read from the ``Cookie`` header when not
-    given). Options come from ``options`` and the keyword arguments, which win
-    over it when given (see :class:`AuthenticateOptions`).
+    ``web.Request``: anything with ``headers``), or a ``headers`` mapping; cookies
+    are read from the ``Cookie`` header(s) unless a ``cookies`` mapping is given.
+    Options come from ``options``; ``clerk`` and the other keyword arguments (any
+    field of :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`)
+    replace its fields for this call. An unknown keyword raises ``TypeError``.
 
     The token is taken from ``Authorization: Bearer <token>`` first (any case of
     "Bearer"; a bare token works too), else from the ``__session`` cookie (or its
@@ -420,37 +434,16 @@ async def authenticate_request(
             return web.json_response({"error": state.reason}, status=401)
         auth = state.to_auth()
     """
-    opts = options or AuthenticateOptions()
-    overrides: dict[str, Any] = {
-        name: value
-        for name, value in (
-            ("clerk", clerk),
-            ("jwt_key", jwt_key),
-            ("authorized_parties", authorized_parties),
-            ("audience", audience),
-            ("issuer", issuer),
-            ("accepts_token", accepts_token),
-            ("clock_skew", clock_skew),
-        )
-        if value is not None
-    }
-    if overrides:
-        opts = attrs.evolve(opts, **overrides)
-
-    if request is not None:
-        if headers is None:
-            headers = request.headers
-        if cookies is None:
-            cookies = request.cookies
-    headers = headers if headers is not None else {}
+    opts = with_overrides(options, overrides, clerk)
+    if headers is None:
+        headers = request.headers if request is not None else {}
     header_token = _bearer(headers)
     if header_token is not None:
         return await _authenticate_token(header_token, opts, from_cookie=False)
 
     if cookies is None:
-        cookies = _parse_cookie_header(_header(headers, "Cookie"))
-
-    publishable_key = opts.publishable_key or os.environ.get("CLERK_PUBLISHABLE_KEY")
+        cookies = cookies_of(headers)
+    publishable_key = _config.publishable_key(opts.publishable_key)
     session_token, client_uat = _session_cookies(cookies, publishable_key)
     if TokenType.SESSION_TOKEN not in opts.accepts_token:
         if session_token is None:

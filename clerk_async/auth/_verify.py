@@ -6,7 +6,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ import attrs
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
+from .. import _config
 from ._claims import SessionClaims
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 from ._jwks import instance_key, jwks_cache_for, jwks_fetcher, load_pem_key
@@ -230,7 +230,7 @@ async def verify_token(
         _fail(R.MALFORMED, "the token is empty")
     if len(token) > MAX_TOKEN_LENGTH:
         _fail(R.TOKEN_TOO_LARGE, f"the token is longer than {MAX_TOKEN_LENGTH} characters")
-    pem = jwt_key if jwt_key is not None else (os.environ.get("CLERK_JWT_KEY") or None)
+    pem = _config.jwt_key(jwt_key)
     pem_key = load_pem_key(pem) if pem else None
     instance = None if pem_key is not None else instance_key(clerk)
 

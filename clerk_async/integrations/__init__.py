@@ -3,27 +3,46 @@
 Each module imports its framework, so import the one you use:
 ``clerk_async.integrations.fastapi``, ``.starlette`` or ``.aiohttp``
 (extras ``clerk-async[fastapi]``, ``[starlette]``, ``[aiohttp]``).
+
+All three take the same settings: ``options=`` (an
+:class:`~clerk_async.auth.AuthenticateOptions`), any of its fields as keyword
+overrides, and ``secret_key=``/``api_url=`` for the client they open
+(:class:`IntegrationOptions`). What they share lives here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ..auth import (
+    Auth,
     AuthenticateOptions,
+    AuthenticateOverrides,
     AuthReason,
     RequestState,
     TokenType,
     TokenVerificationErrorReason,
+    authenticate_request,
 )
+from ..auth._http_input import parse_cookies
+from ..auth._request import with_overrides
 
 if TYPE_CHECKING:
     from .._client import Clerk
 
-__all__ = ["cookies_from_header", "describe", "status_for"]
+__all__ = [
+    "AppAuth",
+    "IntegrationOptions",
+    "Refusal",
+    "admit",
+    "cookies_from_header",
+    "describe",
+    "status_for",
+]
 
 # Signed out because Clerk (or its key set) could not be reached: a 503, not a 401.
 _UNAVAILABLE = frozenset(
@@ -32,6 +51,10 @@ _UNAVAILABLE = frozenset(
         TokenVerificationErrorReason.VERIFICATION_UNAVAILABLE,
     }
 )
+
+#: Parse ``Cookie`` header values into a dict (first occurrence wins); the one
+#: cookie parser of the package, kept under this name for existing callers.
+cookies_from_header = parse_cookies
 
 
 def status_for(state: RequestState) -> int:
@@ -48,39 +71,123 @@ def describe(state: RequestState) -> dict[str, str | None]:
     return {"error": "unauthenticated", "reason": value}
 
 
-def cookies_from_header(values: Iterable[str]) -> dict[str, str]:
-    """Parse ``Cookie`` header values into a dict (first occurrence wins)."""
-    cookies: dict[str, str] = {}
-    for header in values:
-        for part in header.split(";"):
-            name, sep, value = part.strip().partition("=")
-            if sep and name and name not in cookies:
-                cookies[name] = value.strip().strip('"')
-    return cookies
+class IntegrationOptions(AuthenticateOverrides, total=False):
+    """The keyword arguments of every integration.
+
+    Any :class:`~clerk_async.auth.AuthenticateOverrides` (a field of
+    :class:`~clerk_async.auth.AuthenticateOptions`, overriding ``options=``), and
+    the client: ``clerk``, one of yours (it stays yours), or else ``secret_key``
+    and ``api_url`` for the one the integration opens (defaults:
+    ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
+    """
+
+    clerk: Clerk | None
+    secret_key: str | None
+    api_url: str | None
 
 
-def headers_from_scope(raw: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, str], dict[str, str]]:
-    """Headers (lower-cased names) and cookies from an ASGI scope's raw headers."""
-    headers: dict[str, str] = {}
-    cookie_values: list[str] = []
-    for name, value in raw:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        if key == "cookie":
-            cookie_values.append(text)
-        headers.setdefault(key, text)
-    return headers, cookies_from_header(cookie_values)
+@attrs.frozen
+class Refusal:
+    """Why a request may not reach a handler, as the HTTP answer to give.
+
+    Attributes:
+        status: 401 (or 503 when Clerk was unreachable) when signed out, 403 when
+            signed in without what the handler requires.
+        body: the JSON body.
+        headers: extra response headers (``WWW-Authenticate`` for a 401/503).
+    """
+
+    status: int
+    body: dict[str, str | None]
+    headers: dict[str, str] | None = None
 
 
-def build_options(options: AuthenticateOptions | None, **overrides: Any) -> AuthenticateOptions:
-    """``options`` (or the defaults) with every override that is not ``None`` applied."""
-    base = options or AuthenticateOptions()
-    return attrs.evolve(base, **{k: v for k, v in overrides.items() if v is not None})
+def admit(
+    state: RequestState, check: Callable[[Auth], bool] | None = None, requires: str = ""
+) -> Auth | Refusal:
+    """The request's :class:`~clerk_async.auth.Auth` when it is signed in and passes
+    ``check``; else the :class:`Refusal` to answer with (``requires`` names what
+    ``check`` wants, for the 403 body)."""
+    if not state.is_signed_in:
+        return Refusal(status_for(state), describe(state), {"WWW-Authenticate": "Bearer"})
+    auth = state.to_auth()
+    if check is not None and not check(auth):
+        return Refusal(403, {"error": "forbidden", "requires": requires})
+    return auth
 
 
-def with_client(options: AuthenticateOptions, client: Callable[[], Clerk]) -> AuthenticateOptions:
-    """``options`` with a client when verification may need one (JWKS or machine tokens)."""
-    session_only = options.accepts_token == frozenset({TokenType.SESSION_TOKEN})
-    if options.clerk is not None or (options.jwt_key is not None and session_only):
-        return options
-    return attrs.evolve(options, clerk=client())
+class AppAuth:
+    """What every integration holds: its options and the application's one client.
+
+    Args:
+        options: the base options; ``settings`` override their fields.
+        settings: :class:`IntegrationOptions`; an unknown name raises ``TypeError``.
+        missing: the hint of the ``RuntimeError`` :meth:`client` raises when no
+            client is open.
+
+    The client is ``settings["clerk"]`` (or ``options.clerk``), which stays the
+    caller's, else one opened from ``secret_key``/``api_url`` by :meth:`open` and
+    closed by :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        options: AuthenticateOptions | None,
+        settings: IntegrationOptions,
+        *,
+        missing: str = "the application has not started",
+    ) -> None:
+        clerk = settings.pop("clerk", None)
+        self._secret_key = settings.pop("secret_key", None)
+        self._api_url = settings.pop("api_url", None)
+        self.options = with_overrides(options, settings, clerk)
+        self._clerk = self.options.clerk
+        self._owned = self._clerk is None
+        self._missing = missing
+        #: how many clients were opened here (one per application life)
+        self.clients_opened = 0
+
+    def open(self) -> Clerk:
+        """The application's client, opening one if none is open yet."""
+        if self._clerk is None:
+            from .._client import Clerk
+
+            self._clerk = Clerk(self._secret_key, api_url=self._api_url)
+            self.clients_opened += 1
+        return self._clerk
+
+    def client(self) -> Clerk:
+        """The open client; ``RuntimeError`` when none is (outside the app's life)."""
+        if self._clerk is None:
+            raise RuntimeError(f"no Clerk client: {self._missing}")
+        return self._clerk
+
+    async def aclose(self) -> None:
+        """Close the client opened here; a client of the caller's stays open."""
+        clerk = self._clerk
+        if self._owned and clerk is not None:
+            self._clerk = None
+            await clerk.aclose()
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[Clerk]:
+        """The client for the application's life: opened on entry, closed on exit."""
+        clerk = self.open()
+        try:
+            yield clerk
+        finally:
+            await self.aclose()
+
+    async def authenticate(
+        self, headers: Mapping[str, str], client: Callable[[], Clerk] | None = None
+    ) -> RequestState:
+        """Authenticate a request from its headers (cookies from its ``Cookie`` headers).
+
+        ``client`` gives the client when verification needs one (a JWKS fetch or a
+        machine token); by default :meth:`open`.
+        """
+        options = self.options
+        session_only = options.accepts_token == frozenset({TokenType.SESSION_TOKEN})
+        if options.clerk is None and not (options.jwt_key is not None and session_only):
+            options = attrs.evolve(options, clerk=(client or self.open)())
+        return await authenticate_request(headers=headers, options=options)

@@ -25,14 +25,15 @@ requests are not rejected; use :func:`require_auth` for handlers that need it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import overload
 
 from aiohttp import web
+from typing_extensions import Unpack
 
 from .._client import Clerk
-from ..auth import Auth, AuthenticateOptions, RequestState, TokenType, authenticate_request
-from . import build_options, cookies_from_header, describe, status_for, with_client
+from ..auth import Auth, AuthenticateOptions, RequestState
+from . import AppAuth, IntegrationOptions, Refusal, admit
 
 __all__ = ["AUTH", "AUTH_STATE", "CLERK", "require_auth", "setup_clerk"]
 
@@ -43,7 +44,7 @@ try:
 except AttributeError:  # aiohttp releases before RequestKey take plain string keys
     AUTH = "clerk_auth"  # type: ignore[assignment]
     AUTH_STATE = "clerk_auth_state"  # type: ignore[assignment]
-_OPTIONS = web.AppKey("clerk_auth_options", AuthenticateOptions)
+_APP_AUTH = web.AppKey("clerk_app_auth", AppAuth)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,47 +53,24 @@ def setup_clerk(
     app: web.Application,
     *,
     options: AuthenticateOptions | None = None,
-    secret_key: str | None = None,
-    api_url: str | None = None,
-    clerk: Clerk | None = None,
-    authorized_parties: Sequence[str] | None = None,
-    audience: str | Sequence[str] | None = None,
-    jwt_key: str | None = None,
-    publishable_key: str | None = None,
-    accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
-    clock_skew: float | None = None,
+    **settings: Unpack[IntegrationOptions],
 ) -> None:
     """Install the client's cleanup context and the authentication middleware.
 
     Args:
         app: the application (before it starts).
-        options: an :class:`~clerk_async.auth.AuthenticateOptions`; the keyword
-            arguments override its fields.
-        secret_key, api_url: for the client opened at startup (defaults from
-            ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
-        clerk: a client of your own to use instead; it stays yours (stored as
-            ``app[CLERK]`` but never closed here).
-        authorized_parties, audience, jwt_key, publishable_key, accepts_token, clock_skew:
-            see :func:`~clerk_async.auth.authenticate_request`.
+        options: an :class:`~clerk_async.auth.AuthenticateOptions`.
+        settings: any field of ``AuthenticateOptions`` (overriding ``options``), and
+            ``secret_key``/``api_url`` for the client opened at startup (defaults
+            from ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``); see
+            :class:`~clerk_async.integrations.IntegrationOptions`. A ``clerk`` of
+            your own is used instead: stored as ``app[CLERK]`` but never closed here.
     """
-    app[_OPTIONS] = build_options(
-        options,
-        authorized_parties=authorized_parties,
-        audience=audience,
-        jwt_key=jwt_key,
-        publishable_key=publishable_key,
-        accepts_token=accepts_token,
-        clock_skew=clock_skew,
-    )
-
-    user_clerk = clerk or app[_OPTIONS].clerk
+    app_auth = AppAuth(options, settings)
+    app[_APP_AUTH] = app_auth
 
     async def client_context(app: web.Application) -> AsyncIterator[None]:
-        if user_clerk is not None:
-            app[CLERK] = user_clerk
-            yield
-            return
-        async with Clerk(secret_key, api_url=api_url) as client:
+        async with app_auth.lifespan() as client:
             app[CLERK] = client
             yield
 
@@ -103,13 +81,8 @@ def setup_clerk(
 @web.middleware
 async def clerk_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate ``request`` and store ``request[AUTH]`` / ``request[AUTH_STATE]``."""
-    app = request.app
-    options = with_client(app[_OPTIONS], lambda: app[CLERK])
-    state = await authenticate_request(
-        headers=request.headers,
-        cookies=cookies_from_header(request.headers.getall("Cookie", [])),
-        options=options,
-    )
+    app_auth = request.app[_APP_AUTH]
+    state = await app_auth.authenticate(request.headers, app_auth.client)
     request[AUTH_STATE] = state
     request[AUTH] = state.to_auth()
     return await handler(request)
@@ -135,22 +108,18 @@ def require_auth(
 
     def decorate(inner: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            state = request[AUTH_STATE]
-            if not state.is_signed_in:
+            verdict = admit(request[AUTH_STATE], allowed, permission or role or "")
+            if isinstance(verdict, Refusal):
                 return web.json_response(
-                    describe(state),
-                    status=status_for(state),
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            auth = request[AUTH]
-            if (permission and not auth.has(permission=permission)) or (
-                role and not auth.has(role=role)
-            ):
-                return web.json_response(
-                    {"error": "forbidden", "requires": permission or role}, status=403
+                    verdict.body, status=verdict.status, headers=verdict.headers
                 )
             return await inner(request)
 
         return wrapped
+
+    def allowed(auth: Auth) -> bool:
+        return (not permission or auth.has(permission=permission)) and (
+            not role or auth.has(role=role)
+        )
 
     return decorate(handler) if handler is not None else decorate

@@ -30,14 +30,15 @@ shutdown (pass ``lifespan=clerk_auth.lifespan``, or enter
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import HTTPException, Request
+from typing_extensions import Unpack
 
 from .._client import Clerk
-from ..auth import Auth, AuthenticateOptions, RequestState, TokenType, authenticate_request
-from . import build_options, cookies_from_header, describe, status_for, with_client
+from ..auth import Auth, AuthenticateOptions, RequestState
+from . import AppAuth, IntegrationOptions, Refusal, admit
 
 __all__ = ["ClerkAuth"]
 
@@ -48,45 +49,30 @@ class ClerkAuth:
     """Options passed once, a lifespan owning the client, and dependencies.
 
     Args:
-        options: an :class:`~clerk_async.auth.AuthenticateOptions`; the keyword
-            arguments override its fields.
-        secret_key, api_url: for the client opened in the lifespan (defaults from
-            ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``).
-        clerk: a client of your own to use instead; it stays yours (the lifespan
-            neither opens nor closes it).
-        authorized_parties, audience, jwt_key, publishable_key, accepts_token, clock_skew:
-            see :func:`~clerk_async.auth.authenticate_request`.
+        options: an :class:`~clerk_async.auth.AuthenticateOptions`.
+        settings: any field of ``AuthenticateOptions`` (overriding ``options``), and
+            ``secret_key``/``api_url`` for the client opened in the lifespan
+            (defaults from ``CLERK_SECRET_KEY`` / ``CLERK_API_URL``); see
+            :class:`~clerk_async.integrations.IntegrationOptions`. A ``clerk`` of
+            your own is used instead and stays yours (the lifespan neither opens
+            nor closes it).
     """
 
     def __init__(
         self,
         *,
         options: AuthenticateOptions | None = None,
-        secret_key: str | None = None,
-        api_url: str | None = None,
-        clerk: Clerk | None = None,
-        authorized_parties: Sequence[str] | None = None,
-        audience: str | Sequence[str] | None = None,
-        jwt_key: str | None = None,
-        publishable_key: str | None = None,
-        accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
-        clock_skew: float | None = None,
+        **settings: Unpack[IntegrationOptions],
     ) -> None:
-        self.options = build_options(
-            options,
-            authorized_parties=authorized_parties,
-            audience=audience,
-            jwt_key=jwt_key,
-            publishable_key=publishable_key,
-            accepts_token=accepts_token,
-            clock_skew=clock_skew,
+        self._app_auth = AppAuth(
+            options, settings, missing="pass lifespan=clerk_auth.lifespan to FastAPI"
         )
-        self._secret_key = secret_key
-        self._api_url = api_url
-        self._user_clerk = clerk or self.options.clerk
-        self._clerk: Clerk | None = self._user_clerk
-        #: how many clients the lifespan opened (one per application life)
-        self.clients_opened = 0
+        self.options = self._app_auth.options
+
+    @property
+    def clients_opened(self) -> int:
+        """How many clients the lifespan opened (one per application life)."""
+        return self._app_auth.clients_opened
 
     @asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
@@ -95,34 +81,19 @@ class ClerkAuth:
         Pass it as ``FastAPI(lifespan=clerk_auth.lifespan)``, or enter it from your
         own lifespan: ``async with clerk_auth.lifespan(app): yield``.
         """
-        if self._user_clerk is not None:
+        async with self._app_auth.lifespan():
             yield
-            return
-        self._clerk = Clerk(self._secret_key, api_url=self._api_url)
-        self.clients_opened += 1
-        try:
-            yield
-        finally:
-            clerk, self._clerk = self._clerk, None
-            await clerk.aclose()
 
     def client(self) -> Clerk:
         """Dependency: the app's :class:`~clerk_async.Clerk` (inside the lifespan)."""
-        if self._clerk is None:
-            raise RuntimeError("no Clerk client: pass lifespan=clerk_auth.lifespan to FastAPI")
-        return self._clerk
+        return self._app_auth.client()
 
     async def state(self, request: Request) -> RequestState:
         """Dependency: the :class:`~clerk_async.auth.RequestState`, computed once per request."""
         cached = getattr(request.state, _STATE_KEY, None)
         if isinstance(cached, RequestState):
             return cached
-        options = with_client(self.options, self.client)
-        state = await authenticate_request(
-            headers=request.headers,
-            cookies=cookies_from_header(request.headers.getlist("cookie")),
-            options=options,
-        )
+        state = await self._app_auth.authenticate(request.headers, self.client)
         setattr(request.state, _STATE_KEY, state)
         return state
 
@@ -150,16 +121,9 @@ class ClerkAuth:
         self, check: Callable[[Auth], bool] | None, what: str
     ) -> Callable[[Request], Awaitable[Auth]]:
         async def dependency(request: Request) -> Auth:
-            state = await self.state(request)
-            if not state.is_signed_in:
-                raise HTTPException(
-                    status_for(state),
-                    detail=describe(state),
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            auth = state.to_auth()
-            if check is not None and not check(auth):
-                raise HTTPException(403, detail={"error": "forbidden", "requires": what})
-            return auth
+            verdict = admit(await self.state(request), check, what)
+            if isinstance(verdict, Refusal):
+                raise HTTPException(verdict.status, detail=verdict.body, headers=verdict.headers)
+            return verdict
 
         return dependency

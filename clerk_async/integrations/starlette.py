@@ -30,12 +30,14 @@ way; other scope types pass through untouched.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .._client import Clerk
-from ..auth import AuthenticateOptions, RequestState, TokenType, authenticate_request
-from . import build_options, headers_from_scope, with_client
+from multidict import CIMultiDict
+from typing_extensions import Unpack
+
+from ..auth import AuthenticateOptions, RequestState
+from . import AppAuth, IntegrationOptions
 
 __all__ = ["ClerkAuthMiddleware"]
 
@@ -51,15 +53,12 @@ class ClerkAuthMiddleware:
 
     Args:
         app: the wrapped ASGI app.
-        options: an :class:`~clerk_async.auth.AuthenticateOptions`; the keyword
-            arguments below override its fields.
-        clerk: a client to fetch keys and verify machine tokens with; it stays yours
-            (never closed here). By default the middleware creates one from
-            ``secret_key``/``api_url`` (or ``CLERK_SECRET_KEY``/``CLERK_API_URL``)
-            and closes it at shutdown.
-        secret_key, api_url: for the client the middleware creates.
-        authorized_parties, audience, jwt_key, publishable_key, accepts_token, clock_skew:
-            see :func:`~clerk_async.auth.authenticate_request`.
+        options: an :class:`~clerk_async.auth.AuthenticateOptions`.
+        settings: any field of ``AuthenticateOptions`` (overriding ``options``), and
+            ``secret_key``/``api_url`` for the client the middleware creates
+            (defaults ``CLERK_SECRET_KEY``/``CLERK_API_URL``) and closes at shutdown;
+            see :class:`~clerk_async.integrations.IntegrationOptions`. A ``clerk``
+            of your own is used instead and stays yours (never closed here).
     """
 
     def __init__(
@@ -67,44 +66,25 @@ class ClerkAuthMiddleware:
         app: ASGIApp,
         *,
         options: AuthenticateOptions | None = None,
-        clerk: Clerk | None = None,
-        secret_key: str | None = None,
-        api_url: str | None = None,
-        authorized_parties: Sequence[str] | None = None,
-        audience: str | Sequence[str] | None = None,
-        jwt_key: str | None = None,
-        publishable_key: str | None = None,
-        accepts_token: TokenType | str | Sequence[TokenType | str] | None = None,
-        clock_skew: float | None = None,
+        **settings: Unpack[IntegrationOptions],
     ) -> None:
         self.app = app
-        self.options = build_options(
-            options,
-            authorized_parties=authorized_parties,
-            audience=audience,
-            jwt_key=jwt_key,
-            publishable_key=publishable_key,
-            accepts_token=accepts_token,
-            clock_skew=clock_skew,
-        )
-        self._clerk = clerk or self.options.clerk
-        self._owns_clerk = self._clerk is None
-        self._secret_key = secret_key
-        self._api_url = api_url
-        #: how many clients this middleware created (one per application life)
-        self.clients_opened = 0
+        self._app_auth = AppAuth(options, settings)
+        self.options = self._app_auth.options
 
-    def _client(self) -> Clerk:
-        if self._clerk is None:
-            self._clerk = Clerk(self._secret_key, api_url=self._api_url)
-            self.clients_opened += 1
-        return self._clerk
+    @property
+    def clients_opened(self) -> int:
+        """How many clients this middleware created (one per application life)."""
+        return self._app_auth.clients_opened
 
     async def authenticate(self, scope: Scope) -> RequestState:
         """Authenticate one HTTP or WebSocket scope (without touching it)."""
-        headers, cookies = headers_from_scope(scope.get("headers") or [])
-        options = with_client(self.options, self._client)
-        return await authenticate_request(headers=headers, cookies=cookies, options=options)
+        # ASGI header names are lower-case bytes, values latin-1 bytes (the spec).
+        headers = CIMultiDict(
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in scope.get("headers") or ()
+        )
+        return await self._app_auth.authenticate(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -129,6 +109,4 @@ class ClerkAuthMiddleware:
 
     async def aclose(self) -> None:
         """Close the client the middleware created (called at lifespan shutdown)."""
-        if self._owns_clerk and self._clerk is not None:
-            await self._clerk.aclose()
-            self._clerk = None
+        await self._app_auth.aclose()
