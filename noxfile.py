@@ -50,7 +50,6 @@ def generate(session: nox.Session) -> None:
     session.install("-e", ".", *_group("generate"))
     args = list(session.posargs)
     session.run("python", "tools/generate_api.py", *args)
-    session.run("python", "tools/generate_sync.py", *args)
 
 
 @nox.session

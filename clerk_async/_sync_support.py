@@ -8,23 +8,34 @@ waits, so the aiohttp session is created, used and closed on one loop only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
+
+import attrs
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from ._client import Clerk
 from ._pagination import AsyncPaginator, Page
 
-if TYPE_CHECKING:
-    from ._client import Clerk
-
-__all__ = ["PortalRunner", "SyncPage", "SyncPaginator", "shared_runner"]
+__all__ = [
+    "PortalRunner",
+    "SyncClient",
+    "SyncPage",
+    "SyncPaginator",
+    "run",
+    "runner_of",
+    "shared_runner",
+]
 
 T = TypeVar("T")
 P = ParamSpec("P")
+C = TypeVar("C", bound="SyncClient")
 
 
 class PortalRunner:
@@ -116,9 +127,82 @@ def shared_runner() -> PortalRunner:
         return _SHARED
 
 
-def close_client(runner: PortalRunner, client: Clerk) -> None:
-    """Close ``client``'s session on its loop, then stop the loop (idempotent)."""
-    runner.close(client.aclose)
+# The loop thread each async client driven by a sync client lives on: its session
+# belongs to that loop, so whatever is handed that async client must run there too.
+_OWNERS: weakref.WeakKeyDictionary[Clerk, PortalRunner] = weakref.WeakKeyDictionary()
+
+
+def runner_of(client: Clerk) -> PortalRunner | None:
+    """The runner of the sync client that drives ``client``, if one does."""
+    return _OWNERS.get(client)
+
+
+def _async_client(value: object) -> Clerk | None:
+    return value.async_client if isinstance(value, SyncClient) else None
+
+
+def _held_clients(value: object) -> Iterator[object]:
+    """``value`` and, for an attrs or dataclass instance (an options object), its fields."""
+    yield value
+    kind = type(value)
+    if attrs.has(kind):
+        yield from (getattr(value, f.name) for f in attrs.fields(kind))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        yield from (getattr(value, f.name) for f in dataclasses.fields(value))
+
+
+def run(fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+    """Run ``await fn(*args, **kwargs)`` for sync code, on the right event loop thread.
+
+    That is the loop of the first client found among the arguments: a sync client
+    (passed on to ``fn`` as its async client), an async client a sync client drives,
+    or either held by an options object (an attrs or dataclass instance) among the
+    arguments. Without one, the process-wide :func:`shared_runner`.
+    """
+    args = tuple(_async_client(a) or a for a in args)
+    kwargs = {k: _async_client(v) or v for k, v in kwargs.items()}
+    for arg in (*args, *kwargs.values()):
+        for value in _held_clients(arg):
+            runner = _OWNERS.get(value) if isinstance(value, Clerk) else None
+            if runner is not None:
+                return runner.run(fn, *args, **kwargs)
+    return shared_runner().run(fn, *args, **kwargs)
+
+
+class SyncClient:
+    """The base of ``clerk_sync.Clerk``: one async client, driven on one loop thread."""
+
+    _finalizer: weakref.finalize[..., SyncClient]
+
+    def __init__(self, client: Clerk, runner: PortalRunner | None = None) -> None:
+        self._async = client
+        self._runner = runner or PortalRunner()
+        _OWNERS[client] = self._runner
+        # A copy (runner given) leaves closing to the client it was made from.
+        final = (lambda: None) if runner else functools.partial(self._runner.close, client.aclose)
+        self._finalizer = weakref.finalize(self, final)
+
+    def _wrap(self: C, client: Clerk) -> C:
+        """``client`` (a copy of this one's async client) on this client's loop."""
+        clone = object.__new__(type(self))
+        SyncClient.__init__(clone, client, self._runner)
+        return clone
+
+    def _close(self) -> None:
+        self._runner.close(self._async.aclose)
+
+    def __repr__(self) -> str:
+        return "Sync" + repr(self._async)
+
+    @property
+    def async_client(self) -> Clerk:
+        """The async client this one drives."""
+        return self._async
+
+    @property
+    def runner(self) -> PortalRunner:
+        """The event loop thread of this client."""
+        return self._runner
 
 
 class SyncPage(Generic[T]):

@@ -270,7 +270,6 @@ if TYPE_CHECKING:
     from ._directories import Directory as Directory
     from ._directories import DirectoryCustomAttributesItem as DirectoryCustomAttributesItem
     from ._directories import DirectoryGroupRoleMapping as DirectoryGroupRoleMapping
-    from ._directories import ListDirectories as ListDirectories
     from ._directories import ListDirectoryGroupRoleMappings as ListDirectoryGroupRoleMappings
     from ._directories import Permission as Permission
     from ._directories import ReplaceDirectoryGroupRoleMappings as ReplaceDirectoryGroupRoleMappings
@@ -282,7 +281,6 @@ if TYPE_CHECKING:
     from ._domains import Domain as Domain
     from ._domains import Domains as Domains
     from ._email_addresses import AttemptEmailAddressVerification as AttemptEmailAddressVerification
-    from ._email_addresses import ClerkError as ClerkError
     from ._email_addresses import EmailAddress as EmailAddress
     from ._email_addresses import IdentificationLink as IdentificationLink
     from ._email_addresses import PrepareEmailAddressVerification as PrepareEmailAddressVerification
@@ -400,7 +398,6 @@ if TYPE_CHECKING:
     from ._machines import DeleteMachine as DeleteMachine
     from ._machines import DeleteMachineScope as DeleteMachineScope
     from ._machines import GetMachineSecretKey as GetMachineSecretKey
-    from ._machines import ListMachines as ListMachines
     from ._machines import Machine as Machine
     from ._machines import MachineScope as MachineScope
     from ._machines import MachineWithoutScopedMachines as MachineWithoutScopedMachines
@@ -555,7 +552,10 @@ if TYPE_CHECKING:
     from ._other import GetApiKeysDataItem as GetApiKeysDataItem
     from ._other import GetM2MTokens as GetM2MTokens
     from ._other import GetM2MTokensM2mTokensItem as GetM2MTokensM2mTokensItem
+    from ._other import ListDirectories as ListDirectories
+    from ._other import ListMachines as ListMachines
     from ._other import ListScimDirectories as ListScimDirectories
+    from ._other import ListWaitlistEntries as ListWaitlistEntries
     from ._other import OauthAccessTokenItem as OauthAccessTokenItem
     from ._other import OauthApplications as OauthApplications
     from ._other import OrganizationDomains as OrganizationDomains
@@ -673,7 +673,6 @@ if TYPE_CHECKING:
     from ._waitlist_entries import (
         CreateBulkWaitlistEntriesBodyItemParams as CreateBulkWaitlistEntriesBodyItemParams,
     )
-    from ._waitlist_entries import ListWaitlistEntries as ListWaitlistEntries
     from ._waitlist_entries import WaitlistEntry as WaitlistEntry
     from ._waitlist_entries import WaitlistEntryInvitation as WaitlistEntryInvitation
     from ._waitlist_entries import WaitlistEntryInvitationStatus as WaitlistEntryInvitationStatus
@@ -714,7 +713,6 @@ __all__ = [
     "BlocklistIdentifierIdentifierType",
     "BlocklistIdentifiers",
     "CNameTarget",
-    "ClerkError",
     "ClerkErrors",
     "Client",
     "CommerceCreditBalanceResponse",
@@ -1121,7 +1119,6 @@ _HOMES: dict[str, str] = {
     "BlocklistIdentifierIdentifierType": "_blocklist_identifiers",
     "BlocklistIdentifiers": "_blocklist_identifiers",
     "CNameTarget": "_domains",
-    "ClerkError": "_email_addresses",
     "ClerkErrors": "_other",
     "Client": "_clients",
     "CommerceCreditBalanceResponse": "_organizations",
@@ -1345,13 +1342,13 @@ _HOMES: dict[str, str] = {
     "JwksRsaPublicKey": "_jwks",
     "JwksSymmetricKey": "_jwks",
     "JwtTemplate": "_jwt_templates",
-    "ListDirectories": "_directories",
+    "ListDirectories": "_other",
     "ListDirectoryGroupRoleMappings": "_directories",
-    "ListMachines": "_machines",
+    "ListMachines": "_other",
     "ListScimDirectories": "_other",
     "ListScimGroupRoleMappings": "_scim_directories",
     "ListUserTrustedDevices": "_users",
-    "ListWaitlistEntries": "_waitlist_entries",
+    "ListWaitlistEntries": "_other",
     "Machine": "_machines",
     "MachineScope": "_machines",
     "MachineWithoutScopedMachines": "_machines",

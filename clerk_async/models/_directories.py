@@ -16,7 +16,6 @@ __all__ = [
     "Directory",
     "DirectoryCustomAttributesItem",
     "DirectoryGroupRoleMapping",
-    "ListDirectories",
     "ListDirectoryGroupRoleMappings",
     "Permission",
     "ReplaceDirectoryGroupRoleMappings",
@@ -105,14 +104,6 @@ class DirectoryGroupRoleMapping(ResponseModel):
     precedence: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListDirectories(ResponseModel):
-    """The ``ListDirectories`` object of the Clerk API."""
-
-    data: list[Directory] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True)

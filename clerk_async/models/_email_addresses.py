@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
 from .._convert import ResponseModel
 from .._types import ApiEnum
+from ..errors import ErrorDetail
 
 __all__ = [
     "AttemptEmailAddressVerification",
-    "ClerkError",
     "EmailAddress",
     "IdentificationLink",
     "PrepareEmailAddressVerification",
@@ -84,16 +84,6 @@ class VerificationEmailLinkStatus(ApiEnum):
 
 
 @attrs.define(kw_only=True, slots=False)
-class ClerkError(ResponseModel):
-    """The ``ClerkError`` object of the Clerk API."""
-
-    message: str | None = None
-    long_message: str | None = None
-    code: str | None = None
-    meta: dict[str, Any] | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
 class VerificationOtp(ResponseModel):
     """The ``verification_otp`` object of the Clerk API."""
 
@@ -128,7 +118,7 @@ class VerificationFromOauth(ResponseModel):
     object: str | None = None
     status: VerificationFromOauthStatus | str | None = None
     strategy: str | None = None
-    error: ClerkError | None = None
+    error: ErrorDetail | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
@@ -156,7 +146,7 @@ class VerificationSaml(ResponseModel):
     status: VerificationSamlStatus | str | None = None
     strategy: str | None = None
     external_verification_redirect_url: str | None = None
-    error: ClerkError | None = None
+    error: ErrorDetail | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None

@@ -14,7 +14,6 @@ __all__ = [
     "DeleteMachine",
     "DeleteMachineScope",
     "GetMachineSecretKey",
-    "ListMachines",
     "Machine",
     "MachineScope",
     "MachineWithoutScopedMachines",
@@ -60,14 +59,6 @@ class MachineScope(ResponseModel):
     from_machine_id: str | None = None
     to_machine_id: str | None = None
     created_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListMachines(ResponseModel):
-    """The ``ListMachines`` object of the Clerk API."""
-
-    data: list[Machine] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True, slots=False)

@@ -92,6 +92,3 @@ class OrganizationDomainPublicOrganizationData(ResponseModel):
     slug: str | None = None
     image_url: str | None = None
     has_image: bool | None = None
-
-
-# Imported last: the model modules refer to each other in cycles.

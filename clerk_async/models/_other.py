@@ -9,6 +9,7 @@ import attrs
 
 from .._convert import ResponseModel
 from .._types import ApiEnum
+from ..errors import ErrorDetail
 
 __all__ = [
     "AdjustCreditBalanceRequest",
@@ -60,7 +61,10 @@ __all__ = [
     "GetApiKeysDataItem",
     "GetM2MTokens",
     "GetM2MTokensM2mTokensItem",
+    "ListDirectories",
+    "ListMachines",
     "ListScimDirectories",
+    "ListWaitlistEntries",
     "OauthAccessTokenItem",
     "OauthApplications",
     "OrganizationDomainVerification",
@@ -117,7 +121,7 @@ class CommercePaymentSourceResponseStatus(ApiEnum):
 class ClerkErrors(ResponseModel):
     """The ``ClerkErrors`` object of the Clerk API."""
 
-    errors: list[ClerkError] | None = None
+    errors: list[ErrorDetail] | None = None
     meta: dict[str, Any] | None = None
     clerk_trace_id: str | None = None
 
@@ -702,10 +706,34 @@ class RoleSets(ResponseModel):
 
 
 @attrs.define(kw_only=True, slots=False)
+class ListMachines(ResponseModel):
+    """The ``ListMachines`` object of the Clerk API."""
+
+    data: list[Machine] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class ListWaitlistEntries(ResponseModel):
+    """The ``ListWaitlistEntries`` object of the Clerk API."""
+
+    data: list[WaitlistEntry] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
 class ListScimDirectories(ResponseModel):
     """The ``ListScimDirectories`` object of the Clerk API."""
 
     data: list[ScimDirectory] | None = None
+    total_count: int | None = None
+
+
+@attrs.define(kw_only=True, slots=False)
+class ListDirectories(ResponseModel):
+    """The ``ListDirectories`` object of the Clerk API."""
+
+    data: list[Directory] | None = None
     total_count: int | None = None
 
 
@@ -780,9 +808,9 @@ from ._billing import (
     CommercePlan,
     CommerceSubscriptionItem,
 )
-from ._directories import Permission, Role
-from ._email_addresses import ClerkError
+from ._directories import Directory, Permission, Role
 from ._enterprise_connections import EnterpriseConnection, EnterpriseConnectionTestRun
+from ._machines import Machine
 from ._oauth_applications import OauthApplication
 from ._organization_domains import OrganizationDomain
 from ._organization_invitations import OrganizationInvitationWithPublicOrganizationData
@@ -791,3 +819,4 @@ from ._organizations import Organization
 from ._role_sets import RoleSet
 from ._saml_connections import SamlConnection
 from ._scim_directories import ScimDirectory
+from ._waitlist_entries import WaitlistEntry

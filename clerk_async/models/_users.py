@@ -9,6 +9,7 @@ import attrs
 
 from .._convert import ResponseModel
 from .._types import ApiEnum
+from ..errors import ErrorDetail
 
 __all__ = [
     "DeleteBackupCode",
@@ -181,7 +182,7 @@ class VerificationOauth(ResponseModel):
     status: VerificationOauthStatus | str | None = None
     strategy: str | None = None
     external_verification_redirect_url: str | None = None
-    error: ClerkError | None = None
+    error: ErrorDetail | None = None
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
@@ -198,7 +199,7 @@ class VerificationGoogleOneTap(ResponseModel):
     expire_at: int | None = None
     attempts: int | None = None
     verified_at_client: str | None = None
-    error: ClerkError | None = None
+    error: ErrorDetail | None = None
 
 
 @attrs.define(kw_only=True, slots=False)
@@ -457,12 +458,6 @@ class DeleteTotp(ResponseModel):
 
 # Imported last: the model modules refer to each other in cycles.
 
-from ._email_addresses import (
-    ClerkError,
-    EmailAddress,
-    VerificationAdmin,
-    VerificationSaml,
-    VerificationTicket,
-)
+from ._email_addresses import EmailAddress, VerificationAdmin, VerificationSaml, VerificationTicket
 from ._organization_memberships import OrganizationMembership
 from ._phone_numbers import PhoneNumber

@@ -12,7 +12,6 @@ from .._types import UNSET, ApiEnum, Unset
 
 __all__ = [
     "CreateBulkWaitlistEntriesBodyItemParams",
-    "ListWaitlistEntries",
     "WaitlistEntry",
     "WaitlistEntryInvitation",
     "WaitlistEntryInvitationStatus",
@@ -68,14 +67,6 @@ class WaitlistEntryInvitation(ResponseModel):
     expires_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
-
-
-@attrs.define(kw_only=True, slots=False)
-class ListWaitlistEntries(ResponseModel):
-    """The ``ListWaitlistEntries`` object of the Clerk API."""
-
-    data: list[WaitlistEntry] | None = None
-    total_count: int | None = None
 
 
 @attrs.define(kw_only=True)

@@ -10,11 +10,7 @@ from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateBulkWaitlistEntriesBodyItemParams,
-    DeletedObject,
-    WaitlistEntry,
-)
+from ..models import CreateBulkWaitlistEntriesBodyItemParams, DeletedObject, WaitlistEntry
 
 __all__ = ["WaitlistEntries"]
 
