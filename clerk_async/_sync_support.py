@@ -15,9 +15,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Generic, ParamSpec, TypeVar
 
-import attrs
-
 import anyio
+import attrs
 from anyio.from_thread import BlockingPortal
 
 from ._client import Clerk

