@@ -175,7 +175,7 @@ def class_node(repo: Path, module: str, name: str) -> ast.ClassDef:
     return next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
 
 
-def render_client(repo: Path, groups: list[str], header: str) -> str:
+def render_client(repo: Path, header: str) -> str:
     """``clerk_sync.Clerk``: a twin of every public member of ``clerk_async.Clerk``."""
     module = "clerk_async._client"
     cls = class_node(repo, module, "Clerk")
@@ -206,35 +206,17 @@ def render_client(repo: Path, groups: list[str], header: str) -> str:
         "    :meth:`close` or a ``with`` block (an unclosed client is closed at exit).\n    "
     )
     body: list[ast.stmt] = [ast.Expr(ast.Constant(doc)), init_twin, *twins]
-    for g in groups:
-        resource = "".join(p[:1].upper() + p[1:] for p in g.split("_"))
-        body += ast.parse(
-            f"@functools.cached_property\ndef {g}(self) -> _{resource}:\n"
-            f'    """Operations of the ``{g}`` group."""\n'
-            f"    from .resources.{g} import {resource}\n"
-            f"    return {resource}(self._runner, self._async.{g})\n"
-        ).body
+    bases: list[ast.expr] = [ast.Name("SyncClient"), ast.Name("ResourceNamespaces")]
     cls_twin = node(
-        ast.ClassDef,
-        name="Clerk",
-        bases=[ast.Name("SyncClient")],
-        keywords=[],
-        body=body,
-        decorator_list=[],
+        ast.ClassDef, name="Clerk", bases=bases, keywords=[], body=body, decorator_list=[]
     )
     used = set().union(*(signature_names(fn) for fn in [init, *members])) - {"Clerk"}
-    lazy = "".join(
-        f"    from .resources.{g} import {r} as _{r}\n"
-        for g in groups
-        for r in ["".join(p[:1].upper() + p[1:] for p in g.split("_"))]
-    )
     return (
         f'{header}"""The synchronous client: every call runs on the client\'s own event loop thread."""\n\n'
-        "from __future__ import annotations\n\nimport functools\nfrom typing import TYPE_CHECKING\n\n"
-        "import clerk_async\n"
+        "from __future__ import annotations\n\nimport clerk_async\n"
         + "".join(f"{line}\n" for line in imports_for(repo, used, module, set()))
         + f"from {SUPPORT} import SyncClient, SyncPaginator\n\n"
-        f"if TYPE_CHECKING:\n{lazy}\n"
+        "from .resources._namespaces import ResourceNamespaces\n\n"
         '__all__ = ["Clerk"]\n\n\n' + ast.unparse(ast.fix_missing_locations(cls_twin)) + "\n"
     )
 
@@ -322,7 +304,7 @@ def render_package(repo: Path, header: str, extras: list[str]) -> str:
     )
 
 
-def generate(repo: Path, groups: list[str], header: str) -> dict[str, str]:
+def generate(repo: Path, header: str) -> dict[str, str]:
     """``{relative path: text}`` of the transformed modules of ``clerk_sync``."""
     import clerk_async
     from clerk_async.errors import ClerkError
@@ -337,7 +319,7 @@ def generate(repo: Path, groups: list[str], header: str) -> dict[str, str]:
         and n not in errors.__all__
     }
     files = {
-        "clerk_sync/_client.py": render_client(repo, groups, header),
+        "clerk_sync/_client.py": render_client(repo, header),
         "clerk_sync/models.py": reexport(
             "clerk_async.models", header, "The models (shared with clerk_async).", {}
         ),

@@ -869,25 +869,33 @@ def render_resource(group: str, ops: list[Operation], models: set[str], sync: bo
     )
 
 
-def render_namespaces(groups: list[str]) -> str:
-    lazy = "".join(f"    from .{g} import {camel(g)}\n" for g in groups)
+def render_namespaces(groups: list[str], sync: bool) -> str:
+    """The base class of a client that gives it one lazily created ``clerk.<group>``
+    namespace per group: importing a group's module waits for its first use."""
+    make = "(self._runner, self._async.{g})" if sync else "(self._http)"
     members = "".join(
         f"\n    @functools.cached_property\n    def {g}(self) -> {camel(g)}:\n"
         f'        """Operations of the ``{g}`` group."""\n'
-        f"        from .{g} import {camel(g)}\n\n        return {camel(g)}(self._http)\n"
+        f"        from .{g} import {camel(g)}\n\n        return {camel(g)}{make.format(g=g)}\n"
         for g in groups
     )
+    if sync:
+        head = "from clerk_async import Clerk\n    from clerk_async._sync_support import PortalRunner\n"
+        init = "    _runner: PortalRunner\n    _async: Clerk\n"
+    else:
+        head = "from .._http import Requester\n"
+        init = "    def __init__(self, http: Requester) -> None:\n        self._http = http\n"
+    lazy = "".join(f"    from .{g} import {camel(g)}\n" for g in groups)
     return (
         f'{HEADER}"""The ``clerk.<group>`` properties, each creating its resource on first use."""\n\n'
         "from __future__ import annotations\n\nimport functools\nfrom typing import TYPE_CHECKING\n\n"
-        f"if TYPE_CHECKING:\n    from .._http import Requester\n{lazy}"
+        f"if TYPE_CHECKING:\n    {head}{lazy}"
         '\n__all__ = ["GROUPS", "ResourceNamespaces"]\n\n'
         f"GROUPS: tuple[str, ...] = {tuple(groups)!r}\n\n\n"
         "class ResourceNamespaces:\n"
-        '    """Mixed into :class:`~clerk_async.Clerk`: one lazily created namespace per group.\n\n'
+        '    """Mixed into the client: one lazily created namespace per group.\n\n'
         "    Importing a group's module is deferred to its first use, which keeps\n"
-        '    ``import clerk_async`` fast."""\n\n'
-        "    def __init__(self, http: Requester) -> None:\n        self._http = http\n" + members
+        '    importing the package fast."""\n\n' + init + members
     )
 
 
@@ -928,13 +936,14 @@ def generate(spec_path: Path) -> dict[str, str]:
         files[f"clerk_sync/resources/{group}.py"] = render_resource(group, members, names, True)
         uses[group] = names_of(*(a for op in members for a in op.annotations())) & names
     files.update(render_models(models, uses))
-    files["clerk_async/resources/_namespaces.py"] = render_namespaces(sorted(groups))
     for package in ("clerk_async", "clerk_sync"):
+        sync = package == "clerk_sync"
+        files[f"{package}/resources/_namespaces.py"] = render_namespaces(sorted(groups), sync)
         files[f"{package}/resources/__init__.py"] = (
             HEADER + '"""Generated resource classes, one module per API group."""\n'
         )
     files["clerk_async/_operations.py"] = render_operations(ops)
-    files.update(async_to_sync.generate(REPO, sorted(groups), HEADER))
+    files.update(async_to_sync.generate(REPO, HEADER))
     return files
 
 

@@ -108,10 +108,10 @@ GROUPS: tuple[str, ...] = (
 
 
 class ResourceNamespaces:
-    """Mixed into :class:`~clerk_async.Clerk`: one lazily created namespace per group.
+    """Mixed into the client: one lazily created namespace per group.
 
     Importing a group's module is deferred to its first use, which keeps
-    ``import clerk_async`` fast."""
+    importing the package fast."""
 
     def __init__(self, http: Requester) -> None:
         self._http = http
