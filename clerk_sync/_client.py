@@ -114,7 +114,10 @@ class Clerk(SyncClient, ResourceNamespaces):
 
     def close(self) -> None:
         """Close the HTTP session (when we created it). Copies made by
-        :meth:`with_options` share it and are closed too."""
+        :meth:`with_options` share it and are closed too.
+
+        Then the client's event loop thread stops; a closed client stays closed.
+        """
         self._close()
 
     @property

@@ -23,6 +23,9 @@ SUPPORT = "clerk_async._sync_support"
 RENAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
 # What the sync twins of the client's lifecycle members do instead of delegating.
 LIFECYCLE = {"__aenter__": "return self", "__aexit__": "self.close()", "aclose": "self._close()"}
+CLOSE_NOTE = (
+    "\n\n        Then the client's event loop thread stops; a closed client stays closed.\n        "
+)
 SWAPS = {"AsyncPaginator": "SyncPaginator", "Page": "SyncPage", "AsyncIterator": "Iterator"}
 DOC_SWAPS = (
     ("an async context manager", "a context manager"),
@@ -117,7 +120,8 @@ def twin(fn: Function, target: str, runner: str, wrap: str | None = None) -> ast
         body = [ast.Return(value)]
     doc = ast.get_docstring(fn, clean=False)
     if doc is not None:
-        body.insert(0, ast.Expr(ast.Constant(sync_doc(doc))))
+        doc = sync_doc(doc) + (CLOSE_NOTE if fn.name == "aclose" and is_method else "")
+        body.insert(0, ast.Expr(ast.Constant(doc)))
     decorators = [ast.Name("property")] if properties else []
     args_node = Swap().visit(copy.deepcopy(fn.args))
     name = RENAMES.get(fn.name, fn.name) if is_method else fn.name

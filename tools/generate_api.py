@@ -1,25 +1,16 @@
-"""Generate the API surface of clerk_async and all of clerk_sync.
+"""Generate the API surface of clerk_async and all of clerk_sync from one operation model.
 
-One pipeline: the Clerk Backend API spec (with ``tools/api_overlay.yml``: retired
-operations and names the spec leaves out) becomes one operation model
-(:class:`Operation`) plus the models' class definitions; from them come
-
-* ``clerk_async/models/``: attrs classes, one private module per API group, loaded
-  on first use by ``models/__init__.py``;
-* ``clerk_async/resources/``: one resource class per API group and the lazy
-  ``clerk.<group>`` namespaces; ``clerk_async/_operations.py``: ``OPERATIONS``;
-* ``clerk_sync/resources/``: the sync twin of each resource, a delegation to its
-  async method decided here from the same operation model;
-* the sync twins of the hand-written modules (the client, ``auth``, ``webhooks``,
-  the package), built by the AST transform in ``tools/async_to_sync.py``.
-
-Usage::
+The spec (with ``tools/api_overlay.yml``: retired operations, missing names) becomes
+:class:`Operation` records and model class definitions. From them come the models,
+the async resources, ``OPERATIONS`` and the sync resources (each method a delegation
+to its async twin); ``tools/async_to_sync.py`` adds the sync twins of the hand-written
+modules. Every file is formatted with ruff. Usage::
 
     python tools/generate_api.py [SPEC] [--check]
 
-``SPEC`` defaults to ``../shared/clerk-bapi/bapi-2026-05-12.yml`` beside the repository.
-``--check`` writes nothing and exits with status 1, naming the stale files, when the
-committed files differ from a fresh generation. Every file is formatted with ruff.
+``SPEC`` defaults to ``../shared/clerk-bapi/bapi-2026-05-12.yml``. ``--check`` writes
+nothing and exits with status 1, naming the stale files, when any generated file is out
+of date.
 """
 
 from __future__ import annotations
@@ -40,8 +31,9 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import async_to_sync
+# This checkout's own packages and the transform beside this script come first.
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
+import async_to_sync  # noqa: E402  (found through the path set just above)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = REPO.parent / "shared" / "clerk-bapi" / "bapi-2026-05-12.yml"
@@ -57,20 +49,16 @@ CURSOR_PARAMETERS = ("starting_after",)
 SHARED_SCHEMAS = {"ClerkError": ("ErrorDetail", "errors")}
 # Where the names generated code uses come from (modules relative to the package).
 SOURCES = {
-    "Any": "typing",
-    "ClassVar": "typing",
-    "cast": "typing",
-    "UNSET": "_types",
-    "Unset": "_types",
-    "FileContent": "_types",
-    "ApiEnum": "_types",
+    **dict.fromkeys(("Any", "ClassVar", "cast"), "typing"),
+    **dict.fromkeys(("UNSET", "Unset", "FileContent", "ApiEnum"), "_types"),
+    **{cls: module for cls, module in SHARED_SCHEMAS.values()},
     "ResponseModel": "_convert",
     "AsyncPaginator": "_pagination",
     "SyncPaginator": "_sync_support",
-    "PortalRunner": "_sync_support",
     "_segment": "_urls",
-    **{cls: module for cls, module in SHARED_SCHEMAS.values()},
 }
+# Names imported under another name.
+ALIASES = {"_segment": "encode_segment as _segment"}
 
 Schema = dict[str, Any]
 
@@ -145,20 +133,14 @@ def shadowing(members: Iterable[str]) -> dict[str, str]:
 def import_lines(
     names: set[str], models: set[str], package: str, aliases: Mapping[str, str] | None = None
 ) -> str:
-    """The imports of ``names`` (``package``: ``..`` or ``clerk_async.``); models are
-    imported under their ``aliases``."""
-    aliases = aliases or {}
+    """The imports of ``names`` (``package``: ``..`` or ``clerk_async.``)."""
+    aliases = {**ALIASES, **{n: f"{n} as {a}" for n, a in (aliases or {}).items()}}
     by_module: dict[str, set[str]] = {}
     for name in names:
         module = SOURCES.get(name) or ("models" if name in models else None)
         if module is not None:
             where = module if module == "typing" else package + module
-            if name == "_segment":
-                by_module.setdefault(where, set()).add("encode_segment as _segment")
-            else:
-                by_module.setdefault(where, set()).add(
-                    f"{name} as {aliases[name]}" if name in aliases else name
-                )
+            by_module.setdefault(where, set()).add(aliases.get(name, name))
     lines = [f"import {m}\n" for m in ("builtins", "warnings") if m in names]
     lines += [f"from {m} import {', '.join(sorted(ns))}\n" for m, ns in sorted(by_module.items())]
     return "".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -221,6 +222,68 @@ def test_lazy_names_load_when_first_asked_for() -> None:
     )
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+# -- the generator on a copy of the package ------------------------------------------------
+
+SPEC = REPO.parent / "shared" / "clerk-bapi" / "bapi-2026-05-12.yml"
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="the generator needs the Clerk spec beside the repo")
+def test_a_new_client_member_gets_a_generated_twin(tmp_path: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("clerk_async", "clerk_sync", "tools"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    client = tmp_path / "clerk_async/_client.py"
+    anchor = "    def with_options(\n"
+    added = textwrap.indent(
+        textwrap.dedent(
+            '''
+            async def ping(self, *, loud: bool = False) -> str:
+                """Answer ``pong``: ``await clerk.ping()``."""
+                return "PONG" if loud else "pong"
+
+            @property
+            def label(self) -> str:
+                """A name for logs."""
+                return "clerk"
+            '''
+        ),
+        "    ",
+    )
+    client.write_text(client.read_text().replace(anchor, added + "\n" + anchor), encoding="utf-8")
+
+    def generate(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "tools/generate_api.py", str(SPEC), *args]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    check = generate("--check")
+    assert check.returncode == 1 and "stale: clerk_sync/_client.py" in check.stderr
+    assert generate().returncode == 0
+    assert generate("--check").returncode == 0
+    script = textwrap.dedent(
+        """
+        import sys
+        import clerk_sync
+        assert clerk_sync.__file__.startswith(sys.argv[1])
+        clerk = clerk_sync.Clerk(secret_key="sk_test_x")
+        assert clerk.ping() == "pong" and clerk.ping(loud=True) == "PONG"
+        assert clerk.label == "clerk"
+        assert clerk_sync.Clerk.ping.__doc__ == "Answer ``pong``: ``clerk.ping()``."
+        clerk.close()
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
