@@ -28,7 +28,6 @@ __all__ = [
     "SyncPage",
     "SyncPaginator",
     "run",
-    "runner_of",
     "shared_runner",
 ]
 
@@ -129,11 +128,6 @@ def shared_runner() -> PortalRunner:
 # The loop thread each async client driven by a sync client lives on: its session
 # belongs to that loop, so whatever is handed that async client must run there too.
 _OWNERS: weakref.WeakKeyDictionary[Clerk, PortalRunner] = weakref.WeakKeyDictionary()
-
-
-def runner_of(client: Clerk) -> PortalRunner | None:
-    """The runner of the sync client that drives ``client``, if one does."""
-    return _OWNERS.get(client)
 
 
 def _async_client(value: object) -> Clerk | None:

@@ -66,18 +66,8 @@ def expr(code: str) -> ast.expr:
 
 
 def names_in(*nodes: ast.AST | None) -> set[str]:
-    """The names ``nodes`` refer to, string annotations included."""
-    found: set[str] = set()
-    for node in (n for n in nodes if n is not None):
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name):
-                found.add(sub.id)
-            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                try:
-                    found |= names_in(ast.parse(sub.value, mode="eval"))
-                except SyntaxError:
-                    continue
-    return found
+    """The names ``nodes`` refer to."""
+    return {n.id for node in nodes if node for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def signature_names(fn: Function) -> set[str]:
@@ -169,20 +159,16 @@ def origins(repo: Path, module: str) -> dict[str, str]:
     return found
 
 
-def imports_for(repo: Path, names: set[str], module: str, skip: set[str]) -> list[str]:
+def imports_for(repo: Path, names: set[str], module: str) -> list[str]:
     table = origins(repo, module)
-    return sorted({table[n] for n in names - skip if n in table and n not in ("annotations",)})
-
-
-def class_node(repo: Path, module: str, name: str) -> ast.ClassDef:
-    tree = ast.parse(module_file(repo, module).read_text(encoding="utf-8"))
-    return next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    return sorted({table[n] for n in names if n in table})
 
 
 def render_client(repo: Path, header: str) -> str:
     """``clerk_sync.Clerk``: a twin of every public member of ``clerk_async.Clerk``."""
     module = "clerk_async._client"
-    cls = class_node(repo, module, "Clerk")
+    tree = ast.parse(module_file(repo, module).read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Clerk")
     members = [
         n
         for n in cls.body
@@ -218,7 +204,7 @@ def render_client(repo: Path, header: str) -> str:
     return (
         f'{header}"""The synchronous client: every call runs on the client\'s own event loop thread."""\n\n'
         "from __future__ import annotations\n\nimport clerk_async\n"
-        + "".join(f"{line}\n" for line in imports_for(repo, used, module, set()))
+        + "".join(f"{line}\n" for line in imports_for(repo, used, module))
         + f"from {SUPPORT} import SyncClient, SyncPaginator\n\n"
         "from .resources._namespaces import ResourceNamespaces\n\n"
         '__all__ = ["Clerk"]\n\n\n' + ast.unparse(ast.fix_missing_locations(cls_twin)) + "\n"
@@ -241,7 +227,7 @@ def render_functions(repo: Path, module: str, header: str) -> str:
             continue
         fn = ast.parse(textwrap.dedent(inspect.getsource(obj))).body[0]
         assert isinstance(fn, ast.AsyncFunctionDef)
-        lines += imports_for(repo, signature_names(fn), obj.__module__, {"Clerk", *exported})
+        lines += imports_for(repo, signature_names(fn) - {"Clerk", *exported}, obj.__module__)
         lines.append(f"from {module} import {name} as _{name}")
         functions.append(twin(fn, f"_{name}", "run"))
     support = f"from {SUPPORT} import run\n" if functions else ""
