@@ -883,19 +883,35 @@ def render_namespaces(groups: list[str], sync: bool) -> str:
 
 
 def render_operations(ops: list[Operation]) -> str:
-    rows = "".join(
-        f"    Operation({op.operation_id!r}, {op.group!r}, {op.name!r}, {op.method!r}, "
-        f"{op.path!r}, deprecated={op.deprecated}, paginated={op.paginated}),\n"
-        for op in ops
-    )
+    def row(op: Operation) -> str:
+        params = "".join(
+            f"Parameter({q.name!r}, {q.key!r}, {q.where!r}, {q.required}), " for q in op.params
+        )
+        return (
+            f"    Operation({op.operation_id!r}, {op.group!r}, {op.name!r}, {op.method!r}, "
+            f"{op.path!r}, deprecated={op.deprecated}, paginated={op.paginated}, "
+            f"pagination={op.pagination!r}, envelope={op.envelope!r}, body={op.body_mode!r}, "
+            f"params=({params})),\n"
+        )
+
     return (
         f'{HEADER}"""``OPERATIONS``: every operation of the API surface, for docs, tests and tools."""\n\n'
         "from __future__ import annotations\n\nimport attrs\n\n"
-        '__all__ = ["OPERATIONS", "Operation"]\n\n\n@attrs.frozen\nclass Operation:\n'
-        '    """One API operation and where it lives: ``clerk.<group>.<name>``."""\n\n'
+        '__all__ = ["OPERATIONS", "Operation", "Parameter"]\n\n\n@attrs.frozen\nclass Parameter:\n'
+        '    """One parameter of an operation: its Python name, its name on the wire, and\n'
+        "    where it goes: ``path``, ``query``, ``body`` (a field of the JSON body), ``whole``\n"
+        '    (the JSON body itself) or ``file`` (a part of a multipart form)."""\n\n'
+        "    name: str\n    key: str\n    where: str\n    required: bool\n\n\n"
+        "@attrs.frozen\nclass Operation:\n"
+        '    """One API operation and where it lives: ``clerk.<group>.<name>``.\n\n'
+        "    ``pagination`` is ``none``, ``offset`` or ``cursor``; ``envelope`` the key of the items\n"
+        '    in a page (``""`` for a bare array); ``body`` is ``none``, ``fields`` (a JSON object of\n'
+        '    the body parameters), ``whole`` or ``multipart``."""\n\n'
         "    operation_id: str\n    group: str\n    name: str\n    method: str\n    path: str\n"
-        "    deprecated: bool = False\n    paginated: bool = False\n\n\n"
-        f"OPERATIONS: tuple[Operation, ...] = (\n{rows})\n"
+        "    deprecated: bool = False\n    paginated: bool = False\n"
+        '    pagination: str = "none"\n    envelope: str = ""\n    body: str = "none"\n'
+        "    params: tuple[Parameter, ...] = ()\n\n\n"
+        f"OPERATIONS: tuple[Operation, ...] = (\n{''.join(map(row, ops))})\n"
     )
 
 
