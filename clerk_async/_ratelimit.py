@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
 import logging
 import math
@@ -60,11 +61,15 @@ _FORGET = 120.0
 # Our windows are a little longer than the server's, so that network jitter does not
 # make two windows' worth of requests arrive in one.
 _CUSHION = 0.01
-_CUSHION_MIN = 0.01
+_CUSHION_MIN = 0.05
 # With Redis unreachable, try it again after this many seconds.
 _REDIS_RETRY = 30.0
 # Idle per-user/organization buckets are swept after this many are created.
 _SWEEP_EVERY = 1024
+
+
+def _cushion(window: float) -> float:
+    return max(window * _CUSHION, _CUSHION_MIN)
 
 
 class RateLimitBackendError(ClerkError):
@@ -117,7 +122,7 @@ _LIMITED_ROOTS = frozenset({"users", "organizations", "invitations"})
 _METHODS_WITH_BUCKETS = frozenset({"POST", "PATCH", "PUT"})
 
 
-def classify(method: str, path: str) -> tuple[EndpointLimit, str] | None | Literal[False]:
+def classify(method: str, path: str) -> tuple[EndpointLimit, str] | Literal[False] | None:
     """The stricter bucket of a request and the key of its instance of it
     (``"user_123"``, ``"org_1/user_2"``, or ``""`` per instance); ``None`` when only
     the instance budget applies; ``False`` when the endpoint is not limited.
@@ -270,6 +275,7 @@ class _Bucket:
         "name",
         "next_at",
         "paused_until",
+        "per",
         "rate",
         "rate_at",
         "since",
@@ -282,7 +288,8 @@ class _Bucket:
     def __init__(self, name: str, limit: int, window: float, *, enforce: bool) -> None:
         self.name = name
         self.limit = limit
-        self.window = window + max(window * _CUSHION, _CUSHION_MIN)
+        self.per = window
+        self.window = window + _cushion(window)
         self.enforce = enforce
         self.grants: collections.deque[float] = collections.deque(maxlen=limit)
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -349,10 +356,8 @@ class _Bucket:
             if waiter.done() and not waiter.cancelled():
                 self.give_back()  # granted, but cancelled before it could be used
             else:
-                try:
+                with contextlib.suppress(ValueError):
                     self.waiters.remove(waiter)
-                except ValueError:
-                    pass
                 self.dispatch()
             raise
 
@@ -446,8 +451,13 @@ class _SharedBudget:
     def item(self, limit: int, window: float) -> Any:
         found = self.items.get((limit, window))
         if found is None:
-            # The limits library counts windows in whole seconds.
-            found = self._item(limit, max(1, math.ceil(window)))
+            # The limits library counts windows in whole seconds: a window of a whole
+            # number of seconds gets its cushion as fewer requests instead.
+            seconds = max(1, math.ceil(window))
+            amount = limit
+            if seconds == window:
+                amount = max(1, limit - math.ceil(limit * _cushion(window) / window))
+            found = self._item(amount, seconds)
             self.items[(limit, window)] = found
         return found
 
@@ -457,7 +467,7 @@ class _SharedBudget:
         lock = self.locks.get(key)
         if lock is None:
             lock = self.locks[key] = asyncio.Lock()
-        item = self.item(bucket.limit, bucket.window)
+        item = self.item(bucket.limit, bucket.per)
         async with lock:
             while not await self.limiter.hit(item, key):
                 stats = await self.limiter.get_window_stats(item, key)
@@ -623,9 +633,9 @@ class Governor:
         self._created += 1
         if self._created % _SWEEP_EVERY == 0:
             now = time.monotonic()
-            for name, old in list(self._endpoint_buckets.items()):
+            for held, old in list(self._endpoint_buckets.items()):
                 if old.idle(now):
-                    del self._endpoint_buckets[name]
+                    del self._endpoint_buckets[held]
         name = f"{limit.name}:{key}" if key else limit.name
         bucket = _Bucket(
             name, limit.requests, limit.per * self._scale, enforce=self._enforce_endpoints
@@ -663,4 +673,3 @@ class Governor:
                     exc,
                     _REDIS_RETRY,
                 )
-
