@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from pathlib import Path
 
 import aiohttp
 import attrs
@@ -160,18 +159,14 @@ async def official_job(
     sdk = Official(bearer_auth=secret, server_url=f"{url}/v1")
 
     async def update(user_id: str) -> None:
-        await sdk.users.update_metadata_async(
-            user_id=user_id, public_metadata={"migrated": True}
-        )
+        await sdk.users.update_metadata_async(user_id=user_id, public_metadata={"migrated": True})
 
     started = time.time()
     failed = await run_pool(user_ids, update, CONCURRENCY)
     finished = time.time()
     log = emulator.request_log[before:]
     refused = sum(1 for _, _, status in log if status == 429)
-    return JobResult(
-        "official SDK", len(user_ids), failed, len(log), refused, started, finished
-    )
+    return JobResult("official SDK", len(user_ids), failed, len(log), refused, started, finished)
 
 
 # -- a shared budget across processes -----------------------------------------------------
@@ -232,48 +227,48 @@ async def fleet_job(
 ) -> JobResult:
     """``processes`` worker processes, each with its share of the users, pacing within
     one budget kept in Redis."""
-    with tempfile.TemporaryDirectory() as where:
-        start_at = time.time() + 1.5  # every worker imports, then they begin together
-        procs = []
-        for i in range(processes):
-            ids = Path(where, f"ids{i}.txt")
-            ids.write_text("\n".join(user_ids[i::processes]), encoding="utf-8")
-            procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "benchmarks.bulk",
-                    "worker",
-                    "--api-url",
-                    url,
-                    "--redis-url",
-                    redis_url,
-                    "--ids",
-                    str(ids),
-                    "--requests",
-                    str(requests),
-                    "--per",
-                    str(per),
-                    "--start-at",
-                    str(start_at),
-                    stdout=asyncio.subprocess.PIPE,
-                    env={**os.environ, "CLERK_SECRET_KEY": secret},
-                )
+    start_at = time.time() + 1.5  # every worker imports, then they begin together
+    procs = []
+    for _ in range(processes):
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.bulk",
+                "worker",
+                "--api-url",
+                url,
+                "--redis-url",
+                redis_url,
+                "--requests",
+                str(requests),
+                "--per",
+                str(per),
+                "--start-at",
+                str(start_at),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env={**os.environ, "CLERK_SECRET_KEY": secret},
             )
-        parts = []
-        for proc in procs:
-            out, _ = await proc.communicate()
-            if proc.returncode != 0:
-                raise RuntimeError(f"a bulk worker exited with {proc.returncode}")
-            parts.append(JobResult(**json.loads(out)))
+        )
+    for i, proc in enumerate(procs):  # the workers read their user ids, then wait for start_at
+        assert proc.stdin is not None
+        proc.stdin.write("\n".join(user_ids[i::processes]).encode())
+        await proc.stdin.drain()
+        proc.stdin.close()
+    parts = []
+    for proc in procs:
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"a bulk worker exited with {proc.returncode}")
+        parts.append(JobResult(**json.loads(out)))
     return JobResult.combine(f"RateLimit on Redis, {processes} processes", parts)
 
 
-async def worker_main(args: argparse.Namespace) -> None:
-    user_ids = Path(args.ids).read_text(encoding="utf-8").split()
+async def worker_main(args: argparse.Namespace, user_ids: list[str]) -> None:
     limit = RateLimit(requests=args.requests, per=args.per, redis_url=args.redis_url)
     async with Clerk(api_url=args.api_url, rate_limit=limit) as clerk:
-        await clerk.users.count()  # connect to Redis and the API before the clock starts
+        await clerk.jwks.get_jwks()  # connected before the clock starts (jwks is not limited)
         await asyncio.sleep(max(0.0, args.start_at - time.time()))
         result = await clerk_job("worker", clerk, user_ids)
     print(json.dumps(attrs.asdict(result)))
@@ -302,9 +297,10 @@ async def compare(users: int, requests: int, per: float, processes: int) -> list
         ids = list(emu.store.users)
         async with emu.client() as clerk:
             results.append(await clerk_job("clerk-async, default", clerk, ids))
-    async with await fresh() as emu, emu.client(
-        rate_limit=RateLimit(requests=requests, per=per)
-    ) as clerk:
+    async with (
+        await fresh() as emu,
+        emu.client(rate_limit=RateLimit(requests=requests, per=per)) as clerk,
+    ):
         results.append(await clerk_job("clerk-async, RateLimit", clerk, list(emu.store.users)))
     with redis_server() as redis_url:
         async with await fresh() as emu:
@@ -347,7 +343,6 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("worker", help="one process of the shared-budget job")
     worker.add_argument("--api-url", required=True)
     worker.add_argument("--redis-url", required=True)
-    worker.add_argument("--ids", required=True)
     worker.add_argument("--requests", type=int, required=True)
     worker.add_argument("--per", type=float, required=True)
     worker.add_argument("--start-at", type=float, required=True)
@@ -357,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=3)
     args = parser.parse_args(argv)
     if args.command == "worker":
-        asyncio.run(worker_main(args))
+        asyncio.run(worker_main(args, sys.stdin.read().split()))  # the user ids
         return
     print(
         f"clerk-async {clerk_async.__version__}: {args.users} users' metadata at concurrency "

@@ -365,7 +365,10 @@ class Requester:
                         remaining if options.timeout is None else min(options.timeout, remaining)
                     )
             try:
-                response = await transport.send(method, url, headers, make_data(), timeout)
+                try:
+                    response = await transport.send(method, url, headers, make_data(), timeout)
+                finally:
+                    governor.release(route)
             except ClerkConnectionError as exc:
                 exc.attempts = attempt
                 retries += 1

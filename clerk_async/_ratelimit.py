@@ -119,6 +119,10 @@ ENDPOINT_LIMITS: dict[tuple[str, str], EndpointLimit] = {
 # Not limited at all: neither the instance budget nor a bucket of its own.
 UNLIMITED = frozenset({("GET", "jwks")})
 _LIMITED_ROOTS = frozenset({"users", "organizations", "invitations"})
+_PATTERNS: dict[tuple[str, int], list[tuple[list[str], EndpointLimit]]] = {}
+for (_method, _shape), _limit in ENDPOINT_LIMITS.items():
+    _parts = _shape.split("/")
+    _PATTERNS.setdefault((_method, len(_parts)), []).append((_parts, _limit))
 _METHODS_WITH_BUCKETS = frozenset({"POST", "PATCH", "PUT"})
 
 
@@ -136,8 +140,14 @@ def classify(method: str, path: str) -> tuple[EndpointLimit, str] | Literal[Fals
     parts = path.strip("/").split("/")
     if parts[0] not in _LIMITED_ROOTS:
         return None
-    shape = "/".join("*" if i % 2 else p for i, p in enumerate(parts))
-    limit = ENDPOINT_LIMITS.get((method, shape))
+    limit = next(
+        (
+            limit
+            for pattern, limit in _PATTERNS.get((method, len(parts)), ())
+            if all(want in ("*", got) for want, got in zip(pattern, parts, strict=True))
+        ),
+        None,
+    )
     if limit is None:
         return None
     if limit.keyed_by == "instance":
@@ -260,16 +270,23 @@ class _Bucket:
     """One budget in this process: a queue of waiters, served in order.
 
     A slot is free when the bucket is not paused after a 429, when fewer than
-    ``limit`` slots were given in the last ``window`` seconds (a moving window; only
-    when ``enforce``), and when the learned rate allows one (after a 429, with no
-    budget given).
+    ``limit`` requests are in flight or were answered in the last ``window`` seconds
+    (only when ``enforce``), and when the learned rate allows one (after a 429, with
+    no budget given).
+
+    A request holds its slot until its answer, and ``window`` seconds after: the
+    server saw it at the latest then, so no later request can reach the server within
+    the same window, whatever the network delays (a slot counted from when it was
+    given would let a burst sent on new connections, which arrives late, share a
+    server window with the next burst on warm ones).
     """
 
     __slots__ = (
         "accepted",
         "enforce",
         "epoch",
-        "grants",
+        "in_flight",
+        "releases",
         "last_429",
         "limit",
         "name",
@@ -291,7 +308,8 @@ class _Bucket:
         self.per = window
         self.window = window + _cushion(window)
         self.enforce = enforce
-        self.grants: collections.deque[float] = collections.deque(maxlen=limit)
+        self.in_flight = 0
+        self.releases: collections.deque[float] = collections.deque(maxlen=limit)
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.paused_until = 0.0
         self.epoch = 0
@@ -306,9 +324,15 @@ class _Bucket:
 
     def ready_at(self, now: float) -> float:
         at = self.paused_until
-        grants = self.grants
-        if self.enforce and len(grants) >= self.limit:
-            at = max(at, grants[0] + self.window)
+        if self.enforce:
+            releases = self.releases
+            window = self.window
+            while releases and releases[0] + window <= now:
+                releases.popleft()
+            over = self.in_flight + len(releases) - self.limit
+            if over >= 0:
+                # Wait for enough answered slots to leave the window, or for an answer.
+                at = max(at, releases[over] + window if over < len(releases) else math.inf)
         if self.rate is not None:
             if now - self.last_429 > _FORGET:
                 self.rate = None
@@ -317,30 +341,38 @@ class _Bucket:
         return at
 
     def grant(self, now: float) -> None:
-        self.grants.append(now)
+        self.in_flight += 1
         if self.rate is not None:
             # Additive increase: probe a little faster for every second without a 429.
             self.rate += self.step * max(0.0, now - self.rate_at)
             self.rate_at = now
             self.next_at = max(now, self.next_at) + 1.0 / self.rate
 
+    def release(self, now: float) -> None:
+        """The request of a slot was answered (or failed, or was cancelled)."""
+        self.in_flight -= 1
+        self.releases.append(now)
+        if self.waiters:
+            self.repace()
+
     def give_back(self) -> None:
-        if self.grants:
-            self.grants.pop()
+        """A slot given but never used."""
+        self.in_flight -= 1
         if self.rate is not None:
             self.next_at -= 1.0 / self.rate
         self.dispatch()
 
     def full(self, now: float) -> bool:
-        """Whether the last ``limit`` grants all fall in the last window."""
-        grants = self.grants
-        return len(grants) >= self.limit and now - grants[0] < self.window
+        """Whether ``limit`` requests are in flight or were answered in the last window."""
+        recent = sum(1 for t in self.releases if now - t < self.window)
+        return self.in_flight + recent >= self.limit
 
     def idle(self, now: float) -> bool:
         return (
             not self.waiters
             and now >= self.paused_until
-            and (not self.grants or now - self.grants[-1] > self.window)
+            and self.in_flight == 0
+            and (not self.releases or now - self.releases[-1] > self.window)
             and self.rate is None
         )
 
@@ -371,7 +403,7 @@ class _Bucket:
         at = self.ready_at(now)
         if at <= now:
             self.dispatch()
-        else:
+        elif at != math.inf:  # else an answer will wake the queue
             self.timer = loop.call_later(at - now, self.dispatch)
 
     def dispatch(self) -> None:
@@ -451,13 +483,8 @@ class _SharedBudget:
     def item(self, limit: int, window: float) -> Any:
         found = self.items.get((limit, window))
         if found is None:
-            # The limits library counts windows in whole seconds: a window of a whole
-            # number of seconds gets its cushion as fewer requests instead.
-            seconds = max(1, math.ceil(window))
-            amount = limit
-            if seconds == window:
-                amount = max(1, limit - math.ceil(limit * _cushion(window) / window))
-            found = self._item(amount, seconds)
+            # The limits library counts windows in whole seconds.
+            found = self._item(limit, max(1, math.ceil(window)))
             self.items[(limit, window)] = found
         return found
 
@@ -468,10 +495,13 @@ class _SharedBudget:
         if lock is None:
             lock = self.locks[key] = asyncio.Lock()
         item = self.item(bucket.limit, bucket.per)
+        # Waiting processes come back a little after a slot frees, so that a burst
+        # let through at a window's end does not reach the server inside it.
+        cushion = _cushion(bucket.per)
         async with lock:
             while not await self.limiter.hit(item, key):
                 stats = await self.limiter.get_window_stats(item, key)
-                await asyncio.sleep(max(0.001, stats.reset_time - time.time()))
+                await asyncio.sleep(max(0.001, stats.reset_time + cushion - time.time()))
 
     async def aclose(self) -> None:
         if self.owned:
@@ -577,6 +607,12 @@ class Governor:
                     extra={"bucket": name, "seconds": waited},
                 )
         return tuple(b.epoch for b in route)
+
+    def release(self, route: Route) -> None:
+        """The attempt is over (answered, failed or cancelled): its slots start to age."""
+        now = time.monotonic()
+        for bucket in route:
+            bucket.release(now)
 
     def answered(self, route: Route) -> None:
         """The attempt was answered, not with 429."""
