@@ -59,8 +59,8 @@ class JobResult:
         return self.rate_limited / self.requests if self.requests else 0.0
 
     def achieved_over_allowed(self, requests: int, per: float) -> float:
-        """Operations done over the most the budget allowed in the job's time."""
-        return self.operations / (requests * (1 + self.seconds / per))
+        """Operations done (not failed) over the most the budget allowed in the job's time."""
+        return (self.operations - self.failed) / (requests * (1 + self.seconds / per))
 
     @classmethod
     def combine(cls, client: str, parts: Sequence[JobResult]) -> JobResult:

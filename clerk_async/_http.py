@@ -367,8 +367,9 @@ class Requester:
             try:
                 try:
                     response = await transport.send(method, url, headers, make_data(), timeout)
-                finally:
-                    governor.release(route)
+                except BaseException:  # no answer (or cancelled): the slot starts to age
+                    governor.answered(route, accepted=False)
+                    raise
             except ClerkConnectionError as exc:
                 exc.attempts = attempt
                 retries += 1
@@ -382,8 +383,8 @@ class Requester:
                 error = None
                 await asyncio.sleep(delay)
                 continue
+            governor.answered(route, accepted=response.status != 429)
             if response.status < 400:
-                governor.answered(route)
                 return response
             error = ClerkAPIError.from_response(
                 response.status,
@@ -408,7 +409,6 @@ class Requester:
                 if not route:  # an endpoint with no bucket: wait by ourselves
                     await asyncio.sleep(pause)
                 continue
-            governor.answered(route)
             retries += 1
             if retries > policy.max_retries or not policy.retry_status(method, response.status):
                 raise error

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("clerk_async.ratelimit")
+_monotonic = time.monotonic
 
 # Learned pacing (no RateLimit given): after a 429, go on at BETA times the rate the
 # server accepted, and probe upwards by INCREASE of that rate per second.
@@ -283,6 +284,7 @@ class _Bucket:
 
     __slots__ = (
         "accepted",
+        "calm",
         "enforce",
         "epoch",
         "in_flight",
@@ -308,6 +310,7 @@ class _Bucket:
         self.per = window
         self.window = window + _cushion(window)
         self.enforce = enforce
+        self.calm = not enforce
         self.in_flight = 0
         self.releases: collections.deque[float] = collections.deque(maxlen=limit)
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -324,6 +327,8 @@ class _Bucket:
 
     def ready_at(self, now: float) -> float:
         at = self.paused_until
+        if not self.enforce and self.rate is None and at <= now:
+            self.calm = True
         if self.enforce:
             releases = self.releases
             window = self.window
@@ -343,17 +348,14 @@ class _Bucket:
     def grant(self, now: float) -> None:
         self.in_flight += 1
         if self.rate is not None:
-            # Additive increase: probe a little faster for every second without a 429.
-            self.rate += self.step * max(0.0, now - self.rate_at)
-            self.rate_at = now
-            self.next_at = max(now, self.next_at) + 1.0 / self.rate
+            self.pace(now)
 
-    def release(self, now: float) -> None:
-        """The request of a slot was answered (or failed, or was cancelled)."""
-        self.in_flight -= 1
-        self.releases.append(now)
-        if self.waiters:
-            self.repace()
+    def pace(self, now: float) -> None:
+        # Additive increase: probe a little faster for every second without a 429.
+        rate = (self.rate or _MIN_RATE) + self.step * max(0.0, now - self.rate_at)
+        self.rate = rate
+        self.rate_at = now
+        self.next_at = max(now, self.next_at) + 1.0 / rate
 
     def give_back(self) -> None:
         """A slot given but never used."""
@@ -429,6 +431,7 @@ class _Bucket:
     def refused(self, now: float, pause: float, learn: bool) -> None:
         """A fresh 429: pause, and (learning) slow down to what the server took."""
         self.epoch += 1
+        self.calm = False
         self.paused_until = max(self.paused_until, now + pause)
         self.last_429 = now
         if learn:
@@ -534,6 +537,7 @@ class Governor:
         self._endpoint_buckets: dict[tuple[str, str], _Bucket] = {}
         self._created = 0
         self._shared: _SharedBudget | None = None
+        self._shared_mode = self.config is not None and self.config.shared
         self._shared_keys: dict[int, str] = {}
         self._digest = digest
         self._redis_down_until = 0.0
@@ -563,15 +567,18 @@ class Governor:
         """A ticket when every bucket has a free slot now and nobody waits (the common,
         await-free path), else ``None``: then call :meth:`acquire`."""
         self.requests += 1
-        if self._shared_active():
+        if self._shared_mode and self._shared_active():
             return None
-        now = time.monotonic()
+        now = _monotonic()
         for bucket in route:
-            if bucket.waiters or bucket.ready_at(now) > now:
+            # A calm bucket (no budget, no pause, no learned rate) is free: no arithmetic.
+            if bucket.waiters or (not bucket.calm and bucket.ready_at(now) > now):
                 return None
         for bucket in route:
-            bucket.grant(now)
-        return tuple(b.epoch for b in route)
+            bucket.in_flight += 1
+            if bucket.rate is not None:
+                bucket.pace(now)
+        return tuple([b.epoch for b in route])
 
     async def acquire(self, route: Route) -> Ticket:
         """Wait for a slot in every bucket of ``route``, in order of arrival.
@@ -608,16 +615,17 @@ class Governor:
                 )
         return tuple(b.epoch for b in route)
 
-    def release(self, route: Route) -> None:
-        """The attempt is over (answered, failed or cancelled): its slots start to age."""
-        now = time.monotonic()
+    def answered(self, route: Route, *, accepted: bool) -> None:
+        """The attempt is over: answered (``accepted`` unless 429), failed or cancelled.
+        Its slots start to age."""
+        now = _monotonic()
         for bucket in route:
-            bucket.release(now)
-
-    def answered(self, route: Route) -> None:
-        """The attempt was answered, not with 429."""
-        for bucket in route:
-            bucket.accepted += 1
+            bucket.in_flight -= 1
+            bucket.releases.append(now)
+            if accepted:
+                bucket.accepted += 1
+            if bucket.waiters:
+                bucket.repace()
 
     def refused(self, route: Route, ticket: Ticket, pause: float) -> bool:
         """The attempt was answered 429: pause its bucket for ``pause`` seconds.

@@ -66,7 +66,7 @@ async def test_waiters_are_served_in_order() -> None:
     async def request(i: int) -> None:
         await governor.acquire(route)
         order.append(i)
-        governor.release(route)  # answered at once
+        governor.answered(route, accepted=True)  # answered at once
 
     tasks = []
     for i in range(6):
@@ -84,7 +84,7 @@ async def test_a_cancelled_waiter_takes_nothing() -> None:
     governor = Governor(RateLimit(requests=1, per=window), "sk_test_x")
     route = governor.route("GET", "/users")
     await governor.acquire(route)
-    governor.release(route)
+    governor.answered(route, accepted=True)
     first = asyncio.create_task(governor.acquire(route))
     second = asyncio.create_task(governor.acquire(route))
     await asyncio.sleep(0.05)
@@ -104,7 +104,7 @@ async def test_a_slot_is_held_until_the_answer() -> None:
     waiting = asyncio.create_task(governor.acquire(route))
     await asyncio.sleep(0.4)  # two windows, and the first request is not answered yet
     assert not waiting.done()
-    governor.release(route)
+    governor.answered(route, accepted=True)
     started = time.monotonic()
     await waiting
     assert time.monotonic() - started >= 0.15
