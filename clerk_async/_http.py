@@ -2,8 +2,10 @@
 
 Resources, the paginator and the auth helpers send through a :class:`Requester`;
 :class:`~clerk_async.Clerk` composes one from its options. Below it, in order:
-the retry loop (policy in :mod:`._retry`), the transport (:mod:`._transport`, the
-only module that talks to aiohttp) and decoding (:mod:`._convert`). Nothing below
+the retry loop (policy in :mod:`._retry`), which asks the rate governor
+(:mod:`._ratelimit`, one per client, shared by its copies) before every attempt,
+the transport (:mod:`._transport`, the only module that talks to aiohttp) and
+decoding (:mod:`._convert`). Nothing below
 calls back up, and nothing outside this module touches a client's private
 attributes: code that holds a :class:`~clerk_async.Clerk` reaches its requester
 through :func:`requester_of`.

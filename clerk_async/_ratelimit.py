@@ -65,6 +65,7 @@ _CUSHION = 0.01
 _CUSHION_MIN = 0.05
 # With Redis unreachable, try it again after this many seconds.
 _REDIS_RETRY = 30.0
+_REDIS_TIMEOUT = 5.0
 # Idle per-user/organization buckets are swept after this many are created.
 _SWEEP_EVERY = 1024
 
@@ -470,6 +471,9 @@ class _SharedBudget:
         else:
             assert config.redis_url is not None
             uri = "async+" + config.redis_url
+            # An unreachable host fails in seconds (then we fail open or closed), not
+            # after the system's connect timeout.
+            options.update(socket_connect_timeout=_REDIS_TIMEOUT, socket_timeout=_REDIS_TIMEOUT)
         self.storage = RedisStorage(
             uri,
             implementation="redispy",
