@@ -98,3 +98,34 @@ def test_sync_client_paces() -> None:
         stats = clerk.rate_limit_stats
     assert stats.rate_limited == 0
     assert stats.requests == 9 and stats.waits >= 2
+
+
+async def test_per_user_bucket_is_paced() -> None:
+    limits = RateLimit.development(time_scale=0.1)  # 10 updates per user per second
+    async with Emulator(seed_users=1, rate_limits=limits) as emu:
+        user_id = next(iter(emu.store.users))
+        async with emu.client(rate_limit=limits) as clerk:
+            started = time.monotonic()
+            await asyncio.gather(
+                *(clerk.users.update_metadata(user_id, public_metadata={"n": i}) for i in range(15))
+            )
+            assert time.monotonic() - started >= 0.9  # the last five waited for the window
+            assert clerk.rate_limit_stats.rate_limited == 0
+
+
+async def test_a_user_bucket_429_pauses_that_user_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="clerk_async.ratelimit")
+    limits = RateLimit.development(time_scale=0.1)
+    async with Emulator(seed_users=2, rate_limits=limits) as emu, emu.client() as clerk:
+        hot, other = list(emu.store.users)
+        updates = asyncio.gather(
+            *(clerk.users.update_metadata(hot, public_metadata={"n": i}) for i in range(12))
+        )
+        while not any(status == 429 for *_, status in emu.request_log):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        started = time.monotonic()
+        await clerk.users.update_metadata(other, public_metadata={"n": 0})
+        assert time.monotonic() - started < 0.5  # another user's updates are not paused
+        await updates
+    paused = [r.bucket for r in caplog.records if hasattr(r, "bucket")]  # type: ignore[attr-defined]
+    assert paused and all(name == f"user_update:{hot}" for name in paused)
