@@ -127,5 +127,5 @@ async def test_a_user_bucket_429_pauses_that_user_only(caplog: pytest.LogCapture
         await clerk.users.update_metadata(other, public_metadata={"n": 0})
         assert time.monotonic() - started < 0.5  # another user's updates are not paused
         await updates
-    paused = [r.bucket for r in caplog.records if hasattr(r, "bucket")]  # type: ignore[attr-defined]
+    paused = [r.bucket for r in caplog.records if hasattr(r, "bucket")]
     assert paused and all(name == f"user_update:{hot}" for name in paused)
