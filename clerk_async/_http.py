@@ -370,7 +370,7 @@ class Requester:
                 try:
                     response = await transport.send(method, url, headers, make_data(), timeout)
                 except BaseException:  # no answer (or cancelled): the slot starts to age
-                    governor.answered(route, accepted=False)
+                    governor.answered(route, ticket, accepted=False)
                     raise
             except ClerkConnectionError as exc:
                 exc.attempts = attempt
@@ -385,7 +385,7 @@ class Requester:
                 error = None
                 await asyncio.sleep(delay)
                 continue
-            governor.answered(route, accepted=response.status != 429)
+            governor.answered(route, ticket, accepted=response.status != 429)
             if response.status < 400:
                 return response
             error = ClerkAPIError.from_response(

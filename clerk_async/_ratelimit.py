@@ -66,6 +66,7 @@ _CUSHION_MIN = 0.05
 # With Redis unreachable, try it again after this many seconds.
 _REDIS_RETRY = 30.0
 _REDIS_TIMEOUT = 5.0
+_LATENESS_DECAY = 0.99
 # Idle per-user/organization buckets are swept after this many are created.
 _SWEEP_EVERY = 1024
 
@@ -449,7 +450,8 @@ class _Bucket:
 
 
 Route = tuple[_Bucket, ...]
-Ticket = tuple[int, ...]
+# The epochs of the route's buckets when the slot was given, then that time.
+Ticket = tuple[float, ...]
 
 
 class _SharedBudget:
@@ -486,6 +488,14 @@ class _SharedBudget:
         self.items: dict[tuple[int, float], Any] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.owned = config.redis is None
+        # How long after its slot a request may still reach the server: at most the
+        # time until its answer (the most seen lately). Waiting processes come back
+        # that long after a slot frees, so that a burst slowed on its way (new
+        # connections, a loaded machine) does not share a server window with the next.
+        self.lateness = 0.0
+
+    def note(self, lateness: float) -> None:
+        self.lateness = max(lateness, self.lateness * _LATENESS_DECAY)
 
     def item(self, limit: int, window: float) -> Any:
         found = self.items.get((limit, window))
@@ -504,7 +514,7 @@ class _SharedBudget:
         item = self.item(bucket.limit, bucket.per)
         # Waiting processes come back a little after a slot frees, so that a burst
         # let through at a window's end does not reach the server inside it.
-        cushion = _cushion(bucket.per)
+        cushion = max(_cushion(bucket.per), self.lateness)
         async with lock:
             while not await self.limiter.hit(item, key):
                 stats = await self.limiter.get_window_stats(item, key)
@@ -582,7 +592,7 @@ class Governor:
             bucket.in_flight += 1
             if bucket.rate is not None:
                 bucket.pace(now)
-        return tuple([b.epoch for b in route])
+        return (*[b.epoch for b in route], now)
 
     async def acquire(self, route: Route) -> Ticket:
         """Wait for a slot in every bucket of ``route``, in order of arrival.
@@ -617,12 +627,14 @@ class Governor:
                     name,
                     extra={"bucket": name, "seconds": waited},
                 )
-        return tuple(b.epoch for b in route)
+        return (*[b.epoch for b in route], time.monotonic())
 
-    def answered(self, route: Route, *, accepted: bool) -> None:
+    def answered(self, route: Route, ticket: Ticket, *, accepted: bool) -> None:
         """The attempt is over: answered (``accepted`` unless 429), failed or cancelled.
         Its slots start to age."""
         now = _monotonic()
+        if self._shared is not None:
+            self._shared.note(now - ticket[-1])
         for bucket in route:
             bucket.in_flight -= 1
             bucket.releases.append(now)

@@ -64,9 +64,9 @@ async def test_waiters_are_served_in_order() -> None:
     order: list[int] = []
 
     async def request(i: int) -> None:
-        await governor.acquire(route)
+        ticket = await governor.acquire(route)
         order.append(i)
-        governor.answered(route, accepted=True)  # answered at once
+        governor.answered(route, ticket, accepted=True)  # answered at once
 
     tasks = []
     for i in range(6):
@@ -83,8 +83,7 @@ async def test_a_cancelled_waiter_takes_nothing() -> None:
     window = 0.4
     governor = Governor(RateLimit(requests=1, per=window), "sk_test_x")
     route = governor.route("GET", "/users")
-    await governor.acquire(route)
-    governor.answered(route, accepted=True)
+    governor.answered(route, await governor.acquire(route), accepted=True)
     first = asyncio.create_task(governor.acquire(route))
     second = asyncio.create_task(governor.acquire(route))
     await asyncio.sleep(0.05)
@@ -100,11 +99,11 @@ async def test_a_slot_is_held_until_the_answer() -> None:
     # The window of a slot starts when its request is answered, not when it is sent.
     governor = Governor(RateLimit(requests=1, per=0.2), "sk_test_x")
     route = governor.route("GET", "/users")
-    await governor.acquire(route)
+    ticket = await governor.acquire(route)
     waiting = asyncio.create_task(governor.acquire(route))
     await asyncio.sleep(0.4)  # two windows, and the first request is not answered yet
     assert not waiting.done()
-    governor.answered(route, accepted=True)
+    governor.answered(route, ticket, accepted=True)
     started = time.monotonic()
     await waiting
     assert time.monotonic() - started >= 0.15
