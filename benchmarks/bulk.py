@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 
 import aiohttp
 import attrs
@@ -36,6 +37,7 @@ from clerk_async import Clerk, RateLimit
 from clerk_async.emulator import Emulator
 
 CONCURRENCY = 100
+ROOT = Path(__file__).resolve().parent.parent  # where the workers import `benchmarks` from
 
 
 @attrs.frozen
@@ -248,6 +250,7 @@ async def fleet_job(
                 str(per),
                 "--start-at",
                 str(start_at),
+                cwd=ROOT,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 env={**os.environ, "CLERK_SECRET_KEY": secret},
