@@ -17,7 +17,11 @@ def _group(name: str) -> list[str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (pass pytest arguments after ``--``)."""
+    """Run the test suite (pass pytest arguments after ``--``).
+
+    The shared rate-limit tests start a ``redis-server`` from PATH (``.ci/run`` installs
+    it); without one they are skipped, saying so.
+    """
     session.install("-e", ".", *_group("test"))
     session.run("python", "-m", "pytest", *(session.posargs or ["-q"]))
 
@@ -86,6 +90,6 @@ def bench(session: nox.Session) -> None:
     here only, as the peer we measure against.
     """
     session.install(
-        "-e", ".[fastapi]", "clerk-backend-api", "matplotlib", "urllib3", "httpx", "uvicorn"
+        "-e", ".[fastapi,redis]", "clerk-backend-api", "matplotlib", "urllib3", "httpx", "uvicorn"
     )
     session.run("python", "-m", "benchmarks.run", *session.posargs)

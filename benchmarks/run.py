@@ -9,7 +9,9 @@ round so machine drift hits all alike:
 3. sequential sync get-user rate;
 4. session token verifications per second;
 5. import time;
-6. peak RSS while iterating 100,000 users.
+6. peak RSS while iterating 100,000 users;
+7. the bulk job under a rate limit (:mod:`benchmarks.bulk`): failed operations, share
+   of requests answered 429, achieved / allowed rate.
 
 It writes ``benchmarks/results/latest.md`` (median, min-max, ratios) and
 ``latest.png`` beside it. Absolute numbers depend on the machine; the ratios
@@ -525,6 +527,23 @@ PEERS = {
 }
 
 
+def bench_bulk(smoke: bool, out: list[Series]) -> None:
+    """One run of the bulk job per client (its figures do not need rounds)."""
+    from . import bulk
+
+    users, requests, per = (200, 40, 1.0) if smoke else (600, 40, 2.0)
+    title = f"bulk job, {users} metadata updates at concurrency 100, {requests} req / {per:g} s"
+    for result in asyncio.run(bulk.compare(users, requests, per, processes=3)):
+        for metric, unit, value, better in (
+            ("failed operations", "ops", float(result.failed), False),
+            ("requests answered 429", "%", 100 * result.share_429, False),
+            ("achieved / allowed rate", "x", result.achieved_over_allowed(requests, per), True),
+        ):
+            series = Series(f"{title}: {metric}", result.client, unit, higher_is_better=better)
+            series.samples.append(value)
+            out.append(series)
+
+
 def fmt(value: float) -> str:
     if value != value:
         return "n/a"
@@ -635,6 +654,7 @@ def main(argv: list[str] | None = None) -> None:
     asyncio.run(bench_tokens(args.rounds, args.smoke, results))
     bench_fastapi(args.rounds, args.seconds, results)
     bench_imports(args.rounds, results)
+    bench_bulk(args.smoke, results)
     with fixture_server(memory_users) as url:
         bench_memory(url, memory_users, results)
     RESULTS.mkdir(exist_ok=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from ._client import DEFAULT_API_URL, DEFAULT_API_VERSION, Clerk
 from ._pagination import AsyncPaginator, Page, PaginationError
+from ._ratelimit import RateLimit, RateLimitBackendError, RateLimitStats
 from ._retry import Retries
 from ._types import UNSET, Unset
 from ._version import __version__
@@ -48,7 +49,10 @@ __all__ = [
     "Operation",
     "Page",
     "PaginationError",
+    "RateLimit",
+    "RateLimitBackendError",
     "RateLimitError",
+    "RateLimitStats",
     "Retries",
     "Unset",
     "__version__",

@@ -11,6 +11,7 @@ import attrs
 from . import _config
 from ._config import DEFAULT_API_URL
 from ._http import ClientOptions, Requester
+from ._ratelimit import RateLimit, RateLimitStats
 from ._retry import Retries
 from ._types import UNSET, Unset
 from .resources._namespaces import ResourceNamespaces
@@ -40,6 +41,10 @@ class Clerk(ResourceNamespaces):
         user_agent: text appended to our ``User-Agent``.
         default_headers: extra headers for every request.
         max_connections: size of the connection pool of the session we create.
+        rate_limit: a :class:`~clerk_async.RateLimit` to pace requests within a budget
+            (in this process, or shared through Redis). Without one, a 429 still pauses
+            every request of the client to the refused bucket until ``Retry-After``
+            and paces it afterwards at a rate learned from the answers.
 
     Use it as an async context manager, or call :meth:`aclose` when done::
 
@@ -61,6 +66,7 @@ class Clerk(ResourceNamespaces):
         user_agent: str | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         options = ClientOptions(
             api_url=_config.api_url(api_url),
@@ -69,6 +75,7 @@ class Clerk(ResourceNamespaces):
             retries=Retries.coerce(retries),
             user_agent=user_agent,
             default_headers=dict(default_headers or {}),
+            rate_limit=rate_limit,
         )
         key = _config.secret_key(secret_key)
         super().__init__(
@@ -99,6 +106,12 @@ class Clerk(ResourceNamespaces):
     def retries(self) -> Retries:
         """The retry policy."""
         return self._http.options.retries
+
+    @property
+    def rate_limit_stats(self) -> RateLimitStats:
+        """What the rate limiting did so far, for this client and its
+        :meth:`with_options` copies: attempts sent, 429s received, seconds waited."""
+        return self._http.rate_limit_stats
 
     # -- lifecycle --------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 Resources, the paginator (:class:`~clerk_async.AsyncPaginator`, which a list method
 builds around the requester) and the auth helpers send through a :class:`Requester`;
 :class:`~clerk_async.Clerk` composes one from its options. Below it, in order:
-the retry loop (policy in :mod:`._retry`), the transport (:mod:`._transport`, the
-only module that talks to aiohttp) and decoding (:mod:`._convert`). Nothing below
+the retry loop (policy in :mod:`._retry`), which asks the rate governor
+(:mod:`._ratelimit`, one per client, shared by its copies) before every attempt,
+the transport (:mod:`._transport`, the only module that talks to aiohttp) and
+decoding (:mod:`._convert`). Nothing below
 calls back up, and nothing outside this module touches a client's private
 attributes: code that holds a :class:`~clerk_async.Clerk` reaches its requester
 through :func:`requester_of`.
@@ -28,6 +30,7 @@ import attrs
 
 from ._config import api_origin, instance_key
 from ._convert import parse_json, structure, unstructure
+from ._ratelimit import Governor, RateLimit, RateLimitStats, Route, Ticket
 from ._retry import Retries
 from ._transport import AIOHTTP_VERSION, CONTENT_TYPE, RawResponse, Transport
 from ._urls import encode_query
@@ -51,6 +54,9 @@ T = TypeVar("T")
 
 _NONE_TYPE = type(None)
 _EXCERPT = 200
+# Attempts of one request refused for the same reason as others (so not counted as
+# retries) are bounded by the deadline, and by this when there is none.
+_MAX_ATTEMPTS = 50
 
 USER_AGENT = (
     f"clerk-async/{__version__} "
@@ -78,6 +84,8 @@ class ClientOptions:
         retries: the retry policy.
         user_agent: text appended to our ``User-Agent``.
         default_headers: extra headers for every request.
+        rate_limit: the :class:`~clerk_async.RateLimit` budget paced within, or ``None``
+            (then only the coordinated backoff after a 429).
     """
 
     api_url: str = attrs.field(converter=api_origin)
@@ -88,6 +96,7 @@ class ClientOptions:
     default_headers: Mapping[str, str] = attrs.field(
         factory=dict, converter=_frozen_headers, hash=False
     )
+    rate_limit: RateLimit | None = None
 
 
 class _Secret:
@@ -138,6 +147,7 @@ class Requester:
     __slots__ = (
         "_base",
         "_first_timeout",
+        "_governor",
         "_headers",
         "_preset",
         "_secret",
@@ -152,8 +162,10 @@ class Requester:
         transport: Transport,
         preset: frozenset[str],
         headers: _Headers | None,
+        governor: Governor,
     ) -> None:
         self.options = options
+        self._governor = governor
         self._secret = secret
         self._transport = transport
         self._preset = preset
@@ -182,7 +194,9 @@ class Requester:
         transport = Transport(
             session=session, connection_limit=max_connections, default_headers=headers
         )
-        return cls(options, secret, transport, preset, headers)
+        # One governor per client: its with_options copies pause and pace together.
+        governor = Governor(options.rate_limit, secret.value if secret else None)
+        return cls(options, secret, transport, preset, headers, governor)
 
     def with_options(self, **changes: Any) -> Requester:
         """A requester with some options changed, sharing the secret and the transport."""
@@ -190,7 +204,9 @@ class Requester:
         headers = self._headers
         if options.api_version != self.options.api_version:
             headers = _build_headers(options, self._secret, self._preset)
-        return Requester(options, self._secret, self._transport, self._preset, headers)
+        return Requester(
+            options, self._secret, self._transport, self._preset, headers, self._governor
+        )
 
     @property
     def instance_key(self) -> tuple[str, str]:
@@ -205,12 +221,18 @@ class Requester:
         return self._secret is not None
 
     @property
+    def rate_limit_stats(self) -> RateLimitStats:
+        """Counters of the rate limiting: attempts sent, 429s received, time waited."""
+        return self._governor.stats()
+
+    @property
     def closed(self) -> bool:
         """Whether the transport was closed."""
         return self._transport.closed
 
     async def aclose(self) -> None:
         """Close the transport (and our session; a user's session stays open)."""
+        await self._governor.aclose()
         await self._transport.aclose()
 
     def __repr__(self) -> str:
@@ -256,7 +278,7 @@ class Requester:
             make_data = lambda: payload  # noqa: E731
         else:
             make_data = _no_data
-        response = await self._send(method, url, send_headers, make_data)
+        response = await self._send(method, url, path, send_headers, make_data)
         return self._decode_response(method, url, response, cast_to)
 
     def decode(self, data: object, cast_to: type[T]) -> T:
@@ -271,38 +293,69 @@ class Requester:
     # -- below the seam ---------------------------------------------------------
 
     async def _send(
-        self, method: str, url: str, headers: Mapping[str, str] | None, make_data: Callable[[], Any]
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: Mapping[str, str] | None,
+        make_data: Callable[[], Any],
     ) -> RawResponse:
-        """The retry loop: send until an answer below 400, or the policy gives up."""
+        """The retry loop: send until an answer below 400, or the policy gives up.
+
+        Before each attempt the governor gives a slot (pacing, or a pause after a 429).
+        A 429 counts as a retry only when it is news: one refused for the same reason
+        as another request's earlier 429 waits with the rest, within the deadline.
+        """
         options = self.options
         policy = options.retries
         transport = self._transport
+        governor = self._governor
+        route = governor.route(method, path)
+        ticket = governor.try_acquire(route)
+        if ticket is None:
+            ticket = await governor.acquire(route)
+        # The deadline counts from the first send, not from a wait for the first slot.
         started = time.monotonic()
         timeout = self._first_timeout
         attempt = 0
+        retries = 0
+        error: ClerkAPIError | None = None
         while True:
             attempt += 1
-            if attempt > 1 and policy.deadline is not None:
-                remaining = started + policy.deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ClerkTimeoutError(
-                        f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out",
-                        attempts=attempt - 1,
+            if attempt > 1:
+                ticket = governor.try_acquire(route)
+                if ticket is None:
+                    ticket = await self._acquire_within(route, policy, started, method, url, error)
+                if policy.deadline is not None:
+                    remaining = started + policy.deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise ClerkTimeoutError(
+                            f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out",
+                            attempts=attempt - 1,
+                        )
+                    timeout = (
+                        remaining if options.timeout is None else min(options.timeout, remaining)
                     )
-                timeout = remaining if options.timeout is None else min(options.timeout, remaining)
             try:
-                response = await transport.send(method, url, headers, make_data(), timeout)
+                try:
+                    response = await transport.send(method, url, headers, make_data(), timeout)
+                except BaseException:  # no answer (or cancelled): the slot starts to age
+                    governor.answered(route, ticket, accepted=False)
+                    raise
             except ClerkConnectionError as exc:
                 exc.attempts = attempt
-                if attempt > policy.max_retries or not policy.retry_connection_error(
+                retries += 1
+                if retries > policy.max_retries or not policy.retry_connection_error(
                     method, request_sent=exc.request_sent
                 ):
                     raise
-                delay = policy.backoff(attempt, None)
+                delay = policy.backoff(retries, None)
                 if _past_deadline(policy, started, time.monotonic() + delay):
                     raise
+                error = None
                 await asyncio.sleep(delay)
                 continue
+            governor.answered(route, ticket, accepted=response.status != 429)
             if response.status < 400:
                 return response
             error = ClerkAPIError.from_response(
@@ -313,14 +366,51 @@ class Requester:
                 url=url,
                 attempts=attempt,
             )
-            if attempt > policy.max_retries or not policy.retry_status(method, response.status):
+            if response.status == 429:
+                pause = policy.backoff(retries + 1, error.retry_after)
+                if governor.refused(route, ticket, pause) or not route:
+                    retries += 1
+                elif attempt > _MAX_ATTEMPTS:
+                    raise error
+                if policy.max_retries == 0 or retries > policy.max_retries:
+                    raise error
+                if error.retry_after is not None and error.retry_after > policy.retry_after_max:
+                    raise error  # the server asked for a longer pause than we are allowed to wait
+                if _past_deadline(policy, started, time.monotonic() + pause):
+                    raise error
+                if not route:  # an endpoint with no bucket: wait by ourselves
+                    await asyncio.sleep(pause)
+                continue
+            retries += 1
+            if retries > policy.max_retries or not policy.retry_status(method, response.status):
                 raise error
-            if error.retry_after is not None and error.retry_after > policy.retry_after_max:
-                raise error  # the server asked for a longer pause than we are allowed to wait
-            delay = policy.backoff(attempt, error.retry_after)
+            delay = policy.backoff(retries, error.retry_after)
             if _past_deadline(policy, started, time.monotonic() + delay):
                 raise error
             await asyncio.sleep(delay)
+
+    async def _acquire_within(
+        self,
+        route: Route,
+        policy: Retries,
+        started: float,
+        method: str,
+        url: str,
+        error: ClerkAPIError | None,
+    ) -> Ticket:
+        """A slot for a retry, or the last error once the deadline would pass first."""
+        if policy.deadline is None:
+            return await self._governor.acquire(route)
+        remaining = started + policy.deadline - time.monotonic()
+        try:
+            return await asyncio.wait_for(self._governor.acquire(route), max(remaining, 0.0))
+        except asyncio.TimeoutError:
+            if error is not None:
+                raise error from None
+            raise ClerkTimeoutError(
+                f"{method} {_strip_query(url)}: retry deadline of {policy.deadline}s ran out "
+                "waiting for a rate-limit slot"
+            ) from None
 
     def _decode_response(self, method: str, url: str, response: RawResponse, cast_to: type[T]) -> T:
         if cast_to is _NONE_TYPE:

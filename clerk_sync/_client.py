@@ -11,6 +11,7 @@ import aiohttp
 import clerk_async
 from clerk_async._client import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from clerk_async._http import ClientOptions
+from clerk_async._ratelimit import RateLimit, RateLimitStats
 from clerk_async._retry import Retries
 from clerk_async._sync_support import SyncClient
 from clerk_async._types import UNSET, Unset
@@ -36,6 +37,10 @@ class Clerk(SyncClient, ResourceNamespaces):
         user_agent: text appended to our ``User-Agent``.
         default_headers: extra headers for every request.
         max_connections: size of the connection pool of the session we create.
+        rate_limit: a :class:`~clerk_async.RateLimit` to pace requests within a budget
+            (in this process, or shared through Redis). Without one, a 429 still pauses
+            every request of the client to the refused bucket until ``Retry-After``
+            and paces it afterwards at a rate learned from the answers.
 
     Use it as a context manager, or call :meth:`close` when done::
 
@@ -61,6 +66,7 @@ class Clerk(SyncClient, ResourceNamespaces):
         user_agent: str | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         super().__init__(
             clerk_async.Clerk(
@@ -73,6 +79,7 @@ class Clerk(SyncClient, ResourceNamespaces):
                 user_agent=user_agent,
                 default_headers=default_headers,
                 max_connections=max_connections,
+                rate_limit=rate_limit,
             )
         )
 
@@ -100,6 +107,12 @@ class Clerk(SyncClient, ResourceNamespaces):
     def retries(self) -> Retries:
         """The retry policy."""
         return self._async.retries
+
+    @property
+    def rate_limit_stats(self) -> RateLimitStats:
+        """What the rate limiting did so far, for this client and its
+        :meth:`with_options` copies: attempts sent, 429s received, seconds waited."""
+        return self._async.rate_limit_stats
 
     def __enter__(self) -> Clerk:
         return self

@@ -31,6 +31,7 @@ from aiohttp import web
 from anyio.from_thread import start_blocking_portal
 
 from ._app import Api, Faults
+from ._ratelimits import RateLimitSetting, enforcer_for
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -51,6 +52,12 @@ class Emulator:
         host, port: where to listen (``port=0`` picks a free port).
         seed: seed of the identifiers and of fault injection.
         faults: a :class:`Faults` policy (latency, error rate, 429s, dropped connections).
+        rate_limits: enforce Clerk's rate limits: ``"development"`` (100 requests per
+            10 s), ``"production"`` (1000 per 10 s) or a :class:`~clerk_async.RateLimit`
+            (``RateLimit.development(time_scale=0.1)`` for windows ten times shorter),
+            with the stricter endpoint buckets; a request over a limit is answered 429
+            with ``Retry-After`` in whole seconds and its bucket refuses requests until
+            then. Off by default.
     """
 
     def __init__(
@@ -61,11 +68,13 @@ class Emulator:
         port: int = 0,
         seed: int = 0,
         faults: Faults | None = None,
+        rate_limits: RateLimitSetting | None = None,
     ) -> None:
         self.store = Store(seed)
         self.faults = faults or Faults(seed=seed)
         self.api = Api(self.store, self.faults)
         self.secret_key = DEFAULT_SECRET_KEY
+        self.api.rate_limits = enforcer_for(rate_limits, self.secret_key)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None

@@ -8,6 +8,7 @@ import contextlib
 import signal
 
 from . import Emulator, Faults
+from ._ratelimits import parse_setting
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,7 +31,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--drop-rate", type=float, default=0.0, help="fraction of dropped connections"
     )
+    parser.add_argument(
+        "--rate-limits",
+        metavar="LIMITS",
+        help="enforce Clerk's rate limits: development, production or N/SECONDS (off by default)",
+    )
+    parser.add_argument(
+        "--rate-limit-scale",
+        type=float,
+        default=1.0,
+        help="multiply the rate-limit windows (0.1: ten times shorter, for tests)",
+    )
     args = parser.parse_args(argv)
+    try:
+        rate_limits = (
+            parse_setting(args.rate_limits, time_scale=args.rate_limit_scale)
+            if args.rate_limits
+            else None
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     faults = Faults(
         latency=args.latency,
         error_rate=args.error_rate,
@@ -47,9 +67,11 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port,
             seed=args.seed,
             faults=faults,
+            rate_limits=rate_limits,
         )
         async with emulator:
-            print(f"Clerk emulator on {emulator.url} ({args.seed_users} users)")
+            limits = f", rate limits {args.rate_limits}" if args.rate_limits else ""
+            print(f"Clerk emulator on {emulator.url} ({args.seed_users} users{limits})")
             print(f"  CLERK_API_URL={emulator.url}")
             print(f"  CLERK_SECRET_KEY={emulator.secret_key}")
             print("Ctrl-C stops it.", flush=True)

@@ -18,6 +18,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ._ratelimits import Enforcer
 from ._store import (
     BOOLEAN,
     INTEGER,
@@ -121,6 +122,8 @@ class Api:
         self.requests = 0
         self.log: list[tuple[str, str, int]] = []
         self._trace = 0
+        # Clerk's rate limits, when the emulator is asked to enforce them.
+        self.rate_limits: Enforcer | None = None
         self.app = web.Application(middlewares=[self._middleware])
         self._routes()
 
@@ -206,6 +209,12 @@ class Api:
                     long_message="Send Authorization: Bearer sk_test_... with a test secret key.",
                 )
             )
+        if self.rate_limits is not None:
+            wait = self.rate_limits.check(request.method, request.path)
+            if wait is not None:
+                self.log.append((request.method, request.path, 429))
+                refusal = ApiError(429, "too_many_requests", "Too many requests")
+                return self.error(refusal, {"Retry-After": str(wait)})
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.draw()
