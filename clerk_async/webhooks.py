@@ -23,8 +23,8 @@ Example (Starlette/FastAPI)::
             event = verify_webhook(await request.body(), request.headers)
         except WebhookVerificationError:
             return Response(status_code=400)
-        if event.type == "user.created":
-            ...
+        if isinstance(event, UserCreated):
+            print(event.data.email_addresses)  # a typed User-shaped model
         return Response(status_code=204)
 """
 
@@ -41,21 +41,32 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-import attrs
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 from standardwebhooks.webhooks import WebhookVerificationError as _PackageError
 
-from . import _config
+from . import _config, _webhook_events
+from ._convert import structure
+from ._webhook_base import EventBase as EventBase
+from ._webhook_base import UnknownWebhookEvent as UnknownWebhookEvent
+from ._webhook_events import *  # noqa: F403  (the typed events and their payload models)
+from ._webhook_events import EVENT_DATA, EVENT_TYPES, WebhookEvent
 from .auth._http_input import header
 from .errors import ClerkError
 
-__all__ = [
-    "DEFAULT_TOLERANCE",
-    "WebhookEvent",
-    "WebhookVerificationError",
-    "WebhookVerificationErrorReason",
-    "verify_webhook",
-]
+# Sorted as isort sorts (constants, classes, functions), as the typed events join them.
+__all__ = sorted(
+    {
+        "DEFAULT_TOLERANCE",
+        "EventBase",
+        "UnknownWebhookEvent",
+        "WebhookVerificationError",
+        "WebhookVerificationErrorReason",
+        "decode_event",
+        "verify_webhook",
+        *_webhook_events.__all__,
+    },
+    key=lambda name: (not name.isupper(), not name[0].isupper(), name),
+)
 
 #: Seconds a delivery's timestamp may differ from our clock (either way).
 DEFAULT_TOLERANCE = 300.0
@@ -100,30 +111,6 @@ class WebhookVerificationError(ClerkError):
 
     def __reduce__(self) -> tuple[type[WebhookVerificationError], tuple[object, ...]]:
         return (type(self), (self.reason, self.message))
-
-
-@attrs.frozen(kw_only=True)
-class WebhookEvent:
-    """A verified webhook delivery.
-
-    Attributes:
-        type: the event type, e.g. ``"user.created"``.
-        data: the event's object (a user, session, organization...) as JSON.
-        object: always ``"event"`` for Clerk events.
-        timestamp: when Clerk created the event (milliseconds since the epoch), if sent.
-        id: the delivery id (the ``svix-id`` header), the same across retries:
-            use it to make your handler idempotent.
-        instance_id: the Clerk instance that sent it, if sent.
-        raw: the whole JSON body.
-    """
-
-    type: str
-    data: Any
-    object: str | None
-    timestamp: int | None
-    id: str
-    instance_id: str | None = None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
 def _fail(reason: WebhookVerificationErrorReason, message: str) -> WebhookVerificationError:
@@ -278,17 +265,35 @@ def verify_webhook(
         raise _fail(
             WebhookVerificationErrorReason.MALFORMED, "the body is not an event with a 'type'"
         )
+    return decode_event(payload, msg_id)
+
+
+def decode_event(payload: Mapping[str, Any], delivery_id: str) -> WebhookEvent:
+    """Turn a verified event body into its typed event.
+
+    A ``type`` this SDK knows gives its class (``user.created`` -> :class:`UserCreated`,
+    whose ``data`` is a :class:`User`); any other type gives an
+    :class:`UnknownWebhookEvent` holding ``data`` as plain JSON, never an error.
+    """
+    event_type = payload["type"]
+    cls: type[EventBase] = EVENT_TYPES.get(event_type, UnknownWebhookEvent)
+    data = payload.get("data")
+    if cls is not UnknownWebhookEvent:
+        data = structure(data, EVENT_DATA[event_type])
     stamp_ms = payload.get("timestamp")
     obj = payload.get("object")
     instance = payload.get("instance_id")
-    return WebhookEvent(
-        type=payload["type"],
-        data=payload.get("data"),
+    attributes = payload.get("event_attributes")
+    event = cls(
+        type=event_type,
+        data=data,
         object=obj if isinstance(obj, str) else None,
         timestamp=stamp_ms
         if isinstance(stamp_ms, int) and not isinstance(stamp_ms, bool)
         else None,
-        id=msg_id,
+        id=delivery_id,
         instance_id=instance if isinstance(instance, str) else None,
+        event_attributes=attributes if isinstance(attributes, dict) else None,
         raw=payload,
     )
+    return event  # type: ignore[return-value]  # cls is one member of the union

@@ -4,15 +4,271 @@
 from __future__ import annotations
 
 from clerk_async.webhooks import DEFAULT_TOLERANCE as DEFAULT_TOLERANCE
+from clerk_async.webhooks import EVENT_DATA as EVENT_DATA
+from clerk_async.webhooks import EVENT_TYPES as EVENT_TYPES
+from clerk_async.webhooks import BillingAmount as BillingAmount
+from clerk_async.webhooks import BillingPayee as BillingPayee
+from clerk_async.webhooks import BillingPayerEventPayload as BillingPayerEventPayload
+from clerk_async.webhooks import BillingPaymentFailedReason as BillingPaymentFailedReason
+from clerk_async.webhooks import BillingPaymentSource as BillingPaymentSource
+from clerk_async.webhooks import BillingPlan as BillingPlan
+from clerk_async.webhooks import BillingSeats as BillingSeats
+from clerk_async.webhooks import BillingSubscriptionCredit as BillingSubscriptionCredit
+from clerk_async.webhooks import BillingSubscriptionCredits as BillingSubscriptionCredits
+from clerk_async.webhooks import BillingSubscriptionItem as BillingSubscriptionItem
+from clerk_async.webhooks import (
+    BillingSubscriptionItemEventPayload as BillingSubscriptionItemEventPayload,
+)
+from clerk_async.webhooks import (
+    BillingSubscriptionItemEventPlan as BillingSubscriptionItemEventPlan,
+)
+from clerk_async.webhooks import (
+    BillingSubscriptionItemEventPlanUnitPrice as BillingSubscriptionItemEventPlanUnitPrice,
+)
+from clerk_async.webhooks import (
+    BillingSubscriptionItemEventPlanUnitPriceTier as BillingSubscriptionItemEventPlanUnitPriceTier,
+)
+from clerk_async.webhooks import BillingSubscriptionPayerCredit as BillingSubscriptionPayerCredit
+from clerk_async.webhooks import BillingTotals as BillingTotals
+from clerk_async.webhooks import BillingUnitTotal as BillingUnitTotal
+from clerk_async.webhooks import ClerkErrorObject as ClerkErrorObject
+from clerk_async.webhooks import DeletedObject as DeletedObject
+from clerk_async.webhooks import EmailAddress as EmailAddress
+from clerk_async.webhooks import EmailCreated as EmailCreated
+from clerk_async.webhooks import EmailEventPayload as EmailEventPayload
+from clerk_async.webhooks import EnterpriseAccount as EnterpriseAccount
+from clerk_async.webhooks import EnterpriseAccountConnection as EnterpriseAccountConnection
+from clerk_async.webhooks import EventBase as EventBase
+from clerk_async.webhooks import ExternalAccountWithVerification as ExternalAccountWithVerification
+from clerk_async.webhooks import IdentificationLink as IdentificationLink
+from clerk_async.webhooks import Invitation as Invitation
+from clerk_async.webhooks import Organization as Organization
+from clerk_async.webhooks import OrganizationCreated as OrganizationCreated
+from clerk_async.webhooks import OrganizationDeleted as OrganizationDeleted
+from clerk_async.webhooks import OrganizationDomain as OrganizationDomain
+from clerk_async.webhooks import OrganizationDomainCreated as OrganizationDomainCreated
+from clerk_async.webhooks import OrganizationDomainDeleted as OrganizationDomainDeleted
+from clerk_async.webhooks import OrganizationDomainUpdated as OrganizationDomainUpdated
+from clerk_async.webhooks import OrganizationDomainVerification as OrganizationDomainVerification
+from clerk_async.webhooks import OrganizationInvitationAccepted as OrganizationInvitationAccepted
+from clerk_async.webhooks import (
+    OrganizationInvitationAcceptedPayload as OrganizationInvitationAcceptedPayload,
+)
+from clerk_async.webhooks import (
+    OrganizationInvitationAcceptedPayloadData as OrganizationInvitationAcceptedPayloadData,
+)
+from clerk_async.webhooks import OrganizationInvitationCreated as OrganizationInvitationCreated
+from clerk_async.webhooks import (
+    OrganizationInvitationCreatedData as OrganizationInvitationCreatedData,
+)
+from clerk_async.webhooks import (
+    OrganizationInvitationCreatedDataData as OrganizationInvitationCreatedDataData,
+)
+from clerk_async.webhooks import (
+    OrganizationInvitationPublicOrganizationData as OrganizationInvitationPublicOrganizationData,
+)
+from clerk_async.webhooks import (
+    OrganizationInvitationPublicUserData as OrganizationInvitationPublicUserData,
+)
+from clerk_async.webhooks import OrganizationInvitationRevoked as OrganizationInvitationRevoked
+from clerk_async.webhooks import (
+    OrganizationInvitationRevokedData as OrganizationInvitationRevokedData,
+)
+from clerk_async.webhooks import (
+    OrganizationInvitationRevokedDataData as OrganizationInvitationRevokedDataData,
+)
+from clerk_async.webhooks import OrganizationMembership as OrganizationMembership
+from clerk_async.webhooks import OrganizationMembershipCreated as OrganizationMembershipCreated
+from clerk_async.webhooks import OrganizationMembershipDeleted as OrganizationMembershipDeleted
+from clerk_async.webhooks import (
+    OrganizationMembershipPublicUserData as OrganizationMembershipPublicUserData,
+)
+from clerk_async.webhooks import OrganizationMembershipUpdated as OrganizationMembershipUpdated
+from clerk_async.webhooks import OrganizationUpdated as OrganizationUpdated
+from clerk_async.webhooks import Passkey as Passkey
+from clerk_async.webhooks import PaymentAttemptCreated as PaymentAttemptCreated
+from clerk_async.webhooks import PaymentAttemptEventPayload as PaymentAttemptEventPayload
+from clerk_async.webhooks import PaymentAttemptUpdated as PaymentAttemptUpdated
+from clerk_async.webhooks import Permission as Permission
+from clerk_async.webhooks import PermissionCreated as PermissionCreated
+from clerk_async.webhooks import PermissionDeleted as PermissionDeleted
+from clerk_async.webhooks import PermissionUpdated as PermissionUpdated
+from clerk_async.webhooks import PhoneNumber as PhoneNumber
+from clerk_async.webhooks import Role as Role
+from clerk_async.webhooks import RoleCreated as RoleCreated
+from clerk_async.webhooks import RoleDeleted as RoleDeleted
+from clerk_async.webhooks import RoleUpdated as RoleUpdated
+from clerk_async.webhooks import SAMLAccount as SAMLAccount
+from clerk_async.webhooks import SAMLAccountConnection as SAMLAccountConnection
+from clerk_async.webhooks import SCIMUserMetadata as SCIMUserMetadata
+from clerk_async.webhooks import SessionActivityResponse as SessionActivityResponse
+from clerk_async.webhooks import SessionCreated as SessionCreated
+from clerk_async.webhooks import SessionEnded as SessionEnded
+from clerk_async.webhooks import SessionEventPayload as SessionEventPayload
+from clerk_async.webhooks import SessionPending as SessionPending
+from clerk_async.webhooks import SessionRemoved as SessionRemoved
+from clerk_async.webhooks import SessionRevoked as SessionRevoked
+from clerk_async.webhooks import SmsCreated as SmsCreated
+from clerk_async.webhooks import SmsEventPayload as SmsEventPayload
+from clerk_async.webhooks import SubscriptionActive as SubscriptionActive
+from clerk_async.webhooks import SubscriptionCreated as SubscriptionCreated
+from clerk_async.webhooks import SubscriptionEventPayload as SubscriptionEventPayload
+from clerk_async.webhooks import SubscriptionItemAbandoned as SubscriptionItemAbandoned
+from clerk_async.webhooks import SubscriptionItemActive as SubscriptionItemActive
+from clerk_async.webhooks import SubscriptionItemCanceled as SubscriptionItemCanceled
+from clerk_async.webhooks import SubscriptionItemEnded as SubscriptionItemEnded
+from clerk_async.webhooks import SubscriptionItemFreeTrialEnding as SubscriptionItemFreeTrialEnding
+from clerk_async.webhooks import SubscriptionItemIncomplete as SubscriptionItemIncomplete
+from clerk_async.webhooks import SubscriptionItemPastDue as SubscriptionItemPastDue
+from clerk_async.webhooks import SubscriptionItemUpcoming as SubscriptionItemUpcoming
+from clerk_async.webhooks import SubscriptionItemUpdated as SubscriptionItemUpdated
+from clerk_async.webhooks import SubscriptionPastDue as SubscriptionPastDue
+from clerk_async.webhooks import SubscriptionUpdated as SubscriptionUpdated
+from clerk_async.webhooks import UnknownWebhookEvent as UnknownWebhookEvent
+from clerk_async.webhooks import User as User
+from clerk_async.webhooks import UserCreated as UserCreated
+from clerk_async.webhooks import UserDeleted as UserDeleted
+from clerk_async.webhooks import UserUpdated as UserUpdated
+from clerk_async.webhooks import VerificationAdmin as VerificationAdmin
+from clerk_async.webhooks import VerificationEmailLink as VerificationEmailLink
+from clerk_async.webhooks import VerificationFromOauth as VerificationFromOauth
+from clerk_async.webhooks import VerificationGoogleOneTap as VerificationGoogleOneTap
+from clerk_async.webhooks import VerificationOauth as VerificationOauth
+from clerk_async.webhooks import VerificationOtp as VerificationOtp
+from clerk_async.webhooks import VerificationPasskey as VerificationPasskey
+from clerk_async.webhooks import VerificationSaml as VerificationSaml
+from clerk_async.webhooks import VerificationScim as VerificationScim
+from clerk_async.webhooks import VerificationTicket as VerificationTicket
+from clerk_async.webhooks import VerificationWeb3 as VerificationWeb3
+from clerk_async.webhooks import WaitlistEntry as WaitlistEntry
+from clerk_async.webhooks import WaitlistEntryCreated as WaitlistEntryCreated
+from clerk_async.webhooks import WaitlistEntryUpdated as WaitlistEntryUpdated
+from clerk_async.webhooks import Web3Wallet as Web3Wallet
 from clerk_async.webhooks import WebhookEvent as WebhookEvent
 from clerk_async.webhooks import WebhookVerificationError as WebhookVerificationError
 from clerk_async.webhooks import WebhookVerificationErrorReason as WebhookVerificationErrorReason
+from clerk_async.webhooks import decode_event as decode_event
 from clerk_async.webhooks import verify_webhook as verify_webhook
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "EVENT_DATA",
+    "EVENT_TYPES",
+    "BillingAmount",
+    "BillingPayee",
+    "BillingPayerEventPayload",
+    "BillingPaymentFailedReason",
+    "BillingPaymentSource",
+    "BillingPlan",
+    "BillingSeats",
+    "BillingSubscriptionCredit",
+    "BillingSubscriptionCredits",
+    "BillingSubscriptionItem",
+    "BillingSubscriptionItemEventPayload",
+    "BillingSubscriptionItemEventPlan",
+    "BillingSubscriptionItemEventPlanUnitPrice",
+    "BillingSubscriptionItemEventPlanUnitPriceTier",
+    "BillingSubscriptionPayerCredit",
+    "BillingTotals",
+    "BillingUnitTotal",
+    "ClerkErrorObject",
+    "DeletedObject",
+    "EmailAddress",
+    "EmailCreated",
+    "EmailEventPayload",
+    "EnterpriseAccount",
+    "EnterpriseAccountConnection",
+    "EventBase",
+    "ExternalAccountWithVerification",
+    "IdentificationLink",
+    "Invitation",
+    "Organization",
+    "OrganizationCreated",
+    "OrganizationDeleted",
+    "OrganizationDomain",
+    "OrganizationDomainCreated",
+    "OrganizationDomainDeleted",
+    "OrganizationDomainUpdated",
+    "OrganizationDomainVerification",
+    "OrganizationInvitationAccepted",
+    "OrganizationInvitationAcceptedPayload",
+    "OrganizationInvitationAcceptedPayloadData",
+    "OrganizationInvitationCreated",
+    "OrganizationInvitationCreatedData",
+    "OrganizationInvitationCreatedDataData",
+    "OrganizationInvitationPublicOrganizationData",
+    "OrganizationInvitationPublicUserData",
+    "OrganizationInvitationRevoked",
+    "OrganizationInvitationRevokedData",
+    "OrganizationInvitationRevokedDataData",
+    "OrganizationMembership",
+    "OrganizationMembershipCreated",
+    "OrganizationMembershipDeleted",
+    "OrganizationMembershipPublicUserData",
+    "OrganizationMembershipUpdated",
+    "OrganizationUpdated",
+    "Passkey",
+    "PaymentAttemptCreated",
+    "PaymentAttemptEventPayload",
+    "PaymentAttemptUpdated",
+    "Permission",
+    "PermissionCreated",
+    "PermissionDeleted",
+    "PermissionUpdated",
+    "PhoneNumber",
+    "Role",
+    "RoleCreated",
+    "RoleDeleted",
+    "RoleUpdated",
+    "SAMLAccount",
+    "SAMLAccountConnection",
+    "SCIMUserMetadata",
+    "SessionActivityResponse",
+    "SessionCreated",
+    "SessionEnded",
+    "SessionEventPayload",
+    "SessionPending",
+    "SessionRemoved",
+    "SessionRevoked",
+    "SmsCreated",
+    "SmsEventPayload",
+    "SubscriptionActive",
+    "SubscriptionCreated",
+    "SubscriptionEventPayload",
+    "SubscriptionItemAbandoned",
+    "SubscriptionItemActive",
+    "SubscriptionItemCanceled",
+    "SubscriptionItemEnded",
+    "SubscriptionItemFreeTrialEnding",
+    "SubscriptionItemIncomplete",
+    "SubscriptionItemPastDue",
+    "SubscriptionItemUpcoming",
+    "SubscriptionItemUpdated",
+    "SubscriptionPastDue",
+    "SubscriptionUpdated",
+    "UnknownWebhookEvent",
+    "User",
+    "UserCreated",
+    "UserDeleted",
+    "UserUpdated",
+    "VerificationAdmin",
+    "VerificationEmailLink",
+    "VerificationFromOauth",
+    "VerificationGoogleOneTap",
+    "VerificationOauth",
+    "VerificationOtp",
+    "VerificationPasskey",
+    "VerificationSaml",
+    "VerificationScim",
+    "VerificationTicket",
+    "VerificationWeb3",
+    "WaitlistEntry",
+    "WaitlistEntryCreated",
+    "WaitlistEntryUpdated",
+    "Web3Wallet",
     "WebhookEvent",
     "WebhookVerificationError",
     "WebhookVerificationErrorReason",
+    "decode_event",
     "verify_webhook",
 ]

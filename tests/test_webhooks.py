@@ -14,7 +14,8 @@ from standardwebhooks import webhooks as standard
 
 from clerk_async.errors import ClerkError
 from clerk_async.webhooks import (
-    WebhookEvent,
+    User,
+    UserCreated,
     WebhookVerificationError,
     WebhookVerificationErrorReason,
     verify_webhook,
@@ -73,10 +74,11 @@ def rejected(body: bytes, hdrs: dict[str, str], **kwargs: Any) -> WebhookVerific
 
 def test_valid_delivery() -> None:
     event = verify_webhook(BODY, headers(), secret=SECRET)
-    assert isinstance(event, WebhookEvent)
+    assert isinstance(event, UserCreated)
     assert event.type == "user.created"
     assert event.object == "event"
-    assert event.data == EVENT["data"]
+    assert isinstance(event.data, User)
+    assert event.data.id == "user_29w83sxmDNGwOuEthce5gg56FcC"
     assert event.timestamp == 1654012591835
     assert event.instance_id == "ins_123"
     assert event.id == "msg_2Zbtmt7ZSa1Xq8yNBzJ3pBDdOEa"

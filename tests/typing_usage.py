@@ -7,14 +7,16 @@ public type to ``Any`` or to the wrong model fails the type check.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from typing_extensions import assert_type
 
 import clerk_sync
-from clerk_async import UNSET, AsyncPaginator, Clerk, Page, Retries, errors
+from clerk_async import UNSET, AsyncPaginator, Clerk, Page, Retries, errors, webhooks
 from clerk_async.auth import Auth, RequestState, SessionClaims, verify_token
 from clerk_async.emulator import Emulator
 from clerk_async.models import DeletedObject, Organization, TotalCount, User
-from clerk_async.webhooks import WebhookEvent, verify_webhook
+from clerk_async.webhooks import UserCreated, WebhookEvent, verify_webhook
 
 
 async def async_worker() -> None:
@@ -59,6 +61,9 @@ async def backend(token: str, body: bytes, headers: dict[str, str]) -> None:
     event = verify_webhook(body, headers, secret="whsec_x")
     assert_type(event, WebhookEvent)
     assert_type(event.type, str)
+    if isinstance(event, UserCreated):
+        assert_type(event.data, webhooks.User)
+        assert_type(event.type, Literal["user.created"])
 
 
 def auth_of(state: RequestState) -> bool:

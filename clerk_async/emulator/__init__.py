@@ -15,6 +15,9 @@ In process::
             page = await clerk.users.list(limit=10)
 
 From a shell: ``python -m clerk_async.emulator --port 8787 --seed-users 1000``.
+
+With ``Emulator(webhooks=["http://127.0.0.1:8000/clerk/webhooks"])`` every change it
+makes is POSTed there as Clerk's webhooks are, signed with ``emu.webhook_secret``.
 From synchronous code: ``with Emulator().running_in_thread() as emu: ...``.
 In pytest, the ``clerk_emulator`` fixture gives a running :class:`Emulator` to async
 tests, and ``clerk_emulator_in_thread`` one running in a thread to any test.
@@ -22,7 +25,7 @@ tests, and ``clerk_emulator_in_thread`` one running in a thread to any test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -33,13 +36,14 @@ from anyio.from_thread import start_blocking_portal
 from ._app import Api, Faults
 from ._ratelimits import RateLimitSetting, enforcer_for
 from ._store import Store
+from ._webhooks import DEFAULT_RETRY_DELAYS, Delivery, WebhookDispatcher
 
 if TYPE_CHECKING:
     import clerk_sync
 
     from .._client import Clerk
 
-__all__ = ["DEFAULT_SECRET_KEY", "Emulator", "Faults"]
+__all__ = ["DEFAULT_SECRET_KEY", "Delivery", "Emulator", "Faults"]
 
 DEFAULT_SECRET_KEY = "sk_test_emulator_local_only"
 
@@ -58,6 +62,9 @@ class Emulator:
             with the stricter endpoint buckets; a request over a limit is answered 429
             with ``Retry-After`` in whole seconds and its bucket refuses requests until
             then. Off by default.
+        webhooks: endpoint URLs receiving a signed event for every change.
+        webhook_secret: their signing secret (``whsec_…``); a fresh one by default.
+        webhook_retry_delays: seconds between the attempts of a failing delivery.
     """
 
     def __init__(
@@ -69,6 +76,9 @@ class Emulator:
         seed: int = 0,
         faults: Faults | None = None,
         rate_limits: RateLimitSetting | None = None,
+        webhooks: Sequence[str] = (),
+        webhook_secret: str | None = None,
+        webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     ) -> None:
         self.store = Store(seed)
         self.faults = faults or Faults(seed=seed)
@@ -79,8 +89,27 @@ class Emulator:
         self._port = port
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        self.webhooks = WebhookDispatcher(
+            self.store, webhooks, secret=webhook_secret, retry_delays=webhook_retry_delays
+        )
+        if webhooks:
+            self.api.on_change = self.webhooks.on_change
         if seed_users:
             self.store.seed_users(seed_users)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The ``whsec_`` secret the webhook deliveries are signed with."""
+        return self.webhooks.secret
+
+    @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Every webhook delivery so far, in the order the events happened."""
+        return self.webhooks.deliveries
+
+    async def wait_for_webhooks(self) -> None:
+        """Return once every queued webhook delivery has succeeded or run out of retries."""
+        await self.webhooks.wait_idle()
 
     @property
     def url(self) -> str:
@@ -116,6 +145,7 @@ class Emulator:
         self._runner = runner
         self._url = f"http://{self._host}:{port}"
         self.api.issuer = self._url
+        await self.webhooks.start()
         return self
 
     async def stop(self) -> None:
@@ -123,6 +153,7 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.webhooks.stop()
 
     async def __aenter__(self) -> Emulator:
         return await self.start()
@@ -176,4 +207,6 @@ class Emulator:
         session token for it."""
         self.store.user(user_id)
         session = self.store.start_session(user_id, expire_in_ms=86_400_000)
+        if self.webhooks.urls:
+            self.webhooks.emit("session.created", {**session, "user": self.store.user(user_id)})
         return self.api.mint(session, expires_in=expires_in, azp=azp)

@@ -42,6 +42,16 @@ def main(argv: list[str] | None = None) -> None:
         default=1.0,
         help="multiply the rate-limit windows (0.1: ten times shorter, for tests)",
     )
+    parser.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an endpoint receiving a signed event for every change (repeatable)",
+    )
+    parser.add_argument(
+        "--webhook-secret", default=None, help="their whsec_ signing secret (default: a new one)"
+    )
     args = parser.parse_args(argv)
     try:
         rate_limits = (
@@ -68,12 +78,17 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             faults=faults,
             rate_limits=rate_limits,
+            webhooks=args.webhook,
+            webhook_secret=args.webhook_secret,
         )
         async with emulator:
             limits = f", rate limits {args.rate_limits}" if args.rate_limits else ""
             print(f"Clerk emulator on {emulator.url} ({args.seed_users} users{limits})")
             print(f"  CLERK_API_URL={emulator.url}")
             print(f"  CLERK_SECRET_KEY={emulator.secret_key}")
+            if args.webhook:
+                print(f"Webhooks to {', '.join(args.webhook)}")
+                print(f"  CLERK_WEBHOOK_SIGNING_SECRET={emulator.webhook_secret}")
             print("Ctrl-C stops it.", flush=True)
             stop = asyncio.Event()
             # SIGTERM (a process manager, a test harness) stops it cleanly too.

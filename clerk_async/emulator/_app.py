@@ -121,6 +121,9 @@ class Api:
         )
         self.requests = 0
         self.log: list[tuple[str, str, int]] = []
+        #: Called with the request and the JSON answer of every successful change
+        #: (webhook delivery listens here).
+        self.on_change: Callable[[web.Request, JSON], None] | None = None
         self._trace = 0
         # Clerk's rate limits, when the emulator is asked to enforce them.
         self.rate_limits: Enforcer | None = None
@@ -260,6 +263,8 @@ class Api:
                 )
             if isinstance(result, web.StreamResponse):
                 return result
+            if self.on_change is not None and request.method != "GET":
+                self.on_change(request, result)
             return web.Response(
                 text=json.dumps(result, separators=(",", ":")), content_type="application/json"
             )
