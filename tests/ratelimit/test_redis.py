@@ -28,7 +28,9 @@ async def test_three_processes_share_one_budget(redis_url: str) -> None:
     assert result.operations == 300
     assert result.failed == 0
     assert result.share_429 <= 0.02
-    assert result.achieved_over_allowed(requests, per) >= 0.85
+    # A loose floor: a budget held by one process at a time would reach about a third of
+    # it. How close the fleet gets to the allowed rate is measured by benchmarks/bulk.py.
+    assert result.achieved_over_allowed(requests, per) >= 0.5
 
 
 async def test_clients_of_one_process_share_it_too(redis_url: str, key_prefix: str) -> None:
