@@ -34,13 +34,13 @@ from clerk_async import (
 )
 from clerk_async._sync_support import SyncPage, SyncPaginator
 
-from . import auth, errors, webhooks
+from . import errors
 from ._client import Clerk
 
 if TYPE_CHECKING:
     from clerk_async._operations import OPERATIONS, Operation
 
-    from . import models
+    from . import auth, models, webhooks
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -74,8 +74,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Loaded when first asked for, to keep imports fast. (Not `from . import
     # models`: that asks this function for `models` again, endlessly.)
-    if name == "models":
-        return importlib.import_module(f"{__name__}.models")
+    if name in ("auth", "models", "webhooks"):
+        return importlib.import_module(f"{__name__}.{name}")
     if name == "OPERATIONS":
         return getattr(importlib.import_module("clerk_async._operations"), name)
     if name == "Operation":

@@ -251,9 +251,10 @@ def reexport(module: str, header: str, doc: str, extra: dict[str, str]) -> str:
     return f'{header}"""{doc}"""\n\n{imports}\n__all__ = {list(sources)!r}\n'
 
 
-def render_package(repo: Path, header: str, extras: list[str]) -> str:
+def render_package(repo: Path, header: str, extras: list[str], submodules: list[str]) -> str:
     """``clerk_sync/__init__.py``: the names of ``clerk_async.__all__``, the sync twins in
-    place of the async-only ones, loaded lazily where clerk_async loads them lazily."""
+    place of the async-only ones, loaded lazily where clerk_async loads them lazily; the
+    ``submodules`` (models, auth, webhooks) are imported when first reached."""
     import clerk_async
 
     lazy: dict[str, str] = {}
@@ -269,7 +270,7 @@ def render_package(repo: Path, header: str, extras: list[str]) -> str:
     modules = sorted({n for n in plain if inspect.ismodule(getattr(clerk_async, n))} | set(extras))
     plain = [n for n in plain if n not in modules]
     twins = sorted(set(NOT_REEXPORTED.values()) - {"Clerk"})
-    every = [*plain, *modules, *lazy, *NOT_REEXPORTED.values(), "models"]
+    every = [*plain, *modules, *lazy, *NOT_REEXPORTED.values(), *submodules]
     branches = "".join(
         f"    if name == {n!r}:\n        return getattr(importlib.import_module({m!r}), name)\n"
         for n, m in lazy.items()
@@ -283,12 +284,14 @@ def render_package(repo: Path, header: str, extras: list[str]) -> str:
         + "".join(f"from . import {m}\n" for m in modules)
         + "from ._client import Clerk\n\nif TYPE_CHECKING:\n"
         + "".join(f"    from {m} import {n}\n" for n, m in lazy.items())
-        + "    from . import models\n\n"
+        + "".join(f"    from . import {m}\n" for m in submodules)
+        + "\n"
         f"__all__ = {sorted(set(every))!r}\n\n\n"
         "def __getattr__(name: str) -> Any:\n"
         "    # Loaded when first asked for, to keep imports fast. (Not `from . import\n"
         "    # models`: that asks this function for `models` again, endlessly.)\n"
-        '    if name == "models":\n        return importlib.import_module(f"{__name__}.models")\n'
+        f"    if name in {tuple(submodules)!r}:\n"
+        '        return importlib.import_module(f"{__name__}.{name}")\n'
         + branches
         + '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
     )
@@ -319,5 +322,7 @@ def generate(repo: Path, header: str) -> dict[str, str]:
     }
     for name in ("auth", "webhooks"):
         files[f"clerk_sync/{name}.py"] = render_functions(repo, f"clerk_async.{name}", header)
-    files["clerk_sync/__init__.py"] = render_package(repo, header, ["auth", "errors", "webhooks"])
+    files["clerk_sync/__init__.py"] = render_package(
+        repo, header, ["errors"], ["auth", "models", "webhooks"]
+    )
     return files
