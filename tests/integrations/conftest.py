@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from clerk_async._transport import Transport
+from clerk_async.emulator import Emulator
 
 from ..stub_server import Reply, StubServer
 
@@ -159,3 +160,32 @@ async def clerk_api(stub: StubServer) -> AsyncIterator[StubServer]:
     clear_caches()
     yield stub
     clear_caches()
+
+
+# -- the sync frameworks (Django, Flask) against an emulator on a thread -------------------
+
+
+class Tokens:
+    def __init__(self, emu: Emulator) -> None:
+        store = emu.store
+        self.member_id = store.make_user({"email_address": ["member@example.com"]})["id"]
+        self.admin_id = store.make_user({"email_address": ["admin@example.com"]})["id"]
+        with emu.sync_client() as clerk:
+            org = clerk.organizations.create(name="Acme", created_by=self.admin_id)
+            assert org.id
+            self.org_id = org.id
+            session = clerk.sessions.create(user_id=self.admin_id, active_organization_id=org.id)
+            assert session.id
+            self.admin = clerk.sessions.create_token(session.id).jwt
+        self.member = emu.mint_session_token(self.member_id)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator().running_in_thread() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def tokens(emulator: Emulator) -> Tokens:
+    return Tokens(emulator)

@@ -16,23 +16,12 @@ from django.test import AsyncClient, Client, override_settings
 
 from clerk_async.emulator import Emulator
 
-from .test_flask import Tokens
+from .conftest import Tokens
 from .wsgi_servers import PYTHON, child_server, get
 
 django.setup()
 
 from clerk_async.integrations import django as integration  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator().running_in_thread() as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def tokens(emulator: Emulator) -> Tokens:
-    return Tokens(emulator)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from flask import Flask, g
 from clerk_async.emulator import Emulator
 from clerk_async.integrations.flask import ClerkAuth, current_auth, require_auth
 
+from .conftest import Tokens
 from .wsgi_servers import PYTHON, child_server, get
 
 
@@ -42,32 +43,6 @@ def create_app() -> Flask:
         return {"org_id": g.auth.org_id}
 
     return app
-
-
-class Tokens:
-    def __init__(self, emu: Emulator) -> None:
-        store = emu.store
-        self.member_id = store.make_user({"email_address": ["member@example.com"]})["id"]
-        self.admin_id = store.make_user({"email_address": ["admin@example.com"]})["id"]
-        with emu.sync_client() as clerk:
-            org = clerk.organizations.create(name="Acme", created_by=self.admin_id)
-            assert org.id
-            self.org_id = org.id
-            session = clerk.sessions.create(user_id=self.admin_id, active_organization_id=org.id)
-            assert session.id
-            self.admin = clerk.sessions.create_token(session.id).jwt
-        self.member = emu.mint_session_token(self.member_id)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator().running_in_thread() as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def tokens(emulator: Emulator) -> Tokens:
-    return Tokens(emulator)
 
 
 @pytest.fixture(scope="module")
