@@ -6,7 +6,8 @@ round so machine drift hits all alike:
 
 1. get-user throughput at concurrency 1, 8 and 64;
 2. listing 10,000 users;
-3. sequential sync get-user rate;
+3. sequential sync get-user rate, and listing through ``clerk_sync`` against a urllib3
+   offset loop;
 4. session token verifications per second;
 5. import time;
 6. peak RSS while iterating 100,000 users;
@@ -14,7 +15,8 @@ round so machine drift hits all alike:
    of requests answered 429, achieved / allowed rate.
 
 It writes ``benchmarks/results/latest.md`` (median, min-max, ratios) and
-``latest.png`` beside it. Absolute numbers depend on the machine; the ratios
+``latest.png`` beside it (``-- --only list,sync`` runs some groups, into
+``partial.md``). Absolute numbers depend on the machine; the ratios
 measured in the same run are what to compare.
 """
 
@@ -324,6 +326,57 @@ def bench_sync(url: str, rounds: int, seconds: float, out: list[Series]) -> None
         pool.clear()
 
 
+# -- 3b. listing through clerk_sync ---------------------------------------------------------
+
+
+def bench_sync_list(url: str, users: int, rounds: int, out: list[Series]) -> None:
+    import urllib3
+
+    group = f"sync list {users:,} users"
+    names = ["raw urllib3 offset loop", "clerk_sync offset", "clerk_sync cursor"]
+    series = {n: Series(group, n, "users/s") for n in names}
+    out.extend(series.values())
+    pool = urllib3.PoolManager(maxsize=4)
+    headers = {"Authorization": f"Bearer {SECRET}", "Clerk-API-Version": "2026-05-12"}
+    ours = clerk_sync.Clerk(secret_key=SECRET, api_url=url)
+
+    def raw() -> int:
+        n, offset = 0, 0
+        while True:
+            fields = {"limit": "500", "offset": str(offset)}
+            page = json.loads(
+                pool.request("GET", f"{url}/v1/users", fields=fields, headers=headers).data
+            )
+            n += len(page)
+            offset += len(page)
+            if len(page) < 500:
+                return n
+
+    def offset_walk() -> int:
+        return sum(1 for _ in ours.users.list(order_by="-updated_at"))
+
+    def cursor_walk() -> int:
+        return sum(1 for _ in ours.users.list())
+
+    jobs: dict[str, Callable[[], int]] = {
+        "raw urllib3 offset loop": raw,
+        "clerk_sync offset": offset_walk,
+        "clerk_sync cursor": cursor_walk,
+    }
+    try:
+        for _ in range(rounds):
+            for name, job in jobs.items():
+                started = time.perf_counter()
+                count = job()
+                elapsed = time.perf_counter() - started
+                if count != users:
+                    raise SystemExit(f"{name} listed {count} users, expected {users}")
+                series[name].samples.append(count / elapsed)
+    finally:
+        ours.close()
+        pool.clear()
+
+
 # -- 4. token verification -------------------------------------------------------------------
 
 
@@ -516,6 +569,7 @@ LIMITS = {
     "raw aiohttp",
     "raw aiohttp offset loop",
     "raw urllib3",
+    "raw urllib3 offset loop",
     "plain PyJWT decode",
     "aiohttp alone",
 }
@@ -630,9 +684,14 @@ def chart(results: list[Series], path: Path) -> None:
     plt.close(fig)
 
 
+GROUPS = ("get-user", "list", "sync", "sync-list", "tokens", "fastapi", "imports", "bulk", "memory")
+
+
 async def run_async(args: argparse.Namespace, url: str, results: list[Series]) -> None:
-    await bench_get_user(url, args.rounds, args.seconds, results)
-    await bench_list(url, args.users, args.rounds, results)
+    if "get-user" in args.only:
+        await bench_get_user(url, args.rounds, args.seconds, results)
+    if "list" in args.only:
+        await bench_list(url, args.users, args.rounds, results)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -640,26 +699,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true", help="a short pass (about a minute)")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None, help="per throughput sample")
+    parser.add_argument(
+        "--only",
+        default=",".join(GROUPS),
+        help=f"comma-separated groups to run (default all: {','.join(GROUPS)})",
+    )
     args = parser.parse_args(argv)
+    args.only = set(args.only.split(","))
+    if unknown := args.only - set(GROUPS):
+        parser.error(f"unknown groups {sorted(unknown)}; choose from {', '.join(GROUPS)}")
     args.rounds = args.rounds or (1 if args.smoke else 5)
     args.seconds = args.seconds or (0.5 if args.smoke else 2.0)
     args.users = 2_000 if args.smoke else 10_000
     memory_users = 10_000 if args.smoke else 100_000
     started = time.perf_counter()
     results: list[Series] = []
-    with fixture_server(args.users) as url:
-        print(f"fixture server with {args.users} users at {url}", flush=True)
-        asyncio.run(run_async(args, url, results))
-        bench_sync(url, args.rounds, args.seconds, results)
-    asyncio.run(bench_tokens(args.rounds, args.smoke, results))
-    bench_fastapi(args.rounds, args.seconds, results)
-    bench_imports(args.rounds, results)
-    bench_bulk(args.smoke, results)
-    with fixture_server(memory_users) as url:
-        bench_memory(url, memory_users, results)
+    only = args.only
+    if only & {"get-user", "list", "sync", "sync-list"}:
+        with fixture_server(args.users) as url:
+            print(f"fixture server with {args.users} users at {url}", flush=True)
+            asyncio.run(run_async(args, url, results))
+            if "sync" in only:
+                bench_sync(url, args.rounds, args.seconds, results)
+            if "sync-list" in only:
+                bench_sync_list(url, args.users, args.rounds, results)
+    if "tokens" in only:
+        asyncio.run(bench_tokens(args.rounds, args.smoke, results))
+    if "fastapi" in only:
+        bench_fastapi(args.rounds, args.seconds, results)
+    if "imports" in only:
+        bench_imports(args.rounds, results)
+    if "bulk" in only:
+        bench_bulk(args.smoke, results)
+    if "memory" in only:
+        with fixture_server(memory_users) as url:
+            bench_memory(url, memory_users, results)
     RESULTS.mkdir(exist_ok=True)
     text = report(results, args, time.perf_counter() - started)
-    name = "smoke" if args.smoke else "latest"
+    # A partial run (--only) does not replace the full table.
+    name = "smoke" if args.smoke else "latest" if only == set(GROUPS) else "partial"
     (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
     (RESULTS / f"{name}.json").write_text(
         json.dumps(
