@@ -279,3 +279,38 @@ def test_options_holding_the_async_client_run_on_its_loop() -> None:
         copy = clerk.with_options(timeout=5)
         state = clerk_sync.auth.authenticate_request(headers=headers, clerk=copy)
         assert state.to_auth().user_id == user.id
+
+
+def test_close_from_another_thread_ends_a_waiting_call() -> None:
+    """A call waiting on a server that never answers ends with an error (not a wait
+    without end) when another thread closes the client."""
+    silent = SilentServer()
+    stuck = clerk_sync.Clerk(secret_key=SECRET, api_url=silent.url, timeout=None)
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            stuck.users.get("user_1")
+        except Exception as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    try:
+        waiter.start()
+        assert silent.received.wait(10), "the request never reached the silent server"
+        stuck.close()
+        waiter.join(10)
+        assert not waiter.is_alive(), "the call still waits after close()"
+        assert len(outcome) == 1
+        with pytest.raises(RuntimeError, match="closed"):
+            stuck.users.get("user_1")
+    finally:
+        silent.close()
+
+
+def test_the_loop_thread_cannot_call_its_own_client(clerk: clerk_sync.Clerk) -> None:
+    async def from_inside() -> None:
+        clerk.runner.run(asyncio.sleep, 0)
+
+    with pytest.raises(RuntimeError, match="its own event loop thread"):
+        clerk.runner.run(from_inside)
