@@ -20,6 +20,8 @@ class TokenVerificationErrorReason(str, enum.Enum):
     ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
     #: no key of the instance has the token's ``kid`` (even after one refetch)
     UNKNOWN_KID = "unknown_kid"
+    #: the key set gives the token's ``kid`` to two different keys: none is trusted
+    AMBIGUOUS_KID = "ambiguous_kid"
     #: the key set could not be fetched and no earlier copy is available
     JWKS_UNAVAILABLE = "jwks_unavailable"
     #: the signature does not match the header and payload

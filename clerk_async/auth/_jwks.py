@@ -98,17 +98,25 @@ def _public(key: object) -> RSAPublicKey | None:
     return None
 
 
+#: What a JWKS maps a ``kid`` to: (canonical JWK text, key), the key ``None`` when the
+#: set holds two different keys under that ``kid`` (a token naming it is refused).
+KeyEntry = tuple[str, RSAPublicKey | None]
+_AMBIGUOUS: KeyEntry = ("", None)
+
+
 def parse_jwks(
-    document: object, previous: Mapping[str, tuple[str, RSAPublicKey]]
-) -> dict[str, tuple[str, RSAPublicKey]]:
+    document: object, previous: Mapping[str, KeyEntry]
+) -> dict[str, KeyEntry]:
     """``{kid: (canonical JWK text, key)}`` for the RSA signing keys of a JWKS document.
 
     Keys whose JWK did not change keep their previous key object, so the
-    signature cache (which checks key identity) stays warm across refreshes.
+    signature cache (which checks key identity) stays warm across refreshes. A ``kid``
+    given to two different keys maps to no key at all: which one signed a token
+    would be a guess, so tokens naming it are refused (``ambiguous_kid``).
     """
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
         raise _unavailable("the JWKS answer has no 'keys' list")
-    keys: dict[str, tuple[str, RSAPublicKey]] = {}
+    keys: dict[str, KeyEntry] = {}
     for jwk in document["keys"]:
         if not isinstance(jwk, Mapping) or jwk.get("kty") != "RSA":
             continue
@@ -116,8 +124,13 @@ def parse_jwks(
         if not isinstance(kid, str) or jwk.get("use", "sig") != "sig":
             continue
         canonical = repr(sorted((str(k), repr(v)) for k, v in jwk.items()))
+        seen = keys.get(kid)
+        if seen is not None:
+            if seen[0] != canonical:
+                keys[kid] = _AMBIGUOUS  # the same JWK twice is harmless; two keys are not
+            continue
         old = previous.get(kid)
-        if old is not None and old[0] == canonical:
+        if old is not None and old[0] == canonical and old[1] is not None:
             keys[kid] = old
             continue
         try:
@@ -133,7 +146,7 @@ class JWKSCache:
     """The key set of one Clerk instance (see the module docstring for the rules)."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, tuple[str, RSAPublicKey]] | None = None
+        self._keys: dict[str, KeyEntry] | None = None
         self._fetched_at = 0.0
         self._retry_at = 0.0  # after a failed fetch: do not ask Clerk again until then
         self._failure: tuple[str, BaseException | None] | None = None  # message, cause
@@ -156,7 +169,7 @@ class JWKSCache:
         if keys is not None and now - self._fetched_at < JWKS_TTL:
             entry = keys.get(kid)
             if entry is not None:
-                return entry[1]
+                return self._key_of(kid, entry)
             if now - self._kid_refetch_at < KID_REFETCH_COOLDOWN:
                 raise self._unknown(kid)
             self._kid_refetch_at = now
@@ -186,7 +199,19 @@ class JWKSCache:
         entry = (self._keys or {}).get(kid)
         if entry is None:
             raise self._unknown(kid)
-        return entry[1]
+        return self._key_of(kid, entry)
+
+    @staticmethod
+    def _key_of(kid: str, entry: KeyEntry) -> RSAPublicKey:
+        key = entry[1]
+        if key is None:
+            shown = kid if len(kid) <= 64 else kid[:64] + "..."
+            raise TokenVerificationError(
+                TokenVerificationErrorReason.AMBIGUOUS_KID,
+                f"the key set holds two different keys with kid {shown!r}; "
+                "a token naming it cannot be verified",
+            )
+        return key
 
     @staticmethod
     def _unknown(kid: str, detail: str = "") -> TokenVerificationError:

@@ -372,3 +372,18 @@ async def test_instance_from_environment_uses_the_same_budget(
     for _ in range(3):
         assert (await rejected(mint(), None)).reason is R.JWKS_UNAVAILABLE
     assert server.counts["jwks"] == 2
+
+
+async def test_a_kid_given_to_two_keys_is_refused(clerk: Clerk, server: ClerkServer) -> None:
+    # A key set naming two different keys "ins_main": whichever came last must not win.
+    server.jwks = {"keys": [jwk("main"), jwk("attacker", kid="ins_main"), jwk("other", kid="ins_o")]}
+    for key in ("main", "attacker"):
+        with pytest.raises(TokenVerificationError) as info:
+            await verify_token(mint(key=key, kid="ins_main"), clerk=clerk)
+        assert info.value.reason is R.AMBIGUOUS_KID
+        assert "two different keys" in str(info.value)
+    # The other kids of the same set still verify, and the same JWK twice is no ambiguity.
+    assert (await verify_token(mint(key="other", kid="ins_o"), clerk=clerk)).sub == "user_123"
+    server.jwks = {"keys": [jwk("main"), jwk("main")]}
+    _jwks.clear_caches()
+    assert (await verify_token(mint(), clerk=clerk)).sub == "user_123"
