@@ -10,7 +10,7 @@ import attrs
 
 from . import _config
 from ._config import DEFAULT_API_URL
-from ._http import ClientOptions, Requester
+from ._http import DEFAULT_MAX_RESPONSE_BYTES, ClientOptions, Requester, Secret
 from ._ratelimit import RateLimit, RateLimitStats
 from ._retry import Retries
 from ._types import UNSET, Unset
@@ -41,6 +41,9 @@ class Clerk(ResourceNamespaces):
         user_agent: text appended to our ``User-Agent``.
         default_headers: extra headers for every request.
         max_connections: size of the connection pool of the session we create.
+        max_response_bytes: the largest answer body read, counted after decompression
+            (32 MiB by default, ``None`` for no limit); a larger successful answer raises
+            :class:`~clerk_async.errors.ResponseTooLargeError` without being read whole.
         rate_limit: a :class:`~clerk_async.RateLimit` to pace requests within a budget
             (in this process, or shared through Redis). Without one, a 429 still pauses
             every request of the client to the refused bucket until ``Retry-After``
@@ -67,7 +70,12 @@ class Clerk(ResourceNamespaces):
         default_headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
         rate_limit: RateLimit | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        # Held where no repr shows it, and the argument dropped: a traceback with its
+        # frames' locals captured (Sentry, ``capture_locals=True``) must not show the key.
+        key = Secret.of(_config.secret_key(secret_key))
+        del secret_key
         options = ClientOptions(
             api_url=_config.api_url(api_url),
             api_version=api_version,
@@ -76,8 +84,8 @@ class Clerk(ResourceNamespaces):
             user_agent=user_agent,
             default_headers=dict(default_headers or {}),
             rate_limit=rate_limit,
+            max_response_bytes=max_response_bytes,
         )
-        key = _config.secret_key(secret_key)
         super().__init__(
             Requester.create(options, key, session=session, max_connections=max_connections)
         )
@@ -168,7 +176,10 @@ class Clerk(ResourceNamespaces):
         return clone
 
     def __repr__(self) -> str:
-        key = "set" if self._http.has_secret_key else "missing"
+        http = getattr(self, "_http", None)  # None while __init__ has not finished
+        if http is None:
+            return f"<{type(self).__name__} (not initialised)>"
+        key = "set" if http.has_secret_key else "missing"
         return (
             f"Clerk(api_url={self.api_url!r}, api_version={self.api_version!r}, "
             f"timeout={self.timeout!r}, retries={self.retries.max_retries}, secret_key=<{key}>)"

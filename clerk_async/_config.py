@@ -19,6 +19,10 @@ from __future__ import annotations
 import hashlib
 import os
 
+from yarl import URL
+
+from .errors import ConfigurationError
+
 __all__ = [
     "API_URL_ENV",
     "DEFAULT_API_URL",
@@ -56,8 +60,30 @@ def secret_key(given: str | None = None) -> str | None:
 
 
 def api_origin(url: str) -> str:
-    """``url`` without a trailing slash or ``/v1``: requests go to ``{origin}/v1/…``."""
-    url = url.rstrip("/")
+    """``url`` without a trailing slash or ``/v1``: requests go to ``{origin}/v1/…``.
+
+    Raises :class:`~clerk_async.errors.ConfigurationError` unless ``url`` is an
+    ``http(s)://host[:port][/prefix]`` URL (no query, fragment or control characters).
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"api_url must be a str, got {type(url).__name__}")
+    shown = url if len(url) <= 80 else url[:80] + "..."
+    url = url.strip().rstrip("/")
+    try:
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+            raise ValueError("it holds control characters")
+        parsed = URL(url)
+        if parsed.scheme not in ("http", "https"):
+            raise ValueError("the scheme must be http or https")
+        if not parsed.host:
+            raise ValueError("it names no host")
+        parsed.port  # noqa: B018 (yarl checks the port when it is read)
+        if parsed.raw_query_string or parsed.raw_fragment:
+            raise ValueError("it must not carry a query or fragment")
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"api_url {shown!r} is not usable: {exc}; expected e.g. https://api.clerk.com"
+        ) from None
     return url[: -len("/v1")] if url.endswith("/v1") else url
 
 

@@ -11,7 +11,7 @@ calls back up, and nothing outside this module touches a client's private
 attributes: code that holds a :class:`~clerk_async.Clerk` reaches its requester
 through :func:`requester_of`.
 
-The secret key lives in a :class:`_Secret` (its repr hides it) and goes into the
+The secret key lives in a :class:`Secret` (its repr hides it) and goes into the
 request headers built here; the transport receives those headers once, when the
 requester is created, and is never asked to give anything back.
 """
@@ -24,9 +24,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
 import attrs
+from multidict import CIMultiDict
 
 from ._config import api_origin, instance_key
 from ._convert import parse_json, structure, unstructure
@@ -48,12 +49,16 @@ if TYPE_CHECKING:
 
     from ._client import Clerk
 
-__all__ = ["USER_AGENT", "ClientOptions", "Requester", "requester_of"]
+__all__ = ["USER_AGENT", "ClientOptions", "Requester", "Secret", "requester_of"]
 
 T = TypeVar("T")
 
 _NONE_TYPE = type(None)
 _EXCERPT = 200
+#: The default ``max_response_bytes``: far above any answer Clerk gives (a page of 500
+#: users with full metadata is a few MB), far below what would hurt a process.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+_REDACTED = "<secret>"
 # Attempts of one request refused for the same reason as others (so not counted as
 # retries) are bounded by the deadline, and by this when there is none.
 _MAX_ATTEMPTS = 50
@@ -67,6 +72,11 @@ USER_AGENT = (
 def _check_timeout(_: object, __: object, value: float | None) -> None:
     if value is not None and value <= 0:
         raise ValueError("timeout must be a positive number of seconds or None")
+
+
+def _check_max_bytes(_: object, __: object, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ValueError("max_response_bytes must be a positive number of bytes or None")
 
 
 def _frozen_headers(headers: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -86,6 +96,8 @@ class ClientOptions:
         default_headers: extra headers for every request.
         rate_limit: the :class:`~clerk_async.RateLimit` budget paced within, or ``None``
             (then only the coordinated backoff after a 429).
+        max_response_bytes: the largest answer body read (decompressed), ``None`` for
+            no limit.
     """
 
     api_url: str = attrs.field(converter=api_origin)
@@ -97,15 +109,26 @@ class ClientOptions:
         factory=dict, converter=_frozen_headers, hash=False
     )
     rate_limit: RateLimit | None = None
+    max_response_bytes: int | None = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, validator=_check_max_bytes
+    )
 
 
-class _Secret:
+class Secret:
     """Holds the secret key so that no repr, vars() dump or traceback shows it."""
 
     __slots__ = ("value",)
 
     def __init__(self, value: str) -> None:
         self.value = value
+
+    @classmethod
+    def of(cls, value: str | Secret | None) -> Secret | None:
+        """``value`` held, stripped; ``None`` for no key or a blank one."""
+        if isinstance(value, Secret) or value is None:
+            return value
+        value = value.strip()
+        return cls(value) if value else None
 
     def __repr__(self) -> str:
         return "<secret>"
@@ -121,7 +144,7 @@ class _Headers(dict[str, str]):
 
 
 def _build_headers(
-    options: ClientOptions, secret: _Secret | None, preset: frozenset[str]
+    options: ClientOptions, secret: Secret | None, preset: frozenset[str]
 ) -> _Headers | None:
     """Every request's headers, or ``None`` without a secret key. ``preset`` names
     (lower-cased) the headers a user's own session already sends."""
@@ -158,7 +181,7 @@ class Requester:
     def __init__(
         self,
         options: ClientOptions,
-        secret: _Secret | None,
+        secret: Secret | None,
         transport: Transport,
         preset: frozenset[str],
         headers: _Headers | None,
@@ -179,13 +202,14 @@ class Requester:
     def create(
         cls,
         options: ClientOptions,
-        secret_key: str | None,
+        secret_key: str | Secret | None,
         *,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
     ) -> Requester:
         """The requester of a new client (a new transport, or the user's ``session``)."""
-        secret = _Secret(secret_key.strip()) if secret_key and secret_key.strip() else None
+        secret = Secret.of(secret_key)
+        del secret_key
         # Headers the user's session sends by default (its Clerk-API-Version wins).
         preset = (
             frozenset(k.lower() for k in session.headers) if session is not None else frozenset()
@@ -282,13 +306,59 @@ class Requester:
         return self._decode_response(method, url, response, cast_to)
 
     def decode(self, data: object, cast_to: type[T]) -> T:
-        """Structure decoded JSON into ``cast_to``; :class:`ClerkDecodeError` if it does not fit."""
+        """Structure decoded JSON into ``cast_to``; :class:`ClerkDecodeError` if it does not fit.
+
+        The top level is checked here, at the boundary: a model wants a JSON object, a
+        ``list[Model]`` an array of objects. Below it decoding stays tolerant (a field of
+        an unexpected type is kept as it came).
+        """
+        shape = _top_shape(cast_to)
+        if shape is not None:
+            wanted, item_wanted = shape
+            if data.__class__ is not wanted or (
+                item_wanted is not None and not all(x.__class__ is item_wanted for x in data)  # type: ignore[attr-defined]
+            ):
+                raise ClerkDecodeError(
+                    f"could not decode the answer as {_type_name(cast_to)}: expected "
+                    f"{_describe_shape(shape)}, got {_describe_value(data)}"
+                )
         try:
             return structure(data, cast_to)
+        except RecursionError:
+            raise ClerkDecodeError(
+                f"could not decode the answer as {_type_name(cast_to)}: nested too deeply"
+            ) from None
         except Exception as exc:
             raise ClerkDecodeError(
-                f"could not decode the answer as {getattr(cast_to, '__name__', cast_to)}: {exc}"
+                f"could not decode the answer as {_type_name(cast_to)}: {exc}"
             ) from exc
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with the secret key replaced (a proxy may echo our headers back)."""
+        secret = self._secret
+        if secret is not None and secret.value in text:
+            return text.replace(secret.value, _REDACTED)
+        return text
+
+    def _scrub_error(self, exc: ClerkConnectionError) -> None:
+        exc.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in exc.args)
+
+    def _error_from(
+        self, response: RawResponse, method: str, url: str, attempt: int
+    ) -> ClerkAPIError:
+        """The error of an error answer, the secret key removed from its body and headers."""
+        body = response.body
+        headers: Mapping[str, str] = response.headers
+        secret = self._secret
+        if secret is not None:
+            raw = secret.value.encode()
+            if raw in body:
+                body = body.replace(raw, _REDACTED.encode())
+            if any(secret.value in v for v in headers.values()):
+                headers = CIMultiDict((k, self._scrub(v)) for k, v in headers.items())
+        return ClerkAPIError.from_response(
+            response.status, headers, body, method=method, url=url, attempts=attempt
+        )
 
     # -- below the seam ---------------------------------------------------------
 
@@ -338,12 +408,15 @@ class Requester:
                     )
             try:
                 try:
-                    response = await transport.send(method, url, headers, make_data(), timeout)
+                    response = await transport.send(
+                        method, url, headers, make_data(), timeout, options.max_response_bytes
+                    )
                 except BaseException:  # no answer (or cancelled): the slot starts to age
                     governor.answered(route, ticket, accepted=False)
                     raise
             except ClerkConnectionError as exc:
                 exc.attempts = attempt
+                self._scrub_error(exc)
                 retries += 1
                 if retries > policy.max_retries or not policy.retry_connection_error(
                     method, request_sent=exc.request_sent
@@ -358,14 +431,7 @@ class Requester:
             governor.answered(route, ticket, accepted=response.status != 429)
             if response.status < 400:
                 return response
-            error = ClerkAPIError.from_response(
-                response.status,
-                response.headers,
-                response.body,
-                method=method,
-                url=url,
-                attempts=attempt,
-            )
+            error = self._error_from(response, method, url, attempt)
             if response.status == 429:
                 pause = policy.backoff(retries + 1, error.retry_after)
                 if governor.refused(route, ticket, pause) or not route:
@@ -415,12 +481,18 @@ class Requester:
     def _decode_response(self, method: str, url: str, response: RawResponse, cast_to: type[T]) -> T:
         if cast_to is _NONE_TYPE:
             return None  # type: ignore[return-value]
-        body = response.body
-        if response.status != 204 and body:
+        # ``response.body`` read each time, never held in a local: a traceback with
+        # locals captured would show it, and it may echo the secret key.
+        if response.status != 204 and response.body:
             try:
-                data = parse_json(body, response.headers.get(CONTENT_TYPE))
+                data = parse_json(response.body, response.headers.get(CONTENT_TYPE))
+            except RecursionError:
+                raise ClerkDecodeError(
+                    f"{method} {_strip_query(url)}: HTTP {response.status} answer is nested "
+                    "too deeply to decode"
+                ) from None
             except ValueError:
-                excerpt = body[:_EXCERPT].decode("utf-8", "replace")
+                excerpt = self._scrub(response.body.decode("utf-8", "replace"))[:_EXCERPT]
                 raise ClerkDecodeError(
                     f"{method} {_strip_query(url)}: HTTP {response.status} answer is not JSON: "
                     f"{excerpt!r}"
@@ -434,6 +506,58 @@ class Requester:
                 f"a {cast_to.__name__} was expected"
             )
         return None  # type: ignore[return-value]
+
+
+# cast_to -> (the class its JSON must be, the class of each item or None), or None when
+# anything goes (object, unions, scalars); filled on first use, a handful of entries.
+_Shape = tuple[type, type | None]
+_TOP_SHAPES: dict[Any, _Shape | None] = {}
+
+
+def _top_shape(cast_to: Any) -> _Shape | None:
+    try:
+        return _TOP_SHAPES[cast_to]
+    except KeyError:
+        pass
+    shape: _Shape | None = None
+    if isinstance(cast_to, type) and attrs.has(cast_to):
+        shape = (dict, None)
+    elif get_origin(cast_to) is list:
+        args = get_args(cast_to)
+        item = args[0] if args else None
+        shape = (list, dict if isinstance(item, type) and attrs.has(item) else None)
+    _TOP_SHAPES[cast_to] = shape
+    return shape
+
+
+def _type_name(cast_to: Any) -> str:
+    return getattr(cast_to, "__name__", None) or str(cast_to)
+
+
+def _describe_shape(shape: _Shape) -> str:
+    if shape[0] is dict:
+        return "a JSON object"
+    return "a JSON array of objects" if shape[1] is dict else "a JSON array"
+
+
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _describe_value(data: object) -> str:
+    if isinstance(data, list):
+        bad = next((x for x in data if x.__class__ is not dict), data)
+        if bad is data:
+            return "an array of objects" if data else "an empty array"
+        return "an array holding " + _json_kind(bad)
+    return _json_kind(data)
+
+
+def _json_kind(data: object) -> str:
+    if data is None:
+        return "null"
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return "a number"
+    return _JSON_NAMES.get(type(data), type(data).__name__)
 
 
 def requester_of(clerk: Clerk) -> Requester:

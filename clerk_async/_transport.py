@@ -19,7 +19,12 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._types import Unset
-from .errors import ClerkConnectionError, ClerkTimeoutError, ConfigurationError
+from .errors import (
+    ClerkConnectionError,
+    ClerkTimeoutError,
+    ConfigurationError,
+    ResponseTooLargeError,
+)
 
 __all__ = ["AIOHTTP_VERSION", "CONTENT_TYPE", "RawResponse", "Transport"]
 
@@ -34,16 +39,22 @@ _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
 
 
 class RawResponse:
-    """Status, headers and body of one HTTP exchange."""
+    """Status, headers and body of one HTTP exchange (``truncated``: the body of an
+    error answer was cut at the size limit)."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "truncated")
 
     def __init__(
-        self, status: int, headers: CIMultiDictProxy[str] | Mapping[str, str], body: bytes
+        self,
+        status: int,
+        headers: CIMultiDictProxy[str] | Mapping[str, str],
+        body: bytes,
+        truncated: bool = False,
     ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.truncated = truncated
 
     def __repr__(self) -> str:
         return f"RawResponse(status={self.status}, body={len(self.body)} bytes)"
@@ -86,6 +97,12 @@ class Transport:
                 auto_decompress=True,
                 raise_for_status=False,
             )
+            # aiohttp resends an idempotent request once, unseen, when a reused
+            # keep-alive connection turns out closed; our retry loop already does that
+            # and counts it, so a GET with max_retries=3 reaches the server 4 times, not 8.
+            # (A private attribute, hence the guard; a user's own session keeps its habit.)
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
             self._session = session
         else:
             running = asyncio.get_running_loop()
@@ -107,9 +124,16 @@ class Transport:
         headers: Mapping[str, str] | None,
         data: bytes | aiohttp.FormData | None,
         timeout: float | None,
+        max_bytes: int | None = None,
     ) -> RawResponse:
         """Send one request (``headers=None``: :attr:`default_headers`); raise our
-        connection errors instead of aiohttp's."""
+        connection errors instead of aiohttp's.
+
+        At most ``max_bytes`` of body are read, counted after decompression: a larger
+        successful answer raises :class:`~clerk_async.errors.ResponseTooLargeError`
+        (the connection is dropped, nothing more is inflated); a larger error answer
+        comes back cut at the limit, ``truncated``, so its status still decides.
+        """
         session = self._get_session()
         if headers is None and not self._owns_session:
             headers = self.default_headers  # a user's session does not send ours
@@ -123,20 +147,36 @@ class Transport:
                 allow_redirects=False,
             )
             try:
-                body = await resp.read()
+                length = resp.content_length
+                if max_bytes is None or (
+                    length is not None
+                    and length <= max_bytes
+                    and aiohttp.hdrs.CONTENT_ENCODING not in resp.headers
+                ):
+                    # The common case: a declared, plain length within the limit
+                    # (aiohttp reads no more than it declares).
+                    body, over = await resp.read(), False
+                else:
+                    body, over = await _read_bounded(resp, max_bytes)
             except BaseException:
                 resp.close()  # a half-read answer: the connection cannot be reused
                 raise
+            if over:
+                resp.close()  # the rest is never read
+                return _too_large(method, url, resp, body, max_bytes)
             resp.release()
             return RawResponse(resp.status, resp.headers, body)
+        # Our errors keep aiohttp's as their cause, but without its traceback: the frames
+        # inside aiohttp hold the request headers (the secret key) as locals, which
+        # tools that capture locals (Sentry, ``capture_locals=True``) would show.
         except _CONNECT_TIMEOUT as exc:
-            raise _timeout(method, url, exc, request_sent=False) from exc
+            raise _timeout(method, url, exc, request_sent=False) from _detached(exc)
         except asyncio.TimeoutError as exc:
-            raise _timeout(method, url, exc, request_sent=True) from exc
+            raise _timeout(method, url, exc, request_sent=True) from _detached(exc)
         except _NOT_SENT_ERRORS as exc:
-            raise _connection(method, url, exc, request_sent=False) from exc
+            raise _connection(method, url, exc, request_sent=False) from _detached(exc)
         except (aiohttp.ClientError, OSError) as exc:
-            raise _connection(method, url, exc, request_sent=True) from exc
+            raise _connection(method, url, exc, request_sent=True) from _detached(exc)
 
     async def aclose(self) -> None:
         """Close the session if we created it; a user's session is left open."""
@@ -162,6 +202,49 @@ def build_form(files: Mapping[str, object]) -> aiohttp.FormData:
         elif value is not None and not isinstance(value, Unset):
             form.add_field(name, str(value))
     return form
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes, bool]:
+    """(body, whether it went over): reading stops as soon as more than ``max_bytes``
+    arrived, counted decompressed (aiohttp inflates chunk by chunk as we read, so a
+    bomb stops near the limit); the body is then cut at the limit."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = await resp.content.readany()
+        if not chunk:
+            return b"".join(chunks), False
+        total += len(chunk)
+        chunks.append(chunk)
+        if total > max_bytes:
+            return b"".join(chunks)[:max_bytes], True
+
+
+def _too_large(
+    method: str, url: str, resp: aiohttp.ClientResponse, head: bytes, max_bytes: int | None
+) -> RawResponse:
+    if resp.status >= 400:
+        return RawResponse(resp.status, resp.headers, head, truncated=True)
+    raise ResponseTooLargeError(
+        f"{method} {url.split('?', 1)[0]}: HTTP {resp.status} answer is larger than "
+        f"max_response_bytes={max_bytes}; it was not read further (raise the limit with "
+        "Clerk(max_response_bytes=...) if such answers are expected)",
+        limit=max_bytes or 0,
+    )
+
+
+def _detached(exc: BaseException) -> BaseException:
+    """``exc`` and the exceptions chained to it, without their tracebacks."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        todo += [current.__cause__, current.__context__]
+    return exc
 
 
 @functools.lru_cache(maxsize=64)

@@ -19,6 +19,7 @@ The tree::
     ├── ClerkConnectionError          the request did not get an answer
     │   └── ClerkTimeoutError         ... because a timeout or the retry deadline ran out
     ├── ClerkDecodeError              a 2xx answer whose body is not the JSON we expected
+    │   └── ResponseTooLargeError     ... because it is larger than max_response_bytes
     ├── PaginationError               a list's pages did not advance (offset/cursor ignored)
     ├── TokenVerificationError        (clerk_async.auth) a token was rejected
     └── WebhookVerificationError      (clerk_async.webhooks) a webhook was rejected
@@ -65,13 +66,11 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "UnprocessableEntityError",
     "error_class_for_status",
 ]
-
-_EXCERPT = 200
-
 
 _EXCERPT = 200  # characters of a non-JSON error body kept in the message
 
@@ -172,7 +171,7 @@ class ClerkAPIError(ClerkError):
         excerpt: str | None = None
         try:
             payload = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
             payload = None
         if isinstance(payload, Mapping) and isinstance(payload.get("errors"), list):
             details = [ErrorDetail.from_json(e) for e in payload["errors"]]
@@ -290,7 +289,20 @@ class PaginationError(ClerkError):
 
 
 class ClerkDecodeError(ClerkError):
-    """A successful answer could not be decoded as the JSON we expected."""
+    """A successful answer could not be decoded as the JSON we expected: not JSON,
+    nested too deeply, or of the wrong shape (an array where an object belongs...)."""
+
+
+class ResponseTooLargeError(ClerkDecodeError):
+    """A successful answer was larger than ``max_response_bytes`` (counted decompressed).
+
+    It is not retried: the same request would get the same answer.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        #: the limit that was exceeded, in bytes
+        self.limit = limit
 
 
 _BY_STATUS: dict[int, type[ClerkAPIError]] = {

@@ -10,7 +10,7 @@ import aiohttp
 
 import clerk_async
 from clerk_async._client import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
-from clerk_async._http import ClientOptions
+from clerk_async._http import DEFAULT_MAX_RESPONSE_BYTES, ClientOptions
 from clerk_async._ratelimit import RateLimit, RateLimitStats
 from clerk_async._retry import Retries
 from clerk_async._sync_support import SyncClient
@@ -37,6 +37,9 @@ class Clerk(SyncClient, ResourceNamespaces):
         user_agent: text appended to our ``User-Agent``.
         default_headers: extra headers for every request.
         max_connections: size of the connection pool of the session we create.
+        max_response_bytes: the largest answer body read, counted after decompression
+            (32 MiB by default, ``None`` for no limit); a larger successful answer raises
+            :class:`~clerk_async.errors.ResponseTooLargeError` without being read whole.
         rate_limit: a :class:`~clerk_async.RateLimit` to pace requests within a budget
             (in this process, or shared through Redis). Without one, a 429 still pauses
             every request of the client to the refused bucket until ``Retry-After``
@@ -67,6 +70,7 @@ class Clerk(SyncClient, ResourceNamespaces):
         default_headers: Mapping[str, str] | None = None,
         max_connections: int = 100,
         rate_limit: RateLimit | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             clerk_async.Clerk(
@@ -80,6 +84,7 @@ class Clerk(SyncClient, ResourceNamespaces):
                 default_headers=default_headers,
                 max_connections=max_connections,
                 rate_limit=rate_limit,
+                max_response_bytes=max_response_bytes,
             )
         )
 

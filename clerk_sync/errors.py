@@ -19,6 +19,7 @@ from clerk_async.errors import PaginationError as PaginationError
 from clerk_async.errors import PaymentRequiredError as PaymentRequiredError
 from clerk_async.errors import PermissionDeniedError as PermissionDeniedError
 from clerk_async.errors import RateLimitError as RateLimitError
+from clerk_async.errors import ResponseTooLargeError as ResponseTooLargeError
 from clerk_async.errors import ServerError as ServerError
 from clerk_async.errors import UnprocessableEntityError as UnprocessableEntityError
 from clerk_async.errors import error_class_for_status as error_class_for_status
@@ -42,6 +43,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitBackendError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "UnprocessableEntityError",
     "error_class_for_status",

@@ -32,7 +32,7 @@ requires_spec = pytest.mark.skipif(
 )
 
 # A path value that exercises percent-encoding: it must arrive as one segment.
-PATH_VALUE = "id 1/x"
+PATH_VALUE = "id 1?x"
 
 
 @cache
@@ -168,7 +168,7 @@ def build_call(op: Operation, method: Any, clerk: Clerk) -> Call:
         value = value_for(hints[p.name])
         if p.where == "path":
             args.append(PATH_VALUE)
-            raw_path = raw_path.replace("{" + p.key + "}", "id%201%2Fx")
+            raw_path = raw_path.replace("{" + p.key + "}", "id%201%3Fx")
             continue
         if p.key == "limit":
             value = 7

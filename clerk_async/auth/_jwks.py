@@ -104,9 +104,7 @@ KeyEntry = tuple[str, RSAPublicKey | None]
 _AMBIGUOUS: KeyEntry = ("", None)
 
 
-def parse_jwks(
-    document: object, previous: Mapping[str, KeyEntry]
-) -> dict[str, KeyEntry]:
+def parse_jwks(document: object, previous: Mapping[str, KeyEntry]) -> dict[str, KeyEntry]:
     """``{kid: (canonical JWK text, key)}`` for the RSA signing keys of a JWKS document.
 
     Keys whose JWK did not change keep their previous key object, so the

@@ -376,7 +376,9 @@ async def test_instance_from_environment_uses_the_same_budget(
 
 async def test_a_kid_given_to_two_keys_is_refused(clerk: Clerk, server: ClerkServer) -> None:
     # A key set naming two different keys "ins_main": whichever came last must not win.
-    server.jwks = {"keys": [jwk("main"), jwk("attacker", kid="ins_main"), jwk("other", kid="ins_o")]}
+    server.jwks = {
+        "keys": [jwk("main"), jwk("attacker", kid="ins_main"), jwk("other", kid="ins_o")]
+    }
     for key in ("main", "attacker"):
         with pytest.raises(TokenVerificationError) as info:
             await verify_token(mint(key=key, kid="ins_main"), clerk=clerk)
