@@ -41,6 +41,10 @@ Handler = Callable[[web.Request], Awaitable[Any]]
 
 SECRET_PREFIX = "sk_test_"
 MAX_LIMIT = 500
+#: The largest request body read (aiohttp's own default), answered 413 beyond.
+MAX_BODY_BYTES = 1024 * 1024
+#: The deepest nesting of a JSON body accepted (metadata included); deeper is a 400.
+MAX_BODY_DEPTH = 64
 
 log = logging.getLogger("clerk_async.emulator")
 
@@ -101,6 +105,32 @@ class Faults:
         return None
 
 
+_HTTP_CODES = {413: "request_body_too_large", 400: "malformed_request", 405: "method_not_allowed"}
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        400,
+        "malformed_request",
+        "The body is nested too deeply.",
+        long_message=f"JSON bodies may nest at most {MAX_BODY_DEPTH} levels.",
+    )
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value`` nests containers more than ``limit`` deep (no recursion)."""
+    todo: list[tuple[object, int]] = [(value, 1)]
+    while todo:
+        current, depth = todo.pop()
+        if depth > limit:
+            return True
+        if isinstance(current, dict):
+            todo.extend((v, depth + 1) for v in current.values() if isinstance(v, (dict, list)))
+        elif isinstance(current, list):
+            todo.extend((v, depth + 1) for v in current if isinstance(v, (dict, list)))
+    return False
+
+
 class Api:
     """Routes, authentication, faults and the handlers of every emulated operation."""
 
@@ -127,7 +157,7 @@ class Api:
         self._trace = 0
         # Clerk's rate limits, when the emulator is asked to enforce them.
         self.rate_limits: Enforcer | None = None
-        self.app = web.Application(middlewares=[self._middleware])
+        self.app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -247,8 +277,14 @@ class Api:
                 result = await handler(request)
             except ApiError as exc:
                 return self.error(exc)
-            except web.HTTPException:
-                raise
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                # aiohttp's own refusals (a body over the size limit, ...) answer in
+                # plain text; Clerk answers every error with its JSON document.
+                return self.error(
+                    ApiError(exc.status, _HTTP_CODES.get(exc.status, "request_invalid"), exc.reason)
+                )
             except Exception:
                 # A bug of the emulator still answers the way Clerk fails: a JSON error.
                 log.exception("emulator error in %s %s", request.method, request.path)
@@ -302,11 +338,24 @@ class Api:
         if not request.can_read_body:
             return {}
         try:
-            data = await request.json()
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(
+                413,
+                "request_body_too_large",
+                "The request body is too large.",
+                long_message=f"Request bodies are limited to {MAX_BODY_BYTES} bytes.",
+            ) from None
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            raise _too_deep() from None
         except ValueError:
             raise ApiError(400, "malformed_request", "The body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise ApiError(400, "malformed_request", "The body must be a JSON object.")
+        if _depth_exceeds(data, MAX_BODY_DEPTH):
+            raise _too_deep()
         return data
 
     @staticmethod

@@ -97,10 +97,8 @@ def _has_type(value: object, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == OBJECT:
         return isinstance(value, dict)
-    # A single string is accepted where a list is expected, as Clerk's form parsing does.
-    return isinstance(value, str) or (
-        isinstance(value, list) and all(isinstance(v, str) for v in value)
-    )
+    # A JSON body gives a list where the spec says array, even of one item.
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def check_types(body: JSON, fields: dict[str, str]) -> None:

@@ -3,6 +3,7 @@ bodies with wrong field types, the Retry-After header, errors that are never pla
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,6 +40,8 @@ BAD_BODIES = [
     ("POST", "/users", {"email_address": ["t@example.com"], "public_metadata": "s"}, "public_metadata"),
     ("POST", "/users", {"email_address": ["t@example.com"], "username": 1234}, "username"),
     ("POST", "/users", {"email_address": [7]}, "email_address"),
+    ("POST", "/users", {"email_address": "a@b.com"}, "email_address"),
+    ("POST", "/users", {"email_address": ["a@b.com"], "phone_number": "+15555550100"}, "phone_number"),
     ("POST", "/users", {"email_address": ["t@example.com"], "password": 12345678}, "password"),
     ("PATCH", "/users/{user}", {"external_id": 5}, "external_id"),
     ("PATCH", "/users/{user}", {"private_metadata": ["x"]}, "private_metadata"),
@@ -82,6 +85,43 @@ async def test_wrong_field_types_are_422(
     assert error["meta"] == {"param_name": param}
     assert answer["clerk_trace_id"]
     assert (len(store.users), len(store.organizations), store.users[user]) == before
+
+
+async def send_raw(raw: Raw, method: str, path: str, data: bytes) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    url = raw.emu.url + "/v1" + path
+    payload = io.BytesIO(data)  # aiohttp warns about large raw bytes
+    async with raw.session.request(method, url, data=payload, headers=headers) as resp:
+        assert resp.content_type == "application/json"
+        return resp.status, await resp.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 200_000,  # unterminated: too deep for the parser
+        b'{"public_metadata": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001,  # parses, too deep
+        b'{"email_address": ["d@example.com"], "public_metadata": '
+        + b"[" * 100
+        + b"]" * 100
+        + b"}",
+    ],
+)
+async def test_a_deeply_nested_body_is_a_clerk_shaped_400(raw: Raw, body: bytes) -> None:
+    before = len(raw.emu.store.users)
+    status, answer = await send_raw(raw, "POST", "/users", body)
+    assert status == 400, answer
+    assert answer["errors"][0]["code"] == "malformed_request"
+    assert "nested too deeply" in answer["errors"][0]["message"]
+    assert len(raw.emu.store.users) == before
+
+
+async def test_a_body_over_the_limit_is_a_clerk_shaped_413(raw: Raw) -> None:
+    big = b'{"email_address": ["b@example.com"], "first_name": "' + b"x" * 2_000_000 + b'"}'
+    status, answer = await send_raw(raw, "POST", "/users", big)
+    assert status == 413
+    assert answer["errors"][0]["code"] == "request_body_too_large"
+    assert answer["clerk_trace_id"]
 
 
 async def test_external_id_is_kept_a_string(raw: Raw) -> None:
