@@ -134,11 +134,13 @@ class ResponseModel:
 
     The class then gets a class attribute ``None`` per field, at definition (so
     ``hasattr(Model, "field")`` never changes later). Decoding a JSON object copies the
-    object, converts in place the values that need it (nested models, enums, unions,
-    renamed keys such as ``x5t#S256``) and adopts the copy as the instance's
-    ``__dict__``. A field the answer lacks reads the class's ``None``; keys the model does
-    not know ride along unused: they are not fields, so ``==``, ``repr``, pickling and
-    ``attrs.asdict`` ignore them.
+    object, converts in place the scalars that need it (enums, renamed keys such as
+    ``x5t#S256``) and adopts the copy as the instance's ``__dict__``. Fields holding
+    nested models keep their JSON value until first read, when it is converted and kept
+    (the class attribute of such a field becomes a :class:`_LazyField` when the class is
+    first decoded, still reading ``None`` on the class). A field the answer lacks reads
+    ``None``; keys the model does not know ride along unused: they are not fields, so
+    ``==``, ``repr``, pickling and ``attrs.asdict`` ignore them.
     """
 
     __slots__ = ()
@@ -156,17 +158,101 @@ class ResponseModel:
             setattr(cls, field.name, None)  # what a field absent from the answer reads
 
 
+class _Pending:
+    """A nested JSON value not converted yet: what a lazy field holds until first read."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<not decoded yet: {type(self.value).__name__}>"
+
+
+class _EmptyList:
+    """What a lazy list field holds for ``[]`` until first read: one shared marker, not a
+    list per object (an empty list is 56 bytes; a user answer carries seven)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<empty list, not decoded yet>"
+
+    def __reduce__(self) -> str:
+        return "_EMPTY_LIST"  # pickles as the one module-level marker
+
+
+_EMPTY_LIST = _EmptyList()
+
+
+class _LazyField:
+    """The class attribute of a response-model field that converts on first read.
+
+    Fields holding nested models (alone, in lists, in mappings or in unions) keep their
+    JSON value, wrapped in :class:`_Pending` (``[]`` as the shared :data:`_EMPTY_LIST`),
+    until first read; the read converts it and stores the result in the instance's
+    ``__dict__``, so later reads find it there. A data descriptor, so that it sees every
+    read and write: ``__init__``, assignment, ``==``, ``repr``, ``attrs.asdict`` and
+    ``pickle`` all go through attribute access (pickling copies the ``__dict__``, marker
+    and all; the copy converts on its first read). Read on the class, it is ``None``, as
+    for every other field. Two threads reading one field for the first time at the same
+    moment may both convert it: each gets an equal value, the ``__dict__`` keeps one.
+    """
+
+    __slots__ = ("hook", "many", "name", "tp")
+
+    def __init__(self, name: str, tp: Any, many: bool) -> None:
+        self.name = name
+        self.tp = tp
+        self.many = many
+        self.hook = _Hook(tp)
+
+    def __get__(self, inst: Any, owner: Any = None) -> Any:
+        if inst is None:
+            return None
+        d = inst.__dict__
+        value = d.get(self.name)
+        if value.__class__ is _Pending:
+            value = d[self.name] = self.convert(value.value)
+        elif value is _EMPTY_LIST:
+            value = d[self.name] = []
+        return value
+
+    def __set__(self, inst: Any, value: Any) -> None:
+        inst.__dict__[self.name] = value
+
+    def __delete__(self, inst: Any) -> None:
+        del inst.__dict__[self.name]
+
+    def convert(self, value: Any) -> Any:
+        hook = self.hook.fn or self.hook.resolve()
+        if not self.many:
+            return hook(value, self.tp)
+        if value.__class__ is not list:
+            return value  # a value of the wrong shape is kept rather than fail the read
+        tp = self.tp
+        return [hook(x, tp) for x in value]
+
+
 def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
     """Decode into a :class:`ResponseModel` by adopting a converted copy of the object.
 
     This is the one fast path of decoding, measured: a function compiled per model
-    with one straight line per field that needs a hook (nested models, enums, unions,
-    lists of models) costs a fifth fewer instructions per decoded user than a loop
-    over those fields, and cattrs' own generated functions build through ``__init__``,
-    slower still. Its source is registered with :mod:`linecache`, so tracebacks show it.
+    with one straight line per field that needs work. Scalars that need a hook (enums,
+    enum-or-string unions, renamed keys) are converted at once: a dictionary lookup,
+    and the enum member replaces a string per object. Nested models (alone, in lists,
+    mappings or unions) are converted on first read (:class:`_LazyField`): a listing
+    that reads ``user.id`` never pays for every user's email addresses. Its source is
+    registered with :mod:`linecache`, so tracebacks show it.
     """
     attrs.resolve_types(cls)
-    namespace: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new": object.__new__,
+        "Pending": _Pending,
+        "EMPTY": _EMPTY_LIST,
+    }
     lines = [
         "if o.__class__ is not dict:",
         "    return o  # a value of the wrong shape is kept rather than fail the response",
@@ -181,23 +267,35 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
             continue
         inner = _strip_none(field.type)
         many = _is_list(inner) and bool(get_args(inner))
-        namespace[f"t{i}"] = tp = get_args(inner)[0] if many else inner
-        # Found on first use, not here: models may refer to themselves.
-        namespace[f"h{i}"] = _Hook(tp)
-        call = f"(h{i}.fn or h{i}.resolve())"
+        tp = get_args(inner)[0] if many else inner
+        if _is_scalar(inner):
+            namespace[f"t{i}"] = tp
+            # Found on first use, not here: models may refer to themselves.
+            namespace[f"h{i}"] = _Hook(tp)
+            call = f"(h{i}.fn or h{i}.resolve())"
+            if many:
+                lines += [
+                    f"v = get({field.name!r})",
+                    "if v.__class__ is list and v:",
+                    f"    h = {call}",
+                    f"    d[{field.name!r}] = [h(x, t{i}) for x in v]",
+                ]
+            else:
+                lines += [
+                    f"v = get({field.name!r})",
+                    "if v is not None:",
+                    f"    d[{field.name!r}] = {call}(v, t{i})",
+                ]
+            continue
+        # Replaces the class's None (the same on the class: hasattr never changes).
+        setattr(cls, field.name, _LazyField(field.name, tp, many))
+        lines += [f"v = get({field.name!r})", "if v is not None:"]
         if many:
             lines += [
-                f"v = get({field.name!r})",
-                "if v.__class__ is list and v:",
-                f"    h = {call}",
-                f"    d[{field.name!r}] = [h(x, t{i}) for x in v]",
+                f"    d[{field.name!r}] = EMPTY if v.__class__ is list and not v else Pending(v)"
             ]
         else:
-            lines += [
-                f"v = get({field.name!r})",
-                "if v is not None:",
-                f"    d[{field.name!r}] = {call}(v, t{i})",
-            ]
+            lines += [f"    d[{field.name!r}] = Pending(v)"]
     lines += ["inst = new(cls)", "inst.__dict__ = d", "return inst"]
     name = f"structure_{cls.__name__}"
     source = f"def {name}(o, _):\n    " + "\n    ".join(lines) + "\n"
@@ -206,6 +304,19 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
     exec(compile(source, filename, "exec"), namespace)
     function: Callable[[Any, Any], Any] = namespace[name]
     return function
+
+
+def _is_scalar(tp: Any) -> bool:
+    """Whether JSON values of ``tp`` are scalars that a hook maps (enums, enum-or-string
+    unions, lists of them): converted at once, not on first read."""
+    if _is_union(tp):
+        return all(m is _NONE_TYPE or _is_scalar(m) for m in get_args(tp))
+    if _is_list(tp):
+        args = get_args(tp)
+        return not args or _is_scalar(args[0])
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return True
+    return _is_plain(tp)
 
 
 def _structure_attrs_factory(cls: Any) -> Callable[[Any, Any], Any]:

@@ -244,3 +244,85 @@ def test_response_model_keeps_wrong_shapes_nested() -> None:
     user = structure({"id": "u", "email_addresses": [{"id": "e"}, "odd"], "scim": 3}, User)
     scim: object = user.scim
     assert user.email_addresses == [EmailAddress(id="e"), "odd"] and scim == 3
+
+
+USER_JSON: dict[str, object] = {
+    "id": "user_1",
+    "object": "user",
+    "first_name": "Ada",
+    "email_addresses": [
+        {
+            "id": "idn_1",
+            "object": "email_address",
+            "email_address": "ada@example.com",
+            "verification": {"object": "verification_admin", "status": "verified"},
+            "linked_to": [],
+        }
+    ],
+    "phone_numbers": [],
+    "scim": {"directory_id": "dir_1"},
+}
+
+
+def test_nested_models_decode_on_first_read_and_stay() -> None:
+    from clerk_async.models import EmailAddress, User, UserScim
+
+    user = structure(USER_JSON, User)
+    # Nothing nested is built until read; a read builds it once and keeps it.
+    assert "EmailAddress" not in repr(vars(user)) and "UserScim" not in repr(vars(user))
+    first = user.email_addresses
+    assert first is not None and isinstance(first[0], EmailAddress)
+    assert first[0].email_address == "ada@example.com" and first[0].verification is not None
+    assert user.email_addresses is first
+    assert isinstance(user.scim, UserScim) and user.scim.directory_id == "dir_1"
+    assert user.scim is user.scim
+    # An empty list becomes a list of its own, kept like any other value.
+    phones = user.phone_numbers
+    assert phones == [] and user.phone_numbers is phones
+    phones.append("added")  # type: ignore[arg-type]
+    assert user.phone_numbers == ["added"]
+    assert structure(USER_JSON, User).phone_numbers == []
+    assert user.web3_wallets is None  # absent from the answer
+    assert User.email_addresses is None and User.scim is None  # on the class, as before
+    # The JSON handed in is not changed.
+    assert USER_JSON["phone_numbers"] == [] and isinstance(USER_JSON["scim"], dict)
+
+
+def test_lazy_models_compare_repr_pickle_and_asdict_like_built_ones() -> None:
+    import copy
+    import pickle
+
+    from clerk_async.models import EmailAddress, User, UserScim
+
+    decoded = structure(USER_JSON, User)
+    built = User(
+        id="user_1",
+        object="user",
+        first_name="Ada",
+        email_addresses=[structure(USER_JSON["email_addresses"], list[EmailAddress])[0]],
+        phone_numbers=[],
+        scim=UserScim(directory_id="dir_1"),
+    )
+    # Pickled, copied and deep-copied before any nested read: each decodes on its own.
+    for twin in (
+        pickle.loads(pickle.dumps(structure(USER_JSON, User))),
+        copy.copy(structure(USER_JSON, User)),
+        copy.deepcopy(structure(USER_JSON, User)),
+    ):
+        assert twin == built
+    assert decoded == built and repr(decoded) == repr(built)
+    assert attrs.asdict(structure(USER_JSON, User)) == attrs.asdict(built)
+    assert pickle.loads(pickle.dumps(decoded)) == built  # and after the reads
+    assert unstructure(structure(USER_JSON, User)) == unstructure(built)
+
+
+def test_lazy_fields_take_assignment() -> None:
+    from clerk_async.models import User, UserScim
+
+    user = structure(USER_JSON, User)
+    user.scim = UserScim(directory_id="other")
+    assert user.scim.directory_id == "other"
+    user.email_addresses = None
+    assert user.email_addresses is None
+    fresh = User(id="u", phone_numbers=[])
+    assert fresh.phone_numbers == [] and fresh.scim is None
