@@ -179,18 +179,23 @@ def test_decoded_models_own_their_fields() -> None:
 
 
 def test_models_load_on_first_lookup() -> None:
-    # A fresh interpreter: a resource brings in the model modules it reaches only.
+    # A fresh interpreter: reaching a resource loads no model module; a model's first
+    # lookup (what a call decoding one does) brings in its own module only.
     script = (
-        "import sys, clerk_async.resources.jwks\n"
-        "loaded = sorted(n for n in sys.modules if n.startswith('clerk_async.models.'))\n"
-        "import clerk_async.models as models\n"
-        "print(len(loaded), len(set(models._HOMES.values())))\n"
+        "import sys, clerk_async\n"
+        "def loaded(): return sum(n.startswith('clerk_async.models.') for n in sys.modules)\n"
+        "clerk = clerk_async.Clerk(secret_key='sk_test_x')\n"
+        "clerk.users, clerk.jwks, clerk.organizations\n"
+        "before = loaded()\n"
+        "clerk_async.models.Jwks\n"
+        "print(before, loaded(), len(set(clerk_async.models._HOMES.values())))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
     )
-    loaded, homes = map(int, result.stdout.split())
-    assert 1 <= loaded < homes / 4
+    before, after, homes = map(int, result.stdout.split())
+    assert before == 0
+    assert 1 <= after < homes / 4
     assert "User" in dir(m) and m.User.__module__ == "clerk_async.models._users"
     with pytest.raises(AttributeError, match="NoSuchModel"):
         _ = m.NoSuchModel

@@ -791,15 +791,20 @@ def render_resource(group: str, ops: list[Operation], models: set[str], sync: bo
     """The resource module of ``group``: the async class, or its sync twin."""
     cls = camel(group)
     names = shadowing(op.name for op in ops)
-    if cls in names_of(*(a for op in ops for a in op.annotations())):
-        names[cls] = f"{cls}Model"  # a model shares the resource's name
+    # Models are reached through the lazy models package (``models.User``), in the
+    # signatures too: importing a resource loads none of them, and a model is loaded
+    # when a call first decodes one (or type hints are first evaluated).
+    used = names_of(*(a for op in ops for a in op.annotations())) & models
+    names |= {name: f"models.{name}" for name in used}
     methods = [Method(op, names) for op in ops]
     text = "\n".join((sync_method if sync else async_method)(m) for m in methods)
-    uses = set().union(*(m.uses for m in methods))
+    uses = set().union(*(m.uses for m in methods)) - used
     if any(op.where("path") for op in ops) and not sync:
         uses.add("_segment")
     package = "clerk_async." if sync else ".."
-    imports = import_lines(uses, models, package, {cls: names[cls]} if cls in names else {})
+    imports = import_lines(uses, models, package)
+    if "models" in uses:
+        imports += "from clerk_async import models\n" if sync else "from .. import models\n"
     if sync:
         base, init = (
             "",

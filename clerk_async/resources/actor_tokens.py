@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import ActorToken, CreateActorTokenActorParams
 
 __all__ = ["ActorTokens"]
 
@@ -22,10 +22,10 @@ class ActorTokens(AsyncResource):
         self,
         *,
         user_id: str,
-        actor: CreateActorTokenActorParams | dict[str, Any],
+        actor: models.CreateActorTokenActorParams | dict[str, Any],
         expires_in_seconds: int | Unset = UNSET,
         session_max_duration_in_seconds: int | Unset = UNSET,
-    ) -> ActorToken:
+    ) -> models.ActorToken:
         """CreateActorToken: ``POST /actor_tokens``.
 
         Args:
@@ -47,10 +47,10 @@ class ActorTokens(AsyncResource):
                 "expires_in_seconds": expires_in_seconds,
                 "session_max_duration_in_seconds": session_max_duration_in_seconds,
             },
-            cast_to=ActorToken,
+            cast_to=models.ActorToken,
         )
 
-    async def revoke(self, actor_token_id: str) -> ActorToken:
+    async def revoke(self, actor_token_id: str) -> models.ActorToken:
         """RevokeActorToken: ``POST /actor_tokens/{actor_token_id}/revoke``.
 
         Args:
@@ -63,5 +63,5 @@ class ActorTokens(AsyncResource):
         return await self._http.request(
             "POST",
             f"/actor_tokens/{_segment('actor_token_id', actor_token_id)}/revoke",
-            cast_to=ActorToken,
+            cast_to=models.ActorToken,
         )

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import CreateAdminPortalLinkToken, RevokeAdminPortalLinkToken
 
 __all__ = ["AdminPortalLinkTokens"]
 
@@ -23,7 +23,7 @@ class AdminPortalLinkTokens(AsyncResource):
         it_contact_id: str | Unset = UNSET,
         scopes: list[str] | Unset = UNSET,
         seconds_until_expiration: int | Unset = UNSET,
-    ) -> CreateAdminPortalLinkToken:
+    ) -> models.CreateAdminPortalLinkToken:
         """createAdminPortalLinkToken: ``POST /admin_portal_link_tokens``.
 
         Args:
@@ -45,12 +45,12 @@ class AdminPortalLinkTokens(AsyncResource):
                 "scopes": scopes,
                 "seconds_until_expiration": seconds_until_expiration,
             },
-            cast_to=CreateAdminPortalLinkToken,
+            cast_to=models.CreateAdminPortalLinkToken,
         )
 
     async def revoke(
         self, admin_portal_link_token_id: str, *, revocation_reason: str | Unset | None = UNSET
-    ) -> RevokeAdminPortalLinkToken:
+    ) -> models.RevokeAdminPortalLinkToken:
         """revokeAdminPortalLinkToken: ``POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke``.
 
         Args:
@@ -65,5 +65,5 @@ class AdminPortalLinkTokens(AsyncResource):
             "POST",
             f"/admin_portal_link_tokens/{_segment('adminPortalLinkTokenID', admin_portal_link_token_id)}/revoke",
             body={"revocation_reason": revocation_reason},
-            cast_to=RevokeAdminPortalLinkToken,
+            cast_to=models.RevokeAdminPortalLinkToken,
         )

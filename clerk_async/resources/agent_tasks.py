@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import AgentTask, CreateAgentTaskOnBehalfOfParams
 
 __all__ = ["AgentTasks"]
 
@@ -21,13 +21,13 @@ class AgentTasks(AsyncResource):
     async def create(
         self,
         *,
-        on_behalf_of: CreateAgentTaskOnBehalfOfParams | dict[str, Any],
+        on_behalf_of: models.CreateAgentTaskOnBehalfOfParams | dict[str, Any],
         permissions: str,
         agent_name: str,
         task_description: str,
         redirect_url: str,
         session_max_duration_in_seconds: int | Unset = UNSET,
-    ) -> AgentTask:
+    ) -> models.AgentTask:
         """CreateAgentTask: ``POST /agents/tasks``.
 
         Args:
@@ -53,10 +53,10 @@ class AgentTasks(AsyncResource):
                 "redirect_url": redirect_url,
                 "session_max_duration_in_seconds": session_max_duration_in_seconds,
             },
-            cast_to=AgentTask,
+            cast_to=models.AgentTask,
         )
 
-    async def revoke(self, agent_task_id: str) -> AgentTask:
+    async def revoke(self, agent_task_id: str) -> models.AgentTask:
         """RevokeAgentTask: ``POST /agents/tasks/{agent_task_id}/revoke``.
 
         Args:
@@ -69,5 +69,5 @@ class AgentTasks(AsyncResource):
         return await self._http.request(
             "POST",
             f"/agents/tasks/{_segment('agent_task_id', agent_task_id)}/revoke",
-            cast_to=AgentTask,
+            cast_to=models.AgentTask,
         )

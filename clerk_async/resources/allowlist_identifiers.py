@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import AllowlistIdentifier, DeletedObject
 
 __all__ = ["AllowlistIdentifiers"]
 
@@ -25,7 +25,7 @@ class AllowlistIdentifiers(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[AllowlistIdentifier]:
+    ) -> AsyncPaginator[models.AllowlistIdentifier]:
         """ListAllowlistIdentifiers: ``GET /allowlist_identifiers``, paginated.
 
         Args:
@@ -43,14 +43,16 @@ class AllowlistIdentifiers(AsyncResource):
             self._http,
             "/allowlist_identifiers",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=AllowlistIdentifier,
+            item_type=models.AllowlistIdentifier,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def create(self, *, identifier: str, notify: bool | Unset = UNSET) -> AllowlistIdentifier:
+    async def create(
+        self, *, identifier: str, notify: bool | Unset = UNSET
+    ) -> models.AllowlistIdentifier:
         """CreateAllowlistIdentifier: ``POST /allowlist_identifiers``.
 
         Args:
@@ -65,10 +67,10 @@ class AllowlistIdentifiers(AsyncResource):
             "POST",
             "/allowlist_identifiers",
             body={"identifier": identifier, "notify": notify},
-            cast_to=AllowlistIdentifier,
+            cast_to=models.AllowlistIdentifier,
         )
 
-    async def delete(self, identifier_id: str) -> DeletedObject:
+    async def delete(self, identifier_id: str) -> models.DeletedObject:
         """DeleteAllowlistIdentifier: ``DELETE /allowlist_identifiers/{identifier_id}``.
 
         Args:
@@ -81,5 +83,5 @@ class AllowlistIdentifiers(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/allowlist_identifiers/{_segment('identifier_id', identifier_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

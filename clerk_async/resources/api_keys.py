@@ -6,20 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateApiKey,
-    DeleteApiKey,
-    GetApiKey,
-    GetApiKeySecret,
-    GetApiKeysItem,
-    RevokeApiKey,
-    UpdateApiKey,
-    VerifyApiKey,
-)
 
 __all__ = ["ApiKeys"]
 
@@ -40,7 +31,7 @@ class ApiKeys(AsyncResource):
         query: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[GetApiKeysItem]:
+    ) -> AsyncPaginator[models.GetApiKeysItem]:
         """getApiKeys: ``GET /api_keys``, paginated.
 
         Args:
@@ -68,7 +59,7 @@ class ApiKeys(AsyncResource):
                 "offset": offset,
                 "query": query,
             },
-            item_type=GetApiKeysItem,
+            item_type=models.GetApiKeysItem,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -86,7 +77,7 @@ class ApiKeys(AsyncResource):
         scopes: builtins.list[str] | Unset = UNSET,
         created_by: str | Unset | None = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
-    ) -> CreateApiKey:
+    ) -> models.CreateApiKey:
         """createApiKey: ``POST /api_keys``.
 
         Args:
@@ -116,10 +107,10 @@ class ApiKeys(AsyncResource):
                 "created_by": created_by,
                 "seconds_until_expiration": seconds_until_expiration,
             },
-            cast_to=CreateApiKey,
+            cast_to=models.CreateApiKey,
         )
 
-    async def get(self, api_key_id: str) -> GetApiKey:
+    async def get(self, api_key_id: str) -> models.GetApiKey:
         """getApiKey: ``GET /api_keys/{apiKeyID}``.
 
         Args:
@@ -132,7 +123,7 @@ class ApiKeys(AsyncResource):
         return await self._http.request(
             "GET",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}",
-            cast_to=GetApiKey,
+            cast_to=models.GetApiKey,
         )
 
     async def update(
@@ -144,7 +135,7 @@ class ApiKeys(AsyncResource):
         description: str | Unset | None = UNSET,
         subject: str | Unset = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
-    ) -> UpdateApiKey:
+    ) -> models.UpdateApiKey:
         """updateApiKey: ``PATCH /api_keys/{apiKeyID}``.
 
         Args:
@@ -169,10 +160,10 @@ class ApiKeys(AsyncResource):
                 "subject": subject,
                 "seconds_until_expiration": seconds_until_expiration,
             },
-            cast_to=UpdateApiKey,
+            cast_to=models.UpdateApiKey,
         )
 
-    async def delete(self, api_key_id: str) -> DeleteApiKey:
+    async def delete(self, api_key_id: str) -> models.DeleteApiKey:
         """deleteApiKey: ``DELETE /api_keys/{apiKeyID}``.
 
         Args:
@@ -185,10 +176,10 @@ class ApiKeys(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}",
-            cast_to=DeleteApiKey,
+            cast_to=models.DeleteApiKey,
         )
 
-    async def get_secret(self, api_key_id: str) -> GetApiKeySecret:
+    async def get_secret(self, api_key_id: str) -> models.GetApiKeySecret:
         """getApiKeySecret: ``GET /api_keys/{apiKeyID}/secret``.
 
         Args:
@@ -201,12 +192,12 @@ class ApiKeys(AsyncResource):
         return await self._http.request(
             "GET",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}/secret",
-            cast_to=GetApiKeySecret,
+            cast_to=models.GetApiKeySecret,
         )
 
     async def revoke(
         self, api_key_id: str, *, revocation_reason: str | Unset | None = UNSET
-    ) -> RevokeApiKey:
+    ) -> models.RevokeApiKey:
         """revokeApiKey: ``POST /api_keys/{apiKeyID}/revoke``.
 
         Args:
@@ -221,10 +212,10 @@ class ApiKeys(AsyncResource):
             "POST",
             f"/api_keys/{_segment('apiKeyID', api_key_id)}/revoke",
             body={"revocation_reason": revocation_reason},
-            cast_to=RevokeApiKey,
+            cast_to=models.RevokeApiKey,
         )
 
-    async def verify(self, *, secret: str) -> VerifyApiKey:
+    async def verify(self, *, secret: str) -> models.VerifyApiKey:
         """verifyApiKey: ``POST /api_keys/verify``.
 
         Args:
@@ -238,5 +229,5 @@ class ApiKeys(AsyncResource):
             "POST",
             "/api_keys/verify",
             body={"secret": secret},
-            cast_to=VerifyApiKey,
+            cast_to=models.VerifyApiKey,
         )

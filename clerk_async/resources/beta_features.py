@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import warnings
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from ..models import UpdateInstanceAuthConfig
 
 __all__ = ["BetaFeatures"]
 
@@ -24,7 +24,7 @@ class BetaFeatures(AsyncResource):
         from_email_address: str | Unset | None = UNSET,
         progressive_sign_up: bool | Unset | None = UNSET,
         test_mode: bool | Unset | None = UNSET,
-    ) -> UpdateInstanceAuthConfig:
+    ) -> models.UpdateInstanceAuthConfig:
         """UpdateInstanceAuthConfig: ``PATCH /beta_features/instance_settings``.
 
         Args:
@@ -46,7 +46,7 @@ class BetaFeatures(AsyncResource):
                 "progressive_sign_up": progressive_sign_up,
                 "test_mode": test_mode,
             },
-            cast_to=UpdateInstanceAuthConfig,
+            cast_to=models.UpdateInstanceAuthConfig,
         )
 
     async def update_production_instance_domain(

@@ -3,20 +3,11 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    BillingPaymentAttempt,
-    BillingPriceResponse,
-    BillingStatement,
-    CommerceDiscountRedemptionResponse,
-    CommercePlan,
-    CommercePriceTransitionResponse,
-    CommerceSubscriptionItem,
-    CommerceSubscriptionItem2,
-)
 
 __all__ = ["Billing"]
 
@@ -35,7 +26,7 @@ class Billing(AsyncResource):
         payer_type: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[CommercePlan]:
+    ) -> AsyncPaginator[models.CommercePlan]:
         """GetCommercePlanList: ``GET /billing/plans``, paginated.
 
         Args:
@@ -59,7 +50,7 @@ class Billing(AsyncResource):
                 "offset": offset,
                 "payer_type": payer_type,
             },
-            item_type=CommercePlan,
+            item_type=models.CommercePlan,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -75,7 +66,7 @@ class Billing(AsyncResource):
         plan_id: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[BillingPriceResponse]:
+    ) -> AsyncPaginator[models.BillingPriceResponse]:
         """GetBillingPriceList: ``GET /billing/prices``, paginated.
 
         Args:
@@ -94,7 +85,7 @@ class Billing(AsyncResource):
             self._http,
             "/billing/prices",
             query={"paginated": paginated, "limit": limit, "offset": offset, "plan_id": plan_id},
-            item_type=BillingPriceResponse,
+            item_type=models.BillingPriceResponse,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -110,7 +101,7 @@ class Billing(AsyncResource):
         annual_monthly_amount: int | Unset | None = UNSET,
         description: str | Unset = UNSET,
         supported_billing_periods: str | Unset = UNSET,
-    ) -> BillingPriceResponse:
+    ) -> models.BillingPriceResponse:
         """CreateBillingPrice: ``POST /billing/prices``.
 
         Args:
@@ -136,7 +127,7 @@ class Billing(AsyncResource):
                 "description": description,
                 "supported_billing_periods": supported_billing_periods,
             },
-            cast_to=BillingPriceResponse,
+            cast_to=models.BillingPriceResponse,
         )
 
     def list_subscription_items(
@@ -152,7 +143,7 @@ class Billing(AsyncResource):
         query: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[CommerceSubscriptionItem]:
+    ) -> AsyncPaginator[models.CommerceSubscriptionItem]:
         """GetCommerceSubscriptionItemList: ``GET /billing/subscription_items``, paginated.
 
         Args:
@@ -184,7 +175,7 @@ class Billing(AsyncResource):
                 "include_free": include_free,
                 "query": query,
             },
-            item_type=CommerceSubscriptionItem,
+            item_type=models.CommerceSubscriptionItem,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -193,7 +184,7 @@ class Billing(AsyncResource):
 
     async def cancel_subscription_item(
         self, subscription_item_id: str, *, end_now: bool | Unset = UNSET
-    ) -> CommerceSubscriptionItem:
+    ) -> models.CommerceSubscriptionItem:
         """CancelCommerceSubscriptionItem: ``DELETE /billing/subscription_items/{subscription_item_id}``.
 
         Args:
@@ -208,12 +199,12 @@ class Billing(AsyncResource):
             "DELETE",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}",
             query={"end_now": end_now},
-            cast_to=CommerceSubscriptionItem,
+            cast_to=models.CommerceSubscriptionItem,
         )
 
     async def extend_subscription_item_free_trial(
         self, subscription_item_id: str, *, extend_to: str
-    ) -> CommerceSubscriptionItem2:
+    ) -> models.CommerceSubscriptionItem2:
         """ExtendBillingSubscriptionItemFreeTrial: ``POST /billing/subscription_items/{subscription_item_id}/extend_free_trial``.
 
         Args:
@@ -228,12 +219,12 @@ class Billing(AsyncResource):
             "POST",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/extend_free_trial",
             body={"extend_to": extend_to},
-            cast_to=CommerceSubscriptionItem2,
+            cast_to=models.CommerceSubscriptionItem2,
         )
 
     async def create_price_transition(
         self, subscription_item_id: str, *, from_price_id: str, to_price_id: str
-    ) -> CommercePriceTransitionResponse:
+    ) -> models.CommercePriceTransitionResponse:
         """CreateBillingPriceTransition: ``POST /billing/subscription_items/{subscription_item_id}/price_transition``.
 
         Args:
@@ -249,12 +240,12 @@ class Billing(AsyncResource):
             "POST",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/price_transition",
             body={"from_price_id": from_price_id, "to_price_id": to_price_id},
-            cast_to=CommercePriceTransitionResponse,
+            cast_to=models.CommercePriceTransitionResponse,
         )
 
     async def apply_subscription_item_discount(
         self, subscription_item_id: str, *, discount_id: str
-    ) -> CommerceDiscountRedemptionResponse:
+    ) -> models.CommerceDiscountRedemptionResponse:
         """ApplyBillingSubscriptionItemDiscount: ``POST /billing/subscription_items/{subscription_item_id}/discounts``.
 
         Args:
@@ -269,12 +260,12 @@ class Billing(AsyncResource):
             "POST",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/discounts",
             body={"discount_id": discount_id},
-            cast_to=CommerceDiscountRedemptionResponse,
+            cast_to=models.CommerceDiscountRedemptionResponse,
         )
 
     async def remove_subscription_item_discount(
         self, subscription_item_id: str, discount_id: str
-    ) -> CommerceDiscountRedemptionResponse:
+    ) -> models.CommerceDiscountRedemptionResponse:
         """RemoveBillingSubscriptionItemDiscount: ``DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}``.
 
         Args:
@@ -288,7 +279,7 @@ class Billing(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/billing/subscription_items/{_segment('subscription_item_id', subscription_item_id)}/discounts/{_segment('discount_id', discount_id)}",
-            cast_to=CommerceDiscountRedemptionResponse,
+            cast_to=models.CommerceDiscountRedemptionResponse,
         )
 
     def list_statements(
@@ -299,7 +290,7 @@ class Billing(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[BillingStatement]:
+    ) -> AsyncPaginator[models.BillingStatement]:
         """GetBillingStatementList: ``GET /billing/statements``, paginated.
 
         Args:
@@ -317,14 +308,14 @@ class Billing(AsyncResource):
             self._http,
             "/billing/statements",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=BillingStatement,
+            item_type=models.BillingStatement,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def get_statement(self, statement_id: str) -> BillingStatement:
+    async def get_statement(self, statement_id: str) -> models.BillingStatement:
         """GetBillingStatement: ``GET /billing/statements/{statementID}``.
 
         Args:
@@ -337,7 +328,7 @@ class Billing(AsyncResource):
         return await self._http.request(
             "GET",
             f"/billing/statements/{_segment('statementID', statement_id)}",
-            cast_to=BillingStatement,
+            cast_to=models.BillingStatement,
         )
 
     def get_statement_payment_attempts(
@@ -349,7 +340,7 @@ class Billing(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[BillingPaymentAttempt]:
+    ) -> AsyncPaginator[models.BillingPaymentAttempt]:
         """GetBillingStatementPaymentAttempts: ``GET /billing/statements/{statementID}/payment_attempts``, paginated.
 
         Args:
@@ -368,7 +359,7 @@ class Billing(AsyncResource):
             self._http,
             f"/billing/statements/{_segment('statementID', statement_id)}/payment_attempts",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=BillingPaymentAttempt,
+            item_type=models.BillingPaymentAttempt,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._urls import encode_segment as _segment
-from ..models import BlocklistIdentifier, DeletedObject
-from ..models import BlocklistIdentifiers as BlocklistIdentifiersModel
 
 __all__ = ["BlocklistIdentifiers"]
 
@@ -16,7 +15,7 @@ class BlocklistIdentifiers(AsyncResource):
 
     __slots__ = ()
 
-    async def list(self) -> BlocklistIdentifiersModel:
+    async def list(self) -> models.BlocklistIdentifiers:
         """ListBlocklistIdentifiers: ``GET /blocklist_identifiers``.
 
         Returns ``BlocklistIdentifiers``.
@@ -26,10 +25,10 @@ class BlocklistIdentifiers(AsyncResource):
         return await self._http.request(
             "GET",
             "/blocklist_identifiers",
-            cast_to=BlocklistIdentifiersModel,
+            cast_to=models.BlocklistIdentifiers,
         )
 
-    async def create(self, *, identifier: str) -> BlocklistIdentifier:
+    async def create(self, *, identifier: str) -> models.BlocklistIdentifier:
         """CreateBlocklistIdentifier: ``POST /blocklist_identifiers``.
 
         Args:
@@ -43,10 +42,10 @@ class BlocklistIdentifiers(AsyncResource):
             "POST",
             "/blocklist_identifiers",
             body={"identifier": identifier},
-            cast_to=BlocklistIdentifier,
+            cast_to=models.BlocklistIdentifier,
         )
 
-    async def delete(self, identifier_id: str) -> DeletedObject:
+    async def delete(self, identifier_id: str) -> models.DeletedObject:
         """DeleteBlocklistIdentifier: ``DELETE /blocklist_identifiers/{identifier_id}``.
 
         Args:
@@ -59,5 +58,5 @@ class BlocklistIdentifiers(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/blocklist_identifiers/{_segment('identifier_id', identifier_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

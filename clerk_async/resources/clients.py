@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import warnings
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import Client
 
 __all__ = ["Clients"]
 
@@ -27,7 +27,7 @@ class Clients(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Client]:
+    ) -> AsyncPaginator[models.Client]:
         """GetClientList: ``GET /clients``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -53,14 +53,14 @@ class Clients(AsyncResource):
             self._http,
             "/clients",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=Client,
+            item_type=models.Client,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def verify(self, *, token: str) -> Client:
+    async def verify(self, *, token: str) -> models.Client:
         """VerifyClient: ``POST /clients/verify``.
 
         Args:
@@ -74,10 +74,10 @@ class Clients(AsyncResource):
             "POST",
             "/clients/verify",
             body={"token": token},
-            cast_to=Client,
+            cast_to=models.Client,
         )
 
-    async def get(self, client_id: str) -> Client:
+    async def get(self, client_id: str) -> models.Client:
         """GetClient: ``GET /clients/{client_id}``.
 
         Args:
@@ -90,5 +90,5 @@ class Clients(AsyncResource):
         return await self._http.request(
             "GET",
             f"/clients/{_segment('client_id', client_id)}",
-            cast_to=Client,
+            cast_to=models.Client,
         )

@@ -6,20 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateDirectoryGroupRoleMappingsItemParams,
-    DeleteDirectoryGroupRoleMapping,
-    DeletedObject,
-    Directory,
-    DirectoryGroupRoleMapping,
-    ListDirectoryGroupRoleMappings,
-    ReplaceDirectoryGroupRoleMappings,
-    ReplaceDirectoryGroupRoleMappingsMappingsItemParams,
-)
 
 __all__ = ["Directories"]
 
@@ -36,7 +27,7 @@ class Directories(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Directory]:
+    ) -> AsyncPaginator[models.Directory]:
         """ListDirectories: ``GET /directories``, paginated.
 
         Args:
@@ -53,7 +44,7 @@ class Directories(AsyncResource):
             self._http,
             "/directories",
             query={"limit": limit, "offset": offset},
-            item_type=Directory,
+            item_type=models.Directory,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -67,10 +58,10 @@ class Directories(AsyncResource):
         provider: str,
         name: str | Unset = UNSET,
         group_role_mappings: builtins.list[
-            CreateDirectoryGroupRoleMappingsItemParams | dict[str, Any]
+            models.CreateDirectoryGroupRoleMappingsItemParams | dict[str, Any]
         ]
         | Unset = UNSET,
-    ) -> Directory:
+    ) -> models.Directory:
         """CreateDirectory: ``POST /directories``.
 
         Args:
@@ -92,10 +83,10 @@ class Directories(AsyncResource):
                 "provider": provider,
                 "group_role_mappings": group_role_mappings,
             },
-            cast_to=Directory,
+            cast_to=models.Directory,
         )
 
-    async def get(self, directory_id: str) -> Directory:
+    async def get(self, directory_id: str) -> models.Directory:
         """GetDirectory: ``GET /directories/{directory_id}``.
 
         Args:
@@ -108,7 +99,7 @@ class Directories(AsyncResource):
         return await self._http.request(
             "GET",
             f"/directories/{_segment('directory_id', directory_id)}",
-            cast_to=Directory,
+            cast_to=models.Directory,
         )
 
     async def update(
@@ -120,7 +111,7 @@ class Directories(AsyncResource):
         provider: str | Unset = UNSET,
         attribute_mapping: dict[str, Any] | Unset = UNSET,
         group_role_mapping_enabled: bool | Unset = UNSET,
-    ) -> Directory:
+    ) -> models.Directory:
         """UpdateDirectory: ``PATCH /directories/{directory_id}``.
 
         Args:
@@ -145,10 +136,10 @@ class Directories(AsyncResource):
                 "attribute_mapping": attribute_mapping,
                 "group_role_mapping_enabled": group_role_mapping_enabled,
             },
-            cast_to=Directory,
+            cast_to=models.Directory,
         )
 
-    async def delete(self, directory_id: str) -> DeletedObject:
+    async def delete(self, directory_id: str) -> models.DeletedObject:
         """DeleteDirectory: ``DELETE /directories/{directory_id}``.
 
         Args:
@@ -161,10 +152,10 @@ class Directories(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/directories/{_segment('directory_id', directory_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def rotate_api_key(self, directory_id: str) -> Directory:
+    async def rotate_api_key(self, directory_id: str) -> models.Directory:
         """RotateDirectoryAPIKey: ``POST /directories/{directory_id}/rotate_api_key``.
 
         Args:
@@ -177,10 +168,12 @@ class Directories(AsyncResource):
         return await self._http.request(
             "POST",
             f"/directories/{_segment('directory_id', directory_id)}/rotate_api_key",
-            cast_to=Directory,
+            cast_to=models.Directory,
         )
 
-    async def list_group_role_mappings(self, directory_id: str) -> ListDirectoryGroupRoleMappings:
+    async def list_group_role_mappings(
+        self, directory_id: str
+    ) -> models.ListDirectoryGroupRoleMappings:
         """ListDirectoryGroupRoleMappings: ``GET /directories/{directory_id}/group_role_mappings``.
 
         Args:
@@ -193,7 +186,7 @@ class Directories(AsyncResource):
         return await self._http.request(
             "GET",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
-            cast_to=ListDirectoryGroupRoleMappings,
+            cast_to=models.ListDirectoryGroupRoleMappings,
         )
 
     async def create_group_role_mapping(
@@ -204,7 +197,7 @@ class Directories(AsyncResource):
         directory_group_id: str | Unset = UNSET,
         scim_group_id: str | Unset = UNSET,
         precedence: int | Unset = UNSET,
-    ) -> DirectoryGroupRoleMapping:
+    ) -> models.DirectoryGroupRoleMapping:
         """CreateDirectoryGroupRoleMapping: ``POST /directories/{directory_id}/group_role_mappings``.
 
         Args:
@@ -227,7 +220,7 @@ class Directories(AsyncResource):
                 "role_id": role_id,
                 "precedence": precedence,
             },
-            cast_to=DirectoryGroupRoleMapping,
+            cast_to=models.DirectoryGroupRoleMapping,
         )
 
     async def replace_group_role_mappings(
@@ -235,9 +228,9 @@ class Directories(AsyncResource):
         directory_id: str,
         *,
         mappings: builtins.list[
-            ReplaceDirectoryGroupRoleMappingsMappingsItemParams | dict[str, Any]
+            models.ReplaceDirectoryGroupRoleMappingsMappingsItemParams | dict[str, Any]
         ],
-    ) -> ReplaceDirectoryGroupRoleMappings:
+    ) -> models.ReplaceDirectoryGroupRoleMappings:
         """ReplaceDirectoryGroupRoleMappings: ``PUT /directories/{directory_id}/group_role_mappings``.
 
         Args:
@@ -252,12 +245,12 @@ class Directories(AsyncResource):
             "PUT",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings",
             body={"mappings": mappings},
-            cast_to=ReplaceDirectoryGroupRoleMappings,
+            cast_to=models.ReplaceDirectoryGroupRoleMappings,
         )
 
     async def delete_group_role_mapping(
         self, directory_id: str, mapping_id: str
-    ) -> DeleteDirectoryGroupRoleMapping:
+    ) -> models.DeleteDirectoryGroupRoleMapping:
         """DeleteDirectoryGroupRoleMapping: ``DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}``.
 
         Args:
@@ -271,5 +264,5 @@ class Directories(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/directories/{_segment('directory_id', directory_id)}/group_role_mappings/{_segment('mapping_id', mapping_id)}",
-            cast_to=DeleteDirectoryGroupRoleMapping,
+            cast_to=models.DeleteDirectoryGroupRoleMapping,
         )

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, Domain
-from ..models import Domains as DomainsModel
 
 __all__ = ["Domains"]
 
@@ -17,7 +16,7 @@ class Domains(AsyncResource):
 
     __slots__ = ()
 
-    async def list(self) -> DomainsModel:
+    async def list(self) -> models.Domains:
         """ListDomains: ``GET /domains``.
 
         Returns ``Domains``.
@@ -27,12 +26,12 @@ class Domains(AsyncResource):
         return await self._http.request(
             "GET",
             "/domains",
-            cast_to=DomainsModel,
+            cast_to=models.Domains,
         )
 
     async def add(
         self, *, name: str, is_satellite: bool, proxy_url: str | Unset | None = UNSET
-    ) -> Domain:
+    ) -> models.Domain:
         """AddDomain: ``POST /domains``.
 
         Args:
@@ -48,7 +47,7 @@ class Domains(AsyncResource):
             "POST",
             "/domains",
             body={"name": name, "is_satellite": is_satellite, "proxy_url": proxy_url},
-            cast_to=Domain,
+            cast_to=models.Domain,
         )
 
     async def update(
@@ -58,7 +57,7 @@ class Domains(AsyncResource):
         name: str | Unset | None = UNSET,
         proxy_url: str | Unset | None = UNSET,
         is_secondary: bool | Unset | None = UNSET,
-    ) -> Domain:
+    ) -> models.Domain:
         """UpdateDomain: ``PATCH /domains/{domain_id}``.
 
         Args:
@@ -75,10 +74,10 @@ class Domains(AsyncResource):
             "PATCH",
             f"/domains/{_segment('domain_id', domain_id)}",
             body={"name": name, "proxy_url": proxy_url, "is_secondary": is_secondary},
-            cast_to=Domain,
+            cast_to=models.Domain,
         )
 
-    async def delete(self, domain_id: str) -> DeletedObject:
+    async def delete(self, domain_id: str) -> models.DeletedObject:
         """DeleteDomain: ``DELETE /domains/{domain_id}``.
 
         Args:
@@ -91,5 +90,5 @@ class Domains(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/domains/{_segment('domain_id', domain_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    AttemptEmailAddressVerification,
-    DeletedObject,
-    EmailAddress,
-    PrepareEmailAddressVerification,
-)
 
 __all__ = ["EmailAddresses"]
 
@@ -29,7 +24,7 @@ class EmailAddresses(AsyncResource):
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
-    ) -> EmailAddress:
+    ) -> models.EmailAddress:
         """CreateEmailAddress: ``POST /email_addresses``.
 
         Args:
@@ -53,10 +48,10 @@ class EmailAddresses(AsyncResource):
                 "primary": primary,
                 "notify_primary_email_address_changed": notify_primary_email_address_changed,
             },
-            cast_to=EmailAddress,
+            cast_to=models.EmailAddress,
         )
 
-    async def get(self, email_address_id: str) -> EmailAddress:
+    async def get(self, email_address_id: str) -> models.EmailAddress:
         """GetEmailAddress: ``GET /email_addresses/{email_address_id}``.
 
         Args:
@@ -69,7 +64,7 @@ class EmailAddresses(AsyncResource):
         return await self._http.request(
             "GET",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}",
-            cast_to=EmailAddress,
+            cast_to=models.EmailAddress,
         )
 
     async def update(
@@ -79,7 +74,7 @@ class EmailAddresses(AsyncResource):
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
-    ) -> EmailAddress:
+    ) -> models.EmailAddress:
         """UpdateEmailAddress: ``PATCH /email_addresses/{email_address_id}``.
 
         Args:
@@ -100,10 +95,10 @@ class EmailAddresses(AsyncResource):
                 "primary": primary,
                 "notify_primary_email_address_changed": notify_primary_email_address_changed,
             },
-            cast_to=EmailAddress,
+            cast_to=models.EmailAddress,
         )
 
-    async def delete(self, email_address_id: str) -> DeletedObject:
+    async def delete(self, email_address_id: str) -> models.DeletedObject:
         """DeleteEmailAddress: ``DELETE /email_addresses/{email_address_id}``.
 
         Args:
@@ -116,10 +111,12 @@ class EmailAddresses(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def prepare_verification(self, email_address_id: str) -> PrepareEmailAddressVerification:
+    async def prepare_verification(
+        self, email_address_id: str
+    ) -> models.PrepareEmailAddressVerification:
         """PrepareEmailAddressVerification: ``POST /email_addresses/{email_address_id}/prepare_verification``.
 
         Args:
@@ -132,12 +129,12 @@ class EmailAddresses(AsyncResource):
         return await self._http.request(
             "POST",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}/prepare_verification",
-            cast_to=PrepareEmailAddressVerification,
+            cast_to=models.PrepareEmailAddressVerification,
         )
 
     async def attempt_verification(
         self, email_address_id: str, *, verification_id: str, code: str
-    ) -> AttemptEmailAddressVerification:
+    ) -> models.AttemptEmailAddressVerification:
         """AttemptEmailAddressVerification: ``POST /email_addresses/{email_address_id}/attempt_verification``.
 
         Args:
@@ -153,7 +150,7 @@ class EmailAddresses(AsyncResource):
             "POST",
             f"/email_addresses/{_segment('email_address_id', email_address_id)}/attempt_verification",
             body={"verification_id": verification_id, "code": code},
-            cast_to=AttemptEmailAddressVerification,
+            cast_to=models.AttemptEmailAddressVerification,
         )
 
     async def replace_for_user(
@@ -163,7 +160,7 @@ class EmailAddresses(AsyncResource):
         email_address: str,
         identification_status: str | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
-    ) -> EmailAddress:
+    ) -> models.EmailAddress:
         """ReplaceUserEmailAddress: ``PUT /users/{user_id}/email_address``.
 
         Args:
@@ -184,5 +181,5 @@ class EmailAddresses(AsyncResource):
                 "identification_status": identification_status,
                 "notify_primary_email_address_changed": notify_primary_email_address_changed,
             },
-            cast_to=EmailAddress,
+            cast_to=models.EmailAddress,
         )

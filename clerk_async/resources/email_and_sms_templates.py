@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import warnings
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import Template
 
 __all__ = ["EmailAndSmsTemplates"]
 
@@ -30,7 +30,7 @@ class EmailAndSmsTemplates(AsyncResource):
         delivered_by_clerk: bool | Unset | None = UNSET,
         from_email_name: str | Unset = UNSET,
         reply_to_email_name: str | Unset = UNSET,
-    ) -> Template:
+    ) -> models.Template:
         """UpsertTemplate: ``PUT /templates/{template_type}/{slug}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -68,5 +68,5 @@ class EmailAndSmsTemplates(AsyncResource):
                 "from_email_name": from_email_name,
                 "reply_to_email_name": reply_to_email_name,
             },
-            cast_to=Template,
+            cast_to=models.Template,
         )

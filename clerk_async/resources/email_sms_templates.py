@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import warnings
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import Template
 
 __all__ = ["EmailSmsTemplates"]
 
@@ -28,7 +28,7 @@ class EmailSmsTemplates(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Template]:
+    ) -> AsyncPaginator[models.Template]:
         """GetTemplateList: ``GET /templates/{template_type}``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -55,14 +55,14 @@ class EmailSmsTemplates(AsyncResource):
             self._http,
             f"/templates/{_segment('template_type', template_type)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=Template,
+            item_type=models.Template,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def get(self, template_type: str, slug: str) -> Template:
+    async def get(self, template_type: str, slug: str) -> models.Template:
         """GetTemplate: ``GET /templates/{template_type}/{slug}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -84,10 +84,10 @@ class EmailSmsTemplates(AsyncResource):
         return await self._http.request(
             "GET",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}",
-            cast_to=Template,
+            cast_to=models.Template,
         )
 
-    async def revert(self, template_type: str, slug: str) -> Template:
+    async def revert(self, template_type: str, slug: str) -> models.Template:
         """RevertTemplate: ``POST /templates/{template_type}/{slug}/revert``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -109,12 +109,12 @@ class EmailSmsTemplates(AsyncResource):
         return await self._http.request(
             "POST",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/revert",
-            cast_to=Template,
+            cast_to=models.Template,
         )
 
     async def toggle_template_delivery(
         self, template_type: str, slug: str, *, delivered_by_clerk: bool | Unset = UNSET
-    ) -> Template:
+    ) -> models.Template:
         """ToggleTemplateDelivery: ``POST /templates/{template_type}/{slug}/toggle_delivery``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -138,5 +138,5 @@ class EmailSmsTemplates(AsyncResource):
             "POST",
             f"/templates/{_segment('template_type', template_type)}/{_segment('slug', slug)}/toggle_delivery",
             body={"delivered_by_clerk": delivered_by_clerk},
-            cast_to=Template,
+            cast_to=models.Template,
         )

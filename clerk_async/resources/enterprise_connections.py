@@ -6,22 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateEnterpriseConnectionCustomAttributesItemParams,
-    CreateEnterpriseConnectionOidcParams,
-    CreateEnterpriseConnectionSamlParams,
-    DeletedObject,
-    EnterpriseConnection,
-    EnterpriseConnectionTestRun,
-    EnterpriseConnectionTestRunResponse,
-    UpdateEnterpriseConnectionCustomAttributesItemParams,
-    UpdateEnterpriseConnectionOidcParams,
-    UpdateEnterpriseConnectionSamlParams,
-)
 
 __all__ = ["EnterpriseConnections"]
 
@@ -40,7 +29,7 @@ class EnterpriseConnections(AsyncResource):
         active: bool | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[EnterpriseConnection]:
+    ) -> AsyncPaginator[models.EnterpriseConnection]:
         """ListEnterpriseConnections: ``GET /enterprise_connections``, paginated.
 
         Args:
@@ -64,7 +53,7 @@ class EnterpriseConnections(AsyncResource):
                 "organization_id": organization_id,
                 "active": active,
             },
-            item_type=EnterpriseConnection,
+            item_type=models.EnterpriseConnection,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -80,13 +69,13 @@ class EnterpriseConnections(AsyncResource):
         organization_id: str | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
         active: bool | Unset | None = UNSET,
-        saml: CreateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
-        oidc: CreateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
+        saml: models.CreateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
+        oidc: models.CreateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
         custom_attributes: builtins.list[
-            CreateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
+            models.CreateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
         ]
         | Unset = UNSET,
-    ) -> EnterpriseConnection:
+    ) -> models.EnterpriseConnection:
         """CreateEnterpriseConnection: ``POST /enterprise_connections``.
 
         Args:
@@ -118,10 +107,10 @@ class EnterpriseConnections(AsyncResource):
                 "oidc": oidc,
                 "custom_attributes": custom_attributes,
             },
-            cast_to=EnterpriseConnection,
+            cast_to=models.EnterpriseConnection,
         )
 
-    async def get(self, enterprise_connection_id: str) -> EnterpriseConnection:
+    async def get(self, enterprise_connection_id: str) -> models.EnterpriseConnection:
         """GetEnterpriseConnection: ``GET /enterprise_connections/{enterprise_connection_id}``.
 
         Args:
@@ -134,7 +123,7 @@ class EnterpriseConnections(AsyncResource):
         return await self._http.request(
             "GET",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
-            cast_to=EnterpriseConnection,
+            cast_to=models.EnterpriseConnection,
         )
 
     async def update(
@@ -148,14 +137,14 @@ class EnterpriseConnections(AsyncResource):
         disable_additional_identifications: bool | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
         organization_id: str | Unset | None = UNSET,
-        saml: UpdateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
-        oidc: UpdateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
+        saml: models.UpdateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
+        oidc: models.UpdateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
         custom_attributes: builtins.list[
-            UpdateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
+            models.UpdateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
         ]
         | Unset
         | None = UNSET,
-    ) -> EnterpriseConnection:
+    ) -> models.EnterpriseConnection:
         """UpdateEnterpriseConnection: ``PATCH /enterprise_connections/{enterprise_connection_id}``.
 
         Args:
@@ -190,10 +179,10 @@ class EnterpriseConnections(AsyncResource):
                 "oidc": oidc,
                 "custom_attributes": custom_attributes,
             },
-            cast_to=EnterpriseConnection,
+            cast_to=models.EnterpriseConnection,
         )
 
-    async def delete(self, enterprise_connection_id: str) -> DeletedObject:
+    async def delete(self, enterprise_connection_id: str) -> models.DeletedObject:
         """DeleteEnterpriseConnection: ``DELETE /enterprise_connections/{enterprise_connection_id}``.
 
         Args:
@@ -206,7 +195,7 @@ class EnterpriseConnections(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
     def list_test_runs(
@@ -218,7 +207,7 @@ class EnterpriseConnections(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[EnterpriseConnectionTestRun]:
+    ) -> AsyncPaginator[models.EnterpriseConnectionTestRun]:
         """ListEnterpriseConnectionTestRuns: ``GET /enterprise_connections/{enterprise_connection_id}/test_runs``, paginated.
 
         Args:
@@ -237,7 +226,7 @@ class EnterpriseConnections(AsyncResource):
             self._http,
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
             query={"status": status, "limit": limit, "offset": offset},
-            item_type=EnterpriseConnectionTestRun,
+            item_type=models.EnterpriseConnectionTestRun,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -246,7 +235,7 @@ class EnterpriseConnections(AsyncResource):
 
     async def create_test_run(
         self, enterprise_connection_id: str
-    ) -> EnterpriseConnectionTestRunResponse:
+    ) -> models.EnterpriseConnectionTestRunResponse:
         """CreateEnterpriseConnectionTestRun: ``POST /enterprise_connections/{enterprise_connection_id}/test_runs``.
 
         Args:
@@ -259,5 +248,5 @@ class EnterpriseConnections(AsyncResource):
         return await self._http.request(
             "POST",
             f"/enterprise_connections/{_segment('enterprise_connection_id', enterprise_connection_id)}/test_runs",
-            cast_to=EnterpriseConnectionTestRunResponse,
+            cast_to=models.EnterpriseConnectionTestRunResponse,
         )

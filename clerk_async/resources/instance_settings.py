@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from ..models import (
-    Instance,
-    InstanceCommunication,
-    InstanceProtect,
-    InstanceRestrictions,
-    OauthApplicationSettings,
-    OrganizationSettings,
-)
 
 __all__ = ["InstanceSettings"]
 
@@ -22,7 +15,7 @@ class InstanceSettings(AsyncResource):
 
     __slots__ = ()
 
-    async def get(self) -> Instance:
+    async def get(self) -> models.Instance:
         """GetInstance: ``GET /instance``.
 
         Returns ``Instance``.
@@ -32,7 +25,7 @@ class InstanceSettings(AsyncResource):
         return await self._http.request(
             "GET",
             "/instance",
-            cast_to=Instance,
+            cast_to=models.Instance,
         )
 
     async def update(
@@ -89,7 +82,7 @@ class InstanceSettings(AsyncResource):
         allowlist_blocklist_disabled_on_sign_in: bool | Unset | None = UNSET,
         block_email_subaddresses: bool | Unset | None = UNSET,
         block_disposable_email_domains: bool | Unset | None = UNSET,
-    ) -> InstanceRestrictions:
+    ) -> models.InstanceRestrictions:
         """UpdateInstanceRestrictions: ``PATCH /instance/restrictions``.
 
         Args:
@@ -113,10 +106,10 @@ class InstanceSettings(AsyncResource):
                 "block_email_subaddresses": block_email_subaddresses,
                 "block_disposable_email_domains": block_disposable_email_domains,
             },
-            cast_to=InstanceRestrictions,
+            cast_to=models.InstanceRestrictions,
         )
 
-    async def get_protect(self) -> InstanceProtect:
+    async def get_protect(self) -> models.InstanceProtect:
         """GetInstanceProtect: ``GET /instance/protect``.
 
         Returns ``InstanceProtect``.
@@ -126,7 +119,7 @@ class InstanceSettings(AsyncResource):
         return await self._http.request(
             "GET",
             "/instance/protect",
-            cast_to=InstanceProtect,
+            cast_to=models.InstanceProtect,
         )
 
     async def update_protect(
@@ -134,7 +127,7 @@ class InstanceSettings(AsyncResource):
         *,
         rules_enabled: bool | Unset | None = UNSET,
         specter_enabled: bool | Unset | None = UNSET,
-    ) -> InstanceProtect:
+    ) -> models.InstanceProtect:
         """UpdateInstanceProtect: ``PATCH /instance/protect``.
 
         Args:
@@ -149,10 +142,10 @@ class InstanceSettings(AsyncResource):
             "PATCH",
             "/instance/protect",
             body={"rules_enabled": rules_enabled, "specter_enabled": specter_enabled},
-            cast_to=InstanceProtect,
+            cast_to=models.InstanceProtect,
         )
 
-    async def get_communication(self) -> InstanceCommunication:
+    async def get_communication(self) -> models.InstanceCommunication:
         """GetInstanceCommunication: ``GET /instance/communication``.
 
         Returns ``InstanceCommunication``.
@@ -162,12 +155,12 @@ class InstanceSettings(AsyncResource):
         return await self._http.request(
             "GET",
             "/instance/communication",
-            cast_to=InstanceCommunication,
+            cast_to=models.InstanceCommunication,
         )
 
     async def update_communication(
         self, *, blocked_country_codes: list[str] | Unset | None = UNSET
-    ) -> InstanceCommunication:
+    ) -> models.InstanceCommunication:
         """UpdateInstanceCommunication: ``PATCH /instance/communication``.
 
         Args:
@@ -181,10 +174,10 @@ class InstanceSettings(AsyncResource):
             "PATCH",
             "/instance/communication",
             body={"blocked_country_codes": blocked_country_codes},
-            cast_to=InstanceCommunication,
+            cast_to=models.InstanceCommunication,
         )
 
-    async def get_oauth_application_settings(self) -> OauthApplicationSettings:
+    async def get_oauth_application_settings(self) -> models.OauthApplicationSettings:
         """GetInstanceOAuthApplicationSettings: ``GET /instance/oauth_application_settings``.
 
         Returns ``OauthApplicationSettings``.
@@ -194,7 +187,7 @@ class InstanceSettings(AsyncResource):
         return await self._http.request(
             "GET",
             "/instance/oauth_application_settings",
-            cast_to=OauthApplicationSettings,
+            cast_to=models.OauthApplicationSettings,
         )
 
     async def update_oauth_application_settings(
@@ -206,7 +199,7 @@ class InstanceSettings(AsyncResource):
         client_id_metadata_documents_advertised: bool | Unset | None = UNSET,
         client_id_metadata_documents_only_allow_pre_registered_clients: bool | Unset | None = UNSET,
         client_id_metadata_documents_block_implicitly_allowed_clients: bool | Unset | None = UNSET,
-    ) -> OauthApplicationSettings:
+    ) -> models.OauthApplicationSettings:
         """UpdateInstanceOAuthApplicationSettings: ``PATCH /instance/oauth_application_settings``.
 
         Args:
@@ -232,7 +225,7 @@ class InstanceSettings(AsyncResource):
                 "client_id_metadata_documents_only_allow_pre_registered_clients": client_id_metadata_documents_only_allow_pre_registered_clients,
                 "client_id_metadata_documents_block_implicitly_allowed_clients": client_id_metadata_documents_block_implicitly_allowed_clients,
             },
-            cast_to=OauthApplicationSettings,
+            cast_to=models.OauthApplicationSettings,
         )
 
     async def change_domain(
@@ -254,7 +247,7 @@ class InstanceSettings(AsyncResource):
             cast_to=type(None),
         )
 
-    async def get_organization_settings(self) -> OrganizationSettings:
+    async def get_organization_settings(self) -> models.OrganizationSettings:
         """GetInstanceOrganizationSettings: ``GET /instance/organization_settings``.
 
         Returns ``OrganizationSettings``.
@@ -264,7 +257,7 @@ class InstanceSettings(AsyncResource):
         return await self._http.request(
             "GET",
             "/instance/organization_settings",
-            cast_to=OrganizationSettings,
+            cast_to=models.OrganizationSettings,
         )
 
     async def update_organization_settings(
@@ -278,7 +271,7 @@ class InstanceSettings(AsyncResource):
         domains_enrollment_modes: list[str] | Unset = UNSET,
         creator_role_id: str | Unset | None = UNSET,
         domains_default_role_id: str | Unset | None = UNSET,
-    ) -> OrganizationSettings:
+    ) -> models.OrganizationSettings:
         """UpdateInstanceOrganizationSettings: ``PATCH /instance/organization_settings``.
 
         Args:
@@ -308,5 +301,5 @@ class InstanceSettings(AsyncResource):
                 "creator_role_id": creator_role_id,
                 "domains_default_role_id": domains_default_role_id,
             },
-            cast_to=OrganizationSettings,
+            cast_to=models.OrganizationSettings,
         )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import CreateBulkInvitationsBodyItemParams, Invitation, RevokeInvitation
 
 __all__ = ["Invitations"]
 
@@ -31,7 +31,7 @@ class Invitations(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Invitation]:
+    ) -> AsyncPaginator[models.Invitation]:
         """ListInvitations: ``GET /invitations``, paginated.
 
         Args:
@@ -59,7 +59,7 @@ class Invitations(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=Invitation,
+            item_type=models.Invitation,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
@@ -76,7 +76,7 @@ class Invitations(AsyncResource):
         ignore_existing: bool | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
         template_slug: str | Unset = UNSET,
-    ) -> Invitation:
+    ) -> models.Invitation:
         """CreateInvitation: ``POST /invitations``.
 
         Args:
@@ -104,12 +104,12 @@ class Invitations(AsyncResource):
                 "expires_in_days": expires_in_days,
                 "template_slug": template_slug,
             },
-            cast_to=Invitation,
+            cast_to=models.Invitation,
         )
 
     async def bulk_create(
-        self, *, body: builtins.list[CreateBulkInvitationsBodyItemParams | dict[str, Any]]
-    ) -> builtins.list[Invitation]:
+        self, *, body: builtins.list[models.CreateBulkInvitationsBodyItemParams | dict[str, Any]]
+    ) -> builtins.list[models.Invitation]:
         """CreateBulkInvitations: ``POST /invitations/bulk``.
 
         Args:
@@ -123,10 +123,10 @@ class Invitations(AsyncResource):
             "POST",
             "/invitations/bulk",
             body=body,
-            cast_to=builtins.list[Invitation],
+            cast_to=builtins.list[models.Invitation],
         )
 
-    async def revoke(self, invitation_id: str) -> RevokeInvitation:
+    async def revoke(self, invitation_id: str) -> models.RevokeInvitation:
         """RevokeInvitation: ``POST /invitations/{invitation_id}/revoke``.
 
         Args:
@@ -139,5 +139,5 @@ class Invitations(AsyncResource):
         return await self._http.request(
             "POST",
             f"/invitations/{_segment('invitation_id', invitation_id)}/revoke",
-            cast_to=RevokeInvitation,
+            cast_to=models.RevokeInvitation,
         )

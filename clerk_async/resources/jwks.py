@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
-from ..models import Jwks as JwksModel
 
 __all__ = ["Jwks"]
 
@@ -14,7 +14,7 @@ class Jwks(AsyncResource):
 
     __slots__ = ()
 
-    async def get_jwks(self) -> JwksModel:
+    async def get_jwks(self) -> models.Jwks:
         """GetJWKS: ``GET /jwks``.
 
         Returns ``Jwks``.
@@ -24,5 +24,5 @@ class Jwks(AsyncResource):
         return await self._http.request(
             "GET",
             "/jwks",
-            cast_to=JwksModel,
+            cast_to=models.Jwks,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, JwtTemplate
 
 __all__ = ["JwtTemplates"]
 
@@ -27,7 +27,7 @@ class JwtTemplates(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[JwtTemplate]:
+    ) -> AsyncPaginator[models.JwtTemplate]:
         """ListJWTTemplates: ``GET /jwt_templates``, paginated.
 
         Args:
@@ -45,7 +45,7 @@ class JwtTemplates(AsyncResource):
             self._http,
             "/jwt_templates",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=JwtTemplate,
+            item_type=models.JwtTemplate,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
@@ -62,7 +62,7 @@ class JwtTemplates(AsyncResource):
         custom_signing_key: bool | Unset = UNSET,
         signing_algorithm: str | Unset | None = UNSET,
         signing_key: str | Unset | None = UNSET,
-    ) -> JwtTemplate:
+    ) -> models.JwtTemplate:
         """CreateJWTTemplate: ``POST /jwt_templates``.
 
         Args:
@@ -90,10 +90,10 @@ class JwtTemplates(AsyncResource):
                 "signing_algorithm": signing_algorithm,
                 "signing_key": signing_key,
             },
-            cast_to=JwtTemplate,
+            cast_to=models.JwtTemplate,
         )
 
-    async def get(self, template_id: str) -> JwtTemplate:
+    async def get(self, template_id: str) -> models.JwtTemplate:
         """GetJWTTemplate: ``GET /jwt_templates/{template_id}``.
 
         Args:
@@ -106,7 +106,7 @@ class JwtTemplates(AsyncResource):
         return await self._http.request(
             "GET",
             f"/jwt_templates/{_segment('template_id', template_id)}",
-            cast_to=JwtTemplate,
+            cast_to=models.JwtTemplate,
         )
 
     async def update(
@@ -120,7 +120,7 @@ class JwtTemplates(AsyncResource):
         custom_signing_key: bool | Unset = UNSET,
         signing_algorithm: str | Unset | None = UNSET,
         signing_key: str | Unset | None = UNSET,
-    ) -> JwtTemplate:
+    ) -> models.JwtTemplate:
         """UpdateJWTTemplate: ``PATCH /jwt_templates/{template_id}``.
 
         Args:
@@ -149,10 +149,10 @@ class JwtTemplates(AsyncResource):
                 "signing_algorithm": signing_algorithm,
                 "signing_key": signing_key,
             },
-            cast_to=JwtTemplate,
+            cast_to=models.JwtTemplate,
         )
 
-    async def delete(self, template_id: str) -> DeletedObject:
+    async def delete(self, template_id: str) -> models.DeletedObject:
         """DeleteJWTTemplate: ``DELETE /jwt_templates/{template_id}``.
 
         Args:
@@ -165,5 +165,5 @@ class JwtTemplates(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/jwt_templates/{_segment('template_id', template_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

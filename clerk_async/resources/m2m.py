@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import CreateM2MToken, GetM2MTokensItem, RevokeM2MToken, VerifyM2MToken
 
 __all__ = ["M2m"]
 
@@ -29,7 +29,7 @@ class M2m(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[GetM2MTokensItem]:
+    ) -> AsyncPaginator[models.GetM2MTokensItem]:
         """getM2MTokens: ``GET /m2m_tokens``, paginated.
 
         Args:
@@ -55,7 +55,7 @@ class M2m(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=GetM2MTokensItem,
+            item_type=models.GetM2MTokensItem,
             envelope="m2m_tokens",
             max_items=max_items,
             concurrency=concurrency,
@@ -69,7 +69,7 @@ class M2m(AsyncResource):
         seconds_until_expiration: float | Unset | None = UNSET,
         claims: Any | Unset | None = UNSET,
         min_remaining_ttl_seconds: int | Unset = UNSET,
-    ) -> CreateM2MToken:
+    ) -> models.CreateM2MToken:
         """createM2MToken: ``POST /m2m_tokens``.
 
         Args:
@@ -91,12 +91,12 @@ class M2m(AsyncResource):
                 "claims": claims,
                 "min_remaining_ttl_seconds": min_remaining_ttl_seconds,
             },
-            cast_to=CreateM2MToken,
+            cast_to=models.CreateM2MToken,
         )
 
     async def revoke_token(
         self, m2m_token_id: str, *, revocation_reason: str | Unset | None = UNSET
-    ) -> RevokeM2MToken:
+    ) -> models.RevokeM2MToken:
         """revokeM2MToken: ``POST /m2m_tokens/{m2m_token_id}/revoke``.
 
         Args:
@@ -111,10 +111,10 @@ class M2m(AsyncResource):
             "POST",
             f"/m2m_tokens/{_segment('m2m_token_id', m2m_token_id)}/revoke",
             body={"revocation_reason": revocation_reason},
-            cast_to=RevokeM2MToken,
+            cast_to=models.RevokeM2MToken,
         )
 
-    async def verify_token(self, *, token: str) -> VerifyM2MToken:
+    async def verify_token(self, *, token: str) -> models.VerifyM2MToken:
         """verifyM2MToken: ``POST /m2m_tokens/verify``.
 
         Args:
@@ -128,5 +128,5 @@ class M2m(AsyncResource):
             "POST",
             "/m2m_tokens/verify",
             body={"token": token},
-            cast_to=VerifyM2MToken,
+            cast_to=models.VerifyM2MToken,
         )

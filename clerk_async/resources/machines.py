@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import builtins
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateMachine,
-    DeleteMachine,
-    DeleteMachineScope,
-    GetMachineSecretKey,
-    Machine,
-    MachineScope,
-    RotateMachineSecretKey,
-)
 
 __all__ = ["Machines"]
 
@@ -36,7 +28,7 @@ class Machines(AsyncResource):
         order_by: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Machine]:
+    ) -> AsyncPaginator[models.Machine]:
         """ListMachines: ``GET /machines``, paginated.
 
         Args:
@@ -55,7 +47,7 @@ class Machines(AsyncResource):
             self._http,
             "/machines",
             query={"limit": limit, "offset": offset, "query": query, "order_by": order_by},
-            item_type=Machine,
+            item_type=models.Machine,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -68,7 +60,7 @@ class Machines(AsyncResource):
         name: str,
         scoped_machines: builtins.list[str] | Unset = UNSET,
         default_token_ttl: int | Unset = UNSET,
-    ) -> CreateMachine:
+    ) -> models.CreateMachine:
         """CreateMachine: ``POST /machines``.
 
         Args:
@@ -88,10 +80,10 @@ class Machines(AsyncResource):
                 "scoped_machines": scoped_machines,
                 "default_token_ttl": default_token_ttl,
             },
-            cast_to=CreateMachine,
+            cast_to=models.CreateMachine,
         )
 
-    async def get(self, machine_id: str) -> Machine:
+    async def get(self, machine_id: str) -> models.Machine:
         """GetMachine: ``GET /machines/{machine_id}``.
 
         Args:
@@ -104,12 +96,12 @@ class Machines(AsyncResource):
         return await self._http.request(
             "GET",
             f"/machines/{_segment('machine_id', machine_id)}",
-            cast_to=Machine,
+            cast_to=models.Machine,
         )
 
     async def update(
         self, machine_id: str, *, name: str | Unset = UNSET, default_token_ttl: int | Unset = UNSET
-    ) -> Machine:
+    ) -> models.Machine:
         """UpdateMachine: ``PATCH /machines/{machine_id}``.
 
         Args:
@@ -125,10 +117,10 @@ class Machines(AsyncResource):
             "PATCH",
             f"/machines/{_segment('machine_id', machine_id)}",
             body={"name": name, "default_token_ttl": default_token_ttl},
-            cast_to=Machine,
+            cast_to=models.Machine,
         )
 
-    async def delete(self, machine_id: str) -> DeleteMachine:
+    async def delete(self, machine_id: str) -> models.DeleteMachine:
         """DeleteMachine: ``DELETE /machines/{machine_id}``.
 
         Args:
@@ -141,10 +133,10 @@ class Machines(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/machines/{_segment('machine_id', machine_id)}",
-            cast_to=DeleteMachine,
+            cast_to=models.DeleteMachine,
         )
 
-    async def get_secret_key(self, machine_id: str) -> GetMachineSecretKey:
+    async def get_secret_key(self, machine_id: str) -> models.GetMachineSecretKey:
         """GetMachineSecretKey: ``GET /machines/{machine_id}/secret_key``.
 
         Args:
@@ -157,12 +149,12 @@ class Machines(AsyncResource):
         return await self._http.request(
             "GET",
             f"/machines/{_segment('machine_id', machine_id)}/secret_key",
-            cast_to=GetMachineSecretKey,
+            cast_to=models.GetMachineSecretKey,
         )
 
     async def rotate_secret_key(
         self, machine_id: str, *, previous_token_ttl: int
-    ) -> RotateMachineSecretKey:
+    ) -> models.RotateMachineSecretKey:
         """RotateMachineSecretKey: ``POST /machines/{machine_id}/secret_key/rotate``.
 
         Args:
@@ -177,10 +169,10 @@ class Machines(AsyncResource):
             "POST",
             f"/machines/{_segment('machine_id', machine_id)}/secret_key/rotate",
             body={"previous_token_ttl": previous_token_ttl},
-            cast_to=RotateMachineSecretKey,
+            cast_to=models.RotateMachineSecretKey,
         )
 
-    async def create_scope(self, machine_id: str, *, to_machine_id: str) -> MachineScope:
+    async def create_scope(self, machine_id: str, *, to_machine_id: str) -> models.MachineScope:
         """CreateMachineScope: ``POST /machines/{machine_id}/scopes``.
 
         Args:
@@ -195,10 +187,12 @@ class Machines(AsyncResource):
             "POST",
             f"/machines/{_segment('machine_id', machine_id)}/scopes",
             body={"to_machine_id": to_machine_id},
-            cast_to=MachineScope,
+            cast_to=models.MachineScope,
         )
 
-    async def delete_scope(self, machine_id: str, other_machine_id: str) -> DeleteMachineScope:
+    async def delete_scope(
+        self, machine_id: str, other_machine_id: str
+    ) -> models.DeleteMachineScope:
         """DeleteMachineScope: ``DELETE /machines/{machine_id}/scopes/{other_machine_id}``.
 
         Args:
@@ -212,5 +206,5 @@ class Machines(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/machines/{_segment('machine_id', machine_id)}/scopes/{_segment('other_machine_id', other_machine_id)}",
-            cast_to=DeleteMachineScope,
+            cast_to=models.DeleteMachineScope,
         )

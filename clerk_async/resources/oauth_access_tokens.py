@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import cast
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from ..models import VerifyOauthAccessToken1, VerifyOauthAccessToken2
 
 __all__ = ["OauthAccessTokens"]
 
@@ -19,7 +19,7 @@ class OauthAccessTokens(AsyncResource):
 
     async def verify(
         self, *, access_token: str | Unset = UNSET, secret: str | Unset = UNSET
-    ) -> VerifyOauthAccessToken1 | VerifyOauthAccessToken2:
+    ) -> models.VerifyOauthAccessToken1 | models.VerifyOauthAccessToken2:
         """verifyOAuthAccessToken: ``POST /oauth_applications/access_tokens/verify``.
 
         Args:
@@ -35,7 +35,7 @@ class OauthAccessTokens(AsyncResource):
             "/oauth_applications/access_tokens/verify",
             body={"access_token": access_token, "secret": secret},
             cast_to=cast(
-                "type[VerifyOauthAccessToken1 | VerifyOauthAccessToken2]",
-                VerifyOauthAccessToken1 | VerifyOauthAccessToken2,
+                "type[models.VerifyOauthAccessToken1 | models.VerifyOauthAccessToken2]",
+                models.VerifyOauthAccessToken1 | models.VerifyOauthAccessToken2,
             ),
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import builtins
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, FileContent, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, OauthApplication, OauthApplicationWithSecret
 
 __all__ = ["OauthApplications"]
 
@@ -28,7 +28,7 @@ class OauthApplications(AsyncResource):
         name_query: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OauthApplication]:
+    ) -> AsyncPaginator[models.OauthApplication]:
         """ListOAuthApplications: ``GET /oauth_applications``, paginated.
 
         Args:
@@ -52,7 +52,7 @@ class OauthApplications(AsyncResource):
                 "order_by": order_by,
                 "name_query": name_query,
             },
-            item_type=OauthApplication,
+            item_type=models.OauthApplication,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -69,7 +69,7 @@ class OauthApplications(AsyncResource):
         consent_screen_enabled: bool | Unset | None = UNSET,
         pkce_required: bool | Unset | None = UNSET,
         public: bool | Unset | None = UNSET,
-    ) -> OauthApplicationWithSecret:
+    ) -> models.OauthApplicationWithSecret:
         """CreateOAuthApplication: ``POST /oauth_applications``.
 
         Args:
@@ -97,10 +97,10 @@ class OauthApplications(AsyncResource):
                 "pkce_required": pkce_required,
                 "public": public,
             },
-            cast_to=OauthApplicationWithSecret,
+            cast_to=models.OauthApplicationWithSecret,
         )
 
-    async def get(self, oauth_application_id: str) -> OauthApplication:
+    async def get(self, oauth_application_id: str) -> models.OauthApplication:
         """GetOAuthApplication: ``GET /oauth_applications/{oauth_application_id}``.
 
         Args:
@@ -113,7 +113,7 @@ class OauthApplications(AsyncResource):
         return await self._http.request(
             "GET",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
-            cast_to=OauthApplication,
+            cast_to=models.OauthApplication,
         )
 
     async def update(
@@ -127,7 +127,7 @@ class OauthApplications(AsyncResource):
         consent_screen_enabled: bool | Unset | None = UNSET,
         pkce_required: bool | Unset | None = UNSET,
         public: bool | Unset | None = UNSET,
-    ) -> OauthApplication:
+    ) -> models.OauthApplication:
         """UpdateOAuthApplication: ``PATCH /oauth_applications/{oauth_application_id}``.
 
         Args:
@@ -156,10 +156,10 @@ class OauthApplications(AsyncResource):
                 "pkce_required": pkce_required,
                 "public": public,
             },
-            cast_to=OauthApplication,
+            cast_to=models.OauthApplication,
         )
 
-    async def delete(self, oauth_application_id: str) -> DeletedObject:
+    async def delete(self, oauth_application_id: str) -> models.DeletedObject:
         """DeleteOAuthApplication: ``DELETE /oauth_applications/{oauth_application_id}``.
 
         Args:
@@ -172,12 +172,12 @@ class OauthApplications(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
     async def upload_logo(
         self, oauth_application_id: str, *, file: FileContent, uploader_user_id: str | Unset = UNSET
-    ) -> OauthApplication:
+    ) -> models.OauthApplication:
         """UploadOAuthApplicationLogo: ``PUT /oauth_applications/{oauth_application_id}/logo``.
 
         Args:
@@ -193,10 +193,10 @@ class OauthApplications(AsyncResource):
             "PUT",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/logo",
             files={"file": file, "uploader_user_id": uploader_user_id},
-            cast_to=OauthApplication,
+            cast_to=models.OauthApplication,
         )
 
-    async def rotate_secret(self, oauth_application_id: str) -> OauthApplicationWithSecret:
+    async def rotate_secret(self, oauth_application_id: str) -> models.OauthApplicationWithSecret:
         """RotateOAuthApplicationSecret: ``POST /oauth_applications/{oauth_application_id}/rotate_secret``.
 
         Args:
@@ -209,7 +209,7 @@ class OauthApplications(AsyncResource):
         return await self._http.request(
             "POST",
             f"/oauth_applications/{_segment('oauth_application_id', oauth_application_id)}/rotate_secret",
-            cast_to=OauthApplicationWithSecret,
+            cast_to=models.OauthApplicationWithSecret,
         )
 
     async def revoke_token(self, oauth_application_id: str, *, token: str) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import builtins
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, OrganizationDomain
 
 __all__ = ["OrganizationDomains"]
 
@@ -29,7 +29,7 @@ class OrganizationDomains(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationDomain]:
+    ) -> AsyncPaginator[models.OrganizationDomain]:
         """ListOrganizationDomains: ``GET /organizations/{organization_id}/domains``, paginated.
 
         Args:
@@ -54,7 +54,7 @@ class OrganizationDomains(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=OrganizationDomain,
+            item_type=models.OrganizationDomain,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -68,7 +68,7 @@ class OrganizationDomains(AsyncResource):
         name: str | Unset = UNSET,
         enrollment_mode: str | Unset = UNSET,
         verified: bool | Unset | None = UNSET,
-    ) -> OrganizationDomain:
+    ) -> models.OrganizationDomain:
         """CreateOrganizationDomain: ``POST /organizations/{organization_id}/domains``.
 
         Args:
@@ -85,7 +85,7 @@ class OrganizationDomains(AsyncResource):
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/domains",
             body={"name": name, "enrollment_mode": enrollment_mode, "verified": verified},
-            cast_to=OrganizationDomain,
+            cast_to=models.OrganizationDomain,
         )
 
     async def update(
@@ -95,7 +95,7 @@ class OrganizationDomains(AsyncResource):
         *,
         enrollment_mode: str | Unset | None = UNSET,
         verified: bool | Unset | None = UNSET,
-    ) -> OrganizationDomain:
+    ) -> models.OrganizationDomain:
         """UpdateOrganizationDomain: ``PATCH /organizations/{organization_id}/domains/{domain_id}``.
 
         Args:
@@ -112,10 +112,10 @@ class OrganizationDomains(AsyncResource):
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}",
             body={"enrollment_mode": enrollment_mode, "verified": verified},
-            cast_to=OrganizationDomain,
+            cast_to=models.OrganizationDomain,
         )
 
-    async def delete(self, organization_id: str, domain_id: str) -> DeletedObject:
+    async def delete(self, organization_id: str, domain_id: str) -> models.DeletedObject:
         """DeleteOrganizationDomain: ``DELETE /organizations/{organization_id}/domains/{domain_id}``.
 
         Args:
@@ -129,10 +129,12 @@ class OrganizationDomains(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def verify_ownership(self, organization_id: str, domain_id: str) -> OrganizationDomain:
+    async def verify_ownership(
+        self, organization_id: str, domain_id: str
+    ) -> models.OrganizationDomain:
         """VerifyOrganizationDomainOwnership: ``POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership``.
 
         Args:
@@ -146,7 +148,7 @@ class OrganizationDomains(AsyncResource):
         return await self._http.request(
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/domains/{_segment('domain_id', domain_id)}/verify_ownership",
-            cast_to=OrganizationDomain,
+            cast_to=models.OrganizationDomain,
         )
 
     def list_all(
@@ -162,7 +164,7 @@ class OrganizationDomains(AsyncResource):
         limit: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationDomain]:
+    ) -> AsyncPaginator[models.OrganizationDomain]:
         """ListAllOrganizationDomains: ``GET /organization_domains``, paginated.
 
         Args:
@@ -194,7 +196,7 @@ class OrganizationDomains(AsyncResource):
                 "offset": offset,
                 "limit": limit,
             },
-            item_type=OrganizationDomain,
+            item_type=models.OrganizationDomain,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,

@@ -7,16 +7,11 @@ import builtins
 import warnings
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateOrganizationInvitationBulkBodyItemParams,
-    OrganizationInvitation,
-    OrganizationInvitationWithPublicOrganizationData,
-)
-from ..models import OrganizationInvitations as OrganizationInvitationsModel
 
 __all__ = ["OrganizationInvitations"]
 
@@ -36,7 +31,7 @@ class OrganizationInvitations(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationInvitationWithPublicOrganizationData]:
+    ) -> AsyncPaginator[models.OrganizationInvitationWithPublicOrganizationData]:
         """ListInstanceOrganizationInvitations: ``GET /organization_invitations``, paginated.
 
         Args:
@@ -62,7 +57,7 @@ class OrganizationInvitations(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=OrganizationInvitationWithPublicOrganizationData,
+            item_type=models.OrganizationInvitationWithPublicOrganizationData,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -80,7 +75,7 @@ class OrganizationInvitations(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationInvitation]:
+    ) -> AsyncPaginator[models.OrganizationInvitation]:
         """ListOrganizationInvitations: ``GET /organizations/{organization_id}/invitations``, paginated.
 
         Args:
@@ -107,7 +102,7 @@ class OrganizationInvitations(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=OrganizationInvitation,
+            item_type=models.OrganizationInvitation,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -126,7 +121,7 @@ class OrganizationInvitations(AsyncResource):
         redirect_url: str | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
         notify: bool | Unset | None = UNSET,
-    ) -> OrganizationInvitation:
+    ) -> models.OrganizationInvitation:
         """CreateOrganizationInvitation: ``POST /organizations/{organization_id}/invitations``.
 
         Args:
@@ -157,15 +152,15 @@ class OrganizationInvitations(AsyncResource):
                 "expires_in_days": expires_in_days,
                 "notify": notify,
             },
-            cast_to=OrganizationInvitation,
+            cast_to=models.OrganizationInvitation,
         )
 
     async def bulk_create(
         self,
         organization_id: str,
         *,
-        body: builtins.list[CreateOrganizationInvitationBulkBodyItemParams | dict[str, Any]],
-    ) -> OrganizationInvitationsModel:
+        body: builtins.list[models.CreateOrganizationInvitationBulkBodyItemParams | dict[str, Any]],
+    ) -> models.OrganizationInvitations:
         """CreateOrganizationInvitationBulk: ``POST /organizations/{organization_id}/invitations/bulk``.
 
         Args:
@@ -180,7 +175,7 @@ class OrganizationInvitations(AsyncResource):
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/bulk",
             body=body,
-            cast_to=OrganizationInvitationsModel,
+            cast_to=models.OrganizationInvitations,
         )
 
     def list_pending(
@@ -191,7 +186,7 @@ class OrganizationInvitations(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationInvitation]:
+    ) -> AsyncPaginator[models.OrganizationInvitation]:
         """ListPendingOrganizationInvitations: ``GET /organizations/{organization_id}/invitations/pending``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -217,14 +212,14 @@ class OrganizationInvitations(AsyncResource):
             self._http,
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/pending",
             query={"limit": limit, "offset": offset},
-            item_type=OrganizationInvitation,
+            item_type=models.OrganizationInvitation,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def get(self, organization_id: str, invitation_id: str) -> OrganizationInvitation:
+    async def get(self, organization_id: str, invitation_id: str) -> models.OrganizationInvitation:
         """GetOrganizationInvitation: ``GET /organizations/{organization_id}/invitations/{invitation_id}``.
 
         Args:
@@ -238,7 +233,7 @@ class OrganizationInvitations(AsyncResource):
         return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/{_segment('invitation_id', invitation_id)}",
-            cast_to=OrganizationInvitation,
+            cast_to=models.OrganizationInvitation,
         )
 
     async def revoke(
@@ -247,7 +242,7 @@ class OrganizationInvitations(AsyncResource):
         invitation_id: str,
         *,
         requesting_user_id: str | Unset | None = UNSET,
-    ) -> OrganizationInvitation:
+    ) -> models.OrganizationInvitation:
         """RevokeOrganizationInvitation: ``POST /organizations/{organization_id}/invitations/{invitation_id}/revoke``.
 
         Args:
@@ -263,5 +258,5 @@ class OrganizationInvitations(AsyncResource):
             "POST",
             f"/organizations/{_segment('organization_id', organization_id)}/invitations/{_segment('invitation_id', invitation_id)}/revoke",
             body={"requesting_user_id": requesting_user_id},
-            cast_to=OrganizationInvitation,
+            cast_to=models.OrganizationInvitation,
         )

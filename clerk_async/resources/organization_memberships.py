@@ -6,11 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import OrganizationMembership
 
 __all__ = ["OrganizationMemberships"]
 
@@ -44,7 +44,7 @@ class OrganizationMemberships(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationMembership]:
+    ) -> AsyncPaginator[models.OrganizationMembership]:
         """ListOrganizationMemberships: ``GET /organizations/{organization_id}/memberships``, paginated.
 
         Args:
@@ -97,7 +97,7 @@ class OrganizationMemberships(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=OrganizationMembership,
+            item_type=models.OrganizationMembership,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -112,7 +112,7 @@ class OrganizationMemberships(AsyncResource):
         role: str,
         public_metadata: dict[str, Any] | Unset | None = UNSET,
         private_metadata: dict[str, Any] | Unset | None = UNSET,
-    ) -> OrganizationMembership:
+    ) -> models.OrganizationMembership:
         """CreateOrganizationMembership: ``POST /organizations/{organization_id}/memberships``.
 
         Args:
@@ -135,12 +135,12 @@ class OrganizationMemberships(AsyncResource):
                 "public_metadata": public_metadata,
                 "private_metadata": private_metadata,
             },
-            cast_to=OrganizationMembership,
+            cast_to=models.OrganizationMembership,
         )
 
     async def update(
         self, organization_id: str, user_id: str, *, role: str
-    ) -> OrganizationMembership:
+    ) -> models.OrganizationMembership:
         """UpdateOrganizationMembership: ``PATCH /organizations/{organization_id}/memberships/{user_id}``.
 
         Args:
@@ -156,10 +156,10 @@ class OrganizationMemberships(AsyncResource):
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}",
             body={"role": role},
-            cast_to=OrganizationMembership,
+            cast_to=models.OrganizationMembership,
         )
 
-    async def delete(self, organization_id: str, user_id: str) -> OrganizationMembership:
+    async def delete(self, organization_id: str, user_id: str) -> models.OrganizationMembership:
         """DeleteOrganizationMembership: ``DELETE /organizations/{organization_id}/memberships/{user_id}``.
 
         Args:
@@ -173,7 +173,7 @@ class OrganizationMemberships(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}",
-            cast_to=OrganizationMembership,
+            cast_to=models.OrganizationMembership,
         )
 
     async def update_metadata(
@@ -183,7 +183,7 @@ class OrganizationMemberships(AsyncResource):
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> OrganizationMembership:
+    ) -> models.OrganizationMembership:
         """UpdateOrganizationMembershipMetadata: ``PATCH /organizations/{organization_id}/memberships/{user_id}/metadata``.
 
         Args:
@@ -200,5 +200,5 @@ class OrganizationMemberships(AsyncResource):
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/memberships/{_segment('user_id', user_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
-            cast_to=OrganizationMembership,
+            cast_to=models.OrganizationMembership,
         )

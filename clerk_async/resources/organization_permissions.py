@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, Permission
 
 __all__ = ["OrganizationPermissions"]
 
@@ -26,7 +26,7 @@ class OrganizationPermissions(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Permission]:
+    ) -> AsyncPaginator[models.Permission]:
         """ListOrganizationPermissions: ``GET /organization_permissions``, paginated.
 
         Args:
@@ -45,14 +45,16 @@ class OrganizationPermissions(AsyncResource):
             self._http,
             "/organization_permissions",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
-            item_type=Permission,
+            item_type=models.Permission,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def create(self, *, name: str, key: str, description: str | Unset = UNSET) -> Permission:
+    async def create(
+        self, *, name: str, key: str, description: str | Unset = UNSET
+    ) -> models.Permission:
         """CreateOrganizationPermission: ``POST /organization_permissions``.
 
         Args:
@@ -68,10 +70,10 @@ class OrganizationPermissions(AsyncResource):
             "POST",
             "/organization_permissions",
             body={"name": name, "key": key, "description": description},
-            cast_to=Permission,
+            cast_to=models.Permission,
         )
 
-    async def get(self, permission_id: str) -> Permission:
+    async def get(self, permission_id: str) -> models.Permission:
         """GetOrganizationPermission: ``GET /organization_permissions/{permission_id}``.
 
         Args:
@@ -84,7 +86,7 @@ class OrganizationPermissions(AsyncResource):
         return await self._http.request(
             "GET",
             f"/organization_permissions/{_segment('permission_id', permission_id)}",
-            cast_to=Permission,
+            cast_to=models.Permission,
         )
 
     async def update(
@@ -94,7 +96,7 @@ class OrganizationPermissions(AsyncResource):
         name: str | Unset = UNSET,
         key: str | Unset = UNSET,
         description: str | Unset = UNSET,
-    ) -> Permission:
+    ) -> models.Permission:
         """UpdateOrganizationPermission: ``PATCH /organization_permissions/{permission_id}``.
 
         Args:
@@ -111,10 +113,10 @@ class OrganizationPermissions(AsyncResource):
             "PATCH",
             f"/organization_permissions/{_segment('permission_id', permission_id)}",
             body={"name": name, "key": key, "description": description},
-            cast_to=Permission,
+            cast_to=models.Permission,
         )
 
-    async def delete(self, permission_id: str) -> DeletedObject:
+    async def delete(self, permission_id: str) -> models.DeletedObject:
         """DeleteOrganizationPermission: ``DELETE /organization_permissions/{permission_id}``.
 
         Args:
@@ -127,5 +129,5 @@ class OrganizationPermissions(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organization_permissions/{_segment('permission_id', permission_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import builtins
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, Role
 
 __all__ = ["OrganizationRoles"]
 
@@ -28,7 +28,7 @@ class OrganizationRoles(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Role]:
+    ) -> AsyncPaginator[models.Role]:
         """ListOrganizationRoles: ``GET /organization_roles``, paginated.
 
         Args:
@@ -47,7 +47,7 @@ class OrganizationRoles(AsyncResource):
             self._http,
             "/organization_roles",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
-            item_type=Role,
+            item_type=models.Role,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -62,7 +62,7 @@ class OrganizationRoles(AsyncResource):
         description: str | Unset | None = UNSET,
         permissions: builtins.list[str] | Unset | None = UNSET,
         include_in_initial_role_set: bool | Unset | None = UNSET,
-    ) -> Role:
+    ) -> models.Role:
         """CreateOrganizationRole: ``POST /organization_roles``.
 
         Args:
@@ -86,10 +86,10 @@ class OrganizationRoles(AsyncResource):
                 "permissions": permissions,
                 "include_in_initial_role_set": include_in_initial_role_set,
             },
-            cast_to=Role,
+            cast_to=models.Role,
         )
 
-    async def get(self, organization_role_id: str) -> Role:
+    async def get(self, organization_role_id: str) -> models.Role:
         """GetOrganizationRole: ``GET /organization_roles/{organization_role_id}``.
 
         Args:
@@ -102,7 +102,7 @@ class OrganizationRoles(AsyncResource):
         return await self._http.request(
             "GET",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
-            cast_to=Role,
+            cast_to=models.Role,
         )
 
     async def update(
@@ -113,7 +113,7 @@ class OrganizationRoles(AsyncResource):
         key: str | Unset | None = UNSET,
         description: str | Unset | None = UNSET,
         permissions: builtins.list[str] | Unset | None = UNSET,
-    ) -> Role:
+    ) -> models.Role:
         """UpdateOrganizationRole: ``PATCH /organization_roles/{organization_role_id}``.
 
         Args:
@@ -131,10 +131,10 @@ class OrganizationRoles(AsyncResource):
             "PATCH",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
             body={"name": name, "key": key, "description": description, "permissions": permissions},
-            cast_to=Role,
+            cast_to=models.Role,
         )
 
-    async def delete(self, organization_role_id: str) -> DeletedObject:
+    async def delete(self, organization_role_id: str) -> models.DeletedObject:
         """DeleteOrganizationRole: ``DELETE /organization_roles/{organization_role_id}``.
 
         Args:
@@ -147,10 +147,10 @@ class OrganizationRoles(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def assign_permission(self, organization_role_id: str, permission_id: str) -> Role:
+    async def assign_permission(self, organization_role_id: str, permission_id: str) -> models.Role:
         """AssignPermissionToOrganizationRole: ``POST /organization_roles/{organization_role_id}/permissions/{permission_id}``.
 
         Args:
@@ -164,10 +164,10 @@ class OrganizationRoles(AsyncResource):
         return await self._http.request(
             "POST",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}/permissions/{_segment('permission_id', permission_id)}",
-            cast_to=Role,
+            cast_to=models.Role,
         )
 
-    async def remove_permission(self, organization_role_id: str, permission_id: str) -> Role:
+    async def remove_permission(self, organization_role_id: str, permission_id: str) -> models.Role:
         """RemovePermissionFromOrganizationRole: ``DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}``.
 
         Args:
@@ -181,5 +181,5 @@ class OrganizationRoles(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organization_roles/{_segment('organization_role_id', organization_role_id)}/permissions/{_segment('permission_id', permission_id)}",
-            cast_to=Role,
+            cast_to=models.Role,
         )

@@ -6,18 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, FileContent, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CommerceCreditBalanceResponse,
-    CommerceCreditLedgerResponse,
-    CommerceSubscription,
-    DeletedObject,
-    Organization,
-    OrganizationWithLogo,
-)
 
 __all__ = ["Organizations"]
 
@@ -40,7 +33,7 @@ class Organizations(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Organization]:
+    ) -> AsyncPaginator[models.Organization]:
         """ListOrganizations: ``GET /organizations``, paginated.
 
         Args:
@@ -72,7 +65,7 @@ class Organizations(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=Organization,
+            item_type=models.Organization,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -90,7 +83,7 @@ class Organizations(AsyncResource):
         max_allowed_memberships: int | Unset | None = UNSET,
         created_at: str | Unset | None = UNSET,
         role_set_key: str | Unset | None = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """CreateOrganization: ``POST /organizations``.
 
         Args:
@@ -120,7 +113,7 @@ class Organizations(AsyncResource):
                 "created_at": created_at,
                 "role_set_key": role_set_key,
             },
-            cast_to=Organization,
+            cast_to=models.Organization,
         )
 
     async def get(
@@ -129,7 +122,7 @@ class Organizations(AsyncResource):
         *,
         include_members_count: bool | Unset = UNSET,
         include_missing_member_with_elevated_permissions: bool | Unset = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """GetOrganization: ``GET /organizations/{organization_id}``.
 
         Args:
@@ -148,7 +141,7 @@ class Organizations(AsyncResource):
                 "include_members_count": include_members_count,
                 "include_missing_member_with_elevated_permissions": include_missing_member_with_elevated_permissions,
             },
-            cast_to=Organization,
+            cast_to=models.Organization,
         )
 
     async def update(
@@ -161,7 +154,7 @@ class Organizations(AsyncResource):
         admin_delete_enabled: bool | Unset | None = UNSET,
         created_at: str | Unset | None = UNSET,
         role_set_key: str | Unset | None = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """UpdateOrganization: ``PATCH /organizations/{organization_id}``.
 
         Args:
@@ -188,10 +181,10 @@ class Organizations(AsyncResource):
                 "created_at": created_at,
                 "role_set_key": role_set_key,
             },
-            cast_to=Organization,
+            cast_to=models.Organization,
         )
 
-    async def delete(self, organization_id: str) -> DeletedObject:
+    async def delete(self, organization_id: str) -> models.DeletedObject:
         """DeleteOrganization: ``DELETE /organizations/{organization_id}``.
 
         Args:
@@ -204,7 +197,7 @@ class Organizations(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
     async def replace_metadata(
@@ -213,7 +206,7 @@ class Organizations(AsyncResource):
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """ReplaceOrganizationMetadata: ``PUT /organizations/{organization_id}/metadata``.
 
         Args:
@@ -229,7 +222,7 @@ class Organizations(AsyncResource):
             "PUT",
             f"/organizations/{_segment('organization_id', organization_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
-            cast_to=Organization,
+            cast_to=models.Organization,
         )
 
     async def merge_metadata(
@@ -238,7 +231,7 @@ class Organizations(AsyncResource):
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """MergeOrganizationMetadata: ``PATCH /organizations/{organization_id}/metadata``.
 
         Args:
@@ -254,12 +247,12 @@ class Organizations(AsyncResource):
             "PATCH",
             f"/organizations/{_segment('organization_id', organization_id)}/metadata",
             body={"public_metadata": public_metadata, "private_metadata": private_metadata},
-            cast_to=Organization,
+            cast_to=models.Organization,
         )
 
     async def upload_logo(
         self, organization_id: str, *, file: FileContent, uploader_user_id: str | Unset = UNSET
-    ) -> OrganizationWithLogo:
+    ) -> models.OrganizationWithLogo:
         """UploadOrganizationLogo: ``PUT /organizations/{organization_id}/logo``.
 
         Args:
@@ -275,10 +268,10 @@ class Organizations(AsyncResource):
             "PUT",
             f"/organizations/{_segment('organization_id', organization_id)}/logo",
             files={"file": file, "uploader_user_id": uploader_user_id},
-            cast_to=OrganizationWithLogo,
+            cast_to=models.OrganizationWithLogo,
         )
 
-    async def delete_logo(self, organization_id: str) -> Organization:
+    async def delete_logo(self, organization_id: str) -> models.Organization:
         """DeleteOrganizationLogo: ``DELETE /organizations/{organization_id}/logo``.
 
         Args:
@@ -291,10 +284,10 @@ class Organizations(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/organizations/{_segment('organization_id', organization_id)}/logo",
-            cast_to=Organization,
+            cast_to=models.Organization,
         )
 
-    async def get_billing_subscription(self, organization_id: str) -> CommerceSubscription:
+    async def get_billing_subscription(self, organization_id: str) -> models.CommerceSubscription:
         """GetOrganizationBillingSubscription: ``GET /organizations/{organization_id}/billing/subscription``.
 
         Args:
@@ -307,12 +300,12 @@ class Organizations(AsyncResource):
         return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}/billing/subscription",
-            cast_to=CommerceSubscription,
+            cast_to=models.CommerceSubscription,
         )
 
     async def get_billing_credit_balance(
         self, organization_id: str
-    ) -> CommerceCreditBalanceResponse:
+    ) -> models.CommerceCreditBalanceResponse:
         """GetOrganizationBillingCreditBalance: ``GET /organizations/{organization_id}/billing/credits``.
 
         Args:
@@ -325,7 +318,7 @@ class Organizations(AsyncResource):
         return await self._http.request(
             "GET",
             f"/organizations/{_segment('organization_id', organization_id)}/billing/credits",
-            cast_to=CommerceCreditBalanceResponse,
+            cast_to=models.CommerceCreditBalanceResponse,
         )
 
     async def adjust_billing_credit_balance(
@@ -337,7 +330,7 @@ class Organizations(AsyncResource):
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
-    ) -> CommerceCreditLedgerResponse:
+    ) -> models.CommerceCreditLedgerResponse:
         """AdjustOrganizationBillingCreditBalance: ``POST /organizations/{organization_id}/billing/credits``.
 
         Args:
@@ -362,5 +355,5 @@ class Organizations(AsyncResource):
                 "idempotency_key": idempotency_key,
                 "note": note,
             },
-            cast_to=CommerceCreditLedgerResponse,
+            cast_to=models.CommerceCreditLedgerResponse,
         )

@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    AttemptPhoneNumberVerification,
-    DeletedObject,
-    PhoneNumber,
-    PreparePhoneNumberVerification,
-)
 
 __all__ = ["PhoneNumbers"]
 
@@ -29,7 +24,7 @@ class PhoneNumbers(AsyncResource):
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         reserved_for_second_factor: bool | Unset | None = UNSET,
-    ) -> PhoneNumber:
+    ) -> models.PhoneNumber:
         """CreatePhoneNumber: ``POST /phone_numbers``.
 
         Args:
@@ -53,10 +48,10 @@ class PhoneNumbers(AsyncResource):
                 "primary": primary,
                 "reserved_for_second_factor": reserved_for_second_factor,
             },
-            cast_to=PhoneNumber,
+            cast_to=models.PhoneNumber,
         )
 
-    async def get(self, phone_number_id: str) -> PhoneNumber:
+    async def get(self, phone_number_id: str) -> models.PhoneNumber:
         """GetPhoneNumber: ``GET /phone_numbers/{phone_number_id}``.
 
         Args:
@@ -69,7 +64,7 @@ class PhoneNumbers(AsyncResource):
         return await self._http.request(
             "GET",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
-            cast_to=PhoneNumber,
+            cast_to=models.PhoneNumber,
         )
 
     async def update(
@@ -79,7 +74,7 @@ class PhoneNumbers(AsyncResource):
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         reserved_for_second_factor: bool | Unset | None = UNSET,
-    ) -> PhoneNumber:
+    ) -> models.PhoneNumber:
         """UpdatePhoneNumber: ``PATCH /phone_numbers/{phone_number_id}``.
 
         Args:
@@ -100,10 +95,10 @@ class PhoneNumbers(AsyncResource):
                 "primary": primary,
                 "reserved_for_second_factor": reserved_for_second_factor,
             },
-            cast_to=PhoneNumber,
+            cast_to=models.PhoneNumber,
         )
 
-    async def delete(self, phone_number_id: str) -> DeletedObject:
+    async def delete(self, phone_number_id: str) -> models.DeletedObject:
         """DeletePhoneNumber: ``DELETE /phone_numbers/{phone_number_id}``.
 
         Args:
@@ -116,10 +111,12 @@ class PhoneNumbers(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def prepare_verification(self, phone_number_id: str) -> PreparePhoneNumberVerification:
+    async def prepare_verification(
+        self, phone_number_id: str
+    ) -> models.PreparePhoneNumberVerification:
         """PreparePhoneNumberVerification: ``POST /phone_numbers/{phone_number_id}/prepare_verification``.
 
         Args:
@@ -132,12 +129,12 @@ class PhoneNumbers(AsyncResource):
         return await self._http.request(
             "POST",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}/prepare_verification",
-            cast_to=PreparePhoneNumberVerification,
+            cast_to=models.PreparePhoneNumberVerification,
         )
 
     async def attempt_verification(
         self, phone_number_id: str, *, verification_id: str, code: str
-    ) -> AttemptPhoneNumberVerification:
+    ) -> models.AttemptPhoneNumberVerification:
         """AttemptPhoneNumberVerification: ``POST /phone_numbers/{phone_number_id}/attempt_verification``.
 
         Args:
@@ -153,12 +150,12 @@ class PhoneNumbers(AsyncResource):
             "POST",
             f"/phone_numbers/{_segment('phone_number_id', phone_number_id)}/attempt_verification",
             body={"verification_id": verification_id, "code": code},
-            cast_to=AttemptPhoneNumberVerification,
+            cast_to=models.AttemptPhoneNumberVerification,
         )
 
     async def replace_for_user(
         self, user_id: str, *, phone_number: str, identification_status: str | Unset = UNSET
-    ) -> PhoneNumber:
+    ) -> models.PhoneNumber:
         """ReplaceUserPhoneNumber: ``PUT /users/{user_id}/phone_number``.
 
         Args:
@@ -174,5 +171,5 @@ class PhoneNumbers(AsyncResource):
             "PUT",
             f"/users/{_segment('user_id', user_id)}/phone_number",
             body={"phone_number": phone_number, "identification_status": identification_status},
-            cast_to=PhoneNumber,
+            cast_to=models.PhoneNumber,
         )

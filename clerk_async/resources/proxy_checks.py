@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
-from ..models import ProxyCheck
 
 __all__ = ["ProxyChecks"]
 
@@ -17,7 +17,7 @@ class ProxyChecks(AsyncResource):
 
     async def verify(
         self, *, domain_id: str | Unset = UNSET, proxy_url: str | Unset = UNSET
-    ) -> ProxyCheck:
+    ) -> models.ProxyCheck:
         """VerifyDomainProxy: ``POST /proxy_checks``.
 
         Args:
@@ -32,5 +32,5 @@ class ProxyChecks(AsyncResource):
             "POST",
             "/proxy_checks",
             body={"domain_id": domain_id, "proxy_url": proxy_url},
-            cast_to=ProxyCheck,
+            cast_to=models.ProxyCheck,
         )

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, RedirectUrl
 
 __all__ = ["RedirectUrls"]
 
@@ -25,7 +25,7 @@ class RedirectUrls(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[RedirectUrl]:
+    ) -> AsyncPaginator[models.RedirectUrl]:
         """ListRedirectURLs: ``GET /redirect_urls``, paginated.
 
         Args:
@@ -43,14 +43,14 @@ class RedirectUrls(AsyncResource):
             self._http,
             "/redirect_urls",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=RedirectUrl,
+            item_type=models.RedirectUrl,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def create(self, *, url: str) -> RedirectUrl:
+    async def create(self, *, url: str) -> models.RedirectUrl:
         """CreateRedirectURL: ``POST /redirect_urls``.
 
         Args:
@@ -64,10 +64,10 @@ class RedirectUrls(AsyncResource):
             "POST",
             "/redirect_urls",
             body={"url": url},
-            cast_to=RedirectUrl,
+            cast_to=models.RedirectUrl,
         )
 
-    async def get(self, id: str) -> RedirectUrl:
+    async def get(self, id: str) -> models.RedirectUrl:
         """GetRedirectURL: ``GET /redirect_urls/{id}``.
 
         Args:
@@ -80,10 +80,10 @@ class RedirectUrls(AsyncResource):
         return await self._http.request(
             "GET",
             f"/redirect_urls/{_segment('id', id)}",
-            cast_to=RedirectUrl,
+            cast_to=models.RedirectUrl,
         )
 
-    async def delete(self, id: str) -> DeletedObject:
+    async def delete(self, id: str) -> models.DeletedObject:
         """DeleteRedirectURL: ``DELETE /redirect_urls/{id}``.
 
         Args:
@@ -96,5 +96,5 @@ class RedirectUrls(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/redirect_urls/{_segment('id', id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import DeletedObject, ReplaceRoleSetReassignmentMappingsParams, RoleSet
 
 __all__ = ["RoleSets"]
 
@@ -29,7 +29,7 @@ class RoleSets(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[RoleSet]:
+    ) -> AsyncPaginator[models.RoleSet]:
         """ListRoleSets: ``GET /role_sets``, paginated.
 
         Args:
@@ -48,7 +48,7 @@ class RoleSets(AsyncResource):
             self._http,
             "/role_sets",
             query={"query": query, "order_by": order_by, "limit": limit, "offset": offset},
-            item_type=RoleSet,
+            item_type=models.RoleSet,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -65,7 +65,7 @@ class RoleSets(AsyncResource):
         key: str | Unset = UNSET,
         description: str | Unset | None = UNSET,
         type: str | Unset = UNSET,
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """CreateRoleSet: ``POST /role_sets``.
 
         Args:
@@ -93,10 +93,10 @@ class RoleSets(AsyncResource):
                 "type": type,
                 "roles": roles,
             },
-            cast_to=RoleSet,
+            cast_to=models.RoleSet,
         )
 
-    async def get(self, role_set_key_or_id: str) -> RoleSet:
+    async def get(self, role_set_key_or_id: str) -> models.RoleSet:
         """GetRoleSet: ``GET /role_sets/{role_set_key_or_id}``.
 
         Args:
@@ -109,7 +109,7 @@ class RoleSets(AsyncResource):
         return await self._http.request(
             "GET",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}",
-            cast_to=RoleSet,
+            cast_to=models.RoleSet,
         )
 
     async def update(
@@ -122,7 +122,7 @@ class RoleSets(AsyncResource):
         type: str | Unset | None = UNSET,
         default_role_key: str | Unset | None = UNSET,
         creator_role_key: str | Unset | None = UNSET,
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """UpdateRoleSet: ``PATCH /role_sets/{role_set_key_or_id}``.
 
         Args:
@@ -149,7 +149,7 @@ class RoleSets(AsyncResource):
                 "default_role_key": default_role_key,
                 "creator_role_key": creator_role_key,
             },
-            cast_to=RoleSet,
+            cast_to=models.RoleSet,
         )
 
     async def replace(
@@ -157,10 +157,10 @@ class RoleSets(AsyncResource):
         role_set_key_or_id: str,
         *,
         dest_role_set_key: str,
-        reassignment_mappings: ReplaceRoleSetReassignmentMappingsParams
+        reassignment_mappings: models.ReplaceRoleSetReassignmentMappingsParams
         | dict[str, Any]
         | Unset = UNSET,
-    ) -> DeletedObject:
+    ) -> models.DeletedObject:
         """ReplaceRoleSet: ``POST /role_sets/{role_set_key_or_id}/replace``.
 
         Args:
@@ -179,7 +179,7 @@ class RoleSets(AsyncResource):
                 "dest_role_set_key": dest_role_set_key,
                 "reassignment_mappings": reassignment_mappings,
             },
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
     async def add_roles(
@@ -189,7 +189,7 @@ class RoleSets(AsyncResource):
         role_keys: builtins.list[str],
         default_role_key: str | Unset = UNSET,
         creator_role_key: str | Unset = UNSET,
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """AddRolesToRoleSet: ``POST /role_sets/{role_set_key_or_id}/roles``.
 
         Args:
@@ -210,12 +210,12 @@ class RoleSets(AsyncResource):
                 "default_role_key": default_role_key,
                 "creator_role_key": creator_role_key,
             },
-            cast_to=RoleSet,
+            cast_to=models.RoleSet,
         )
 
     async def replace_role(
         self, role_set_key_or_id: str, *, role_key: str, to_role_key: str
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """ReplaceRoleInRoleSet: ``POST /role_sets/{role_set_key_or_id}/roles/replace``.
 
         Args:
@@ -231,5 +231,5 @@ class RoleSets(AsyncResource):
             "POST",
             f"/role_sets/{_segment('role_set_key_or_id', role_set_key_or_id)}/roles/replace",
             body={"role_key": role_key, "to_role_key": to_role_key},
-            cast_to=RoleSet,
+            cast_to=models.RoleSet,
         )

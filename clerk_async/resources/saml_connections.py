@@ -7,18 +7,11 @@ import builtins
 import warnings
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateSamlConnectionAttributeMappingParams,
-    CreateSamlConnectionLoginHintParams,
-    DeletedObject,
-    SamlConnection,
-    UpdateSamlConnectionAttributeMappingParams,
-    UpdateSamlConnectionLoginHintParams,
-)
 
 __all__ = ["SamlConnections"]
 
@@ -38,7 +31,7 @@ class SamlConnections(AsyncResource):
         organization_id: builtins.list[str] | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[SamlConnection]:
+    ) -> AsyncPaginator[models.SamlConnection]:
         """ListSAMLConnections: ``GET /saml_connections``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -72,7 +65,7 @@ class SamlConnections(AsyncResource):
                 "order_by": order_by,
                 "organization_id": organization_id,
             },
-            item_type=SamlConnection,
+            item_type=models.SamlConnection,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -92,13 +85,16 @@ class SamlConnections(AsyncResource):
         idp_metadata_url: str | Unset | None = UNSET,
         idp_metadata: str | Unset | None = UNSET,
         organization_id: str | Unset | None = UNSET,
-        attribute_mapping: CreateSamlConnectionAttributeMappingParams
+        attribute_mapping: models.CreateSamlConnectionAttributeMappingParams
         | dict[str, Any]
         | Unset
         | None = UNSET,
         force_authn: bool | Unset = UNSET,
-        login_hint: CreateSamlConnectionLoginHintParams | dict[str, Any] | Unset | None = UNSET,
-    ) -> SamlConnection:
+        login_hint: models.CreateSamlConnectionLoginHintParams
+        | dict[str, Any]
+        | Unset
+        | None = UNSET,
+    ) -> models.SamlConnection:
         """CreateSAMLConnection: ``POST /saml_connections``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -146,10 +142,10 @@ class SamlConnections(AsyncResource):
                 "force_authn": force_authn,
                 "login_hint": login_hint,
             },
-            cast_to=SamlConnection,
+            cast_to=models.SamlConnection,
         )
 
-    async def get(self, saml_connection_id: str) -> SamlConnection:
+    async def get(self, saml_connection_id: str) -> models.SamlConnection:
         """GetSAMLConnection: ``GET /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -170,7 +166,7 @@ class SamlConnections(AsyncResource):
         return await self._http.request(
             "GET",
             f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
-            cast_to=SamlConnection,
+            cast_to=models.SamlConnection,
         )
 
     async def update(
@@ -186,7 +182,7 @@ class SamlConnections(AsyncResource):
         idp_metadata_url: str | Unset | None = UNSET,
         idp_metadata: str | Unset | None = UNSET,
         organization_id: str | Unset | None = UNSET,
-        attribute_mapping: UpdateSamlConnectionAttributeMappingParams
+        attribute_mapping: models.UpdateSamlConnectionAttributeMappingParams
         | dict[str, Any]
         | Unset
         | None = UNSET,
@@ -197,9 +193,12 @@ class SamlConnections(AsyncResource):
         disable_additional_identifications: bool | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
         force_authn: bool | Unset = UNSET,
-        login_hint: UpdateSamlConnectionLoginHintParams | dict[str, Any] | Unset | None = UNSET,
+        login_hint: models.UpdateSamlConnectionLoginHintParams
+        | dict[str, Any]
+        | Unset
+        | None = UNSET,
         consent_verified_domains_deletion: bool | Unset | None = UNSET,
-    ) -> SamlConnection:
+    ) -> models.SamlConnection:
         """UpdateSAMLConnection: ``PATCH /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -260,10 +259,10 @@ class SamlConnections(AsyncResource):
                 "login_hint": login_hint,
                 "consent_verified_domains_deletion": consent_verified_domains_deletion,
             },
-            cast_to=SamlConnection,
+            cast_to=models.SamlConnection,
         )
 
-    async def delete(self, saml_connection_id: str) -> DeletedObject:
+    async def delete(self, saml_connection_id: str) -> models.DeletedObject:
         """DeleteSAMLConnection: ``DELETE /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -284,5 +283,5 @@ class SamlConnections(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/saml_connections/{_segment('saml_connection_id', saml_connection_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )

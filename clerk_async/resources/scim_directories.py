@@ -6,20 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CreateScimDirectoryGroupRoleMappingsItemParams,
-    DeletedObject,
-    DeleteScimGroupRoleMapping,
-    ListScimGroupRoleMappings,
-    ReplaceScimGroupRoleMappings,
-    ReplaceScimGroupRoleMappingsMappingsItemParams,
-    ScimDirectory,
-    ScimGroupRoleMapping,
-)
 
 __all__ = ["ScimDirectories"]
 
@@ -36,7 +27,7 @@ class ScimDirectories(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[ScimDirectory]:
+    ) -> AsyncPaginator[models.ScimDirectory]:
         """ListSCIMDirectories: ``GET /scim_directories``, paginated.
 
         Args:
@@ -53,7 +44,7 @@ class ScimDirectories(AsyncResource):
             self._http,
             "/scim_directories",
             query={"limit": limit, "offset": offset},
-            item_type=ScimDirectory,
+            item_type=models.ScimDirectory,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -67,10 +58,10 @@ class ScimDirectories(AsyncResource):
         provider: str,
         name: str | Unset = UNSET,
         group_role_mappings: builtins.list[
-            CreateScimDirectoryGroupRoleMappingsItemParams | dict[str, Any]
+            models.CreateScimDirectoryGroupRoleMappingsItemParams | dict[str, Any]
         ]
         | Unset = UNSET,
-    ) -> ScimDirectory:
+    ) -> models.ScimDirectory:
         """CreateSCIMDirectory: ``POST /scim_directories``.
 
         Args:
@@ -92,10 +83,10 @@ class ScimDirectories(AsyncResource):
                 "provider": provider,
                 "group_role_mappings": group_role_mappings,
             },
-            cast_to=ScimDirectory,
+            cast_to=models.ScimDirectory,
         )
 
-    async def get(self, scim_directory_id: str) -> ScimDirectory:
+    async def get(self, scim_directory_id: str) -> models.ScimDirectory:
         """GetSCIMDirectory: ``GET /scim_directories/{scim_directory_id}``.
 
         Args:
@@ -108,7 +99,7 @@ class ScimDirectories(AsyncResource):
         return await self._http.request(
             "GET",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
-            cast_to=ScimDirectory,
+            cast_to=models.ScimDirectory,
         )
 
     async def update(
@@ -120,7 +111,7 @@ class ScimDirectories(AsyncResource):
         provider: str | Unset = UNSET,
         attribute_mapping: dict[str, Any] | Unset = UNSET,
         group_role_mapping_enabled: bool | Unset = UNSET,
-    ) -> ScimDirectory:
+    ) -> models.ScimDirectory:
         """UpdateSCIMDirectory: ``PATCH /scim_directories/{scim_directory_id}``.
 
         Args:
@@ -145,10 +136,10 @@ class ScimDirectories(AsyncResource):
                 "attribute_mapping": attribute_mapping,
                 "group_role_mapping_enabled": group_role_mapping_enabled,
             },
-            cast_to=ScimDirectory,
+            cast_to=models.ScimDirectory,
         )
 
-    async def delete(self, scim_directory_id: str) -> DeletedObject:
+    async def delete(self, scim_directory_id: str) -> models.DeletedObject:
         """DeleteSCIMDirectory: ``DELETE /scim_directories/{scim_directory_id}``.
 
         Args:
@@ -161,10 +152,10 @@ class ScimDirectories(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def rotate_api_key(self, scim_directory_id: str) -> ScimDirectory:
+    async def rotate_api_key(self, scim_directory_id: str) -> models.ScimDirectory:
         """RotateSCIMDirectoryAPIKey: ``POST /scim_directories/{scim_directory_id}/rotate_api_key``.
 
         Args:
@@ -177,10 +168,12 @@ class ScimDirectories(AsyncResource):
         return await self._http.request(
             "POST",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/rotate_api_key",
-            cast_to=ScimDirectory,
+            cast_to=models.ScimDirectory,
         )
 
-    async def list_group_role_mappings(self, scim_directory_id: str) -> ListScimGroupRoleMappings:
+    async def list_group_role_mappings(
+        self, scim_directory_id: str
+    ) -> models.ListScimGroupRoleMappings:
         """ListSCIMGroupRoleMappings: ``GET /scim_directories/{scim_directory_id}/group_role_mappings``.
 
         Args:
@@ -193,7 +186,7 @@ class ScimDirectories(AsyncResource):
         return await self._http.request(
             "GET",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
-            cast_to=ListScimGroupRoleMappings,
+            cast_to=models.ListScimGroupRoleMappings,
         )
 
     async def create_group_role_mapping(
@@ -203,7 +196,7 @@ class ScimDirectories(AsyncResource):
         scim_group_id: str,
         role_id: str,
         precedence: int | Unset = UNSET,
-    ) -> ScimGroupRoleMapping:
+    ) -> models.ScimGroupRoleMapping:
         """CreateSCIMGroupRoleMapping: ``POST /scim_directories/{scim_directory_id}/group_role_mappings``.
 
         Args:
@@ -220,15 +213,17 @@ class ScimDirectories(AsyncResource):
             "POST",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             body={"scim_group_id": scim_group_id, "role_id": role_id, "precedence": precedence},
-            cast_to=ScimGroupRoleMapping,
+            cast_to=models.ScimGroupRoleMapping,
         )
 
     async def replace_group_role_mappings(
         self,
         scim_directory_id: str,
         *,
-        mappings: builtins.list[ReplaceScimGroupRoleMappingsMappingsItemParams | dict[str, Any]],
-    ) -> ReplaceScimGroupRoleMappings:
+        mappings: builtins.list[
+            models.ReplaceScimGroupRoleMappingsMappingsItemParams | dict[str, Any]
+        ],
+    ) -> models.ReplaceScimGroupRoleMappings:
         """ReplaceSCIMGroupRoleMappings: ``PUT /scim_directories/{scim_directory_id}/group_role_mappings``.
 
         Args:
@@ -243,12 +238,12 @@ class ScimDirectories(AsyncResource):
             "PUT",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings",
             body={"mappings": mappings},
-            cast_to=ReplaceScimGroupRoleMappings,
+            cast_to=models.ReplaceScimGroupRoleMappings,
         )
 
     async def delete_group_role_mapping(
         self, scim_directory_id: str, mapping_id: str
-    ) -> DeleteScimGroupRoleMapping:
+    ) -> models.DeleteScimGroupRoleMapping:
         """DeleteSCIMGroupRoleMapping: ``DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}``.
 
         Args:
@@ -262,5 +257,5 @@ class ScimDirectories(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/scim_directories/{_segment('scim_directory_id', scim_directory_id)}/group_role_mappings/{_segment('mapping_id', mapping_id)}",
-            cast_to=DeleteScimGroupRoleMapping,
+            cast_to=models.DeleteScimGroupRoleMapping,
         )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import warnings
 from typing import Any, cast
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import Cookies, CreateSessionToken, CreateSessionTokenFromTemplate, Session, Token
 
 __all__ = ["Sessions"]
 
@@ -31,7 +31,7 @@ class Sessions(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[Session]:
+    ) -> AsyncPaginator[models.Session]:
         """GetSessionList: ``GET /sessions``, paginated.
 
         Args:
@@ -59,14 +59,16 @@ class Sessions(AsyncResource):
                 "limit": limit,
                 "offset": offset,
             },
-            item_type=Session,
+            item_type=models.Session,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
             max_limit=500,
         )
 
-    async def create(self, *, user_id: str, active_organization_id: str | Unset = UNSET) -> Session:
+    async def create(
+        self, *, user_id: str, active_organization_id: str | Unset = UNSET
+    ) -> models.Session:
         """createSession: ``POST /sessions``.
 
         Args:
@@ -81,10 +83,10 @@ class Sessions(AsyncResource):
             "POST",
             "/sessions",
             body={"user_id": user_id, "active_organization_id": active_organization_id},
-            cast_to=Session,
+            cast_to=models.Session,
         )
 
-    async def get(self, session_id: str) -> Session:
+    async def get(self, session_id: str) -> models.Session:
         """GetSession: ``GET /sessions/{session_id}``.
 
         Args:
@@ -97,7 +99,7 @@ class Sessions(AsyncResource):
         return await self._http.request(
             "GET",
             f"/sessions/{_segment('session_id', session_id)}",
-            cast_to=Session,
+            cast_to=models.Session,
         )
 
     async def refresh(
@@ -110,7 +112,7 @@ class Sessions(AsyncResource):
         request_headers: dict[str, Any] | Unset | None = UNSET,
         format: str | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
-    ) -> Token | Cookies:
+    ) -> models.Token | models.Cookies:
         """RefreshSession: ``POST /sessions/{session_id}/refresh``.
 
         Args:
@@ -137,10 +139,10 @@ class Sessions(AsyncResource):
                 "format": format,
                 "request_originating_ip": request_originating_ip,
             },
-            cast_to=cast("type[Token | Cookies]", Token | Cookies),
+            cast_to=cast("type[models.Token | models.Cookies]", models.Token | models.Cookies),
         )
 
-    async def revoke(self, session_id: str) -> Session:
+    async def revoke(self, session_id: str) -> models.Session:
         """RevokeSession: ``POST /sessions/{session_id}/revoke``.
 
         Args:
@@ -153,12 +155,12 @@ class Sessions(AsyncResource):
         return await self._http.request(
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/revoke",
-            cast_to=Session,
+            cast_to=models.Session,
         )
 
     async def create_token(
         self, session_id: str, *, expires_in_seconds: int | Unset | None = UNSET
-    ) -> CreateSessionToken:
+    ) -> models.CreateSessionToken:
         """CreateSessionToken: ``POST /sessions/{session_id}/tokens``.
 
         Args:
@@ -173,12 +175,12 @@ class Sessions(AsyncResource):
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/tokens",
             body={"expires_in_seconds": expires_in_seconds},
-            cast_to=CreateSessionToken,
+            cast_to=models.CreateSessionToken,
         )
 
     async def create_token_from_template(
         self, session_id: str, template_name: str, *, expires_in_seconds: int | Unset | None = UNSET
-    ) -> CreateSessionTokenFromTemplate:
+    ) -> models.CreateSessionTokenFromTemplate:
         """CreateSessionTokenFromTemplate: ``POST /sessions/{session_id}/tokens/{template_name}``.
 
         Args:
@@ -194,10 +196,10 @@ class Sessions(AsyncResource):
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/tokens/{_segment('template_name', template_name)}",
             body={"expires_in_seconds": expires_in_seconds},
-            cast_to=CreateSessionTokenFromTemplate,
+            cast_to=models.CreateSessionTokenFromTemplate,
         )
 
-    async def verify(self, session_id: str, *, token: str | Unset = UNSET) -> Session:
+    async def verify(self, session_id: str, *, token: str | Unset = UNSET) -> models.Session:
         """VerifySession: ``POST /sessions/{session_id}/verify``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -220,5 +222,5 @@ class Sessions(AsyncResource):
             "POST",
             f"/sessions/{_segment('session_id', session_id)}/verify",
             body={"token": token},
-            cast_to=Session,
+            cast_to=models.Session,
         )

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import SignInToken
 
 __all__ = ["SignInTokens"]
 
@@ -22,7 +22,7 @@ class SignInTokens(AsyncResource):
         user_id: str,
         org_id: str | Unset | None = UNSET,
         expires_in_seconds: int | Unset | None = UNSET,
-    ) -> SignInToken:
+    ) -> models.SignInToken:
         """CreateSignInToken: ``POST /sign_in_tokens``.
 
         Args:
@@ -38,10 +38,10 @@ class SignInTokens(AsyncResource):
             "POST",
             "/sign_in_tokens",
             body={"user_id": user_id, "org_id": org_id, "expires_in_seconds": expires_in_seconds},
-            cast_to=SignInToken,
+            cast_to=models.SignInToken,
         )
 
-    async def revoke(self, sign_in_token_id: str) -> SignInToken:
+    async def revoke(self, sign_in_token_id: str) -> models.SignInToken:
         """RevokeSignInToken: ``POST /sign_in_tokens/{sign_in_token_id}/revoke``.
 
         Args:
@@ -54,5 +54,5 @@ class SignInTokens(AsyncResource):
         return await self._http.request(
             "POST",
             f"/sign_in_tokens/{_segment('sign_in_token_id', sign_in_token_id)}/revoke",
-            cast_to=SignInToken,
+            cast_to=models.SignInToken,
         )

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import SignUp
 
 __all__ = ["SignUps"]
 
@@ -16,7 +16,7 @@ class SignUps(AsyncResource):
 
     __slots__ = ()
 
-    async def get(self, id: str) -> SignUp:
+    async def get(self, id: str) -> models.SignUp:
         """GetSignUp: ``GET /sign_ups/{id}``.
 
         Args:
@@ -29,7 +29,7 @@ class SignUps(AsyncResource):
         return await self._http.request(
             "GET",
             f"/sign_ups/{_segment('id', id)}",
-            cast_to=SignUp,
+            cast_to=models.SignUp,
         )
 
     async def update(
@@ -38,7 +38,7 @@ class SignUps(AsyncResource):
         *,
         external_id: str | Unset | None = UNSET,
         custom_action: bool | Unset | None = UNSET,
-    ) -> SignUp:
+    ) -> models.SignUp:
         """UpdateSignUp: ``PATCH /sign_ups/{id}``.
 
         Args:
@@ -54,5 +54,5 @@ class SignUps(AsyncResource):
             "PATCH",
             f"/sign_ups/{_segment('id', id)}",
             body={"external_id": external_id, "custom_action": custom_action},
-            cast_to=SignUp,
+            cast_to=models.SignUp,
         )

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
-from ..models import TestingToken
 
 __all__ = ["TestingTokens"]
 
@@ -14,7 +14,7 @@ class TestingTokens(AsyncResource):
 
     __slots__ = ()
 
-    async def create(self) -> TestingToken:
+    async def create(self) -> models.TestingToken:
         """CreateTestingToken: ``POST /testing_tokens``.
 
         Returns ``TestingToken``.
@@ -24,5 +24,5 @@ class TestingTokens(AsyncResource):
         return await self._http.request(
             "POST",
             "/testing_tokens",
-            cast_to=TestingToken,
+            cast_to=models.TestingToken,
         )

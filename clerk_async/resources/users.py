@@ -6,28 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, FileContent, Unset
 from .._urls import encode_segment as _segment
-from ..models import (
-    CommerceCreditBalanceResponse,
-    CommerceCreditLedgerResponse,
-    CommerceSubscription,
-    DeleteBackupCode,
-    DeletedObject,
-    DeleteTotp,
-    DisableMfa,
-    GetOauthAccessTokenItem,
-    ListUserTrustedDevices,
-    OrganizationInvitationWithPublicOrganizationData,
-    OrganizationMembership,
-    TotalCount,
-    TrustedDevice,
-    User,
-    VerifyPassword,
-    VerifyTotp,
-)
 
 __all__ = ["Users"]
 
@@ -68,7 +51,7 @@ class Users(AsyncResource):
         order_by: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[User]:
+    ) -> AsyncPaginator[models.User]:
         """GetUserList: ``GET /users``, paginated.
 
         Args:
@@ -136,7 +119,7 @@ class Users(AsyncResource):
                 "starting_after": starting_after,
                 "order_by": order_by,
             },
-            item_type=User,
+            item_type=models.User,
             envelope=False,
             cursor="starting_after",
             max_items=max_items,
@@ -177,7 +160,7 @@ class Users(AsyncResource):
         bypass_client_trust: bool | Unset | None = UNSET,
         banned: bool | Unset | None = UNSET,
         locked: bool | Unset | None = UNSET,
-    ) -> User:
+    ) -> models.User:
         """CreateUser: ``POST /users``.
 
         Args:
@@ -251,7 +234,7 @@ class Users(AsyncResource):
                 "banned": banned,
                 "locked": locked,
             },
-            cast_to=User,
+            cast_to=models.User,
         )
 
     async def count(
@@ -279,7 +262,7 @@ class Users(AsyncResource):
         last_sign_in_at_after: int | Unset = UNSET,
         provider: str | Unset = UNSET,
         provider_user_id: builtins.list[str] | Unset = UNSET,
-    ) -> TotalCount:
+    ) -> models.TotalCount:
         """GetUsersCount: ``GET /users/count``.
 
         Args:
@@ -337,10 +320,10 @@ class Users(AsyncResource):
                 "provider": provider,
                 "provider_user_id": provider_user_id,
             },
-            cast_to=TotalCount,
+            cast_to=models.TotalCount,
         )
 
-    async def get(self, user_id: str) -> User:
+    async def get(self, user_id: str) -> models.User:
         """GetUser: ``GET /users/{user_id}``.
 
         Args:
@@ -353,7 +336,7 @@ class Users(AsyncResource):
         return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}",
-            cast_to=User,
+            cast_to=models.User,
         )
 
     async def update(
@@ -384,7 +367,7 @@ class Users(AsyncResource):
         create_organizations_limit: int | Unset | None = UNSET,
         created_at: str | Unset | None = UNSET,
         bypass_client_trust: bool | Unset | None = UNSET,
-    ) -> User:
+    ) -> models.User:
         """UpdateUser: ``PATCH /users/{user_id}``.
 
         Args:
@@ -447,10 +430,10 @@ class Users(AsyncResource):
                 "created_at": created_at,
                 "bypass_client_trust": bypass_client_trust,
             },
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def delete(self, user_id: str) -> DeletedObject:
+    async def delete(self, user_id: str) -> models.DeletedObject:
         """DeleteUser: ``DELETE /users/{user_id}``.
 
         Args:
@@ -463,10 +446,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def ban(self, user_id: str) -> User:
+    async def ban(self, user_id: str) -> models.User:
         """BanUser: ``POST /users/{user_id}/ban``.
 
         Args:
@@ -479,10 +462,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/ban",
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def unban(self, user_id: str) -> User:
+    async def unban(self, user_id: str) -> models.User:
         """UnbanUser: ``POST /users/{user_id}/unban``.
 
         Args:
@@ -495,10 +478,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/unban",
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def bulk_ban(self, *, user_ids: builtins.list[str]) -> builtins.list[User]:
+    async def bulk_ban(self, *, user_ids: builtins.list[str]) -> builtins.list[models.User]:
         """UsersBan: ``POST /users/ban``.
 
         Args:
@@ -512,10 +495,10 @@ class Users(AsyncResource):
             "POST",
             "/users/ban",
             body={"user_ids": user_ids},
-            cast_to=builtins.list[User],
+            cast_to=builtins.list[models.User],
         )
 
-    async def bulk_unban(self, *, user_ids: builtins.list[str]) -> builtins.list[User]:
+    async def bulk_unban(self, *, user_ids: builtins.list[str]) -> builtins.list[models.User]:
         """UsersUnban: ``POST /users/unban``.
 
         Args:
@@ -529,10 +512,10 @@ class Users(AsyncResource):
             "POST",
             "/users/unban",
             body={"user_ids": user_ids},
-            cast_to=builtins.list[User],
+            cast_to=builtins.list[models.User],
         )
 
-    async def lock(self, user_id: str) -> User:
+    async def lock(self, user_id: str) -> models.User:
         """LockUser: ``POST /users/{user_id}/lock``.
 
         Args:
@@ -545,10 +528,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/lock",
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def unlock(self, user_id: str) -> User:
+    async def unlock(self, user_id: str) -> models.User:
         """UnlockUser: ``POST /users/{user_id}/unlock``.
 
         Args:
@@ -561,10 +544,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/unlock",
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def set_profile_image(self, user_id: str, *, file: FileContent | Unset = UNSET) -> User:
+    async def set_profile_image(
+        self, user_id: str, *, file: FileContent | Unset = UNSET
+    ) -> models.User:
         """SetUserProfileImage: ``POST /users/{user_id}/profile_image``.
 
         Args:
@@ -579,10 +564,10 @@ class Users(AsyncResource):
             "POST",
             f"/users/{_segment('user_id', user_id)}/profile_image",
             files={"file": file},
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def delete_profile_image(self, user_id: str) -> User:
+    async def delete_profile_image(self, user_id: str) -> models.User:
         """DeleteUserProfileImage: ``DELETE /users/{user_id}/profile_image``.
 
         Args:
@@ -595,7 +580,7 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/profile_image",
-            cast_to=User,
+            cast_to=models.User,
         )
 
     async def replace_metadata(
@@ -605,7 +590,7 @@ class Users(AsyncResource):
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         unsafe_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> User:
+    ) -> models.User:
         """ReplaceUserMetadata: ``PUT /users/{user_id}/metadata``.
 
         Args:
@@ -626,7 +611,7 @@ class Users(AsyncResource):
                 "private_metadata": private_metadata,
                 "unsafe_metadata": unsafe_metadata,
             },
-            cast_to=User,
+            cast_to=models.User,
         )
 
     async def update_metadata(
@@ -636,7 +621,7 @@ class Users(AsyncResource):
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         unsafe_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> User:
+    ) -> models.User:
         """UpdateUserMetadata: ``PATCH /users/{user_id}/metadata``.
 
         Args:
@@ -657,10 +642,10 @@ class Users(AsyncResource):
                 "private_metadata": private_metadata,
                 "unsafe_metadata": unsafe_metadata,
             },
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def get_billing_subscription(self, user_id: str) -> CommerceSubscription:
+    async def get_billing_subscription(self, user_id: str) -> models.CommerceSubscription:
         """GetUserBillingSubscription: ``GET /users/{user_id}/billing/subscription``.
 
         Args:
@@ -673,10 +658,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}/billing/subscription",
-            cast_to=CommerceSubscription,
+            cast_to=models.CommerceSubscription,
         )
 
-    async def get_billing_credit_balance(self, user_id: str) -> CommerceCreditBalanceResponse:
+    async def get_billing_credit_balance(
+        self, user_id: str
+    ) -> models.CommerceCreditBalanceResponse:
         """GetUserBillingCreditBalance: ``GET /users/{user_id}/billing/credits``.
 
         Args:
@@ -689,7 +676,7 @@ class Users(AsyncResource):
         return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}/billing/credits",
-            cast_to=CommerceCreditBalanceResponse,
+            cast_to=models.CommerceCreditBalanceResponse,
         )
 
     async def adjust_billing_credit_balance(
@@ -701,7 +688,7 @@ class Users(AsyncResource):
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
-    ) -> CommerceCreditLedgerResponse:
+    ) -> models.CommerceCreditLedgerResponse:
         """AdjustUserBillingCreditBalance: ``POST /users/{user_id}/billing/credits``.
 
         Args:
@@ -726,7 +713,7 @@ class Users(AsyncResource):
                 "idempotency_key": idempotency_key,
                 "note": note,
             },
-            cast_to=CommerceCreditLedgerResponse,
+            cast_to=models.CommerceCreditLedgerResponse,
         )
 
     def get_oauth_access_token(
@@ -739,7 +726,7 @@ class Users(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[GetOauthAccessTokenItem]:
+    ) -> AsyncPaginator[models.GetOauthAccessTokenItem]:
         """GetOAuthAccessToken: ``GET /users/{user_id}/oauth_access_tokens/{provider}``, paginated.
 
         Args:
@@ -759,7 +746,7 @@ class Users(AsyncResource):
             self._http,
             f"/users/{_segment('user_id', user_id)}/oauth_access_tokens/{_segment('provider', provider)}",
             query={"paginated": paginated, "limit": limit, "offset": offset},
-            item_type=GetOauthAccessTokenItem,
+            item_type=models.GetOauthAccessTokenItem,
             envelope=False,
             max_items=max_items,
             concurrency=concurrency,
@@ -774,7 +761,7 @@ class Users(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationMembership]:
+    ) -> AsyncPaginator[models.OrganizationMembership]:
         """UsersGetOrganizationMemberships: ``GET /users/{user_id}/organization_memberships``, paginated.
 
         Args:
@@ -792,7 +779,7 @@ class Users(AsyncResource):
             self._http,
             f"/users/{_segment('user_id', user_id)}/organization_memberships",
             query={"limit": limit, "offset": offset},
-            item_type=OrganizationMembership,
+            item_type=models.OrganizationMembership,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -808,7 +795,7 @@ class Users(AsyncResource):
         status: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationInvitationWithPublicOrganizationData]:
+    ) -> AsyncPaginator[models.OrganizationInvitationWithPublicOrganizationData]:
         """UsersGetOrganizationInvitations: ``GET /users/{user_id}/organization_invitations``, paginated.
 
         Args:
@@ -827,7 +814,7 @@ class Users(AsyncResource):
             self._http,
             f"/users/{_segment('user_id', user_id)}/organization_invitations",
             query={"limit": limit, "offset": offset, "status": status},
-            item_type=OrganizationInvitationWithPublicOrganizationData,
+            item_type=models.OrganizationInvitationWithPublicOrganizationData,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -836,7 +823,7 @@ class Users(AsyncResource):
 
     async def remove_password(
         self, user_id: str, *, sign_out_of_other_sessions: bool | Unset = UNSET
-    ) -> User:
+    ) -> models.User:
         """RemoveUserPassword: ``POST /users/{user_id}/remove_password``.
 
         Args:
@@ -851,10 +838,10 @@ class Users(AsyncResource):
             "POST",
             f"/users/{_segment('user_id', user_id)}/remove_password",
             body={"sign_out_of_other_sessions": sign_out_of_other_sessions},
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def verify_password(self, user_id: str, *, password: str) -> VerifyPassword:
+    async def verify_password(self, user_id: str, *, password: str) -> models.VerifyPassword:
         """VerifyPassword: ``POST /users/{user_id}/verify_password``.
 
         Args:
@@ -869,10 +856,10 @@ class Users(AsyncResource):
             "POST",
             f"/users/{_segment('user_id', user_id)}/verify_password",
             body={"password": password},
-            cast_to=VerifyPassword,
+            cast_to=models.VerifyPassword,
         )
 
-    async def verify_totp(self, user_id: str, *, code: str) -> VerifyTotp:
+    async def verify_totp(self, user_id: str, *, code: str) -> models.VerifyTotp:
         """VerifyTOTP: ``POST /users/{user_id}/verify_totp``.
 
         Args:
@@ -887,10 +874,10 @@ class Users(AsyncResource):
             "POST",
             f"/users/{_segment('user_id', user_id)}/verify_totp",
             body={"code": code},
-            cast_to=VerifyTotp,
+            cast_to=models.VerifyTotp,
         )
 
-    async def disable_mfa(self, user_id: str) -> DisableMfa:
+    async def disable_mfa(self, user_id: str) -> models.DisableMfa:
         """DisableMFA: ``DELETE /users/{user_id}/mfa``.
 
         Args:
@@ -903,10 +890,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/mfa",
-            cast_to=DisableMfa,
+            cast_to=models.DisableMfa,
         )
 
-    async def delete_backup_codes(self, user_id: str) -> DeleteBackupCode:
+    async def delete_backup_codes(self, user_id: str) -> models.DeleteBackupCode:
         """DeleteBackupCode: ``DELETE /users/{user_id}/backup_code``.
 
         Args:
@@ -919,10 +906,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/backup_code",
-            cast_to=DeleteBackupCode,
+            cast_to=models.DeleteBackupCode,
         )
 
-    async def delete_passkey(self, user_id: str, passkey_identification_id: str) -> DeletedObject:
+    async def delete_passkey(
+        self, user_id: str, passkey_identification_id: str
+    ) -> models.DeletedObject:
         """UserPasskeyDelete: ``DELETE /users/{user_id}/passkeys/{passkey_identification_id}``.
 
         Args:
@@ -936,10 +925,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/passkeys/{_segment('passkey_identification_id', passkey_identification_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def list_trusted_devices(self, user_id: str) -> ListUserTrustedDevices:
+    async def list_trusted_devices(self, user_id: str) -> models.ListUserTrustedDevices:
         """ListUserTrustedDevices: ``GET /users/{user_id}/trusted_devices``.
 
         Args:
@@ -952,10 +941,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "GET",
             f"/users/{_segment('user_id', user_id)}/trusted_devices",
-            cast_to=ListUserTrustedDevices,
+            cast_to=models.ListUserTrustedDevices,
         )
 
-    async def revoke_trusted_device(self, user_id: str, trusted_device_id: str) -> TrustedDevice:
+    async def revoke_trusted_device(
+        self, user_id: str, trusted_device_id: str
+    ) -> models.TrustedDevice:
         """RevokeUserTrustedDevice: ``DELETE /users/{user_id}/trusted_devices/{trusted_device_id}``.
 
         Args:
@@ -969,12 +960,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/trusted_devices/{_segment('trusted_device_id', trusted_device_id)}",
-            cast_to=TrustedDevice,
+            cast_to=models.TrustedDevice,
         )
 
     async def delete_web3_wallet(
         self, user_id: str, web3_wallet_identification_id: str
-    ) -> DeletedObject:
+    ) -> models.DeletedObject:
         """UserWeb3WalletDelete: ``DELETE /users/{user_id}/web3_wallets/{web3_wallet_identification_id}``.
 
         Args:
@@ -988,10 +979,10 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/web3_wallets/{_segment('web3_wallet_identification_id', web3_wallet_identification_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
-    async def delete_totp(self, user_id: str) -> DeleteTotp:
+    async def delete_totp(self, user_id: str) -> models.DeleteTotp:
         """DeleteTOTP: ``DELETE /users/{user_id}/totp``.
 
         Args:
@@ -1004,12 +995,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/totp",
-            cast_to=DeleteTotp,
+            cast_to=models.DeleteTotp,
         )
 
     async def delete_external_account(
         self, user_id: str, external_account_id: str
-    ) -> DeletedObject:
+    ) -> models.DeletedObject:
         """DeleteExternalAccount: ``DELETE /users/{user_id}/external_accounts/{external_account_id}``.
 
         Args:
@@ -1023,12 +1014,12 @@ class Users(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/users/{_segment('user_id', user_id)}/external_accounts/{_segment('external_account_id', external_account_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
     async def set_password_compromised(
         self, user_id: str, *, revoke_all_sessions: bool | Unset | None = UNSET
-    ) -> User:
+    ) -> models.User:
         """SetUserPasswordCompromised: ``POST /users/{user_id}/password/set_compromised``.
 
         Args:
@@ -1043,10 +1034,10 @@ class Users(AsyncResource):
             "POST",
             f"/users/{_segment('user_id', user_id)}/password/set_compromised",
             body={"revoke_all_sessions": revoke_all_sessions},
-            cast_to=User,
+            cast_to=models.User,
         )
 
-    async def unset_password_compromised(self, user_id: str) -> User:
+    async def unset_password_compromised(self, user_id: str) -> models.User:
         """UnsetUserPasswordCompromised: ``POST /users/{user_id}/password/unset_compromised``.
 
         Args:
@@ -1059,7 +1050,7 @@ class Users(AsyncResource):
         return await self._http.request(
             "POST",
             f"/users/{_segment('user_id', user_id)}/password/unset_compromised",
-            cast_to=User,
+            cast_to=models.User,
         )
 
     def get_instance_organization_memberships(
@@ -1070,7 +1061,7 @@ class Users(AsyncResource):
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[OrganizationMembership]:
+    ) -> AsyncPaginator[models.OrganizationMembership]:
         """InstanceGetOrganizationMemberships: ``GET /organization_memberships``, paginated.
 
         Args:
@@ -1088,7 +1079,7 @@ class Users(AsyncResource):
             self._http,
             "/organization_memberships",
             query={"order_by": order_by, "limit": limit, "offset": offset},
-            item_type=OrganizationMembership,
+            item_type=models.OrganizationMembership,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .. import models
 from .._pagination import AsyncPaginator
 from .._resource import AsyncResource
 from .._types import UNSET, Unset
 from .._urls import encode_segment as _segment
-from ..models import CreateBulkWaitlistEntriesBodyItemParams, DeletedObject, WaitlistEntry
 
 __all__ = ["WaitlistEntries"]
 
@@ -30,7 +30,7 @@ class WaitlistEntries(AsyncResource):
         order_by: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> AsyncPaginator[WaitlistEntry]:
+    ) -> AsyncPaginator[models.WaitlistEntry]:
         """ListWaitlistEntries: ``GET /waitlist_entries``, paginated.
 
         Args:
@@ -56,7 +56,7 @@ class WaitlistEntries(AsyncResource):
                 "status": status,
                 "order_by": order_by,
             },
-            item_type=WaitlistEntry,
+            item_type=models.WaitlistEntry,
             envelope="data",
             max_items=max_items,
             concurrency=concurrency,
@@ -65,7 +65,7 @@ class WaitlistEntries(AsyncResource):
 
     async def create(
         self, *, email_address: str, notify: bool | Unset | None = UNSET
-    ) -> WaitlistEntry:
+    ) -> models.WaitlistEntry:
         """CreateWaitlistEntry: ``POST /waitlist_entries``.
 
         Args:
@@ -80,12 +80,14 @@ class WaitlistEntries(AsyncResource):
             "POST",
             "/waitlist_entries",
             body={"email_address": email_address, "notify": notify},
-            cast_to=WaitlistEntry,
+            cast_to=models.WaitlistEntry,
         )
 
     async def bulk_create(
-        self, *, body: builtins.list[CreateBulkWaitlistEntriesBodyItemParams | dict[str, Any]]
-    ) -> builtins.list[WaitlistEntry]:
+        self,
+        *,
+        body: builtins.list[models.CreateBulkWaitlistEntriesBodyItemParams | dict[str, Any]],
+    ) -> builtins.list[models.WaitlistEntry]:
         """CreateBulkWaitlistEntries: ``POST /waitlist_entries/bulk``.
 
         Args:
@@ -99,10 +101,10 @@ class WaitlistEntries(AsyncResource):
             "POST",
             "/waitlist_entries/bulk",
             body=body,
-            cast_to=builtins.list[WaitlistEntry],
+            cast_to=builtins.list[models.WaitlistEntry],
         )
 
-    async def delete(self, waitlist_entry_id: str) -> DeletedObject:
+    async def delete(self, waitlist_entry_id: str) -> models.DeletedObject:
         """DeleteWaitlistEntry: ``DELETE /waitlist_entries/{waitlist_entry_id}``.
 
         Args:
@@ -115,12 +117,12 @@ class WaitlistEntries(AsyncResource):
         return await self._http.request(
             "DELETE",
             f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}",
-            cast_to=DeletedObject,
+            cast_to=models.DeletedObject,
         )
 
     async def invite(
         self, waitlist_entry_id: str, *, ignore_existing: bool | Unset | None = UNSET
-    ) -> WaitlistEntry:
+    ) -> models.WaitlistEntry:
         """InviteWaitlistEntry: ``POST /waitlist_entries/{waitlist_entry_id}/invite``.
 
         Args:
@@ -135,10 +137,10 @@ class WaitlistEntries(AsyncResource):
             "POST",
             f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}/invite",
             body={"ignore_existing": ignore_existing},
-            cast_to=WaitlistEntry,
+            cast_to=models.WaitlistEntry,
         )
 
-    async def reject(self, waitlist_entry_id: str) -> WaitlistEntry:
+    async def reject(self, waitlist_entry_id: str) -> models.WaitlistEntry:
         """RejectWaitlistEntry: ``POST /waitlist_entries/{waitlist_entry_id}/reject``.
 
         Args:
@@ -151,5 +153,5 @@ class WaitlistEntries(AsyncResource):
         return await self._http.request(
             "POST",
             f"/waitlist_entries/{_segment('waitlist_entry_id', waitlist_entry_id)}/reject",
-            cast_to=WaitlistEntry,
+            cast_to=models.WaitlistEntry,
         )

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from .. import models
 from .._resource import AsyncResource
-from ..models import SvixUrl
 
 __all__ = ["Webhooks"]
 
@@ -14,7 +14,7 @@ class Webhooks(AsyncResource):
 
     __slots__ = ()
 
-    async def create_svix_app(self) -> SvixUrl:
+    async def create_svix_app(self) -> models.SvixUrl:
         """CreateSvixApp: ``POST /webhooks/svix``.
 
         Returns ``SvixUrl``.
@@ -24,7 +24,7 @@ class Webhooks(AsyncResource):
         return await self._http.request(
             "POST",
             "/webhooks/svix",
-            cast_to=SvixUrl,
+            cast_to=models.SvixUrl,
         )
 
     async def delete_svix_app(self) -> None:
@@ -39,7 +39,7 @@ class Webhooks(AsyncResource):
             cast_to=type(None),
         )
 
-    async def generate_svix_auth_url(self) -> SvixUrl:
+    async def generate_svix_auth_url(self) -> models.SvixUrl:
         """GenerateSvixAuthURL: ``POST /webhooks/svix_url``.
 
         Returns ``SvixUrl``.
@@ -49,5 +49,5 @@ class Webhooks(AsyncResource):
         return await self._http.request(
             "POST",
             "/webhooks/svix_url",
-            cast_to=SvixUrl,
+            cast_to=models.SvixUrl,
         )

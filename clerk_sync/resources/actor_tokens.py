@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import ActorToken, CreateActorTokenActorParams
 from clerk_async.resources.actor_tokens import ActorTokens as _AsyncActorTokens
 
 __all__ = ["ActorTokens"]
@@ -26,10 +26,10 @@ class ActorTokens:
         self,
         *,
         user_id: str,
-        actor: CreateActorTokenActorParams | dict[str, Any],
+        actor: models.CreateActorTokenActorParams | dict[str, Any],
         expires_in_seconds: int | Unset = UNSET,
         session_max_duration_in_seconds: int | Unset = UNSET,
-    ) -> ActorToken:
+    ) -> models.ActorToken:
         """CreateActorToken: ``POST /actor_tokens``.
 
         Args:
@@ -50,7 +50,7 @@ class ActorTokens:
             session_max_duration_in_seconds=session_max_duration_in_seconds,
         )
 
-    def revoke(self, actor_token_id: str) -> ActorToken:
+    def revoke(self, actor_token_id: str) -> models.ActorToken:
         """RevokeActorToken: ``POST /actor_tokens/{actor_token_id}/revoke``.
 
         Args:

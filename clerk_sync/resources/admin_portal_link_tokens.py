@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import CreateAdminPortalLinkToken, RevokeAdminPortalLinkToken
 from clerk_async.resources.admin_portal_link_tokens import (
     AdminPortalLinkTokens as _AsyncAdminPortalLinkTokens,
 )
@@ -29,7 +29,7 @@ class AdminPortalLinkTokens:
         it_contact_id: str | Unset = UNSET,
         scopes: list[str] | Unset = UNSET,
         seconds_until_expiration: int | Unset = UNSET,
-    ) -> CreateAdminPortalLinkToken:
+    ) -> models.CreateAdminPortalLinkToken:
         """createAdminPortalLinkToken: ``POST /admin_portal_link_tokens``.
 
         Args:
@@ -52,7 +52,7 @@ class AdminPortalLinkTokens:
 
     def revoke(
         self, admin_portal_link_token_id: str, *, revocation_reason: str | Unset | None = UNSET
-    ) -> RevokeAdminPortalLinkToken:
+    ) -> models.RevokeAdminPortalLinkToken:
         """revokeAdminPortalLinkToken: ``POST /admin_portal_link_tokens/{adminPortalLinkTokenID}/revoke``.
 
         Args:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import AgentTask, CreateAgentTaskOnBehalfOfParams
 from clerk_async.resources.agent_tasks import AgentTasks as _AsyncAgentTasks
 
 __all__ = ["AgentTasks"]
@@ -25,13 +25,13 @@ class AgentTasks:
     def create(
         self,
         *,
-        on_behalf_of: CreateAgentTaskOnBehalfOfParams | dict[str, Any],
+        on_behalf_of: models.CreateAgentTaskOnBehalfOfParams | dict[str, Any],
         permissions: str,
         agent_name: str,
         task_description: str,
         redirect_url: str,
         session_max_duration_in_seconds: int | Unset = UNSET,
-    ) -> AgentTask:
+    ) -> models.AgentTask:
         """CreateAgentTask: ``POST /agents/tasks``.
 
         Args:
@@ -56,7 +56,7 @@ class AgentTasks:
             session_max_duration_in_seconds=session_max_duration_in_seconds,
         )
 
-    def revoke(self, agent_task_id: str) -> AgentTask:
+    def revoke(self, agent_task_id: str) -> models.AgentTask:
         """RevokeAgentTask: ``POST /agents/tasks/{agent_task_id}/revoke``.
 
         Args:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import AllowlistIdentifier, DeletedObject
 from clerk_async.resources.allowlist_identifiers import (
     AllowlistIdentifiers as _AsyncAllowlistIdentifiers,
 )
@@ -30,7 +30,7 @@ class AllowlistIdentifiers:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[AllowlistIdentifier]:
+    ) -> SyncPaginator[models.AllowlistIdentifier]:
         """ListAllowlistIdentifiers: ``GET /allowlist_identifiers``, paginated.
 
         Args:
@@ -55,7 +55,9 @@ class AllowlistIdentifiers:
             ),
         )
 
-    def create(self, *, identifier: str, notify: bool | Unset = UNSET) -> AllowlistIdentifier:
+    def create(
+        self, *, identifier: str, notify: bool | Unset = UNSET
+    ) -> models.AllowlistIdentifier:
         """CreateAllowlistIdentifier: ``POST /allowlist_identifiers``.
 
         Args:
@@ -68,7 +70,7 @@ class AllowlistIdentifiers:
         """
         return self._runner.run(self._async.create, identifier=identifier, notify=notify)
 
-    def delete(self, identifier_id: str) -> DeletedObject:
+    def delete(self, identifier_id: str) -> models.DeletedObject:
         """DeleteAllowlistIdentifier: ``DELETE /allowlist_identifiers/{identifier_id}``.
 
         Args:

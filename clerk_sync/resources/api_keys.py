@@ -6,18 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateApiKey,
-    DeleteApiKey,
-    GetApiKey,
-    GetApiKeySecret,
-    GetApiKeysItem,
-    RevokeApiKey,
-    UpdateApiKey,
-    VerifyApiKey,
-)
 from clerk_async.resources.api_keys import ApiKeys as _AsyncApiKeys
 
 __all__ = ["ApiKeys"]
@@ -43,7 +34,7 @@ class ApiKeys:
         query: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[GetApiKeysItem]:
+    ) -> SyncPaginator[models.GetApiKeysItem]:
         """getApiKeys: ``GET /api_keys``, paginated.
 
         Args:
@@ -85,7 +76,7 @@ class ApiKeys:
         scopes: builtins.list[str] | Unset = UNSET,
         created_by: str | Unset | None = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
-    ) -> CreateApiKey:
+    ) -> models.CreateApiKey:
         """createApiKey: ``POST /api_keys``.
 
         Args:
@@ -114,7 +105,7 @@ class ApiKeys:
             seconds_until_expiration=seconds_until_expiration,
         )
 
-    def get(self, api_key_id: str) -> GetApiKey:
+    def get(self, api_key_id: str) -> models.GetApiKey:
         """getApiKey: ``GET /api_keys/{apiKeyID}``.
 
         Args:
@@ -135,7 +126,7 @@ class ApiKeys:
         description: str | Unset | None = UNSET,
         subject: str | Unset = UNSET,
         seconds_until_expiration: float | Unset | None = UNSET,
-    ) -> UpdateApiKey:
+    ) -> models.UpdateApiKey:
         """updateApiKey: ``PATCH /api_keys/{apiKeyID}``.
 
         Args:
@@ -160,7 +151,7 @@ class ApiKeys:
             seconds_until_expiration=seconds_until_expiration,
         )
 
-    def delete(self, api_key_id: str) -> DeleteApiKey:
+    def delete(self, api_key_id: str) -> models.DeleteApiKey:
         """deleteApiKey: ``DELETE /api_keys/{apiKeyID}``.
 
         Args:
@@ -172,7 +163,7 @@ class ApiKeys:
         """
         return self._runner.run(self._async.delete, api_key_id)
 
-    def get_secret(self, api_key_id: str) -> GetApiKeySecret:
+    def get_secret(self, api_key_id: str) -> models.GetApiKeySecret:
         """getApiKeySecret: ``GET /api_keys/{apiKeyID}/secret``.
 
         Args:
@@ -186,7 +177,7 @@ class ApiKeys:
 
     def revoke(
         self, api_key_id: str, *, revocation_reason: str | Unset | None = UNSET
-    ) -> RevokeApiKey:
+    ) -> models.RevokeApiKey:
         """revokeApiKey: ``POST /api_keys/{apiKeyID}/revoke``.
 
         Args:
@@ -199,7 +190,7 @@ class ApiKeys:
         """
         return self._runner.run(self._async.revoke, api_key_id, revocation_reason=revocation_reason)
 
-    def verify(self, *, secret: str) -> VerifyApiKey:
+    def verify(self, *, secret: str) -> models.VerifyApiKey:
         """verifyApiKey: ``POST /api_keys/verify``.
 
         Args:

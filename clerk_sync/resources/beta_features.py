@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import UpdateInstanceAuthConfig
 from clerk_async.resources.beta_features import BetaFeatures as _AsyncBetaFeatures
 
 __all__ = ["BetaFeatures"]
@@ -27,7 +27,7 @@ class BetaFeatures:
         from_email_address: str | Unset | None = UNSET,
         progressive_sign_up: bool | Unset | None = UNSET,
         test_mode: bool | Unset | None = UNSET,
-    ) -> UpdateInstanceAuthConfig:
+    ) -> models.UpdateInstanceAuthConfig:
         """UpdateInstanceAuthConfig: ``PATCH /beta_features/instance_settings``.
 
         Args:

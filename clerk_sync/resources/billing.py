@@ -3,18 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    BillingPaymentAttempt,
-    BillingPriceResponse,
-    BillingStatement,
-    CommerceDiscountRedemptionResponse,
-    CommercePlan,
-    CommercePriceTransitionResponse,
-    CommerceSubscriptionItem,
-    CommerceSubscriptionItem2,
-)
 from clerk_async.resources.billing import Billing as _AsyncBilling
 
 __all__ = ["Billing"]
@@ -38,7 +29,7 @@ class Billing:
         payer_type: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[CommercePlan]:
+    ) -> SyncPaginator[models.CommercePlan]:
         """GetCommercePlanList: ``GET /billing/plans``, paginated.
 
         Args:
@@ -74,7 +65,7 @@ class Billing:
         plan_id: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[BillingPriceResponse]:
+    ) -> SyncPaginator[models.BillingPriceResponse]:
         """GetBillingPriceList: ``GET /billing/prices``, paginated.
 
         Args:
@@ -110,7 +101,7 @@ class Billing:
         annual_monthly_amount: int | Unset | None = UNSET,
         description: str | Unset = UNSET,
         supported_billing_periods: str | Unset = UNSET,
-    ) -> BillingPriceResponse:
+    ) -> models.BillingPriceResponse:
         """CreateBillingPrice: ``POST /billing/prices``.
 
         Args:
@@ -148,7 +139,7 @@ class Billing:
         query: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[CommerceSubscriptionItem]:
+    ) -> SyncPaginator[models.CommerceSubscriptionItem]:
         """GetCommerceSubscriptionItemList: ``GET /billing/subscription_items``, paginated.
 
         Args:
@@ -185,7 +176,7 @@ class Billing:
 
     def cancel_subscription_item(
         self, subscription_item_id: str, *, end_now: bool | Unset = UNSET
-    ) -> CommerceSubscriptionItem:
+    ) -> models.CommerceSubscriptionItem:
         """CancelCommerceSubscriptionItem: ``DELETE /billing/subscription_items/{subscription_item_id}``.
 
         Args:
@@ -202,7 +193,7 @@ class Billing:
 
     def extend_subscription_item_free_trial(
         self, subscription_item_id: str, *, extend_to: str
-    ) -> CommerceSubscriptionItem2:
+    ) -> models.CommerceSubscriptionItem2:
         """ExtendBillingSubscriptionItemFreeTrial: ``POST /billing/subscription_items/{subscription_item_id}/extend_free_trial``.
 
         Args:
@@ -221,7 +212,7 @@ class Billing:
 
     def create_price_transition(
         self, subscription_item_id: str, *, from_price_id: str, to_price_id: str
-    ) -> CommercePriceTransitionResponse:
+    ) -> models.CommercePriceTransitionResponse:
         """CreateBillingPriceTransition: ``POST /billing/subscription_items/{subscription_item_id}/price_transition``.
 
         Args:
@@ -242,7 +233,7 @@ class Billing:
 
     def apply_subscription_item_discount(
         self, subscription_item_id: str, *, discount_id: str
-    ) -> CommerceDiscountRedemptionResponse:
+    ) -> models.CommerceDiscountRedemptionResponse:
         """ApplyBillingSubscriptionItemDiscount: ``POST /billing/subscription_items/{subscription_item_id}/discounts``.
 
         Args:
@@ -261,7 +252,7 @@ class Billing:
 
     def remove_subscription_item_discount(
         self, subscription_item_id: str, discount_id: str
-    ) -> CommerceDiscountRedemptionResponse:
+    ) -> models.CommerceDiscountRedemptionResponse:
         """RemoveBillingSubscriptionItemDiscount: ``DELETE /billing/subscription_items/{subscription_item_id}/discounts/{discount_id}``.
 
         Args:
@@ -284,7 +275,7 @@ class Billing:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[BillingStatement]:
+    ) -> SyncPaginator[models.BillingStatement]:
         """GetBillingStatementList: ``GET /billing/statements``, paginated.
 
         Args:
@@ -309,7 +300,7 @@ class Billing:
             ),
         )
 
-    def get_statement(self, statement_id: str) -> BillingStatement:
+    def get_statement(self, statement_id: str) -> models.BillingStatement:
         """GetBillingStatement: ``GET /billing/statements/{statementID}``.
 
         Args:
@@ -330,7 +321,7 @@ class Billing:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[BillingPaymentAttempt]:
+    ) -> SyncPaginator[models.BillingPaymentAttempt]:
         """GetBillingStatementPaymentAttempts: ``GET /billing/statements/{statementID}/payment_attempts``, paginated.
 
         Args:

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
-from clerk_async.models import BlocklistIdentifier, DeletedObject
-from clerk_async.models import BlocklistIdentifiers as BlocklistIdentifiersModel
 from clerk_async.resources.blocklist_identifiers import (
     BlocklistIdentifiers as _AsyncBlocklistIdentifiers,
 )
@@ -22,7 +21,7 @@ class BlocklistIdentifiers:
         self._runner = runner
         self._async = resource
 
-    def list(self) -> BlocklistIdentifiersModel:
+    def list(self) -> models.BlocklistIdentifiers:
         """ListBlocklistIdentifiers: ``GET /blocklist_identifiers``.
 
         Returns ``BlocklistIdentifiers``.
@@ -31,7 +30,7 @@ class BlocklistIdentifiers:
         """
         return self._runner.run(self._async.list)
 
-    def create(self, *, identifier: str) -> BlocklistIdentifier:
+    def create(self, *, identifier: str) -> models.BlocklistIdentifier:
         """CreateBlocklistIdentifier: ``POST /blocklist_identifiers``.
 
         Args:
@@ -43,7 +42,7 @@ class BlocklistIdentifiers:
         """
         return self._runner.run(self._async.create, identifier=identifier)
 
-    def delete(self, identifier_id: str) -> DeletedObject:
+    def delete(self, identifier_id: str) -> models.DeletedObject:
         """DeleteBlocklistIdentifier: ``DELETE /blocklist_identifiers/{identifier_id}``.
 
         Args:

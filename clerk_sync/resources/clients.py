@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import Client
 from clerk_async.resources.clients import Clients as _AsyncClients
 
 __all__ = ["Clients"]
@@ -28,7 +28,7 @@ class Clients:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Client]:
+    ) -> SyncPaginator[models.Client]:
         """GetClientList: ``GET /clients``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -55,7 +55,7 @@ class Clients:
             ),
         )
 
-    def verify(self, *, token: str) -> Client:
+    def verify(self, *, token: str) -> models.Client:
         """VerifyClient: ``POST /clients/verify``.
 
         Args:
@@ -67,7 +67,7 @@ class Clients:
         """
         return self._runner.run(self._async.verify, token=token)
 
-    def get(self, client_id: str) -> Client:
+    def get(self, client_id: str) -> models.Client:
         """GetClient: ``GET /clients/{client_id}``.
 
         Args:

@@ -6,18 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateDirectoryGroupRoleMappingsItemParams,
-    DeleteDirectoryGroupRoleMapping,
-    DeletedObject,
-    Directory,
-    DirectoryGroupRoleMapping,
-    ListDirectoryGroupRoleMappings,
-    ReplaceDirectoryGroupRoleMappings,
-    ReplaceDirectoryGroupRoleMappingsMappingsItemParams,
-)
 from clerk_async.resources.directories import Directories as _AsyncDirectories
 
 __all__ = ["Directories"]
@@ -39,7 +30,7 @@ class Directories:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Directory]:
+    ) -> SyncPaginator[models.Directory]:
         """ListDirectories: ``GET /directories``, paginated.
 
         Args:
@@ -66,10 +57,10 @@ class Directories:
         provider: str,
         name: str | Unset = UNSET,
         group_role_mappings: builtins.list[
-            CreateDirectoryGroupRoleMappingsItemParams | dict[str, Any]
+            models.CreateDirectoryGroupRoleMappingsItemParams | dict[str, Any]
         ]
         | Unset = UNSET,
-    ) -> Directory:
+    ) -> models.Directory:
         """CreateDirectory: ``POST /directories``.
 
         Args:
@@ -90,7 +81,7 @@ class Directories:
             group_role_mappings=group_role_mappings,
         )
 
-    def get(self, directory_id: str) -> Directory:
+    def get(self, directory_id: str) -> models.Directory:
         """GetDirectory: ``GET /directories/{directory_id}``.
 
         Args:
@@ -111,7 +102,7 @@ class Directories:
         provider: str | Unset = UNSET,
         attribute_mapping: dict[str, Any] | Unset = UNSET,
         group_role_mapping_enabled: bool | Unset = UNSET,
-    ) -> Directory:
+    ) -> models.Directory:
         """UpdateDirectory: ``PATCH /directories/{directory_id}``.
 
         Args:
@@ -136,7 +127,7 @@ class Directories:
             group_role_mapping_enabled=group_role_mapping_enabled,
         )
 
-    def delete(self, directory_id: str) -> DeletedObject:
+    def delete(self, directory_id: str) -> models.DeletedObject:
         """DeleteDirectory: ``DELETE /directories/{directory_id}``.
 
         Args:
@@ -148,7 +139,7 @@ class Directories:
         """
         return self._runner.run(self._async.delete, directory_id)
 
-    def rotate_api_key(self, directory_id: str) -> Directory:
+    def rotate_api_key(self, directory_id: str) -> models.Directory:
         """RotateDirectoryAPIKey: ``POST /directories/{directory_id}/rotate_api_key``.
 
         Args:
@@ -160,7 +151,7 @@ class Directories:
         """
         return self._runner.run(self._async.rotate_api_key, directory_id)
 
-    def list_group_role_mappings(self, directory_id: str) -> ListDirectoryGroupRoleMappings:
+    def list_group_role_mappings(self, directory_id: str) -> models.ListDirectoryGroupRoleMappings:
         """ListDirectoryGroupRoleMappings: ``GET /directories/{directory_id}/group_role_mappings``.
 
         Args:
@@ -180,7 +171,7 @@ class Directories:
         directory_group_id: str | Unset = UNSET,
         scim_group_id: str | Unset = UNSET,
         precedence: int | Unset = UNSET,
-    ) -> DirectoryGroupRoleMapping:
+    ) -> models.DirectoryGroupRoleMapping:
         """CreateDirectoryGroupRoleMapping: ``POST /directories/{directory_id}/group_role_mappings``.
 
         Args:
@@ -208,9 +199,9 @@ class Directories:
         directory_id: str,
         *,
         mappings: builtins.list[
-            ReplaceDirectoryGroupRoleMappingsMappingsItemParams | dict[str, Any]
+            models.ReplaceDirectoryGroupRoleMappingsMappingsItemParams | dict[str, Any]
         ],
-    ) -> ReplaceDirectoryGroupRoleMappings:
+    ) -> models.ReplaceDirectoryGroupRoleMappings:
         """ReplaceDirectoryGroupRoleMappings: ``PUT /directories/{directory_id}/group_role_mappings``.
 
         Args:
@@ -227,7 +218,7 @@ class Directories:
 
     def delete_group_role_mapping(
         self, directory_id: str, mapping_id: str
-    ) -> DeleteDirectoryGroupRoleMapping:
+    ) -> models.DeleteDirectoryGroupRoleMapping:
         """DeleteDirectoryGroupRoleMapping: ``DELETE /directories/{directory_id}/group_role_mappings/{mapping_id}``.
 
         Args:

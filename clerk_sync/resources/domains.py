@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, Domain
-from clerk_async.models import Domains as DomainsModel
 from clerk_async.resources.domains import Domains as _AsyncDomains
 
 __all__ = ["Domains"]
@@ -21,7 +20,7 @@ class Domains:
         self._runner = runner
         self._async = resource
 
-    def list(self) -> DomainsModel:
+    def list(self) -> models.Domains:
         """ListDomains: ``GET /domains``.
 
         Returns ``Domains``.
@@ -32,7 +31,7 @@ class Domains:
 
     def add(
         self, *, name: str, is_satellite: bool, proxy_url: str | Unset | None = UNSET
-    ) -> Domain:
+    ) -> models.Domain:
         """AddDomain: ``POST /domains``.
 
         Args:
@@ -55,7 +54,7 @@ class Domains:
         name: str | Unset | None = UNSET,
         proxy_url: str | Unset | None = UNSET,
         is_secondary: bool | Unset | None = UNSET,
-    ) -> Domain:
+    ) -> models.Domain:
         """UpdateDomain: ``PATCH /domains/{domain_id}``.
 
         Args:
@@ -72,7 +71,7 @@ class Domains:
             self._async.update, domain_id, name=name, proxy_url=proxy_url, is_secondary=is_secondary
         )
 
-    def delete(self, domain_id: str) -> DeletedObject:
+    def delete(self, domain_id: str) -> models.DeletedObject:
         """DeleteDomain: ``DELETE /domains/{domain_id}``.
 
         Args:

@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    AttemptEmailAddressVerification,
-    DeletedObject,
-    EmailAddress,
-    PrepareEmailAddressVerification,
-)
 from clerk_async.resources.email_addresses import EmailAddresses as _AsyncEmailAddresses
 
 __all__ = ["EmailAddresses"]
@@ -33,7 +28,7 @@ class EmailAddresses:
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
-    ) -> EmailAddress:
+    ) -> models.EmailAddress:
         """CreateEmailAddress: ``POST /email_addresses``.
 
         Args:
@@ -56,7 +51,7 @@ class EmailAddresses:
             notify_primary_email_address_changed=notify_primary_email_address_changed,
         )
 
-    def get(self, email_address_id: str) -> EmailAddress:
+    def get(self, email_address_id: str) -> models.EmailAddress:
         """GetEmailAddress: ``GET /email_addresses/{email_address_id}``.
 
         Args:
@@ -75,7 +70,7 @@ class EmailAddresses:
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
-    ) -> EmailAddress:
+    ) -> models.EmailAddress:
         """UpdateEmailAddress: ``PATCH /email_addresses/{email_address_id}``.
 
         Args:
@@ -96,7 +91,7 @@ class EmailAddresses:
             notify_primary_email_address_changed=notify_primary_email_address_changed,
         )
 
-    def delete(self, email_address_id: str) -> DeletedObject:
+    def delete(self, email_address_id: str) -> models.DeletedObject:
         """DeleteEmailAddress: ``DELETE /email_addresses/{email_address_id}``.
 
         Args:
@@ -108,7 +103,7 @@ class EmailAddresses:
         """
         return self._runner.run(self._async.delete, email_address_id)
 
-    def prepare_verification(self, email_address_id: str) -> PrepareEmailAddressVerification:
+    def prepare_verification(self, email_address_id: str) -> models.PrepareEmailAddressVerification:
         """PrepareEmailAddressVerification: ``POST /email_addresses/{email_address_id}/prepare_verification``.
 
         Args:
@@ -122,7 +117,7 @@ class EmailAddresses:
 
     def attempt_verification(
         self, email_address_id: str, *, verification_id: str, code: str
-    ) -> AttemptEmailAddressVerification:
+    ) -> models.AttemptEmailAddressVerification:
         """AttemptEmailAddressVerification: ``POST /email_addresses/{email_address_id}/attempt_verification``.
 
         Args:
@@ -148,7 +143,7 @@ class EmailAddresses:
         email_address: str,
         identification_status: str | Unset = UNSET,
         notify_primary_email_address_changed: bool | Unset | None = UNSET,
-    ) -> EmailAddress:
+    ) -> models.EmailAddress:
         """ReplaceUserEmailAddress: ``PUT /users/{user_id}/email_address``.
 
         Args:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import Template
 from clerk_async.resources.email_and_sms_templates import (
     EmailAndSmsTemplates as _AsyncEmailAndSmsTemplates,
 )
@@ -34,7 +34,7 @@ class EmailAndSmsTemplates:
         delivered_by_clerk: bool | Unset | None = UNSET,
         from_email_name: str | Unset = UNSET,
         reply_to_email_name: str | Unset = UNSET,
-    ) -> Template:
+    ) -> models.Template:
         """UpsertTemplate: ``PUT /templates/{template_type}/{slug}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import Template
 from clerk_async.resources.email_sms_templates import EmailSmsTemplates as _AsyncEmailSmsTemplates
 
 __all__ = ["EmailSmsTemplates"]
@@ -29,7 +29,7 @@ class EmailSmsTemplates:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Template]:
+    ) -> SyncPaginator[models.Template]:
         """GetTemplateList: ``GET /templates/{template_type}``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -58,7 +58,7 @@ class EmailSmsTemplates:
             ),
         )
 
-    def get(self, template_type: str, slug: str) -> Template:
+    def get(self, template_type: str, slug: str) -> models.Template:
         """GetTemplate: ``GET /templates/{template_type}/{slug}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -73,7 +73,7 @@ class EmailSmsTemplates:
         """
         return self._runner.run(self._async.get, template_type, slug)
 
-    def revert(self, template_type: str, slug: str) -> Template:
+    def revert(self, template_type: str, slug: str) -> models.Template:
         """RevertTemplate: ``POST /templates/{template_type}/{slug}/revert``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -90,7 +90,7 @@ class EmailSmsTemplates:
 
     def toggle_template_delivery(
         self, template_type: str, slug: str, *, delivered_by_clerk: bool | Unset = UNSET
-    ) -> Template:
+    ) -> models.Template:
         """ToggleTemplateDelivery: ``POST /templates/{template_type}/{slug}/toggle_delivery``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.

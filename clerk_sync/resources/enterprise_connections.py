@@ -6,20 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateEnterpriseConnectionCustomAttributesItemParams,
-    CreateEnterpriseConnectionOidcParams,
-    CreateEnterpriseConnectionSamlParams,
-    DeletedObject,
-    EnterpriseConnection,
-    EnterpriseConnectionTestRun,
-    EnterpriseConnectionTestRunResponse,
-    UpdateEnterpriseConnectionCustomAttributesItemParams,
-    UpdateEnterpriseConnectionOidcParams,
-    UpdateEnterpriseConnectionSamlParams,
-)
 from clerk_async.resources.enterprise_connections import (
     EnterpriseConnections as _AsyncEnterpriseConnections,
 )
@@ -45,7 +34,7 @@ class EnterpriseConnections:
         active: bool | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[EnterpriseConnection]:
+    ) -> SyncPaginator[models.EnterpriseConnection]:
         """ListEnterpriseConnections: ``GET /enterprise_connections``, paginated.
 
         Args:
@@ -81,13 +70,13 @@ class EnterpriseConnections:
         organization_id: str | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
         active: bool | Unset | None = UNSET,
-        saml: CreateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
-        oidc: CreateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
+        saml: models.CreateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
+        oidc: models.CreateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
         custom_attributes: builtins.list[
-            CreateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
+            models.CreateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
         ]
         | Unset = UNSET,
-    ) -> EnterpriseConnection:
+    ) -> models.EnterpriseConnection:
         """CreateEnterpriseConnection: ``POST /enterprise_connections``.
 
         Args:
@@ -118,7 +107,7 @@ class EnterpriseConnections:
             custom_attributes=custom_attributes,
         )
 
-    def get(self, enterprise_connection_id: str) -> EnterpriseConnection:
+    def get(self, enterprise_connection_id: str) -> models.EnterpriseConnection:
         """GetEnterpriseConnection: ``GET /enterprise_connections/{enterprise_connection_id}``.
 
         Args:
@@ -141,14 +130,14 @@ class EnterpriseConnections:
         disable_additional_identifications: bool | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
         organization_id: str | Unset | None = UNSET,
-        saml: UpdateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
-        oidc: UpdateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
+        saml: models.UpdateEnterpriseConnectionSamlParams | dict[str, Any] | Unset | None = UNSET,
+        oidc: models.UpdateEnterpriseConnectionOidcParams | dict[str, Any] | Unset | None = UNSET,
         custom_attributes: builtins.list[
-            UpdateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
+            models.UpdateEnterpriseConnectionCustomAttributesItemParams | dict[str, Any]
         ]
         | Unset
         | None = UNSET,
-    ) -> EnterpriseConnection:
+    ) -> models.EnterpriseConnection:
         """UpdateEnterpriseConnection: ``PATCH /enterprise_connections/{enterprise_connection_id}``.
 
         Args:
@@ -183,7 +172,7 @@ class EnterpriseConnections:
             custom_attributes=custom_attributes,
         )
 
-    def delete(self, enterprise_connection_id: str) -> DeletedObject:
+    def delete(self, enterprise_connection_id: str) -> models.DeletedObject:
         """DeleteEnterpriseConnection: ``DELETE /enterprise_connections/{enterprise_connection_id}``.
 
         Args:
@@ -204,7 +193,7 @@ class EnterpriseConnections:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[EnterpriseConnectionTestRun]:
+    ) -> SyncPaginator[models.EnterpriseConnectionTestRun]:
         """ListEnterpriseConnectionTestRuns: ``GET /enterprise_connections/{enterprise_connection_id}/test_runs``, paginated.
 
         Args:
@@ -231,7 +220,9 @@ class EnterpriseConnections:
             ),
         )
 
-    def create_test_run(self, enterprise_connection_id: str) -> EnterpriseConnectionTestRunResponse:
+    def create_test_run(
+        self, enterprise_connection_id: str
+    ) -> models.EnterpriseConnectionTestRunResponse:
         """CreateEnterpriseConnectionTestRun: ``POST /enterprise_connections/{enterprise_connection_id}/test_runs``.
 
         Args:

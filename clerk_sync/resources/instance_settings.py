@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    Instance,
-    InstanceCommunication,
-    InstanceProtect,
-    InstanceRestrictions,
-    OauthApplicationSettings,
-    OrganizationSettings,
-)
 from clerk_async.resources.instance_settings import InstanceSettings as _AsyncInstanceSettings
 
 __all__ = ["InstanceSettings"]
@@ -27,7 +20,7 @@ class InstanceSettings:
         self._runner = runner
         self._async = resource
 
-    def get(self) -> Instance:
+    def get(self) -> models.Instance:
         """GetInstance: ``GET /instance``.
 
         Returns ``Instance``.
@@ -86,7 +79,7 @@ class InstanceSettings:
         allowlist_blocklist_disabled_on_sign_in: bool | Unset | None = UNSET,
         block_email_subaddresses: bool | Unset | None = UNSET,
         block_disposable_email_domains: bool | Unset | None = UNSET,
-    ) -> InstanceRestrictions:
+    ) -> models.InstanceRestrictions:
         """UpdateInstanceRestrictions: ``PATCH /instance/restrictions``.
 
         Args:
@@ -109,7 +102,7 @@ class InstanceSettings:
             block_disposable_email_domains=block_disposable_email_domains,
         )
 
-    def get_protect(self) -> InstanceProtect:
+    def get_protect(self) -> models.InstanceProtect:
         """GetInstanceProtect: ``GET /instance/protect``.
 
         Returns ``InstanceProtect``.
@@ -123,7 +116,7 @@ class InstanceSettings:
         *,
         rules_enabled: bool | Unset | None = UNSET,
         specter_enabled: bool | Unset | None = UNSET,
-    ) -> InstanceProtect:
+    ) -> models.InstanceProtect:
         """UpdateInstanceProtect: ``PATCH /instance/protect``.
 
         Args:
@@ -138,7 +131,7 @@ class InstanceSettings:
             self._async.update_protect, rules_enabled=rules_enabled, specter_enabled=specter_enabled
         )
 
-    def get_communication(self) -> InstanceCommunication:
+    def get_communication(self) -> models.InstanceCommunication:
         """GetInstanceCommunication: ``GET /instance/communication``.
 
         Returns ``InstanceCommunication``.
@@ -149,7 +142,7 @@ class InstanceSettings:
 
     def update_communication(
         self, *, blocked_country_codes: list[str] | Unset | None = UNSET
-    ) -> InstanceCommunication:
+    ) -> models.InstanceCommunication:
         """UpdateInstanceCommunication: ``PATCH /instance/communication``.
 
         Args:
@@ -163,7 +156,7 @@ class InstanceSettings:
             self._async.update_communication, blocked_country_codes=blocked_country_codes
         )
 
-    def get_oauth_application_settings(self) -> OauthApplicationSettings:
+    def get_oauth_application_settings(self) -> models.OauthApplicationSettings:
         """GetInstanceOAuthApplicationSettings: ``GET /instance/oauth_application_settings``.
 
         Returns ``OauthApplicationSettings``.
@@ -181,7 +174,7 @@ class InstanceSettings:
         client_id_metadata_documents_advertised: bool | Unset | None = UNSET,
         client_id_metadata_documents_only_allow_pre_registered_clients: bool | Unset | None = UNSET,
         client_id_metadata_documents_block_implicitly_allowed_clients: bool | Unset | None = UNSET,
-    ) -> OauthApplicationSettings:
+    ) -> models.OauthApplicationSettings:
         """UpdateInstanceOAuthApplicationSettings: ``PATCH /instance/oauth_application_settings``.
 
         Args:
@@ -222,7 +215,7 @@ class InstanceSettings:
             self._async.change_domain, home_url=home_url, is_secondary=is_secondary
         )
 
-    def get_organization_settings(self) -> OrganizationSettings:
+    def get_organization_settings(self) -> models.OrganizationSettings:
         """GetInstanceOrganizationSettings: ``GET /instance/organization_settings``.
 
         Returns ``OrganizationSettings``.
@@ -242,7 +235,7 @@ class InstanceSettings:
         domains_enrollment_modes: list[str] | Unset = UNSET,
         creator_role_id: str | Unset | None = UNSET,
         domains_default_role_id: str | Unset | None = UNSET,
-    ) -> OrganizationSettings:
+    ) -> models.OrganizationSettings:
         """UpdateInstanceOrganizationSettings: ``PATCH /instance/organization_settings``.
 
         Args:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import CreateBulkInvitationsBodyItemParams, Invitation, RevokeInvitation
 from clerk_async.resources.invitations import Invitations as _AsyncInvitations
 
 __all__ = ["Invitations"]
@@ -34,7 +34,7 @@ class Invitations:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Invitation]:
+    ) -> SyncPaginator[models.Invitation]:
         """ListInvitations: ``GET /invitations``, paginated.
 
         Args:
@@ -75,7 +75,7 @@ class Invitations:
         ignore_existing: bool | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
         template_slug: str | Unset = UNSET,
-    ) -> Invitation:
+    ) -> models.Invitation:
         """CreateInvitation: ``POST /invitations``.
 
         Args:
@@ -103,8 +103,8 @@ class Invitations:
         )
 
     def bulk_create(
-        self, *, body: builtins.list[CreateBulkInvitationsBodyItemParams | dict[str, Any]]
-    ) -> builtins.list[Invitation]:
+        self, *, body: builtins.list[models.CreateBulkInvitationsBodyItemParams | dict[str, Any]]
+    ) -> builtins.list[models.Invitation]:
         """CreateBulkInvitations: ``POST /invitations/bulk``.
 
         Args:
@@ -116,7 +116,7 @@ class Invitations:
         """
         return self._runner.run(self._async.bulk_create, body=body)
 
-    def revoke(self, invitation_id: str) -> RevokeInvitation:
+    def revoke(self, invitation_id: str) -> models.RevokeInvitation:
         """RevokeInvitation: ``POST /invitations/{invitation_id}/revoke``.
 
         Args:

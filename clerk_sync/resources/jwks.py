@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
-from clerk_async.models import Jwks as JwksModel
 from clerk_async.resources.jwks import Jwks as _AsyncJwks
 
 __all__ = ["Jwks"]
@@ -19,7 +19,7 @@ class Jwks:
         self._runner = runner
         self._async = resource
 
-    def get_jwks(self) -> JwksModel:
+    def get_jwks(self) -> models.Jwks:
         """GetJWKS: ``GET /jwks``.
 
         Returns ``Jwks``.

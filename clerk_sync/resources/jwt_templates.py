@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, JwtTemplate
 from clerk_async.resources.jwt_templates import JwtTemplates as _AsyncJwtTemplates
 
 __all__ = ["JwtTemplates"]
@@ -30,7 +30,7 @@ class JwtTemplates:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[JwtTemplate]:
+    ) -> SyncPaginator[models.JwtTemplate]:
         """ListJWTTemplates: ``GET /jwt_templates``, paginated.
 
         Args:
@@ -65,7 +65,7 @@ class JwtTemplates:
         custom_signing_key: bool | Unset = UNSET,
         signing_algorithm: str | Unset | None = UNSET,
         signing_key: str | Unset | None = UNSET,
-    ) -> JwtTemplate:
+    ) -> models.JwtTemplate:
         """CreateJWTTemplate: ``POST /jwt_templates``.
 
         Args:
@@ -92,7 +92,7 @@ class JwtTemplates:
             signing_key=signing_key,
         )
 
-    def get(self, template_id: str) -> JwtTemplate:
+    def get(self, template_id: str) -> models.JwtTemplate:
         """GetJWTTemplate: ``GET /jwt_templates/{template_id}``.
 
         Args:
@@ -115,7 +115,7 @@ class JwtTemplates:
         custom_signing_key: bool | Unset = UNSET,
         signing_algorithm: str | Unset | None = UNSET,
         signing_key: str | Unset | None = UNSET,
-    ) -> JwtTemplate:
+    ) -> models.JwtTemplate:
         """UpdateJWTTemplate: ``PATCH /jwt_templates/{template_id}``.
 
         Args:
@@ -144,7 +144,7 @@ class JwtTemplates:
             signing_key=signing_key,
         )
 
-    def delete(self, template_id: str) -> DeletedObject:
+    def delete(self, template_id: str) -> models.DeletedObject:
         """DeleteJWTTemplate: ``DELETE /jwt_templates/{template_id}``.
 
         Args:

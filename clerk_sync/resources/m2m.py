@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import CreateM2MToken, GetM2MTokensItem, RevokeM2MToken, VerifyM2MToken
 from clerk_async.resources.m2m import M2m as _AsyncM2m
 
 __all__ = ["M2m"]
@@ -32,7 +32,7 @@ class M2m:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[GetM2MTokensItem]:
+    ) -> SyncPaginator[models.GetM2MTokensItem]:
         """getM2MTokens: ``GET /m2m_tokens``, paginated.
 
         Args:
@@ -68,7 +68,7 @@ class M2m:
         seconds_until_expiration: float | Unset | None = UNSET,
         claims: Any | Unset | None = UNSET,
         min_remaining_ttl_seconds: int | Unset = UNSET,
-    ) -> CreateM2MToken:
+    ) -> models.CreateM2MToken:
         """createM2MToken: ``POST /m2m_tokens``.
 
         Args:
@@ -91,7 +91,7 @@ class M2m:
 
     def revoke_token(
         self, m2m_token_id: str, *, revocation_reason: str | Unset | None = UNSET
-    ) -> RevokeM2MToken:
+    ) -> models.RevokeM2MToken:
         """revokeM2MToken: ``POST /m2m_tokens/{m2m_token_id}/revoke``.
 
         Args:
@@ -106,7 +106,7 @@ class M2m:
             self._async.revoke_token, m2m_token_id, revocation_reason=revocation_reason
         )
 
-    def verify_token(self, *, token: str) -> VerifyM2MToken:
+    def verify_token(self, *, token: str) -> models.VerifyM2MToken:
         """verifyM2MToken: ``POST /m2m_tokens/verify``.
 
         Args:

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import builtins
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateMachine,
-    DeleteMachine,
-    DeleteMachineScope,
-    GetMachineSecretKey,
-    Machine,
-    MachineScope,
-    RotateMachineSecretKey,
-)
 from clerk_async.resources.machines import Machines as _AsyncMachines
 
 __all__ = ["Machines"]
@@ -39,7 +31,7 @@ class Machines:
         order_by: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Machine]:
+    ) -> SyncPaginator[models.Machine]:
         """ListMachines: ``GET /machines``, paginated.
 
         Args:
@@ -72,7 +64,7 @@ class Machines:
         name: str,
         scoped_machines: builtins.list[str] | Unset = UNSET,
         default_token_ttl: int | Unset = UNSET,
-    ) -> CreateMachine:
+    ) -> models.CreateMachine:
         """CreateMachine: ``POST /machines``.
 
         Args:
@@ -91,7 +83,7 @@ class Machines:
             default_token_ttl=default_token_ttl,
         )
 
-    def get(self, machine_id: str) -> Machine:
+    def get(self, machine_id: str) -> models.Machine:
         """GetMachine: ``GET /machines/{machine_id}``.
 
         Args:
@@ -105,7 +97,7 @@ class Machines:
 
     def update(
         self, machine_id: str, *, name: str | Unset = UNSET, default_token_ttl: int | Unset = UNSET
-    ) -> Machine:
+    ) -> models.Machine:
         """UpdateMachine: ``PATCH /machines/{machine_id}``.
 
         Args:
@@ -121,7 +113,7 @@ class Machines:
             self._async.update, machine_id, name=name, default_token_ttl=default_token_ttl
         )
 
-    def delete(self, machine_id: str) -> DeleteMachine:
+    def delete(self, machine_id: str) -> models.DeleteMachine:
         """DeleteMachine: ``DELETE /machines/{machine_id}``.
 
         Args:
@@ -133,7 +125,7 @@ class Machines:
         """
         return self._runner.run(self._async.delete, machine_id)
 
-    def get_secret_key(self, machine_id: str) -> GetMachineSecretKey:
+    def get_secret_key(self, machine_id: str) -> models.GetMachineSecretKey:
         """GetMachineSecretKey: ``GET /machines/{machine_id}/secret_key``.
 
         Args:
@@ -147,7 +139,7 @@ class Machines:
 
     def rotate_secret_key(
         self, machine_id: str, *, previous_token_ttl: int
-    ) -> RotateMachineSecretKey:
+    ) -> models.RotateMachineSecretKey:
         """RotateMachineSecretKey: ``POST /machines/{machine_id}/secret_key/rotate``.
 
         Args:
@@ -162,7 +154,7 @@ class Machines:
             self._async.rotate_secret_key, machine_id, previous_token_ttl=previous_token_ttl
         )
 
-    def create_scope(self, machine_id: str, *, to_machine_id: str) -> MachineScope:
+    def create_scope(self, machine_id: str, *, to_machine_id: str) -> models.MachineScope:
         """CreateMachineScope: ``POST /machines/{machine_id}/scopes``.
 
         Args:
@@ -175,7 +167,7 @@ class Machines:
         """
         return self._runner.run(self._async.create_scope, machine_id, to_machine_id=to_machine_id)
 
-    def delete_scope(self, machine_id: str, other_machine_id: str) -> DeleteMachineScope:
+    def delete_scope(self, machine_id: str, other_machine_id: str) -> models.DeleteMachineScope:
         """DeleteMachineScope: ``DELETE /machines/{machine_id}/scopes/{other_machine_id}``.
 
         Args:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import VerifyOauthAccessToken1, VerifyOauthAccessToken2
 from clerk_async.resources.oauth_access_tokens import OauthAccessTokens as _AsyncOauthAccessTokens
 
 __all__ = ["OauthAccessTokens"]
@@ -22,7 +22,7 @@ class OauthAccessTokens:
 
     def verify(
         self, *, access_token: str | Unset = UNSET, secret: str | Unset = UNSET
-    ) -> VerifyOauthAccessToken1 | VerifyOauthAccessToken2:
+    ) -> models.VerifyOauthAccessToken1 | models.VerifyOauthAccessToken2:
         """verifyOAuthAccessToken: ``POST /oauth_applications/access_tokens/verify``.
 
         Args:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import builtins
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, FileContent, Unset
-from clerk_async.models import DeletedObject, OauthApplication, OauthApplicationWithSecret
 from clerk_async.resources.oauth_applications import OauthApplications as _AsyncOauthApplications
 
 __all__ = ["OauthApplications"]
@@ -31,7 +31,7 @@ class OauthApplications:
         name_query: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OauthApplication]:
+    ) -> SyncPaginator[models.OauthApplication]:
         """ListOAuthApplications: ``GET /oauth_applications``, paginated.
 
         Args:
@@ -68,7 +68,7 @@ class OauthApplications:
         consent_screen_enabled: bool | Unset | None = UNSET,
         pkce_required: bool | Unset | None = UNSET,
         public: bool | Unset | None = UNSET,
-    ) -> OauthApplicationWithSecret:
+    ) -> models.OauthApplicationWithSecret:
         """CreateOAuthApplication: ``POST /oauth_applications``.
 
         Args:
@@ -95,7 +95,7 @@ class OauthApplications:
             public=public,
         )
 
-    def get(self, oauth_application_id: str) -> OauthApplication:
+    def get(self, oauth_application_id: str) -> models.OauthApplication:
         """GetOAuthApplication: ``GET /oauth_applications/{oauth_application_id}``.
 
         Args:
@@ -118,7 +118,7 @@ class OauthApplications:
         consent_screen_enabled: bool | Unset | None = UNSET,
         pkce_required: bool | Unset | None = UNSET,
         public: bool | Unset | None = UNSET,
-    ) -> OauthApplication:
+    ) -> models.OauthApplication:
         """UpdateOAuthApplication: ``PATCH /oauth_applications/{oauth_application_id}``.
 
         Args:
@@ -147,7 +147,7 @@ class OauthApplications:
             public=public,
         )
 
-    def delete(self, oauth_application_id: str) -> DeletedObject:
+    def delete(self, oauth_application_id: str) -> models.DeletedObject:
         """DeleteOAuthApplication: ``DELETE /oauth_applications/{oauth_application_id}``.
 
         Args:
@@ -161,7 +161,7 @@ class OauthApplications:
 
     def upload_logo(
         self, oauth_application_id: str, *, file: FileContent, uploader_user_id: str | Unset = UNSET
-    ) -> OauthApplication:
+    ) -> models.OauthApplication:
         """UploadOAuthApplicationLogo: ``PUT /oauth_applications/{oauth_application_id}/logo``.
 
         Args:
@@ -180,7 +180,7 @@ class OauthApplications:
             uploader_user_id=uploader_user_id,
         )
 
-    def rotate_secret(self, oauth_application_id: str) -> OauthApplicationWithSecret:
+    def rotate_secret(self, oauth_application_id: str) -> models.OauthApplicationWithSecret:
         """RotateOAuthApplicationSecret: ``POST /oauth_applications/{oauth_application_id}/rotate_secret``.
 
         Args:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import builtins
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, OrganizationDomain
 from clerk_async.resources.organization_domains import (
     OrganizationDomains as _AsyncOrganizationDomains,
 )
@@ -34,7 +34,7 @@ class OrganizationDomains:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationDomain]:
+    ) -> SyncPaginator[models.OrganizationDomain]:
         """ListOrganizationDomains: ``GET /organizations/{organization_id}/domains``, paginated.
 
         Args:
@@ -70,7 +70,7 @@ class OrganizationDomains:
         name: str | Unset = UNSET,
         enrollment_mode: str | Unset = UNSET,
         verified: bool | Unset | None = UNSET,
-    ) -> OrganizationDomain:
+    ) -> models.OrganizationDomain:
         """CreateOrganizationDomain: ``POST /organizations/{organization_id}/domains``.
 
         Args:
@@ -98,7 +98,7 @@ class OrganizationDomains:
         *,
         enrollment_mode: str | Unset | None = UNSET,
         verified: bool | Unset | None = UNSET,
-    ) -> OrganizationDomain:
+    ) -> models.OrganizationDomain:
         """UpdateOrganizationDomain: ``PATCH /organizations/{organization_id}/domains/{domain_id}``.
 
         Args:
@@ -119,7 +119,7 @@ class OrganizationDomains:
             verified=verified,
         )
 
-    def delete(self, organization_id: str, domain_id: str) -> DeletedObject:
+    def delete(self, organization_id: str, domain_id: str) -> models.DeletedObject:
         """DeleteOrganizationDomain: ``DELETE /organizations/{organization_id}/domains/{domain_id}``.
 
         Args:
@@ -132,7 +132,7 @@ class OrganizationDomains:
         """
         return self._runner.run(self._async.delete, organization_id, domain_id)
 
-    def verify_ownership(self, organization_id: str, domain_id: str) -> OrganizationDomain:
+    def verify_ownership(self, organization_id: str, domain_id: str) -> models.OrganizationDomain:
         """VerifyOrganizationDomainOwnership: ``POST /organizations/{organization_id}/domains/{domain_id}/verify_ownership``.
 
         Args:
@@ -158,7 +158,7 @@ class OrganizationDomains:
         limit: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationDomain]:
+    ) -> SyncPaginator[models.OrganizationDomain]:
         """ListAllOrganizationDomains: ``GET /organization_domains``, paginated.
 
         Args:

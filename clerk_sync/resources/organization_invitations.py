@@ -6,14 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateOrganizationInvitationBulkBodyItemParams,
-    OrganizationInvitation,
-    OrganizationInvitationWithPublicOrganizationData,
-)
-from clerk_async.models import OrganizationInvitations as OrganizationInvitationsModel
 from clerk_async.resources.organization_invitations import (
     OrganizationInvitations as _AsyncOrganizationInvitations,
 )
@@ -40,7 +35,7 @@ class OrganizationInvitations:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationInvitationWithPublicOrganizationData]:
+    ) -> SyncPaginator[models.OrganizationInvitationWithPublicOrganizationData]:
         """ListInstanceOrganizationInvitations: ``GET /organization_invitations``, paginated.
 
         Args:
@@ -80,7 +75,7 @@ class OrganizationInvitations:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationInvitation]:
+    ) -> SyncPaginator[models.OrganizationInvitation]:
         """ListOrganizationInvitations: ``GET /organizations/{organization_id}/invitations``, paginated.
 
         Args:
@@ -123,7 +118,7 @@ class OrganizationInvitations:
         redirect_url: str | Unset | None = UNSET,
         expires_in_days: int | Unset | None = UNSET,
         notify: bool | Unset | None = UNSET,
-    ) -> OrganizationInvitation:
+    ) -> models.OrganizationInvitation:
         """CreateOrganizationInvitation: ``POST /organizations/{organization_id}/invitations``.
 
         Args:
@@ -158,8 +153,8 @@ class OrganizationInvitations:
         self,
         organization_id: str,
         *,
-        body: builtins.list[CreateOrganizationInvitationBulkBodyItemParams | dict[str, Any]],
-    ) -> OrganizationInvitationsModel:
+        body: builtins.list[models.CreateOrganizationInvitationBulkBodyItemParams | dict[str, Any]],
+    ) -> models.OrganizationInvitations:
         """CreateOrganizationInvitationBulk: ``POST /organizations/{organization_id}/invitations/bulk``.
 
         Args:
@@ -180,7 +175,7 @@ class OrganizationInvitations:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationInvitation]:
+    ) -> SyncPaginator[models.OrganizationInvitation]:
         """ListPendingOrganizationInvitations: ``GET /organizations/{organization_id}/invitations/pending``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -207,7 +202,7 @@ class OrganizationInvitations:
             ),
         )
 
-    def get(self, organization_id: str, invitation_id: str) -> OrganizationInvitation:
+    def get(self, organization_id: str, invitation_id: str) -> models.OrganizationInvitation:
         """GetOrganizationInvitation: ``GET /organizations/{organization_id}/invitations/{invitation_id}``.
 
         Args:
@@ -226,7 +221,7 @@ class OrganizationInvitations:
         invitation_id: str,
         *,
         requesting_user_id: str | Unset | None = UNSET,
-    ) -> OrganizationInvitation:
+    ) -> models.OrganizationInvitation:
         """RevokeOrganizationInvitation: ``POST /organizations/{organization_id}/invitations/{invitation_id}/revoke``.
 
         Args:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import OrganizationMembership
 from clerk_async.resources.organization_memberships import (
     OrganizationMemberships as _AsyncOrganizationMemberships,
 )
@@ -49,7 +49,7 @@ class OrganizationMemberships:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationMembership]:
+    ) -> SyncPaginator[models.OrganizationMembership]:
         """ListOrganizationMemberships: ``GET /organizations/{organization_id}/memberships``, paginated.
 
         Args:
@@ -114,7 +114,7 @@ class OrganizationMemberships:
         role: str,
         public_metadata: dict[str, Any] | Unset | None = UNSET,
         private_metadata: dict[str, Any] | Unset | None = UNSET,
-    ) -> OrganizationMembership:
+    ) -> models.OrganizationMembership:
         """CreateOrganizationMembership: ``POST /organizations/{organization_id}/memberships``.
 
         Args:
@@ -137,7 +137,9 @@ class OrganizationMemberships:
             private_metadata=private_metadata,
         )
 
-    def update(self, organization_id: str, user_id: str, *, role: str) -> OrganizationMembership:
+    def update(
+        self, organization_id: str, user_id: str, *, role: str
+    ) -> models.OrganizationMembership:
         """UpdateOrganizationMembership: ``PATCH /organizations/{organization_id}/memberships/{user_id}``.
 
         Args:
@@ -151,7 +153,7 @@ class OrganizationMemberships:
         """
         return self._runner.run(self._async.update, organization_id, user_id, role=role)
 
-    def delete(self, organization_id: str, user_id: str) -> OrganizationMembership:
+    def delete(self, organization_id: str, user_id: str) -> models.OrganizationMembership:
         """DeleteOrganizationMembership: ``DELETE /organizations/{organization_id}/memberships/{user_id}``.
 
         Args:
@@ -171,7 +173,7 @@ class OrganizationMemberships:
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> OrganizationMembership:
+    ) -> models.OrganizationMembership:
         """UpdateOrganizationMembershipMetadata: ``PATCH /organizations/{organization_id}/memberships/{user_id}/metadata``.
 
         Args:

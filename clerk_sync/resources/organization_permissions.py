@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, Permission
 from clerk_async.resources.organization_permissions import (
     OrganizationPermissions as _AsyncOrganizationPermissions,
 )
@@ -31,7 +31,7 @@ class OrganizationPermissions:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Permission]:
+    ) -> SyncPaginator[models.Permission]:
         """ListOrganizationPermissions: ``GET /organization_permissions``, paginated.
 
         Args:
@@ -58,7 +58,7 @@ class OrganizationPermissions:
             ),
         )
 
-    def create(self, *, name: str, key: str, description: str | Unset = UNSET) -> Permission:
+    def create(self, *, name: str, key: str, description: str | Unset = UNSET) -> models.Permission:
         """CreateOrganizationPermission: ``POST /organization_permissions``.
 
         Args:
@@ -72,7 +72,7 @@ class OrganizationPermissions:
         """
         return self._runner.run(self._async.create, name=name, key=key, description=description)
 
-    def get(self, permission_id: str) -> Permission:
+    def get(self, permission_id: str) -> models.Permission:
         """GetOrganizationPermission: ``GET /organization_permissions/{permission_id}``.
 
         Args:
@@ -91,7 +91,7 @@ class OrganizationPermissions:
         name: str | Unset = UNSET,
         key: str | Unset = UNSET,
         description: str | Unset = UNSET,
-    ) -> Permission:
+    ) -> models.Permission:
         """UpdateOrganizationPermission: ``PATCH /organization_permissions/{permission_id}``.
 
         Args:
@@ -108,7 +108,7 @@ class OrganizationPermissions:
             self._async.update, permission_id, name=name, key=key, description=description
         )
 
-    def delete(self, permission_id: str) -> DeletedObject:
+    def delete(self, permission_id: str) -> models.DeletedObject:
         """DeleteOrganizationPermission: ``DELETE /organization_permissions/{permission_id}``.
 
         Args:

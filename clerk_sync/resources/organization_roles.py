@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import builtins
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, Role
 from clerk_async.resources.organization_roles import OrganizationRoles as _AsyncOrganizationRoles
 
 __all__ = ["OrganizationRoles"]
@@ -31,7 +31,7 @@ class OrganizationRoles:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Role]:
+    ) -> SyncPaginator[models.Role]:
         """ListOrganizationRoles: ``GET /organization_roles``, paginated.
 
         Args:
@@ -66,7 +66,7 @@ class OrganizationRoles:
         description: str | Unset | None = UNSET,
         permissions: builtins.list[str] | Unset | None = UNSET,
         include_in_initial_role_set: bool | Unset | None = UNSET,
-    ) -> Role:
+    ) -> models.Role:
         """CreateOrganizationRole: ``POST /organization_roles``.
 
         Args:
@@ -89,7 +89,7 @@ class OrganizationRoles:
             include_in_initial_role_set=include_in_initial_role_set,
         )
 
-    def get(self, organization_role_id: str) -> Role:
+    def get(self, organization_role_id: str) -> models.Role:
         """GetOrganizationRole: ``GET /organization_roles/{organization_role_id}``.
 
         Args:
@@ -109,7 +109,7 @@ class OrganizationRoles:
         key: str | Unset | None = UNSET,
         description: str | Unset | None = UNSET,
         permissions: builtins.list[str] | Unset | None = UNSET,
-    ) -> Role:
+    ) -> models.Role:
         """UpdateOrganizationRole: ``PATCH /organization_roles/{organization_role_id}``.
 
         Args:
@@ -132,7 +132,7 @@ class OrganizationRoles:
             permissions=permissions,
         )
 
-    def delete(self, organization_role_id: str) -> DeletedObject:
+    def delete(self, organization_role_id: str) -> models.DeletedObject:
         """DeleteOrganizationRole: ``DELETE /organization_roles/{organization_role_id}``.
 
         Args:
@@ -144,7 +144,7 @@ class OrganizationRoles:
         """
         return self._runner.run(self._async.delete, organization_role_id)
 
-    def assign_permission(self, organization_role_id: str, permission_id: str) -> Role:
+    def assign_permission(self, organization_role_id: str, permission_id: str) -> models.Role:
         """AssignPermissionToOrganizationRole: ``POST /organization_roles/{organization_role_id}/permissions/{permission_id}``.
 
         Args:
@@ -157,7 +157,7 @@ class OrganizationRoles:
         """
         return self._runner.run(self._async.assign_permission, organization_role_id, permission_id)
 
-    def remove_permission(self, organization_role_id: str, permission_id: str) -> Role:
+    def remove_permission(self, organization_role_id: str, permission_id: str) -> models.Role:
         """RemovePermissionFromOrganizationRole: ``DELETE /organization_roles/{organization_role_id}/permissions/{permission_id}``.
 
         Args:

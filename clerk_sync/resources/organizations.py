@@ -6,16 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, FileContent, Unset
-from clerk_async.models import (
-    CommerceCreditBalanceResponse,
-    CommerceCreditLedgerResponse,
-    CommerceSubscription,
-    DeletedObject,
-    Organization,
-    OrganizationWithLogo,
-)
 from clerk_async.resources.organizations import Organizations as _AsyncOrganizations
 
 __all__ = ["Organizations"]
@@ -43,7 +36,7 @@ class Organizations:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Organization]:
+    ) -> SyncPaginator[models.Organization]:
         """ListOrganizations: ``GET /organizations``, paginated.
 
         Args:
@@ -89,7 +82,7 @@ class Organizations:
         max_allowed_memberships: int | Unset | None = UNSET,
         created_at: str | Unset | None = UNSET,
         role_set_key: str | Unset | None = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """CreateOrganization: ``POST /organizations``.
 
         Args:
@@ -124,7 +117,7 @@ class Organizations:
         *,
         include_members_count: bool | Unset = UNSET,
         include_missing_member_with_elevated_permissions: bool | Unset = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """GetOrganization: ``GET /organizations/{organization_id}``.
 
         Args:
@@ -153,7 +146,7 @@ class Organizations:
         admin_delete_enabled: bool | Unset | None = UNSET,
         created_at: str | Unset | None = UNSET,
         role_set_key: str | Unset | None = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """UpdateOrganization: ``PATCH /organizations/{organization_id}``.
 
         Args:
@@ -180,7 +173,7 @@ class Organizations:
             role_set_key=role_set_key,
         )
 
-    def delete(self, organization_id: str) -> DeletedObject:
+    def delete(self, organization_id: str) -> models.DeletedObject:
         """DeleteOrganization: ``DELETE /organizations/{organization_id}``.
 
         Args:
@@ -198,7 +191,7 @@ class Organizations:
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """ReplaceOrganizationMetadata: ``PUT /organizations/{organization_id}/metadata``.
 
         Args:
@@ -223,7 +216,7 @@ class Organizations:
         *,
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> Organization:
+    ) -> models.Organization:
         """MergeOrganizationMetadata: ``PATCH /organizations/{organization_id}/metadata``.
 
         Args:
@@ -244,7 +237,7 @@ class Organizations:
 
     def upload_logo(
         self, organization_id: str, *, file: FileContent, uploader_user_id: str | Unset = UNSET
-    ) -> OrganizationWithLogo:
+    ) -> models.OrganizationWithLogo:
         """UploadOrganizationLogo: ``PUT /organizations/{organization_id}/logo``.
 
         Args:
@@ -260,7 +253,7 @@ class Organizations:
             self._async.upload_logo, organization_id, file=file, uploader_user_id=uploader_user_id
         )
 
-    def delete_logo(self, organization_id: str) -> Organization:
+    def delete_logo(self, organization_id: str) -> models.Organization:
         """DeleteOrganizationLogo: ``DELETE /organizations/{organization_id}/logo``.
 
         Args:
@@ -272,7 +265,7 @@ class Organizations:
         """
         return self._runner.run(self._async.delete_logo, organization_id)
 
-    def get_billing_subscription(self, organization_id: str) -> CommerceSubscription:
+    def get_billing_subscription(self, organization_id: str) -> models.CommerceSubscription:
         """GetOrganizationBillingSubscription: ``GET /organizations/{organization_id}/billing/subscription``.
 
         Args:
@@ -284,7 +277,9 @@ class Organizations:
         """
         return self._runner.run(self._async.get_billing_subscription, organization_id)
 
-    def get_billing_credit_balance(self, organization_id: str) -> CommerceCreditBalanceResponse:
+    def get_billing_credit_balance(
+        self, organization_id: str
+    ) -> models.CommerceCreditBalanceResponse:
         """GetOrganizationBillingCreditBalance: ``GET /organizations/{organization_id}/billing/credits``.
 
         Args:
@@ -305,7 +300,7 @@ class Organizations:
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
-    ) -> CommerceCreditLedgerResponse:
+    ) -> models.CommerceCreditLedgerResponse:
         """AdjustOrganizationBillingCreditBalance: ``POST /organizations/{organization_id}/billing/credits``.
 
         Args:

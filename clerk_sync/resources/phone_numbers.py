@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    AttemptPhoneNumberVerification,
-    DeletedObject,
-    PhoneNumber,
-    PreparePhoneNumberVerification,
-)
 from clerk_async.resources.phone_numbers import PhoneNumbers as _AsyncPhoneNumbers
 
 __all__ = ["PhoneNumbers"]
@@ -33,7 +28,7 @@ class PhoneNumbers:
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         reserved_for_second_factor: bool | Unset | None = UNSET,
-    ) -> PhoneNumber:
+    ) -> models.PhoneNumber:
         """CreatePhoneNumber: ``POST /phone_numbers``.
 
         Args:
@@ -56,7 +51,7 @@ class PhoneNumbers:
             reserved_for_second_factor=reserved_for_second_factor,
         )
 
-    def get(self, phone_number_id: str) -> PhoneNumber:
+    def get(self, phone_number_id: str) -> models.PhoneNumber:
         """GetPhoneNumber: ``GET /phone_numbers/{phone_number_id}``.
 
         Args:
@@ -75,7 +70,7 @@ class PhoneNumbers:
         verified: bool | Unset | None = UNSET,
         primary: bool | Unset | None = UNSET,
         reserved_for_second_factor: bool | Unset | None = UNSET,
-    ) -> PhoneNumber:
+    ) -> models.PhoneNumber:
         """UpdatePhoneNumber: ``PATCH /phone_numbers/{phone_number_id}``.
 
         Args:
@@ -96,7 +91,7 @@ class PhoneNumbers:
             reserved_for_second_factor=reserved_for_second_factor,
         )
 
-    def delete(self, phone_number_id: str) -> DeletedObject:
+    def delete(self, phone_number_id: str) -> models.DeletedObject:
         """DeletePhoneNumber: ``DELETE /phone_numbers/{phone_number_id}``.
 
         Args:
@@ -108,7 +103,7 @@ class PhoneNumbers:
         """
         return self._runner.run(self._async.delete, phone_number_id)
 
-    def prepare_verification(self, phone_number_id: str) -> PreparePhoneNumberVerification:
+    def prepare_verification(self, phone_number_id: str) -> models.PreparePhoneNumberVerification:
         """PreparePhoneNumberVerification: ``POST /phone_numbers/{phone_number_id}/prepare_verification``.
 
         Args:
@@ -122,7 +117,7 @@ class PhoneNumbers:
 
     def attempt_verification(
         self, phone_number_id: str, *, verification_id: str, code: str
-    ) -> AttemptPhoneNumberVerification:
+    ) -> models.AttemptPhoneNumberVerification:
         """AttemptPhoneNumberVerification: ``POST /phone_numbers/{phone_number_id}/attempt_verification``.
 
         Args:
@@ -143,7 +138,7 @@ class PhoneNumbers:
 
     def replace_for_user(
         self, user_id: str, *, phone_number: str, identification_status: str | Unset = UNSET
-    ) -> PhoneNumber:
+    ) -> models.PhoneNumber:
         """ReplaceUserPhoneNumber: ``PUT /users/{user_id}/phone_number``.
 
         Args:

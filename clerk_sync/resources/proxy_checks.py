@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import ProxyCheck
 from clerk_async.resources.proxy_checks import ProxyChecks as _AsyncProxyChecks
 
 __all__ = ["ProxyChecks"]
@@ -22,7 +22,7 @@ class ProxyChecks:
 
     def verify(
         self, *, domain_id: str | Unset = UNSET, proxy_url: str | Unset = UNSET
-    ) -> ProxyCheck:
+    ) -> models.ProxyCheck:
         """VerifyDomainProxy: ``POST /proxy_checks``.
 
         Args:

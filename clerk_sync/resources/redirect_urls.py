@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, RedirectUrl
 from clerk_async.resources.redirect_urls import RedirectUrls as _AsyncRedirectUrls
 
 __all__ = ["RedirectUrls"]
@@ -28,7 +28,7 @@ class RedirectUrls:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[RedirectUrl]:
+    ) -> SyncPaginator[models.RedirectUrl]:
         """ListRedirectURLs: ``GET /redirect_urls``, paginated.
 
         Args:
@@ -53,7 +53,7 @@ class RedirectUrls:
             ),
         )
 
-    def create(self, *, url: str) -> RedirectUrl:
+    def create(self, *, url: str) -> models.RedirectUrl:
         """CreateRedirectURL: ``POST /redirect_urls``.
 
         Args:
@@ -65,7 +65,7 @@ class RedirectUrls:
         """
         return self._runner.run(self._async.create, url=url)
 
-    def get(self, id: str) -> RedirectUrl:
+    def get(self, id: str) -> models.RedirectUrl:
         """GetRedirectURL: ``GET /redirect_urls/{id}``.
 
         Args:
@@ -77,7 +77,7 @@ class RedirectUrls:
         """
         return self._runner.run(self._async.get, id)
 
-    def delete(self, id: str) -> DeletedObject:
+    def delete(self, id: str) -> models.DeletedObject:
         """DeleteRedirectURL: ``DELETE /redirect_urls/{id}``.
 
         Args:

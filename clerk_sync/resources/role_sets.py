@@ -6,9 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import DeletedObject, ReplaceRoleSetReassignmentMappingsParams, RoleSet
 from clerk_async.resources.role_sets import RoleSets as _AsyncRoleSets
 
 __all__ = ["RoleSets"]
@@ -32,7 +32,7 @@ class RoleSets:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[RoleSet]:
+    ) -> SyncPaginator[models.RoleSet]:
         """ListRoleSets: ``GET /role_sets``, paginated.
 
         Args:
@@ -69,7 +69,7 @@ class RoleSets:
         key: str | Unset = UNSET,
         description: str | Unset | None = UNSET,
         type: str | Unset = UNSET,
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """CreateRoleSet: ``POST /role_sets``.
 
         Args:
@@ -96,7 +96,7 @@ class RoleSets:
             type=type,
         )
 
-    def get(self, role_set_key_or_id: str) -> RoleSet:
+    def get(self, role_set_key_or_id: str) -> models.RoleSet:
         """GetRoleSet: ``GET /role_sets/{role_set_key_or_id}``.
 
         Args:
@@ -118,7 +118,7 @@ class RoleSets:
         type: str | Unset | None = UNSET,
         default_role_key: str | Unset | None = UNSET,
         creator_role_key: str | Unset | None = UNSET,
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """UpdateRoleSet: ``PATCH /role_sets/{role_set_key_or_id}``.
 
         Args:
@@ -150,10 +150,10 @@ class RoleSets:
         role_set_key_or_id: str,
         *,
         dest_role_set_key: str,
-        reassignment_mappings: ReplaceRoleSetReassignmentMappingsParams
+        reassignment_mappings: models.ReplaceRoleSetReassignmentMappingsParams
         | dict[str, Any]
         | Unset = UNSET,
-    ) -> DeletedObject:
+    ) -> models.DeletedObject:
         """ReplaceRoleSet: ``POST /role_sets/{role_set_key_or_id}/replace``.
 
         Args:
@@ -179,7 +179,7 @@ class RoleSets:
         role_keys: builtins.list[str],
         default_role_key: str | Unset = UNSET,
         creator_role_key: str | Unset = UNSET,
-    ) -> RoleSet:
+    ) -> models.RoleSet:
         """AddRolesToRoleSet: ``POST /role_sets/{role_set_key_or_id}/roles``.
 
         Args:
@@ -200,7 +200,9 @@ class RoleSets:
             creator_role_key=creator_role_key,
         )
 
-    def replace_role(self, role_set_key_or_id: str, *, role_key: str, to_role_key: str) -> RoleSet:
+    def replace_role(
+        self, role_set_key_or_id: str, *, role_key: str, to_role_key: str
+    ) -> models.RoleSet:
         """ReplaceRoleInRoleSet: ``POST /role_sets/{role_set_key_or_id}/roles/replace``.
 
         Args:

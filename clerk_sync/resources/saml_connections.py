@@ -6,16 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateSamlConnectionAttributeMappingParams,
-    CreateSamlConnectionLoginHintParams,
-    DeletedObject,
-    SamlConnection,
-    UpdateSamlConnectionAttributeMappingParams,
-    UpdateSamlConnectionLoginHintParams,
-)
 from clerk_async.resources.saml_connections import SamlConnections as _AsyncSamlConnections
 
 __all__ = ["SamlConnections"]
@@ -40,7 +33,7 @@ class SamlConnections:
         organization_id: builtins.list[str] | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[SamlConnection]:
+    ) -> SyncPaginator[models.SamlConnection]:
         """ListSAMLConnections: ``GET /saml_connections``, paginated.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -84,13 +77,16 @@ class SamlConnections:
         idp_metadata_url: str | Unset | None = UNSET,
         idp_metadata: str | Unset | None = UNSET,
         organization_id: str | Unset | None = UNSET,
-        attribute_mapping: CreateSamlConnectionAttributeMappingParams
+        attribute_mapping: models.CreateSamlConnectionAttributeMappingParams
         | dict[str, Any]
         | Unset
         | None = UNSET,
         force_authn: bool | Unset = UNSET,
-        login_hint: CreateSamlConnectionLoginHintParams | dict[str, Any] | Unset | None = UNSET,
-    ) -> SamlConnection:
+        login_hint: models.CreateSamlConnectionLoginHintParams
+        | dict[str, Any]
+        | Unset
+        | None = UNSET,
+    ) -> models.SamlConnection:
         """CreateSAMLConnection: ``POST /saml_connections``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -131,7 +127,7 @@ class SamlConnections:
             login_hint=login_hint,
         )
 
-    def get(self, saml_connection_id: str) -> SamlConnection:
+    def get(self, saml_connection_id: str) -> models.SamlConnection:
         """GetSAMLConnection: ``GET /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -158,7 +154,7 @@ class SamlConnections:
         idp_metadata_url: str | Unset | None = UNSET,
         idp_metadata: str | Unset | None = UNSET,
         organization_id: str | Unset | None = UNSET,
-        attribute_mapping: UpdateSamlConnectionAttributeMappingParams
+        attribute_mapping: models.UpdateSamlConnectionAttributeMappingParams
         | dict[str, Any]
         | Unset
         | None = UNSET,
@@ -169,9 +165,12 @@ class SamlConnections:
         disable_additional_identifications: bool | Unset | None = UNSET,
         allow_organization_account_linking: bool | Unset | None = UNSET,
         force_authn: bool | Unset = UNSET,
-        login_hint: UpdateSamlConnectionLoginHintParams | dict[str, Any] | Unset | None = UNSET,
+        login_hint: models.UpdateSamlConnectionLoginHintParams
+        | dict[str, Any]
+        | Unset
+        | None = UNSET,
         consent_verified_domains_deletion: bool | Unset | None = UNSET,
-    ) -> SamlConnection:
+    ) -> models.SamlConnection:
         """UpdateSAMLConnection: ``PATCH /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.
@@ -226,7 +225,7 @@ class SamlConnections:
             consent_verified_domains_deletion=consent_verified_domains_deletion,
         )
 
-    def delete(self, saml_connection_id: str) -> DeletedObject:
+    def delete(self, saml_connection_id: str) -> models.DeletedObject:
         """DeleteSAMLConnection: ``DELETE /saml_connections/{saml_connection_id}``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.

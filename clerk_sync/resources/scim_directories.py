@@ -6,18 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    CreateScimDirectoryGroupRoleMappingsItemParams,
-    DeletedObject,
-    DeleteScimGroupRoleMapping,
-    ListScimGroupRoleMappings,
-    ReplaceScimGroupRoleMappings,
-    ReplaceScimGroupRoleMappingsMappingsItemParams,
-    ScimDirectory,
-    ScimGroupRoleMapping,
-)
 from clerk_async.resources.scim_directories import ScimDirectories as _AsyncScimDirectories
 
 __all__ = ["ScimDirectories"]
@@ -39,7 +30,7 @@ class ScimDirectories:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[ScimDirectory]:
+    ) -> SyncPaginator[models.ScimDirectory]:
         """ListSCIMDirectories: ``GET /scim_directories``, paginated.
 
         Args:
@@ -66,10 +57,10 @@ class ScimDirectories:
         provider: str,
         name: str | Unset = UNSET,
         group_role_mappings: builtins.list[
-            CreateScimDirectoryGroupRoleMappingsItemParams | dict[str, Any]
+            models.CreateScimDirectoryGroupRoleMappingsItemParams | dict[str, Any]
         ]
         | Unset = UNSET,
-    ) -> ScimDirectory:
+    ) -> models.ScimDirectory:
         """CreateSCIMDirectory: ``POST /scim_directories``.
 
         Args:
@@ -90,7 +81,7 @@ class ScimDirectories:
             group_role_mappings=group_role_mappings,
         )
 
-    def get(self, scim_directory_id: str) -> ScimDirectory:
+    def get(self, scim_directory_id: str) -> models.ScimDirectory:
         """GetSCIMDirectory: ``GET /scim_directories/{scim_directory_id}``.
 
         Args:
@@ -111,7 +102,7 @@ class ScimDirectories:
         provider: str | Unset = UNSET,
         attribute_mapping: dict[str, Any] | Unset = UNSET,
         group_role_mapping_enabled: bool | Unset = UNSET,
-    ) -> ScimDirectory:
+    ) -> models.ScimDirectory:
         """UpdateSCIMDirectory: ``PATCH /scim_directories/{scim_directory_id}``.
 
         Args:
@@ -136,7 +127,7 @@ class ScimDirectories:
             group_role_mapping_enabled=group_role_mapping_enabled,
         )
 
-    def delete(self, scim_directory_id: str) -> DeletedObject:
+    def delete(self, scim_directory_id: str) -> models.DeletedObject:
         """DeleteSCIMDirectory: ``DELETE /scim_directories/{scim_directory_id}``.
 
         Args:
@@ -148,7 +139,7 @@ class ScimDirectories:
         """
         return self._runner.run(self._async.delete, scim_directory_id)
 
-    def rotate_api_key(self, scim_directory_id: str) -> ScimDirectory:
+    def rotate_api_key(self, scim_directory_id: str) -> models.ScimDirectory:
         """RotateSCIMDirectoryAPIKey: ``POST /scim_directories/{scim_directory_id}/rotate_api_key``.
 
         Args:
@@ -160,7 +151,7 @@ class ScimDirectories:
         """
         return self._runner.run(self._async.rotate_api_key, scim_directory_id)
 
-    def list_group_role_mappings(self, scim_directory_id: str) -> ListScimGroupRoleMappings:
+    def list_group_role_mappings(self, scim_directory_id: str) -> models.ListScimGroupRoleMappings:
         """ListSCIMGroupRoleMappings: ``GET /scim_directories/{scim_directory_id}/group_role_mappings``.
 
         Args:
@@ -179,7 +170,7 @@ class ScimDirectories:
         scim_group_id: str,
         role_id: str,
         precedence: int | Unset = UNSET,
-    ) -> ScimGroupRoleMapping:
+    ) -> models.ScimGroupRoleMapping:
         """CreateSCIMGroupRoleMapping: ``POST /scim_directories/{scim_directory_id}/group_role_mappings``.
 
         Args:
@@ -204,8 +195,10 @@ class ScimDirectories:
         self,
         scim_directory_id: str,
         *,
-        mappings: builtins.list[ReplaceScimGroupRoleMappingsMappingsItemParams | dict[str, Any]],
-    ) -> ReplaceScimGroupRoleMappings:
+        mappings: builtins.list[
+            models.ReplaceScimGroupRoleMappingsMappingsItemParams | dict[str, Any]
+        ],
+    ) -> models.ReplaceScimGroupRoleMappings:
         """ReplaceSCIMGroupRoleMappings: ``PUT /scim_directories/{scim_directory_id}/group_role_mappings``.
 
         Args:
@@ -222,7 +215,7 @@ class ScimDirectories:
 
     def delete_group_role_mapping(
         self, scim_directory_id: str, mapping_id: str
-    ) -> DeleteScimGroupRoleMapping:
+    ) -> models.DeleteScimGroupRoleMapping:
         """DeleteSCIMGroupRoleMapping: ``DELETE /scim_directories/{scim_directory_id}/group_role_mappings/{mapping_id}``.
 
         Args:

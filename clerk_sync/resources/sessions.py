@@ -5,15 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import (
-    Cookies,
-    CreateSessionToken,
-    CreateSessionTokenFromTemplate,
-    Session,
-    Token,
-)
 from clerk_async.resources.sessions import Sessions as _AsyncSessions
 
 __all__ = ["Sessions"]
@@ -39,7 +33,7 @@ class Sessions:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[Session]:
+    ) -> SyncPaginator[models.Session]:
         """GetSessionList: ``GET /sessions``, paginated.
 
         Args:
@@ -70,7 +64,9 @@ class Sessions:
             ),
         )
 
-    def create(self, *, user_id: str, active_organization_id: str | Unset = UNSET) -> Session:
+    def create(
+        self, *, user_id: str, active_organization_id: str | Unset = UNSET
+    ) -> models.Session:
         """createSession: ``POST /sessions``.
 
         Args:
@@ -85,7 +81,7 @@ class Sessions:
             self._async.create, user_id=user_id, active_organization_id=active_organization_id
         )
 
-    def get(self, session_id: str) -> Session:
+    def get(self, session_id: str) -> models.Session:
         """GetSession: ``GET /sessions/{session_id}``.
 
         Args:
@@ -107,7 +103,7 @@ class Sessions:
         request_headers: dict[str, Any] | Unset | None = UNSET,
         format: str | Unset | None = UNSET,
         request_originating_ip: str | Unset | None = UNSET,
-    ) -> Token | Cookies:
+    ) -> models.Token | models.Cookies:
         """RefreshSession: ``POST /sessions/{session_id}/refresh``.
 
         Args:
@@ -134,7 +130,7 @@ class Sessions:
             request_originating_ip=request_originating_ip,
         )
 
-    def revoke(self, session_id: str) -> Session:
+    def revoke(self, session_id: str) -> models.Session:
         """RevokeSession: ``POST /sessions/{session_id}/revoke``.
 
         Args:
@@ -148,7 +144,7 @@ class Sessions:
 
     def create_token(
         self, session_id: str, *, expires_in_seconds: int | Unset | None = UNSET
-    ) -> CreateSessionToken:
+    ) -> models.CreateSessionToken:
         """CreateSessionToken: ``POST /sessions/{session_id}/tokens``.
 
         Args:
@@ -165,7 +161,7 @@ class Sessions:
 
     def create_token_from_template(
         self, session_id: str, template_name: str, *, expires_in_seconds: int | Unset | None = UNSET
-    ) -> CreateSessionTokenFromTemplate:
+    ) -> models.CreateSessionTokenFromTemplate:
         """CreateSessionTokenFromTemplate: ``POST /sessions/{session_id}/tokens/{template_name}``.
 
         Args:
@@ -184,7 +180,7 @@ class Sessions:
             expires_in_seconds=expires_in_seconds,
         )
 
-    def verify(self, session_id: str, *, token: str | Unset = UNSET) -> Session:
+    def verify(self, session_id: str, *, token: str | Unset = UNSET) -> models.Session:
         """VerifySession: ``POST /sessions/{session_id}/verify``.
 
         .. deprecated:: Clerk retired or is retiring this endpoint.

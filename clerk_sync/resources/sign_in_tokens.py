@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import SignInToken
 from clerk_async.resources.sign_in_tokens import SignInTokens as _AsyncSignInTokens
 
 __all__ = ["SignInTokens"]
@@ -26,7 +26,7 @@ class SignInTokens:
         user_id: str,
         org_id: str | Unset | None = UNSET,
         expires_in_seconds: int | Unset | None = UNSET,
-    ) -> SignInToken:
+    ) -> models.SignInToken:
         """CreateSignInToken: ``POST /sign_in_tokens``.
 
         Args:
@@ -45,7 +45,7 @@ class SignInTokens:
             expires_in_seconds=expires_in_seconds,
         )
 
-    def revoke(self, sign_in_token_id: str) -> SignInToken:
+    def revoke(self, sign_in_token_id: str) -> models.SignInToken:
         """RevokeSignInToken: ``POST /sign_in_tokens/{sign_in_token_id}/revoke``.
 
         Args:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import SignUp
 from clerk_async.resources.sign_ups import SignUps as _AsyncSignUps
 
 __all__ = ["SignUps"]
@@ -20,7 +20,7 @@ class SignUps:
         self._runner = runner
         self._async = resource
 
-    def get(self, id: str) -> SignUp:
+    def get(self, id: str) -> models.SignUp:
         """GetSignUp: ``GET /sign_ups/{id}``.
 
         Args:
@@ -38,7 +38,7 @@ class SignUps:
         *,
         external_id: str | Unset | None = UNSET,
         custom_action: bool | Unset | None = UNSET,
-    ) -> SignUp:
+    ) -> models.SignUp:
         """UpdateSignUp: ``PATCH /sign_ups/{id}``.
 
         Args:

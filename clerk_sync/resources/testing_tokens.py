@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
-from clerk_async.models import TestingToken
 from clerk_async.resources.testing_tokens import TestingTokens as _AsyncTestingTokens
 
 __all__ = ["TestingTokens"]
@@ -19,7 +19,7 @@ class TestingTokens:
         self._runner = runner
         self._async = resource
 
-    def create(self) -> TestingToken:
+    def create(self) -> models.TestingToken:
         """CreateTestingToken: ``POST /testing_tokens``.
 
         Returns ``TestingToken``.

@@ -6,26 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, FileContent, Unset
-from clerk_async.models import (
-    CommerceCreditBalanceResponse,
-    CommerceCreditLedgerResponse,
-    CommerceSubscription,
-    DeleteBackupCode,
-    DeletedObject,
-    DeleteTotp,
-    DisableMfa,
-    GetOauthAccessTokenItem,
-    ListUserTrustedDevices,
-    OrganizationInvitationWithPublicOrganizationData,
-    OrganizationMembership,
-    TotalCount,
-    TrustedDevice,
-    User,
-    VerifyPassword,
-    VerifyTotp,
-)
 from clerk_async.resources.users import Users as _AsyncUsers
 
 __all__ = ["Users"]
@@ -71,7 +54,7 @@ class Users:
         order_by: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[User]:
+    ) -> SyncPaginator[models.User]:
         """GetUserList: ``GET /users``, paginated.
 
         Args:
@@ -175,7 +158,7 @@ class Users:
         bypass_client_trust: bool | Unset | None = UNSET,
         banned: bool | Unset | None = UNSET,
         locked: bool | Unset | None = UNSET,
-    ) -> User:
+    ) -> models.User:
         """CreateUser: ``POST /users``.
 
         Args:
@@ -273,7 +256,7 @@ class Users:
         last_sign_in_at_after: int | Unset = UNSET,
         provider: str | Unset = UNSET,
         provider_user_id: builtins.list[str] | Unset = UNSET,
-    ) -> TotalCount:
+    ) -> models.TotalCount:
         """GetUsersCount: ``GET /users/count``.
 
         Args:
@@ -330,7 +313,7 @@ class Users:
             provider_user_id=provider_user_id,
         )
 
-    def get(self, user_id: str) -> User:
+    def get(self, user_id: str) -> models.User:
         """GetUser: ``GET /users/{user_id}``.
 
         Args:
@@ -370,7 +353,7 @@ class Users:
         create_organizations_limit: int | Unset | None = UNSET,
         created_at: str | Unset | None = UNSET,
         bypass_client_trust: bool | Unset | None = UNSET,
-    ) -> User:
+    ) -> models.User:
         """UpdateUser: ``PATCH /users/{user_id}``.
 
         Args:
@@ -433,7 +416,7 @@ class Users:
             bypass_client_trust=bypass_client_trust,
         )
 
-    def delete(self, user_id: str) -> DeletedObject:
+    def delete(self, user_id: str) -> models.DeletedObject:
         """DeleteUser: ``DELETE /users/{user_id}``.
 
         Args:
@@ -445,7 +428,7 @@ class Users:
         """
         return self._runner.run(self._async.delete, user_id)
 
-    def ban(self, user_id: str) -> User:
+    def ban(self, user_id: str) -> models.User:
         """BanUser: ``POST /users/{user_id}/ban``.
 
         Args:
@@ -457,7 +440,7 @@ class Users:
         """
         return self._runner.run(self._async.ban, user_id)
 
-    def unban(self, user_id: str) -> User:
+    def unban(self, user_id: str) -> models.User:
         """UnbanUser: ``POST /users/{user_id}/unban``.
 
         Args:
@@ -469,7 +452,7 @@ class Users:
         """
         return self._runner.run(self._async.unban, user_id)
 
-    def bulk_ban(self, *, user_ids: builtins.list[str]) -> builtins.list[User]:
+    def bulk_ban(self, *, user_ids: builtins.list[str]) -> builtins.list[models.User]:
         """UsersBan: ``POST /users/ban``.
 
         Args:
@@ -481,7 +464,7 @@ class Users:
         """
         return self._runner.run(self._async.bulk_ban, user_ids=user_ids)
 
-    def bulk_unban(self, *, user_ids: builtins.list[str]) -> builtins.list[User]:
+    def bulk_unban(self, *, user_ids: builtins.list[str]) -> builtins.list[models.User]:
         """UsersUnban: ``POST /users/unban``.
 
         Args:
@@ -493,7 +476,7 @@ class Users:
         """
         return self._runner.run(self._async.bulk_unban, user_ids=user_ids)
 
-    def lock(self, user_id: str) -> User:
+    def lock(self, user_id: str) -> models.User:
         """LockUser: ``POST /users/{user_id}/lock``.
 
         Args:
@@ -505,7 +488,7 @@ class Users:
         """
         return self._runner.run(self._async.lock, user_id)
 
-    def unlock(self, user_id: str) -> User:
+    def unlock(self, user_id: str) -> models.User:
         """UnlockUser: ``POST /users/{user_id}/unlock``.
 
         Args:
@@ -517,7 +500,7 @@ class Users:
         """
         return self._runner.run(self._async.unlock, user_id)
 
-    def set_profile_image(self, user_id: str, *, file: FileContent | Unset = UNSET) -> User:
+    def set_profile_image(self, user_id: str, *, file: FileContent | Unset = UNSET) -> models.User:
         """SetUserProfileImage: ``POST /users/{user_id}/profile_image``.
 
         Args:
@@ -530,7 +513,7 @@ class Users:
         """
         return self._runner.run(self._async.set_profile_image, user_id, file=file)
 
-    def delete_profile_image(self, user_id: str) -> User:
+    def delete_profile_image(self, user_id: str) -> models.User:
         """DeleteUserProfileImage: ``DELETE /users/{user_id}/profile_image``.
 
         Args:
@@ -549,7 +532,7 @@ class Users:
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         unsafe_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> User:
+    ) -> models.User:
         """ReplaceUserMetadata: ``PUT /users/{user_id}/metadata``.
 
         Args:
@@ -577,7 +560,7 @@ class Users:
         public_metadata: dict[str, Any] | Unset = UNSET,
         private_metadata: dict[str, Any] | Unset = UNSET,
         unsafe_metadata: dict[str, Any] | Unset = UNSET,
-    ) -> User:
+    ) -> models.User:
         """UpdateUserMetadata: ``PATCH /users/{user_id}/metadata``.
 
         Args:
@@ -598,7 +581,7 @@ class Users:
             unsafe_metadata=unsafe_metadata,
         )
 
-    def get_billing_subscription(self, user_id: str) -> CommerceSubscription:
+    def get_billing_subscription(self, user_id: str) -> models.CommerceSubscription:
         """GetUserBillingSubscription: ``GET /users/{user_id}/billing/subscription``.
 
         Args:
@@ -610,7 +593,7 @@ class Users:
         """
         return self._runner.run(self._async.get_billing_subscription, user_id)
 
-    def get_billing_credit_balance(self, user_id: str) -> CommerceCreditBalanceResponse:
+    def get_billing_credit_balance(self, user_id: str) -> models.CommerceCreditBalanceResponse:
         """GetUserBillingCreditBalance: ``GET /users/{user_id}/billing/credits``.
 
         Args:
@@ -631,7 +614,7 @@ class Users:
         idempotency_key: str,
         currency: str | Unset = UNSET,
         note: str | Unset = UNSET,
-    ) -> CommerceCreditLedgerResponse:
+    ) -> models.CommerceCreditLedgerResponse:
         """AdjustUserBillingCreditBalance: ``POST /users/{user_id}/billing/credits``.
 
         Args:
@@ -666,7 +649,7 @@ class Users:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[GetOauthAccessTokenItem]:
+    ) -> SyncPaginator[models.GetOauthAccessTokenItem]:
         """GetOAuthAccessToken: ``GET /users/{user_id}/oauth_access_tokens/{provider}``, paginated.
 
         Args:
@@ -703,7 +686,7 @@ class Users:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationMembership]:
+    ) -> SyncPaginator[models.OrganizationMembership]:
         """UsersGetOrganizationMemberships: ``GET /users/{user_id}/organization_memberships``, paginated.
 
         Args:
@@ -733,7 +716,7 @@ class Users:
         status: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationInvitationWithPublicOrganizationData]:
+    ) -> SyncPaginator[models.OrganizationInvitationWithPublicOrganizationData]:
         """UsersGetOrganizationInvitations: ``GET /users/{user_id}/organization_invitations``, paginated.
 
         Args:
@@ -762,7 +745,7 @@ class Users:
 
     def remove_password(
         self, user_id: str, *, sign_out_of_other_sessions: bool | Unset = UNSET
-    ) -> User:
+    ) -> models.User:
         """RemoveUserPassword: ``POST /users/{user_id}/remove_password``.
 
         Args:
@@ -779,7 +762,7 @@ class Users:
             sign_out_of_other_sessions=sign_out_of_other_sessions,
         )
 
-    def verify_password(self, user_id: str, *, password: str) -> VerifyPassword:
+    def verify_password(self, user_id: str, *, password: str) -> models.VerifyPassword:
         """VerifyPassword: ``POST /users/{user_id}/verify_password``.
 
         Args:
@@ -792,7 +775,7 @@ class Users:
         """
         return self._runner.run(self._async.verify_password, user_id, password=password)
 
-    def verify_totp(self, user_id: str, *, code: str) -> VerifyTotp:
+    def verify_totp(self, user_id: str, *, code: str) -> models.VerifyTotp:
         """VerifyTOTP: ``POST /users/{user_id}/verify_totp``.
 
         Args:
@@ -805,7 +788,7 @@ class Users:
         """
         return self._runner.run(self._async.verify_totp, user_id, code=code)
 
-    def disable_mfa(self, user_id: str) -> DisableMfa:
+    def disable_mfa(self, user_id: str) -> models.DisableMfa:
         """DisableMFA: ``DELETE /users/{user_id}/mfa``.
 
         Args:
@@ -817,7 +800,7 @@ class Users:
         """
         return self._runner.run(self._async.disable_mfa, user_id)
 
-    def delete_backup_codes(self, user_id: str) -> DeleteBackupCode:
+    def delete_backup_codes(self, user_id: str) -> models.DeleteBackupCode:
         """DeleteBackupCode: ``DELETE /users/{user_id}/backup_code``.
 
         Args:
@@ -829,7 +812,7 @@ class Users:
         """
         return self._runner.run(self._async.delete_backup_codes, user_id)
 
-    def delete_passkey(self, user_id: str, passkey_identification_id: str) -> DeletedObject:
+    def delete_passkey(self, user_id: str, passkey_identification_id: str) -> models.DeletedObject:
         """UserPasskeyDelete: ``DELETE /users/{user_id}/passkeys/{passkey_identification_id}``.
 
         Args:
@@ -842,7 +825,7 @@ class Users:
         """
         return self._runner.run(self._async.delete_passkey, user_id, passkey_identification_id)
 
-    def list_trusted_devices(self, user_id: str) -> ListUserTrustedDevices:
+    def list_trusted_devices(self, user_id: str) -> models.ListUserTrustedDevices:
         """ListUserTrustedDevices: ``GET /users/{user_id}/trusted_devices``.
 
         Args:
@@ -854,7 +837,7 @@ class Users:
         """
         return self._runner.run(self._async.list_trusted_devices, user_id)
 
-    def revoke_trusted_device(self, user_id: str, trusted_device_id: str) -> TrustedDevice:
+    def revoke_trusted_device(self, user_id: str, trusted_device_id: str) -> models.TrustedDevice:
         """RevokeUserTrustedDevice: ``DELETE /users/{user_id}/trusted_devices/{trusted_device_id}``.
 
         Args:
@@ -867,7 +850,9 @@ class Users:
         """
         return self._runner.run(self._async.revoke_trusted_device, user_id, trusted_device_id)
 
-    def delete_web3_wallet(self, user_id: str, web3_wallet_identification_id: str) -> DeletedObject:
+    def delete_web3_wallet(
+        self, user_id: str, web3_wallet_identification_id: str
+    ) -> models.DeletedObject:
         """UserWeb3WalletDelete: ``DELETE /users/{user_id}/web3_wallets/{web3_wallet_identification_id}``.
 
         Args:
@@ -882,7 +867,7 @@ class Users:
             self._async.delete_web3_wallet, user_id, web3_wallet_identification_id
         )
 
-    def delete_totp(self, user_id: str) -> DeleteTotp:
+    def delete_totp(self, user_id: str) -> models.DeleteTotp:
         """DeleteTOTP: ``DELETE /users/{user_id}/totp``.
 
         Args:
@@ -894,7 +879,9 @@ class Users:
         """
         return self._runner.run(self._async.delete_totp, user_id)
 
-    def delete_external_account(self, user_id: str, external_account_id: str) -> DeletedObject:
+    def delete_external_account(
+        self, user_id: str, external_account_id: str
+    ) -> models.DeletedObject:
         """DeleteExternalAccount: ``DELETE /users/{user_id}/external_accounts/{external_account_id}``.
 
         Args:
@@ -909,7 +896,7 @@ class Users:
 
     def set_password_compromised(
         self, user_id: str, *, revoke_all_sessions: bool | Unset | None = UNSET
-    ) -> User:
+    ) -> models.User:
         """SetUserPasswordCompromised: ``POST /users/{user_id}/password/set_compromised``.
 
         Args:
@@ -924,7 +911,7 @@ class Users:
             self._async.set_password_compromised, user_id, revoke_all_sessions=revoke_all_sessions
         )
 
-    def unset_password_compromised(self, user_id: str) -> User:
+    def unset_password_compromised(self, user_id: str) -> models.User:
         """UnsetUserPasswordCompromised: ``POST /users/{user_id}/password/unset_compromised``.
 
         Args:
@@ -944,7 +931,7 @@ class Users:
         offset: int | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[OrganizationMembership]:
+    ) -> SyncPaginator[models.OrganizationMembership]:
         """InstanceGetOrganizationMemberships: ``GET /organization_memberships``, paginated.
 
         Args:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner, SyncPaginator
 from clerk_async._types import UNSET, Unset
-from clerk_async.models import CreateBulkWaitlistEntriesBodyItemParams, DeletedObject, WaitlistEntry
 from clerk_async.resources.waitlist_entries import WaitlistEntries as _AsyncWaitlistEntries
 
 __all__ = ["WaitlistEntries"]
@@ -33,7 +33,7 @@ class WaitlistEntries:
         order_by: str | Unset = UNSET,
         max_items: int | None = None,
         concurrency: int = 1,
-    ) -> SyncPaginator[WaitlistEntry]:
+    ) -> SyncPaginator[models.WaitlistEntry]:
         """ListWaitlistEntries: ``GET /waitlist_entries``, paginated.
 
         Args:
@@ -62,7 +62,9 @@ class WaitlistEntries:
             ),
         )
 
-    def create(self, *, email_address: str, notify: bool | Unset | None = UNSET) -> WaitlistEntry:
+    def create(
+        self, *, email_address: str, notify: bool | Unset | None = UNSET
+    ) -> models.WaitlistEntry:
         """CreateWaitlistEntry: ``POST /waitlist_entries``.
 
         Args:
@@ -76,8 +78,10 @@ class WaitlistEntries:
         return self._runner.run(self._async.create, email_address=email_address, notify=notify)
 
     def bulk_create(
-        self, *, body: builtins.list[CreateBulkWaitlistEntriesBodyItemParams | dict[str, Any]]
-    ) -> builtins.list[WaitlistEntry]:
+        self,
+        *,
+        body: builtins.list[models.CreateBulkWaitlistEntriesBodyItemParams | dict[str, Any]],
+    ) -> builtins.list[models.WaitlistEntry]:
         """CreateBulkWaitlistEntries: ``POST /waitlist_entries/bulk``.
 
         Args:
@@ -89,7 +93,7 @@ class WaitlistEntries:
         """
         return self._runner.run(self._async.bulk_create, body=body)
 
-    def delete(self, waitlist_entry_id: str) -> DeletedObject:
+    def delete(self, waitlist_entry_id: str) -> models.DeletedObject:
         """DeleteWaitlistEntry: ``DELETE /waitlist_entries/{waitlist_entry_id}``.
 
         Args:
@@ -103,7 +107,7 @@ class WaitlistEntries:
 
     def invite(
         self, waitlist_entry_id: str, *, ignore_existing: bool | Unset | None = UNSET
-    ) -> WaitlistEntry:
+    ) -> models.WaitlistEntry:
         """InviteWaitlistEntry: ``POST /waitlist_entries/{waitlist_entry_id}/invite``.
 
         Args:
@@ -118,7 +122,7 @@ class WaitlistEntries:
             self._async.invite, waitlist_entry_id, ignore_existing=ignore_existing
         )
 
-    def reject(self, waitlist_entry_id: str) -> WaitlistEntry:
+    def reject(self, waitlist_entry_id: str) -> models.WaitlistEntry:
         """RejectWaitlistEntry: ``POST /waitlist_entries/{waitlist_entry_id}/reject``.
 
         Args:

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from clerk_async import models
 from clerk_async._sync_support import PortalRunner
-from clerk_async.models import SvixUrl
 from clerk_async.resources.webhooks import Webhooks as _AsyncWebhooks
 
 __all__ = ["Webhooks"]
@@ -19,7 +19,7 @@ class Webhooks:
         self._runner = runner
         self._async = resource
 
-    def create_svix_app(self) -> SvixUrl:
+    def create_svix_app(self) -> models.SvixUrl:
         """CreateSvixApp: ``POST /webhooks/svix``.
 
         Returns ``SvixUrl``.
@@ -36,7 +36,7 @@ class Webhooks:
         """
         return self._runner.run(self._async.delete_svix_app)
 
-    def generate_svix_auth_url(self) -> SvixUrl:
+    def generate_svix_auth_url(self) -> models.SvixUrl:
         """GenerateSvixAuthURL: ``POST /webhooks/svix_url``.
 
         Returns ``SvixUrl``.
