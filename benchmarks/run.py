@@ -667,7 +667,8 @@ def chart(results: list[Series], path: Path) -> None:
     for s in results:
         if s.samples:
             groups.setdefault(s.group, []).append(s)
-    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 2.2 * len(groups)))
+    fig, grid = plt.subplots(len(groups), 1, figsize=(9, 2.2 * len(groups)), squeeze=False)
+    axes = grid[:, 0]
     for ax, (group, members) in zip(axes, groups.items(), strict=True):
         names = [m.name for m in members]
         values = [m.median for m in members]

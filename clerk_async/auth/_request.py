@@ -16,7 +16,7 @@ from ._claims import SessionClaims, split_features_by_scope
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
 from ._http_input import cookies_of, header
 from ._machine import MachineAuth, TokenType, token_type_of, verify_machine_token
-from ._verify import decode_unverified_payload, verify_token
+from ._verify import decode_unverified_payload, verified
 
 if TYPE_CHECKING:
     from .._client import Clerk
@@ -279,6 +279,8 @@ class RequestState:
     claims: SessionClaims | None = None
     machine: MachineAuth | None = None
     error: TokenVerificationError | None = attrs.field(default=None, repr=False)
+    # to_auth()'s answer, built once (a repeated token's comes with its cached claims).
+    _auth: Auth | None = attrs.field(default=None, init=False, repr=False, eq=False)
 
     @property
     def is_signed_in(self) -> bool:
@@ -287,6 +289,13 @@ class RequestState:
 
     def to_auth(self) -> Auth:
         """The request's :class:`Auth` (all ids None when signed out)."""
+        auth = self._auth
+        if auth is None:
+            auth = self._build_auth()
+            object.__setattr__(self, "_auth", auth)  # frozen: set once, here
+        return auth
+
+    def _build_auth(self) -> Auth:
         if not self.is_signed_in:
             return Auth()
         claims = self.claims
@@ -501,7 +510,7 @@ async def _authenticate_token(
         )
     try:
         if kind is TokenType.SESSION_TOKEN:
-            claims = await verify_token(
+            entry = await verified(
                 token,
                 jwt_key=opts.jwt_key,
                 clerk=opts.clerk,
@@ -510,9 +519,15 @@ async def _authenticate_token(
                 issuer=opts.issuer,
                 clock_skew=opts.clock_skew,
             )
-            return RequestState(
-                status=AuthStatus.SIGNED_IN, token=token, token_type=kind, claims=claims
+            state = RequestState(
+                status=AuthStatus.SIGNED_IN, token=token, token_type=kind, claims=entry.claims
             )
+            # The Auth of a repeated token is the one built from its claims before.
+            if entry.auth is None:
+                entry.auth = state.to_auth()
+            else:
+                object.__setattr__(state, "_auth", entry.auth)
+            return state
         machine = await verify_machine_token(token, clerk=opts.clerk)
     except TokenVerificationError as exc:
         return _signed_out(exc.reason, exc.message, token_type=kind, error=exc)

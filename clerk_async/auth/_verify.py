@@ -100,11 +100,14 @@ def decode_unverified_payload(token: str) -> dict[str, Any]:
     return _json_object(_b64decode(payload, "payload"), "payload")
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class _Verified:
     kid: str | None
     key: RSAPublicKey
     claims: SessionClaims
+    # What authenticate_request builds from the claims (an ``Auth``), kept with them so
+    # a repeated token does not rebuild it; built from the claims alone, no token in it.
+    auth: Any = None
 
 
 class _SignatureCache:
@@ -226,6 +229,29 @@ async def verify_token(
         claims = await verify_token(token, clerk=clerk, authorized_parties=["https://app.example"])
         print(claims.user_id, claims.session_id, claims.org_id)
     """
+    entry = await verified(
+        token,
+        jwt_key=jwt_key,
+        clerk=clerk,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        issuer=issuer,
+        clock_skew=clock_skew,
+    )
+    return entry.claims
+
+
+async def verified(
+    token: str,
+    *,
+    jwt_key: str | None,
+    clerk: Clerk | None,
+    authorized_parties: Sequence[str] | None,
+    audience: str | Sequence[str] | None,
+    issuer: str | None,
+    clock_skew: float,
+) -> _Verified:
+    """:func:`verify_token`, returning the signature cache's entry (for authenticate_request)."""
     if not isinstance(token, str) or not token:
         _fail(R.MALFORMED, "the token is empty")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -253,7 +279,7 @@ async def verify_token(
                 issuer=issuer,
                 clock_skew=clock_skew,
             )
-            return hit.claims
+            return hit
 
     header_b64, payload_b64, signature_b64 = _split(token)
     header = _json_object(_b64decode(header_b64, "header"), "header")
@@ -286,7 +312,8 @@ async def verify_token(
 
     payload = _json_object(_b64decode(payload_b64, "payload"), "payload")
     claims = SessionClaims.from_payload(payload)
-    _signatures.put(digest, _Verified(kid, key, claims))
+    entry = _Verified(kid, key, claims)
+    _signatures.put(digest, entry)
     _check_dynamic(
         claims,
         authorized_parties=authorized_parties,
@@ -294,4 +321,4 @@ async def verify_token(
         issuer=issuer,
         clock_skew=clock_skew,
     )
-    return claims
+    return entry

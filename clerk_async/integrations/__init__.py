@@ -116,6 +116,9 @@ def admit(
     return auth
 
 
+_SESSION_ONLY = frozenset({TokenType.SESSION_TOKEN})
+
+
 class AppAuth:
     """What every integration holds: its options and the application's one client.
 
@@ -187,7 +190,7 @@ class AppAuth:
         machine token); by default :meth:`open`.
         """
         options = self.options
-        session_only = options.accepts_token == frozenset({TokenType.SESSION_TOKEN})
+        session_only = options.accepts_token == _SESSION_ONLY
         if options.clerk is None and not (options.jwt_key is not None and session_only):
             options = attrs.evolve(options, clerk=(client or self.open)())
         return await authenticate_request(headers=headers, options=options)

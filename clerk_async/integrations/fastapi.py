@@ -90,11 +90,14 @@ class ClerkAuth:
 
     async def state(self, request: Request) -> RequestState:
         """Dependency: the :class:`~clerk_async.auth.RequestState`, computed once per request."""
-        cached = getattr(request.state, _STATE_KEY, None)
+        # Kept in the request's ASGI scope: a dict lookup, where ``request.state`` costs
+        # an object and a raised AttributeError per request before the first set.
+        scope = request.scope
+        cached = scope.get(_STATE_KEY)
         if isinstance(cached, RequestState):
             return cached
         state = await self._app_auth.authenticate(request.headers, self.client)
-        setattr(request.state, _STATE_KEY, state)
+        scope[_STATE_KEY] = state
         return state
 
     async def auth(self, request: Request) -> Auth:

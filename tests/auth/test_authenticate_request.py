@@ -329,3 +329,26 @@ async def test_no_org_means_no_permission() -> None:
     token = mint(claims(org_permissions=["org:invoices:read"], org_role="org:admin"))
     result = (await auth({"Authorization": f"Bearer {token}"})).to_auth()
     assert not result.has(permission="org:invoices:read") and not result.has(role="admin")
+
+
+async def test_a_repeated_token_reuses_its_auth_and_the_cache_keeps_no_token() -> None:
+    import attrs
+
+    from clerk_async.auth import _verify
+
+    token = mint()
+    first = await auth({"Authorization": f"Bearer {token}"})
+    second = await auth({"Authorization": f"Bearer {token}"})
+    assert first is not second and first == second
+    assert first.to_auth() is second.to_auth()  # built once, from the cached claims
+    assert first.to_auth().user_id == "user_123"
+    # The same Auth as one built afresh from the state's own fields.
+    rebuilt = RequestState(
+        status=first.status, token=token, token_type=first.token_type, claims=first.claims
+    )
+    assert rebuilt.to_auth() == first.to_auth() and rebuilt.to_auth() is not first.to_auth()
+    for entry in list(_verify._signatures._entries.values()):
+        assert token not in repr(attrs.asdict(entry, recurse=False))
+    # A token that stops verifying (expired) gets no Auth from before.
+    expired = mint(claims(exp=NOW - 3600))
+    assert (await auth({"Authorization": f"Bearer {expired}"})).to_auth().user_id is None
