@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -60,12 +59,18 @@ def _fail(reason: TokenVerificationErrorReason, message: str) -> NoReturn:
     raise TokenVerificationError(reason, message)
 
 
+# base64url to the standard alphabet, for binascii (which base64.urlsafe_b64decode
+# reaches through three more calls per segment, measured on fresh tokens).
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64decode(segment: str, what: str) -> bytes:
     # Strict: the standard decoder silently skips characters outside the alphabet.
     if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
         _fail(R.MALFORMED, f"the {what} is not base64url")
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
+        return binascii.a2b_base64(padded.translate(_URLSAFE))
     except (binascii.Error, ValueError):
         _fail(R.MALFORMED, f"the {what} is not base64url")
 
@@ -74,9 +79,14 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+# Built once: json.loads with any keyword builds a decoder per call.
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(data, parse_constant=_reject_constant)
+        # A JWT's JSON is UTF-8 (RFC 7519); a byte order mark is tolerated as before.
+        value = _JSON.decode(data.decode("utf-8-sig"))
     except (ValueError, RecursionError):
         _fail(R.MALFORMED, f"the {what} is not JSON")
     if not isinstance(value, dict):
