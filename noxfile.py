@@ -27,6 +27,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The Hypothesis fuzz tests at length (over 10,000 generated cases; the suite runs a
+    few hundred): hostile answers through every decoder, path parameters through every
+    operation, request bodies and headers into the emulator."""
+    session.install("-e", ".", *_group("test"))
+    session.run(
+        "python", "-m", "pytest", "tests/fuzz", "-q", "-p", "no:cacheprovider",
+        *session.posargs, env={"CLERK_FUZZ_PROFILE": "long"},
+    )  # fmt: skip
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Run the demo (against the embedded emulator unless CLERK_SECRET_KEY is set)."""
     session.install("-e", ".")

@@ -346,6 +346,8 @@ class Api:
                 "The request body is too large.",
                 long_message=f"Request bodies are limited to {MAX_BODY_BYTES} bytes.",
             ) from None
+        except web.RequestPayloadError:  # a Content-Encoding the body does not match, ...
+            raise ApiError(400, "malformed_request", "The body could not be read.") from None
         try:
             data = json.loads(raw)
         except RecursionError:
