@@ -39,6 +39,15 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def soak(session: nox.Session) -> None:
+    """The soak at length: 20,000 operations from async tasks and a sync client in threads
+    against the emulator with faults on; fails on a lost or duplicated write or a leak
+    (``-- --ops N --seconds S`` to change the bounds)."""
+    session.install("-e", ".", *_group("test"))
+    session.run("python", "-m", "tests.hostile.soak", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Run the demo (against the embedded emulator unless CLERK_SECRET_KEY is set)."""
     session.install("-e", ".")

@@ -60,6 +60,9 @@ class Faults:
         retry_after: the wait (seconds) those 429s ask for. Like Clerk, the header
             carries whole seconds: a fraction is rounded up (0.2 is sent as ``1``).
         drop_rate: fraction of connections closed without an answer.
+        lost_answer_rate: fraction of requests carried out and then their connection
+            closed before the answer: the change is made, the client never hears of it
+            (what a resend must not apply twice).
         seed: seed of the random source.
         exact_retry_after: for in-process tests that want fast retries: send
             ``retry_after`` values as given (``Retry-After: 0.05``) instead of whole
@@ -71,6 +74,7 @@ class Faults:
     rate_limit_rate: float = 0.0
     retry_after: float = 1.0
     drop_rate: float = 0.0
+    lost_answer_rate: float = 0.0
     seed: int = 0
     exact_retry_after: bool = False
     scripted: list[tuple[int, float]] = attrs.field(factory=list)
@@ -89,6 +93,10 @@ class Faults:
         if self.exact_retry_after:
             return f"{max(seconds, 0.0):g}"
         return str(max(math.ceil(seconds), 0))
+
+    def lose_answer(self) -> bool:
+        """Whether the answer of a request just carried out is lost."""
+        return bool(self.lost_answer_rate) and self._random.random() < self.lost_answer_rate
 
     def draw(self) -> tuple[str, int, float] | None:
         """The fault for the next request, if any: a scripted one first, else a random draw."""
@@ -267,6 +275,10 @@ class Api:
             self.log.append((request.method, request.path, status))
             return self.error(ApiError(status, code, "Injected fault"), headers)
         answer: web.StreamResponse = await handler(request)
+        if self.faults.lose_answer() and request.transport is not None:
+            request.transport.close()  # done, but the answer never leaves
+            self.log.append((request.method, request.path, 0))
+            return answer
         self.log.append((request.method, request.path, answer.status))
         return answer
 
