@@ -285,7 +285,12 @@ class SyncClient:
         self._runner.close(self._async.aclose)
 
     def __repr__(self) -> str:
-        return "Sync" + repr(self._async)
+        inner = getattr(self, "_async", None)  # None while __init__ has not finished
+        return (
+            f"<Sync{type(self).__name__} (not initialised)>"
+            if inner is None
+            else "Sync" + repr(inner)
+        )
 
     @property
     def async_client(self) -> Clerk:

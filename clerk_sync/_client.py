@@ -72,21 +72,24 @@ class Clerk(SyncClient, ResourceNamespaces):
         rate_limit: RateLimit | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        super().__init__(
-            clerk_async.Clerk(
-                secret_key,
-                api_url=api_url,
-                api_version=api_version,
-                timeout=timeout,
-                retries=retries,
-                session=session,
-                user_agent=user_agent,
-                default_headers=default_headers,
-                max_connections=max_connections,
-                rate_limit=rate_limit,
-                max_response_bytes=max_response_bytes,
+        try:
+            super().__init__(
+                clerk_async.Clerk(
+                    secret_key,
+                    api_url=api_url,
+                    api_version=api_version,
+                    timeout=timeout,
+                    retries=retries,
+                    session=session,
+                    user_agent=user_agent,
+                    default_headers=default_headers,
+                    max_connections=max_connections,
+                    rate_limit=rate_limit,
+                    max_response_bytes=max_response_bytes,
+                )
             )
-        )
+        finally:
+            del secret_key
 
     @property
     def options(self) -> ClientOptions:

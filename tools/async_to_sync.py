@@ -182,11 +182,24 @@ def render_client(repo: Path, header: str) -> str:
     twins = [twin(fn, f"self._async.{fn.name}", "self._runner.run", wrap="Clerk") for fn in members]
     args, keywords = arguments(init, skip_self=True)
     make = ast.Call(expr("clerk_async.Clerk"), args, keywords)
+    init_body: list[ast.stmt] = [ast.Expr(ast.Call(expr("super().__init__"), [make], []))]
+    if any(a.arg == "secret_key" for a in [*init.args.args, *init.args.kwonlyargs]):
+        # The key leaves this frame's locals whatever happens: a traceback captured with
+        # locals (Sentry, capture_locals=True) reads them when it is rendered, later.
+        init_body = [
+            node(
+                ast.Try,
+                body=init_body,
+                handlers=[],
+                orelse=[],
+                finalbody=[node(ast.Delete, targets=[ast.Name("secret_key", ast.Del())])],
+            )
+        ]
     init_twin = node(
         ast.FunctionDef,
         name="__init__",
         args=copy.deepcopy(init.args),
-        body=[ast.Expr(ast.Call(expr("super().__init__"), [make], []))],
+        body=init_body,
         decorator_list=[],
         returns=ast.Constant(None),
     )

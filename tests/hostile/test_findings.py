@@ -373,3 +373,11 @@ async def test_a_stale_keep_alive_connection_counts_as_one_attempt() -> None:
 def test_a_bad_api_url_is_a_configuration_error(url: str) -> None:
     with pytest.raises(ConfigurationError, match="api_url"):
         Clerk(SECRET, api_url=url)
+
+
+def test_no_frame_of_a_sync_configuration_error_shows_the_secret() -> None:
+    import clerk_sync
+
+    with pytest.raises(ConfigurationError) as info:
+        clerk_sync.Clerk(SECRET, api_url="http://[bad")
+    assert SECRET not in rendered(info.value)
