@@ -71,11 +71,13 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def generate(session: nox.Session) -> None:
-    """Regenerate the API surface, its sync twin and the webhook events (``-- --check`` only verifies)."""
+    """Regenerate the API surface, its sync twin, the webhook events and the emulator's
+    route table (``-- --check`` only verifies)."""
     session.install("-e", ".", *_group("generate"))
     args = list(session.posargs)
     session.run("python", "tools/generate_api.py", *args)
     session.run("python", "tools/generate_webhooks.py", *args)
+    session.run("python", "tools/generate_emulator.py", *args)
 
 
 @nox.session

@@ -3,7 +3,9 @@
 It keeps users, organizations, memberships, invitations, allowlist identifiers,
 sessions and clients in memory, answers with Clerk-shaped JSON and Clerk-shaped
 errors, mints RS256 session tokens and publishes their key at ``GET /v1/jwks``.
-Operations it does not emulate answer 501 naming the operation. Any
+Every other operation of the spec is answered by a generic emulation built from the
+generated route table and schemas (``_routes.py``, ``_schemas.json``): requests are
+validated as Clerk validates them, collections keep what is created in them. Any
 ``Authorization: Bearer sk_test_…`` key is accepted.
 
 In process::

@@ -18,7 +18,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
 from ._ratelimits import Enforcer
+from ._routes import ROUTES, Route
 from ._store import (
     BOOLEAN,
     INTEGER,
@@ -38,6 +40,9 @@ from ._store import (
 )
 
 Handler = Callable[[web.Request], Awaitable[Any]]
+# What validation read from a request, for the handler behind it.
+QUERY = web.RequestKey("clerk_query", dict)
+BODY = web.RequestKey("clerk_body", dict)
 
 SECRET_PREFIX = "sk_test_"
 MAX_LIMIT = 500
@@ -165,6 +170,8 @@ class Api:
         self._trace = 0
         # Clerk's rate limits, when the emulator is asked to enforce them.
         self.rate_limits: Enforcer | None = None
+        self.schemas = Schemas()
+        self.generic = GenericStore(self.schemas, now=store.now, new_id=store.ids.new)
         self.app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
         self._routes()
 
@@ -222,8 +229,20 @@ class Api:
             ("POST", "/v1/sms_messages", self.retired),
             ("POST", "/v1/sessions/{session_id}/verify", self.retired),
         ]
+        by_shape = routes_by_shape()
         for method, path, handler in table:
-            r.add_route(method, path, self._wrap(handler))
+            route = by_shape.get((method, shape(path.removeprefix("/v1"))))
+            r.add_route(method, path, self._wrap(handler, route))
+        # Every other operation of the spec: the generic emulation, driven by its schemas.
+        served = {(method, shape(path.removeprefix("/v1"))) for method, path, _ in table}
+        #: (method, spec path) of the operations answered by the generic emulation.
+        self.generic_routes: set[tuple[str, str]] = set()
+        for route in literal_first(ROUTES):
+            if (route.method, shape(route.path)) not in served:
+                self.generic_routes.add((route.method, route.path))
+                r.add_route(
+                    route.method, "/v1" + route.path, self._wrap(self.generic_handler(route), route)
+                )
         r.add_route("*", "/{tail:.*}", self.not_emulated)
 
     def trace_id(self) -> str:
@@ -231,7 +250,7 @@ class Api:
         return f"emu_trace_{self._trace:08d}"
 
     def error(self, exc: ApiError, headers: dict[str, str] | None = None) -> web.Response:
-        return web.json_response(exc.body(self.trace_id()), status=exc.status, headers=headers)
+        return json_answer(exc.body(self.trace_id()), status=exc.status, headers=headers)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -282,10 +301,12 @@ class Api:
         self.log.append((request.method, request.path, answer.status))
         return answer
 
-    def _wrap(self, handler: Handler) -> Handler:
+    def _wrap(self, handler: Handler, route: Route | None = None) -> Handler:
         @functools.wraps(handler)
         async def run(request: web.Request) -> web.StreamResponse:
             try:
+                if route is not None:
+                    await self.validate(request, route)
                 result = await handler(request)
             except ApiError as exc:
                 return self.error(exc)
@@ -311,25 +332,67 @@ class Api:
                 )
             if isinstance(result, web.StreamResponse):
                 return result
-            if self.on_change is not None and request.method != "GET":
+            if isinstance(result, Listing):
+                # The JS SDK asks bare-array lists for an envelope with paginated=true.
+                if request.query.get("paginated") == "true":
+                    result = {"data": result.items, "total_count": result.total}
+                else:
+                    result = result.items
+            status = route.status if route is not None else 200
+            if result is None or status == 204:
+                return web.Response(status=204 if status == 204 else status)
+            if self.on_change is not None and request.method != "GET" and isinstance(result, dict):
                 self.on_change(request, result)
-            return web.Response(
-                text=json.dumps(result, separators=(",", ":")), content_type="application/json"
-            )
+            return json_answer(result, status=status)
 
         return run
 
     async def not_emulated(self, request: web.Request) -> web.Response:
-        name = operation_name(request.method, request.path)
+        # Every operation of the spec has a route; anything else is not part of the API.
         return self.error(
             ApiError(
-                501,
-                "not_emulated",
-                f"{name} is not emulated",
-                long_message=f"The emulator does not implement {name} ({request.method} {request.path}).",
-                operation=name,
+                404,
+                "resource_not_found",
+                "not found",
+                long_message=f"{request.method} {request.path} is not an operation of the "
+                "Backend API.",
             )
         )
+
+    async def validate(self, request: web.Request, route: Route) -> None:
+        """Reject what the spec forbids before any behaviour runs: unknown or mistyped
+        query parameters and body fields, missing required ones, bounds and enums."""
+        request[QUERY] = self.schemas.query(route.query_schema, request.query)
+        if route.body == "json" and route.body_schema:
+            body = await self.body(request)
+            self.schemas.validate(self.schemas.get(route.body_schema), body, "")
+            request[BODY] = body
+
+    def generic_handler(self, route: Route) -> Handler:
+        async def handler(request: web.Request) -> Any:
+            body = request.get(BODY) or {}
+            if route.body == "multipart":
+                body = {}
+                form = await request.post()
+                body = {k: v for k, v in form.items() if isinstance(v, str)}
+            self.check_owners(request)
+            return self.generic.answer(
+                route, request.path.removeprefix("/v1"), body, request[QUERY]
+            )
+
+        return handler
+
+    def check_owners(self, request: web.Request) -> None:
+        """A 404 when a path names a user, organization, session or client that does not exist."""
+        for name, value in request.match_info.items():
+            if name == "user_id":
+                self.store.user(value)
+            elif name == "organization_id":
+                self.store.organization(value)
+            elif name == "session_id":
+                self.session(value)
+            elif name == "client_id" and value not in self.store.clients:
+                raise not_found("client")
 
     async def retired(self, request: web.Request) -> web.Response:
         name = operation_name(request.method, request.path)
@@ -347,6 +410,8 @@ class Api:
 
     @staticmethod
     async def body(request: web.Request) -> JSON:
+        if BODY in request:  # read (and validated) already
+            return request[BODY]
         if not request.can_read_body:
             return {}
         try:
@@ -836,7 +901,7 @@ class Api:
 
     # -- invitations and allowlist ----------------------------------------------------------
 
-    async def list_invitations(self, request: web.Request) -> list[JSON]:
+    async def list_invitations(self, request: web.Request) -> Listing:
         limit, offset = self.paging(request)
         status = request.query.get("status")
         query = request.query.get("query", "").lower()
@@ -847,7 +912,7 @@ class Api:
             and (not query or query in i["email_address"].lower())
         ]
         invitations.sort(key=lambda i: i["created_at"], reverse=True)
-        return invitations[offset : offset + limit]
+        return Listing(invitations[offset : offset + limit], len(invitations))
 
     async def create_invitation(self, request: web.Request) -> JSON:
         body = await self.body(request)
@@ -902,10 +967,10 @@ class Api:
         invitation.update(status="revoked", revoked=True, updated_at=self.store.now())
         return invitation
 
-    async def list_allowlist(self, request: web.Request) -> list[JSON]:
+    async def list_allowlist(self, request: web.Request) -> Listing:
         limit, offset = self.paging(request)
         items = sorted(self.store.allowlist.values(), key=lambda i: i["created_at"], reverse=True)
-        return items[offset : offset + limit]
+        return Listing(items[offset : offset + limit], len(items))
 
     async def create_allowlist(self, request: web.Request) -> JSON:
         body = await self.body(request)
@@ -957,7 +1022,7 @@ class Api:
             raise not_found("session")
         return session
 
-    async def list_sessions(self, request: web.Request) -> list[JSON]:
+    async def list_sessions(self, request: web.Request) -> Listing:
         q = request.query
         user_id, client_id, status = q.get("user_id"), q.get("client_id"), q.get("status")
         if not user_id and not client_id:
@@ -976,7 +1041,7 @@ class Api:
             and (not status or s["status"] == status)
         ]
         sessions.sort(key=lambda s: s["created_at"], reverse=True)
-        return sessions[offset : offset + limit]
+        return Listing(sessions[offset : offset + limit], len(sessions))
 
     async def create_session(self, request: web.Request) -> JSON:
         body = await self.body(request)
@@ -1026,10 +1091,10 @@ class Api:
             )
         return {"object": "token", "jwt": self.mint(session, expires_in=expires)}
 
-    async def list_clients(self, request: web.Request) -> list[JSON]:
+    async def list_clients(self, request: web.Request) -> Listing:
         limit, offset = self.paging(request)
         clients = sorted(self.store.clients.values(), key=lambda c: c["created_at"], reverse=True)
-        return clients[offset : offset + limit]
+        return Listing(clients[offset : offset + limit], len(clients))
 
     async def get_client(self, request: web.Request) -> JSON:
         client = self.store.clients.get(request.match_info["client_id"])
@@ -1054,6 +1119,19 @@ class Api:
         if client is None:
             raise not_found("client")
         return client
+
+
+def json_answer(
+    value: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A JSON answer with ``Content-Type: application/json`` exactly, as Clerk sends it
+    (aiohttp's ``json_response`` adds ``; charset=utf-8``, which Clerk's JS SDK does not
+    parse as JSON)."""
+    return web.Response(
+        body=json.dumps(value, separators=(",", ":")).encode(),
+        status=status,
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
 
 
 def deep_merge(base: JSON, patch: JSON) -> JSON:

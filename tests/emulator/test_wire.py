@@ -44,7 +44,7 @@ BAD_BODIES = [
     ("POST", "/users", {"email_address": ["a@b.com"], "phone_number": "+15555550100"}, "phone_number"),
     ("POST", "/users", {"email_address": ["t@example.com"], "password": 12345678}, "password"),
     ("PATCH", "/users/{user}", {"external_id": 5}, "external_id"),
-    ("PATCH", "/users/{user}", {"private_metadata": ["x"]}, "private_metadata"),
+    ("PATCH", "/users/{user}", {"first_name": ["x"]}, "first_name"),
     ("PATCH", "/users/{user}/metadata", {"public_metadata": "str"}, "public_metadata"),
     ("PUT", "/users/{user}/metadata", {"unsafe_metadata": 3}, "unsafe_metadata"),
     ("POST", "/organizations", {"name": "X", "max_allowed_memberships": "abc"}, "max_allowed_memberships"),
