@@ -107,6 +107,29 @@ def contract(session: nox.Session) -> None:
 
 
 @nox.session
+def conformance(session: nox.Session) -> None:
+    """Clerk's own SDKs (clerk-backend-api, @clerk/backend) against the emulator (needs npm).
+
+    Both are installed here only: the Python one into this session, the JS one into
+    ``.conformance/`` with npm. pytest runs with a timeout, as an answer the official
+    Python SDK does not expect makes it retry for up to an hour.
+    """
+    import shutil
+
+    if shutil.which("npm") is None:
+        session.error("the conformance suite needs Node.js and npm for @clerk/backend")
+    session.install("-e", ".", *_group("test"), "clerk-backend-api", "pytest-timeout")
+    session.run(
+        "npm", "install", "--prefix", ".conformance", "--no-audit", "--no-fund",
+        "--no-save", "@clerk/backend@3", external=True,
+    )  # fmt: skip
+    session.run(
+        "python", "-m", "pytest", "tests/conformance", "--timeout", "120",
+        *(session.posargs or ["-q"]),
+    )  # fmt: skip
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against raw aiohttp and the official SDK (``-- --smoke`` for a short pass).
 

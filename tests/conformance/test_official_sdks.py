@@ -1,0 +1,169 @@
+"""Clerk's own SDKs against the emulator: they must not be able to tell it from Clerk.
+
+The official Python SDK (``clerk-backend-api``) and the JS backend SDK (``@clerk/backend``)
+each run a scenario of everyday calls against an emulator on loopback, and every answer
+is checked: types, values, list envelopes, typed errors. Both SDKs are installed only by
+``nox -s conformance``; elsewhere these tests skip, saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clerk_async.emulator import Emulator
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+#: Where ``nox -s conformance`` installs @clerk/backend (``npm install --prefix``).
+NODE_PREFIX = Path(os.environ.get("CLERK_CONFORMANCE_NODE_PREFIX", REPO / ".conformance"))
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator().running_in_thread() as emu:
+        yield emu
+
+
+# -- @clerk/backend --------------------------------------------------------------------
+
+
+def run_js_scenario(emu: Emulator) -> dict[str, Any]:
+    if shutil.which("node") is None:
+        pytest.skip("needs Node.js (nox -s conformance)")
+    if not (NODE_PREFIX / "node_modules" / "@clerk" / "backend").is_dir():
+        pytest.skip(f"needs @clerk/backend in {NODE_PREFIX} (nox -s conformance installs it)")
+    # ES modules resolve packages from the script's own folder, so it runs from the prefix.
+    script = NODE_PREFIX / "backend_scenario.mjs"
+    shutil.copyfile(HERE / "backend_scenario.mjs", script)
+    env = {**os.environ, "CLERK_API_URL": emu.url, "CLERK_SECRET_KEY": emu.secret_key}
+    done = subprocess.run(
+        ["node", str(script)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def ok(results: dict[str, Any], step: str) -> Any:
+    outcome = results[step]
+    assert "ok" in outcome, f"{step}: {outcome}"
+    return outcome["ok"]
+
+
+def test_javascript_backend_sdk(emulator: Emulator) -> None:
+    r = run_js_scenario(emulator)
+    created = ok(r, "createUser")
+    assert created["kind"] == "object"  # decoded, not the JSON text
+    assert created["id"].startswith("user_")
+    assert created["firstName"] == "Ada"
+    assert created["email"] == "ada@example.com"
+    assert created["externalId"] == "ext-ada"
+    assert created["plan"] == "free"
+    assert ok(r, "getUser") == {"id": created["id"], "firstName": "Ada", "createdAt": "number"}
+    assert ok(r, "getUserList") == {"type": "array", "len": 1, "totalCount": 1}
+    assert ok(r, "getUserListByEmail") == [created["id"]]
+    assert ok(r, "getCount") == 1
+    assert ok(r, "updateUser") == "Lovelace"
+    assert ok(r, "updateUserMetadata") == {"plan": "free", "beta": True}
+    assert ok(r, "verifyPassword") == {"verified": True}
+    assert ok(r, "banUser") is True
+    assert ok(r, "unbanUser") is False
+    missing = r["missingUser"]
+    assert missing["error"] == "ClerkAPIResponseError"
+    assert missing["status"] == 404
+    assert missing["codes"] == ["resource_not_found"]
+    org = ok(r, "createOrganization")
+    assert org["id"].startswith("org_") and org["name"] == "Acme" and org["slug"]
+    assert ok(r, "getOrganizationList") == {"len": 1, "totalCount": 1, "names": ["Acme"]}
+    members = ok(r, "getOrganizationMembershipList")
+    assert members == {"totalCount": 1, "roles": ["org:admin"], "userIds": [created["id"]]}
+    assert ok(r, "createOrganizationInvitation") == {
+        "status": "pending",
+        "email": "grace@example.com",
+        "role": "org:member",
+    }
+    assert ok(r, "createInvitation") == {"status": "pending", "email": "linus@example.com"}
+    # Sent with paginated=true, answered {data, total_count}.
+    assert ok(r, "getInvitationList") == {"totalCount": 1, "emails": ["linus@example.com"]}
+    assert ok(r, "allowlist") == {"identifier": "@example.com", "totalCount": 1}
+    session = ok(r, "session")
+    assert session["status"] == "active"
+    assert session["sub"] == created["id"]
+    assert session["sid"].startswith("sess_")
+    assert session["listed"] == 1
+    assert ok(r, "revokeSession") == "revoked"
+    assert ok(r, "domains")["totalCount"] >= 1
+    assert ok(r, "deleteUser") == {"id": created["id"], "deleted": True}
+
+
+# -- clerk-backend-api -----------------------------------------------------------------
+
+
+# The SDK warns about its own deprecated query fields while it builds a request.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_python_sdk(emulator: Emulator) -> None:
+    sdk = pytest.importorskip(
+        "clerk_backend_api", reason="needs clerk-backend-api (nox -s conformance installs it)"
+    )
+    from clerk_backend_api import models as sdk_models
+
+    # Default settings: an answer the SDK does not expect would retry for an hour, so
+    # the session runs pytest with a timeout.
+    clerk = sdk.Clerk(bearer_auth=emulator.secret_key, server_url=emulator.url + "/v1")
+    user = clerk.users.create(
+        email_address=["ada@example.com"],
+        password="correct horse battery staple",
+        first_name="Ada",
+        external_id="ext-ada",
+        public_metadata={"plan": "free"},
+    )
+    assert user.id.startswith("user_") and user.first_name == "Ada"
+    assert user.email_addresses[0].email_address == "ada@example.com"
+    assert clerk.users.get(user_id=user.id).external_id == "ext-ada"
+    listed = clerk.users.list(request={"email_address": ["ada@example.com"]})
+    assert [u.id for u in listed] == [user.id]
+    assert clerk.users.count().total_count == 1
+    assert clerk.users.update(user_id=user.id, last_name="Lovelace").last_name == "Lovelace"
+    updated = clerk.users.update_metadata(user_id=user.id, public_metadata={"beta": True})
+    assert updated.public_metadata == {"plan": "free", "beta": True}
+    assert clerk.users.verify_password(
+        user_id=user.id, password="correct horse battery staple"
+    ).verified
+    assert clerk.users.ban(user_id=user.id).banned is True
+    assert clerk.users.unban(user_id=user.id).banned is False
+    assert clerk.users.lock(user_id=user.id).locked is True
+    assert clerk.users.unlock(user_id=user.id).locked is False
+    with pytest.raises(sdk_models.ClerkErrors) as info:
+        clerk.users.get(user_id="user_doesnotexist")
+    assert info.value.data.errors[0].code == "resource_not_found"
+    assert info.value.raw_response.status_code == 404
+
+    org = clerk.organizations.create(request={"name": "Acme", "created_by": user.id})
+    assert org.id.startswith("org_") and org.name == "Acme"
+    orgs = clerk.organizations.list()
+    assert orgs.total_count == 1 and [o.id for o in orgs.data] == [org.id]
+    members = clerk.organization_memberships.list(organization_id=org.id)
+    assert [m.role for m in members.data] == ["org:admin"]
+    invitation = clerk.invitations.create(request={"email_address": "linus@example.com"})
+    assert invitation.status == "pending"
+    assert [i.email_address for i in clerk.invitations.list()] == ["linus@example.com"]
+    assert clerk.invitations.revoke(invitation_id=invitation.id).status == "revoked"
+
+    session = clerk.sessions.create(request={"user_id": user.id})
+    assert session.status == "active" and session.user_id == user.id
+    token = clerk.sessions.create_token(session_id=session.id)
+    assert token.jwt and token.jwt.count(".") == 2
+    assert [s.id for s in clerk.sessions.list(user_id=user.id)] == [session.id]
+    assert clerk.sessions.revoke(session_id=session.id).status == "revoked"
+
+    assert clerk.domains.list().total_count >= 1
+    deleted = clerk.users.delete(user_id=user.id)
+    assert deleted.id == user.id and deleted.deleted is True
