@@ -193,6 +193,7 @@ class Api:
             ("POST", "/v1/users/{user_id}/unban", self.flag_user("banned", False)),
             ("POST", "/v1/users/{user_id}/lock", self.flag_user("locked", True)),
             ("POST", "/v1/users/{user_id}/unlock", self.flag_user("locked", False)),
+            ("POST", "/v1/users/{user_id}/verify_password", self.verify_password),
             ("GET", "/v1/organizations", self.list_organizations),
             ("POST", "/v1/organizations", self.create_organization),
             ("GET", "/v1/organizations/{org}", self.get_organization),
@@ -548,6 +549,7 @@ class Api:
         user.update(primaries)
         if body.get("password") is not None:
             user["password_enabled"] = True
+            self.store.set_password(user["id"], body["password"])
         for field in ("first_name", "last_name", "locale"):
             if field in body:
                 user[field] = body[field]
@@ -579,6 +581,18 @@ class Api:
                 user[field] = dict(body[field] or {})
         user["updated_at"] = self.store.now()
         return user
+
+    async def verify_password(self, request: web.Request) -> JSON:
+        user = self.store.user(request.match_info["user_id"])
+        body = await self.body(request)
+        password = body.get("password")
+        if not isinstance(password, str) or not password:
+            raise param_missing("password")
+        if not self.store.password_matches(user["id"], password):
+            raise ApiError(
+                422, "form_password_incorrect", "Password is incorrect.", param_name="password"
+            )
+        return {"verified": True}
 
     def flag_user(self, field: str, value: bool) -> Handler:
         async def handler(request: web.Request) -> JSON:

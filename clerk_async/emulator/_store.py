@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import hmac
 import random
 import string
 import time
@@ -166,6 +167,8 @@ class Store:
         self.emails: dict[str, str] = {}  # lower-cased address -> user id
         self.usernames: dict[str, str] = {}
         self.external_ids: dict[str, str] = {}
+        # user id -> (salt, PBKDF2 digest) of the password; never part of a user's JSON
+        self._passwords: dict[str, tuple[bytes, bytes]] = {}
         self.organizations: dict[str, JSON] = {}
         self.slugs: dict[str, str] = {}
         self.memberships: dict[str, dict[str, JSON]] = {}  # org id -> user id -> membership
@@ -279,7 +282,18 @@ class Store:
             "legal_accepted_at": None,
         }
         self._insert_user(user)
+        if password is not None:
+            self.set_password(user_id, password)
         return user
+
+    def set_password(self, user_id: str, password: str) -> None:
+        salt = self._random.randbytes(16)
+        self._passwords[user_id] = (salt, _digest(password, salt))
+
+    def password_matches(self, user_id: str, password: str) -> bool:
+        """Whether ``password`` is the user's; ``False`` for a user with none."""
+        kept = self._passwords.get(user_id)
+        return kept is not None and hmac.compare_digest(kept[1], _digest(password, kept[0]))
 
     def _insert_user(self, user: JSON) -> None:
         user_id = user["id"]
@@ -320,6 +334,7 @@ class Store:
     def delete_user(self, user_id: str) -> JSON:
         user = self.user(user_id)
         del self.users[user_id]
+        self._passwords.pop(user_id, None)
         index = bisect.bisect_left(self._created, user["created_at"])
         del self._order[index]
         del self._created[index]
@@ -450,6 +465,11 @@ class Store:
 
     def membership_count(self, org_id: str) -> int:
         return len(self.memberships.get(org_id, {}))
+
+
+def _digest(password: str, salt: bytes) -> bytes:
+    # Few iterations: the emulator keeps test passwords, not real ones.
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 1000)
 
 
 def check_password(password: object) -> None:

@@ -103,7 +103,7 @@ await step("session", async () => {
 await step("revokeSession", async () => (await clerk.sessions.revokeSession(session.id)).status);
 await step("domains", async () => {
   const page = await clerk.domains.list();
-  return { totalCount: page.totalCount };
+  return { totalCount: page.totalCount, len: page.data.length };
 });
 await step("deleteUser", async () => {
   const deleted = await clerk.users.deleteUser(user.id);

@@ -100,7 +100,8 @@ def test_javascript_backend_sdk(emulator: Emulator) -> None:
     assert session["sid"].startswith("sess_")
     assert session["listed"] == 1
     assert ok(r, "revokeSession") == "revoked"
-    assert ok(r, "domains")["totalCount"] >= 1
+    domains = ok(r, "domains")  # answered (not 501), decoded as a list
+    assert domains["totalCount"] == domains["len"]
     assert ok(r, "deleteUser") == {"id": created["id"], "deleted": True}
 
 
@@ -164,6 +165,7 @@ def test_python_sdk(emulator: Emulator) -> None:
     assert [s.id for s in clerk.sessions.list(user_id=user.id)] == [session.id]
     assert clerk.sessions.revoke(session_id=session.id).status == "revoked"
 
-    assert clerk.domains.list().total_count >= 1
+    domains = clerk.domains.list()
+    assert domains.total_count == len(domains.data)
     deleted = clerk.users.delete(user_id=user.id)
     assert deleted.id == user.id and deleted.deleted is True

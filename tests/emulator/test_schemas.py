@@ -163,6 +163,16 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     )
     for action in ("ban", "unban", "lock", "unlock"):
         await c.check("POST", f"/users/{{user_id}}/{action}", f"/users/{uid}/{action}")
+    password = "correct horse battery staple"
+    with_password = await c.check(
+        "POST", "/users", "/users", json={"email_address": ["pw@example.com"], "password": password}
+    )
+    await c.check(
+        "POST",
+        "/users/{user_id}/verify_password",
+        f"/users/{with_password['id']}/verify_password",
+        json={"password": password},
+    )
     org = await c.check(
         "POST", "/organizations", "/organizations", json={"name": "Schema Org", "created_by": uid}
     )

@@ -469,3 +469,17 @@ async def test_unexpected_failure_is_a_clerk_shaped_500(
     assert info.value.code == "internal_clerk_error"
     assert info.value.clerk_trace_id
     assert "a bug in the emulator" in caplog.text  # the traceback goes to the log
+
+
+async def test_verify_password(clerk: Clerk) -> None:
+    user = await clerk.users.create(
+        email_address=["pw@example.com"], password="correct horse battery staple"
+    )
+    assert user.id
+    verified = await clerk.users.verify_password(user.id, password="correct horse battery staple")
+    assert verified.verified is True
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        await clerk.users.verify_password(user.id, password="wrong horse battery staple")
+    assert info.value.code == "form_password_incorrect"
+    await clerk.users.update(user.id, password="a new long passphrase")
+    assert (await clerk.users.verify_password(user.id, password="a new long passphrase")).verified
