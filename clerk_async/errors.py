@@ -4,6 +4,7 @@ The tree::
 
     ClerkError
     ├── ConfigurationError            the client cannot send a request (no secret key, ...)
+    │   └── InvalidOptionError        an option or argument no Clerk setup accepts (also ValueError)
     ├── ClerkAPIError                 Clerk answered with a non-2xx status
     │   ├── BadRequestError           400
     │   ├── AuthenticationError       401
@@ -60,6 +61,7 @@ __all__ = [
     "ConflictError",
     "ErrorDetail",
     "GoneError",
+    "InvalidOptionError",
     "LockedError",
     "NotFoundError",
     "PaginationError",
@@ -81,6 +83,12 @@ class ClerkError(Exception):
 
 class ConfigurationError(ClerkError):
     """The client is not configured well enough to send a request."""
+
+
+class InvalidOptionError(ConfigurationError, ValueError):
+    """An option or argument has a value no Clerk setup accepts (a malformed
+    publishable key, a satellite without its domain, an unknown reverification
+    rule, ...); the message names the option and what it takes."""
 
 
 @attrs.frozen

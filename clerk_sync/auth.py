@@ -14,6 +14,7 @@ from clerk_async.auth import AuthenticateOverrides as AuthenticateOverrides
 from clerk_async.auth import AuthReason as AuthReason
 from clerk_async.auth import AuthStatus as AuthStatus
 from clerk_async.auth import MachineAuth as MachineAuth
+from clerk_async.auth import OrganizationSyncOptions as OrganizationSyncOptions
 from clerk_async.auth import RequestLike as RequestLike
 from clerk_async.auth import RequestState as RequestState
 from clerk_async.auth import SessionClaims as SessionClaims
@@ -34,6 +35,7 @@ __all__ = [
     "AuthenticateOptions",
     "AuthenticateOverrides",
     "MachineAuth",
+    "OrganizationSyncOptions",
     "RequestLike",
     "RequestState",
     "SessionClaims",
@@ -52,6 +54,8 @@ def authenticate_request(
     *,
     headers: Mapping[str, str] | None = None,
     cookies: Mapping[str, str] | None = None,
+    url: str | None = None,
+    method: str | None = None,
     options: AuthenticateOptions | None = None,
     clerk: Clerk | None = None,
     **overrides: Unpack[AuthenticateOverrides],
@@ -59,29 +63,35 @@ def authenticate_request(
     """Authenticate an incoming request to your backend.
 
     Pass the framework's request object (Starlette/FastAPI ``Request``, aiohttp
-    ``web.Request``: anything with ``headers``), or a ``headers`` mapping; cookies
-    are read from the ``Cookie`` header(s) unless a ``cookies`` mapping is given.
-    Options come from ``options``; ``clerk`` and the other keyword arguments (any
-    field of :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`)
+    ``web.Request``: anything with ``headers``, and ``url``/``method`` when it has
+    them), or a ``headers`` mapping (with ``url`` and ``method`` for handshakes);
+    cookies are read from the ``Cookie`` header(s) unless a ``cookies`` mapping is
+    given. Options come from ``options``; ``clerk`` and the other keyword arguments
+    (any field of :class:`AuthenticateOptions`, see :class:`AuthenticateOverrides`)
     replace its fields for this call. An unknown keyword raises ``TypeError``.
 
     The token is taken from ``Authorization: Bearer <token>`` first (any case of
     "Bearer"; a bare token works too), else from the ``__session`` cookie (or its
     ``__session_<suffix>`` variant). Header tokens starting with ``ak_``, ``mt_`` or
-    ``oat_`` are machine tokens, verified by Clerk; a type outside
-    ``accepts_token`` gives signed out with reason ``token_type_not_accepted``.
+    ``oat_`` are machine tokens, verified by Clerk, and so are JWTs with an
+    ``mch_`` subject (M2M) or ``typ: at+jwt`` (OAuth), verified here; a type
+    outside ``accepts_token`` gives signed out with reason
+    ``token_type_not_accepted``, and so does a JWT whose ``cat`` header marks
+    another class (a JWT-template token, an M2M JWT) presented as a session token.
 
-    Cookie rules, from the ``__client_uat`` cookie Clerk's frontend maintains:
-    no session cookie and ``__client_uat`` absent or ``0`` → signed out;
-    a session cookie whose ``iat`` is older than ``__client_uat`` → signed out
-    (``session_token_outdated``); a session cookie without an active client, or an
-    active client without a session cookie → signed out.
-
-    Unlike Clerk's JavaScript middleware this never redirects: the "handshake"
-    (sending a browser to Clerk to refresh an expired or outdated session
-    cookie) only makes sense for page loads, and is left to your frontend, where
-    Clerk's JS SDK refreshes the cookie on its own. A backend API simply answers
-    401 and the client retries with a fresh token.
+    Cookie rules, from the ``__client_uat`` cookie Clerk's frontend maintains: no
+    session cookie and ``__client_uat`` absent or ``0`` → signed out. A session
+    cookie that is expired, or older than ``__client_uat``, or missing while
+    ``__client_uat`` says signed in, or present while it says signed out: on a page
+    load (a ``GET`` with ``Sec-Fetch-Dest: document``, or asking for ``text/html``)
+    status ``handshake``, whose :attr:`RequestState.headers` are the 307 redirect
+    to send; on any other request (an API call, a ``fetch``), signed out. Back from
+    the Frontend API, the handshake's answer is verified and applied: in the URL
+    (development instances) it gives one more ``handshake`` redirect to the same
+    page without it, carrying the fresh cookies; in a cookie (production) the
+    request is signed in on the spot, ``headers`` holding the cookies to set.
+    After three handshakes in a row: signed out (``handshake_redirect_loop``).
+    Without a publishable key or a URL there is no handshake.
 
     A rejected token never raises: it gives a signed-out state whose ``reason``
     says why. Configuration problems (no key source at all) do raise.
@@ -90,6 +100,8 @@ def authenticate_request(
 
         state = authenticate_request(request, clerk=clerk,
                                            authorized_parties=["https://app.example"])
+        if state.is_handshake:
+            return web.Response(status=307, headers=state.headers)
         if not state.is_signed_in:
             return web.json_response({"error": state.reason}, status=401)
         auth = state.to_auth()
@@ -99,17 +111,25 @@ def authenticate_request(
         request,
         headers=headers,
         cookies=cookies,
+        url=url,
+        method=method,
         options=options,
         clerk=clerk,
         **overrides,
     )
 
 
-def verify_machine_token(token: str, *, clerk: Clerk | None = None) -> MachineAuth:
-    """Ask Clerk whether an API key, M2M token or OAuth access token is valid.
+def verify_machine_token(
+    token: str, *, clerk: Clerk | None = None, jwt_key: str | None = None, clock_skew: float = 5.0
+) -> MachineAuth:
+    """Verify an API key, M2M token or OAuth access token.
 
-    The type is chosen by the prefix (``ak_``, ``mt_``, ``oat_``); ``clerk`` defaults
-    to a temporary client configured from the environment.
+    Opaque tokens (``ak_``, ``mt_``, ``oat_``) are checked by Clerk. M2M and
+    OAuth tokens issued as JWTs are verified here: their signature against
+    ``jwt_key`` (or ``CLERK_JWT_KEY``), else against the instance's cached key
+    set, and their ``exp``/``nbf``/``iat`` with ``clock_skew`` seconds of
+    tolerance. ``clerk`` defaults to a temporary client configured from the
+    environment.
 
     Raises:
         TokenVerificationError: ``malformed`` (not a machine token), ``invalid_token``
@@ -123,7 +143,7 @@ def verify_machine_token(token: str, *, clerk: Clerk | None = None) -> MachineAu
         machine = verify_machine_token(request_token, clerk=clerk)
         print(machine.subject, machine.scopes)
     """
-    return run(_verify_machine_token, token, clerk=clerk)
+    return run(_verify_machine_token, token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew)
 
 
 def verify_token(

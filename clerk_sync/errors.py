@@ -13,6 +13,7 @@ from clerk_async.errors import ConfigurationError as ConfigurationError
 from clerk_async.errors import ConflictError as ConflictError
 from clerk_async.errors import ErrorDetail as ErrorDetail
 from clerk_async.errors import GoneError as GoneError
+from clerk_async.errors import InvalidOptionError as InvalidOptionError
 from clerk_async.errors import LockedError as LockedError
 from clerk_async.errors import NotFoundError as NotFoundError
 from clerk_async.errors import PaginationError as PaginationError
@@ -36,6 +37,7 @@ __all__ = [
     "ConflictError",
     "ErrorDetail",
     "GoneError",
+    "InvalidOptionError",
     "LockedError",
     "NotFoundError",
     "PaginationError",

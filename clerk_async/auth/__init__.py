@@ -5,7 +5,8 @@
 * :func:`verify_machine_token`: verify an API key, M2M token or OAuth access token
   with Clerk;
 * :func:`authenticate_request`: find and verify the token of an incoming request
-  (``Authorization`` header or ``__session`` cookie) and say who is calling.
+  (``Authorization`` header or ``__session`` cookie) and say who is calling; for
+  page loads with a stale session cookie, the handshake redirect that refreshes it.
 
 Example (aiohttp)::
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from ._claims import SessionClaims
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
+from ._handshake import OrganizationSyncOptions
 from ._jwks import clear_caches as _clear_jwks_caches
 from ._machine import MachineAuth, TokenType, verify_machine_token
 from ._request import (
@@ -48,6 +50,7 @@ __all__ = [
     "AuthenticateOptions",
     "AuthenticateOverrides",
     "MachineAuth",
+    "OrganizationSyncOptions",
     "RequestLike",
     "RequestState",
     "SessionClaims",

@@ -1,6 +1,6 @@
-"""Machine tokens (API keys, M2M tokens, OAuth access tokens), verified by Clerk.
+"""Machine tokens (API keys, M2M tokens, OAuth access tokens).
 
-They are opaque strings told apart by prefix and checked with one API call each:
+Opaque ones are told apart by prefix and checked with one API call each:
 
 =============  =========  ==================================================
 token type     prefix     endpoint and body
@@ -10,6 +10,11 @@ m2m_token      ``mt_``    ``POST /v1/m2m_tokens/verify`` ``{"token": …}``
 oauth_token    ``oat_``   ``POST /v1/oauth_applications/access_tokens/verify``
                           ``{"access_token": …}``
 =============  =========  ==================================================
+
+M2M tokens and OAuth access tokens may also be JWTs signed by the instance key:
+an M2M JWT has a ``mch_…`` subject (and ``cat`` ``cl_B7d4PD333AAA`` when stamped),
+an OAuth JWT the header ``typ: at+jwt``. Those are verified here, with no
+request to Clerk beyond the (cached) key set, or none at all with ``jwt_key``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ..errors import (
 )
 from ._client import requester_for
 from ._errors import TokenVerificationError, TokenVerificationErrorReason
+from ._verify import CATEGORY_M2M_TOKEN, check_times, decode_unverified, verify_signed
 
 if TYPE_CHECKING:
     from .._client import Clerk
@@ -64,11 +70,35 @@ _ENDPOINTS: dict[TokenType, tuple[str, str]] = {
 }
 
 
+#: ``typ`` headers of OAuth access tokens in JWT form (RFC 9068)
+OAUTH_JWT_TYPES = ("at+jwt", "application/at+jwt")
+M2M_SUBJECT_PREFIX = "mch_"
+
+
+def jwt_machine_type(header: Mapping[str, Any], payload: Mapping[str, Any]) -> TokenType | None:
+    """The machine token type of a decoded JWT, or None when it is no machine JWT."""
+    sub = payload.get("sub")
+    if isinstance(sub, str) and sub.startswith(M2M_SUBJECT_PREFIX):
+        return TokenType.M2M_TOKEN
+    if header.get("typ") in OAUTH_JWT_TYPES:
+        return TokenType.OAUTH_TOKEN
+    return None
+
+
 def token_type_of(token: str) -> TokenType:
-    """The type of a token judged by its prefix; anything else is a session token (JWT)."""
+    """The type of a token: by its prefix when opaque; a JWT is a session token
+    unless it is an M2M JWT (``mch_`` subject) or an OAuth one (``typ: at+jwt``)."""
     for prefix, kind in _PREFIXES:
         if token.startswith(prefix):
             return kind
+    if token.count(".") == 2:
+        try:
+            header, payload = decode_unverified(token)
+        except TokenVerificationError:
+            return TokenType.SESSION_TOKEN  # rejected as malformed by verify_token
+        machine = jwt_machine_type(header, payload)
+        if machine is not None:
+            return machine
     return TokenType.SESSION_TOKEN
 
 
@@ -149,11 +179,88 @@ def _parse(kind: TokenType, answer: object) -> MachineAuth:
     )
 
 
-async def verify_machine_token(token: str, *, clerk: Clerk | None = None) -> MachineAuth:
-    """Ask Clerk whether an API key, M2M token or OAuth access token is valid.
+# Registered claims; the rest of a machine JWT's payload is its custom claims.
+_REGISTERED = frozenset(
+    {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "azp", "scope", "scopes", "scp", "client_id"}
+)
 
-    The type is chosen by the prefix (``ak_``, ``mt_``, ``oat_``); ``clerk`` defaults
-    to a temporary client configured from the environment.
+
+def _from_jwt(kind: TokenType, payload: Mapping[str, Any]) -> MachineAuth:
+    token_id = _opt_str(payload.get("jti"))
+    if token_id is None:
+        raise TokenVerificationError(R.MISSING_CLAIM, f"the {kind.value} JWT has no 'jti' claim")
+    scopes: list[str] = []
+    if kind is TokenType.M2M_TOKEN:
+        raw = payload.get("scopes")
+        aud = payload.get("aud")
+        if isinstance(raw, str):
+            scopes = raw.split()
+        elif isinstance(aud, list):
+            scopes = [a for a in aud if isinstance(a, str)]
+        elif isinstance(aud, str):
+            scopes = [aud]
+    else:
+        scp, scope = payload.get("scp"), payload.get("scope")
+        if isinstance(scp, list):
+            scopes = [s for s in scp if isinstance(s, str)]
+        elif isinstance(scope, str):
+            scopes = scope.split()
+    custom = {k: v for k, v in payload.items() if k not in _REGISTERED}
+    return MachineAuth(
+        token_type=kind,
+        id=token_id,
+        subject=_opt_str(payload.get("sub")),
+        scopes=tuple(scopes),
+        claims=types.MappingProxyType(custom) if custom else None,
+        client_id=_opt_str(payload.get("client_id")),
+        expiration=_opt_number(payload.get("exp")),
+        raw=types.MappingProxyType(dict(payload)),
+    )
+
+
+async def _verify_machine_jwt(
+    token: str, *, clerk: Clerk | None, jwt_key: str | None, clock_skew: float
+) -> MachineAuth:
+    header, payload = decode_unverified(token)
+    kind = jwt_machine_type(header, payload)
+    if kind is None:
+        raise TokenVerificationError(
+            R.MALFORMED, "a JWT that is neither an M2M token (mch_ subject) nor an OAuth token"
+        )
+    cat = header.get("cat")
+    if kind is TokenType.M2M_TOKEN and cat is not None and cat != CATEGORY_M2M_TOKEN:
+        raise TokenVerificationError(R.INVALID_TOKEN, "the JWT's category is not an M2M token's")
+    header, payload = await verify_signed(token, jwt_key=jwt_key, clerk=clerk)
+    if kind is TokenType.OAUTH_TOKEN and header.get("typ") not in OAUTH_JWT_TYPES:
+        raise TokenVerificationError(R.MALFORMED, "the OAuth token's 'typ' is not at+jwt")
+    exp = _opt_number(payload.get("exp"))
+    if exp is None:
+        raise TokenVerificationError(R.MISSING_CLAIM, "the token has no numeric 'exp' claim")
+    check_times(
+        exp,
+        _opt_number(payload.get("nbf")),
+        _opt_number(payload.get("iat")),
+        clock_skew,
+        kind.value,
+    )
+    return _from_jwt(kind, payload)
+
+
+async def verify_machine_token(
+    token: str,
+    *,
+    clerk: Clerk | None = None,
+    jwt_key: str | None = None,
+    clock_skew: float = 5.0,
+) -> MachineAuth:
+    """Verify an API key, M2M token or OAuth access token.
+
+    Opaque tokens (``ak_``, ``mt_``, ``oat_``) are checked by Clerk. M2M and
+    OAuth tokens issued as JWTs are verified here: their signature against
+    ``jwt_key`` (or ``CLERK_JWT_KEY``), else against the instance's cached key
+    set, and their ``exp``/``nbf``/``iat`` with ``clock_skew`` seconds of
+    tolerance. ``clerk`` defaults to a temporary client configured from the
+    environment.
 
     Raises:
         TokenVerificationError: ``malformed`` (not a machine token), ``invalid_token``
@@ -170,6 +277,8 @@ async def verify_machine_token(token: str, *, clerk: Clerk | None = None) -> Mac
     kind = token_type_of(token)
     if kind is TokenType.SESSION_TOKEN:
         raise TokenVerificationError(R.MALFORMED, "not an api_key, m2m_token or oauth_token")
+    if not token.startswith(("ak_", "mt_", "oat_")):
+        return await _verify_machine_jwt(token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew)
     path, field = _ENDPOINTS[kind]
     try:
         async with requester_for(clerk) as http:

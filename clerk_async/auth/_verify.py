@@ -26,12 +26,40 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
+    "CATEGORY_IGNORE",
+    "CATEGORY_JWT_TEMPLATE",
+    "CATEGORY_M2M_TOKEN",
+    "CATEGORY_SESSION_TOKEN",
     "MAX_TOKEN_LENGTH",
     "SIGNATURE_CACHE_SIZE",
     "clear_signature_cache",
+    "decode_unverified",
     "decode_unverified_payload",
+    "is_non_session_category",
+    "verify_signed",
     "verify_token",
 ]
+
+# The ``cat`` JOSE header Clerk stamps on the JWTs one instance key signs, so a
+# JWT of one class is never taken for another (all share ``iss`` and key).
+#: a session token (and a handshake token)
+CATEGORY_SESSION_TOKEN = "cl_B7d4PD111AAA"
+#: a token minted from a JWT template
+CATEGORY_JWT_TEMPLATE = "cl_B7d4PD222AAA"
+#: a machine-to-machine token in JWT form
+CATEGORY_M2M_TOKEN = "cl_B7d4PD333AAA"
+#: stamped on every class by some instances: says nothing about the class
+CATEGORY_IGNORE = "cl_I7d4PD111III"
+
+
+def is_non_session_category(cat: object) -> bool:
+    """Whether a ``cat`` header marks a JWT as something other than a session token.
+
+    An absent ``cat`` (tokens minted before Clerk added it) and the "ignore"
+    category say nothing, so they pass.
+    """
+    return cat is not None and cat not in (CATEGORY_SESSION_TOKEN, CATEGORY_IGNORE)
+
 
 R = TokenVerificationErrorReason
 
@@ -110,6 +138,59 @@ def decode_unverified_payload(token: str) -> dict[str, Any]:
     return _json_object(_b64decode(payload, "payload"), "payload")
 
 
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(header, payload)`` of a JWT WITHOUT checking the signature; for routing
+    only (which verifier a token goes to, whether it can be a session token)."""
+    header, payload, _ = _split(token)
+    return (
+        _json_object(_b64decode(header, "header"), "header"),
+        _json_object(_b64decode(payload, "payload"), "payload"),
+    )
+
+
+async def verify_signed(
+    token: str, *, jwt_key: str | None = None, clerk: Clerk | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(header, payload)`` of a JWT whose signature checks out against the
+    instance's key (``jwt_key``/``CLERK_JWT_KEY``, else the JWKS of ``clerk``).
+
+    The signature only: the caller checks the claims its kind of token needs.
+    Used for machine JWTs and handshake tokens, which the session-token cache
+    does not serve.
+    """
+    if not isinstance(token, str) or not token:
+        _fail(R.MALFORMED, "the token is empty")
+    header_b64, payload_b64, signature_b64 = _split(token)
+    header = _json_object(_b64decode(header_b64, "header"), "header")
+    algorithm = _algorithm_of(header)
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        _fail(R.MALFORMED, "the 'kid' header is not a string")
+    signature = _b64decode(signature_b64, "signature")
+    pem = _config.jwt_key(jwt_key)
+    if pem:
+        key = load_pem_key(pem)
+    else:
+        instance = instance_key(clerk)
+        if not kid:
+            _fail(R.UNKNOWN_KID, "the token has no 'kid' header")
+        key = await jwks_cache_for(instance).get_key(kid, jwks_fetcher(clerk))
+    if not algorithm.verify(f"{header_b64}.{payload_b64}".encode("ascii"), key, signature):
+        _fail(R.INVALID_SIGNATURE, "the signature does not match")
+    return header, _json_object(_b64decode(payload_b64, "payload"), "payload")
+
+
+def _algorithm_of(header: dict[str, Any]) -> RSAAlgorithm:
+    alg = header.get("alg")
+    algorithm = ALLOWED_ALGORITHMS.get(alg) if isinstance(alg, str) else None
+    if algorithm is None:
+        shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
+        _fail(R.ALGORITHM_NOT_ALLOWED, f"algorithm {shown!r} is not allowed (RS256/384/512 only)")
+    if "crit" in header:
+        _fail(R.MALFORMED, "critical header extensions are not supported")
+    return algorithm
+
+
 @attrs.define(eq=False)
 class _Verified:
     kid: str | None
@@ -165,6 +246,19 @@ def clear_signature_cache() -> None:
     _signatures.clear()
 
 
+def check_times(
+    exp: float, nbf: float | None, iat: float | None, clock_skew: float, what: str = "token"
+) -> None:
+    """Raise when ``exp``/``nbf``/``iat`` say the token is not valid now."""
+    now = _now()
+    if exp <= now - clock_skew:
+        _fail(R.EXPIRED, f"the {what} has expired")
+    if nbf is not None and nbf > now + clock_skew:
+        _fail(R.NOT_YET_VALID, f"the {what} is not valid yet (nbf)")
+    if iat is not None and iat > now + clock_skew:
+        _fail(R.ISSUED_IN_FUTURE, f"the {what} was issued in the future (iat)")
+
+
 def _check_dynamic(
     claims: SessionClaims,
     *,
@@ -173,13 +267,7 @@ def _check_dynamic(
     issuer: str | None,
     clock_skew: float,
 ) -> None:
-    now = _now()
-    if claims.exp <= now - clock_skew:
-        _fail(R.EXPIRED, "the token has expired")
-    if claims.nbf is not None and claims.nbf > now + clock_skew:
-        _fail(R.NOT_YET_VALID, "the token is not valid yet (nbf)")
-    if claims.iat is not None and claims.iat > now + clock_skew:
-        _fail(R.ISSUED_IN_FUTURE, "the token was issued in the future (iat)")
+    check_times(claims.exp, claims.nbf, claims.iat, clock_skew)
     if authorized_parties:
         parties = (
             [authorized_parties] if isinstance(authorized_parties, str) else authorized_parties
@@ -293,13 +381,7 @@ async def verified(
 
     header_b64, payload_b64, signature_b64 = _split(token)
     header = _json_object(_b64decode(header_b64, "header"), "header")
-    alg = header.get("alg")
-    algorithm = ALLOWED_ALGORITHMS.get(alg) if isinstance(alg, str) else None
-    if algorithm is None:
-        shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
-        _fail(R.ALGORITHM_NOT_ALLOWED, f"algorithm {shown!r} is not allowed (RS256/384/512 only)")
-    if "crit" in header:
-        _fail(R.MALFORMED, "critical header extensions are not supported")
+    algorithm = _algorithm_of(header)
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         _fail(R.MALFORMED, "the 'kid' header is not a string")

@@ -18,6 +18,11 @@ In process::
 
 From a shell: ``python -m clerk_async.emulator --port 8787 --seed-users 1000``.
 
+It stands in for the Frontend API's handshake too (``GET /v1/client/handshake``):
+point an app at ``emu.publishable_key`` and a browser carrying
+``emu.browser_cookies(user_id, expired=True)`` is sent round and comes back
+signed in with fresh cookies (:mod:`clerk_async.emulator._frontend`).
+
 With ``Emulator(webhooks=["http://127.0.0.1:8000/clerk/webhooks"])`` every change it
 makes is POSTed there as Clerk's webhooks are, signed with ``emu.webhook_secret``.
 From synchronous code: ``with Emulator().running_in_thread() as emu: ...``.
@@ -36,6 +41,7 @@ from aiohttp import web
 from anyio.from_thread import start_blocking_portal
 
 from ._app import Api, Faults
+from ._frontend import publishable_key_for
 from ._ratelimits import RateLimitSetting, enforcer_for
 from ._store import Store
 from ._webhooks import DEFAULT_RETRY_DELAYS, Delivery, WebhookDispatcher
@@ -121,6 +127,16 @@ class Emulator:
         return self._url
 
     @property
+    def publishable_key(self) -> str:
+        """A development publishable key whose Frontend API is this emulator."""
+        return publishable_key_for(self.url)
+
+    @property
+    def handshake_count(self) -> int:
+        """Handshakes the Frontend API stand-in answered so far."""
+        return self.api.frontend.handshakes
+
+    @property
     def jwt_public_key_pem(self) -> str:
         """The PEM public key of the session tokens, for networkless verification."""
         return self.api.public_pem
@@ -147,6 +163,7 @@ class Emulator:
         self._runner = runner
         self._url = f"http://{self._host}:{port}"
         self.api.issuer = self._url
+        self.api.frontend.publishable_key = publishable_key_for(self._url)
         await self.webhooks.start()
         return self
 
@@ -203,12 +220,88 @@ class Emulator:
         return SyncClerk(**options)
 
     def mint_session_token(
-        self, user_id: str, *, expires_in: int = 60, azp: str | None = None
+        self,
+        user_id: str,
+        *,
+        expires_in: int = 60,
+        azp: str | None = None,
+        status: str = "active",
+        fva: tuple[int, int] | None = None,
+        organization_id: str | None = None,
     ) -> str:
-        """Create an active session (and its client) for ``user_id`` and return a
-        session token for it."""
+        """Create a session (and its client) for ``user_id`` and return a session
+        token for it.
+
+        ``status="pending"`` makes a pending session (``sts``); ``fva`` puts the
+        factor verification ages (minutes, ``-1`` for none) in its tokens;
+        ``organization_id`` makes an organization of the user's active.
+        """
         self.store.user(user_id)
-        session = self.store.start_session(user_id, expire_in_ms=86_400_000)
+        session = self.store.start_session(
+            user_id, organization_id=organization_id, expire_in_ms=86_400_000
+        )
+        session["status"] = status
+        if fva is not None:
+            self.api.frontend.session_claims[session["id"]] = {"fva": list(fva)}
         if self.webhooks.urls:
             self.webhooks.emit("session.created", {**session, "user": self.store.user(user_id)})
         return self.api.mint(session, expires_in=expires_in, azp=azp)
+
+    def browser_cookies(
+        self,
+        user_id: str,
+        *,
+        expired: bool = False,
+        organization_id: str | None = None,
+        status: str = "active",
+        fva: tuple[int, int] | None = None,
+        azp: str | None = None,
+    ) -> dict[str, str]:
+        """The cookies of a browser signed in as ``user_id`` on a new session:
+        ``__session`` (``expired=True``: a token a minute past its expiry),
+        ``__client_uat`` and the ``__client`` the handshake recognises it by.
+
+        Set them on ``127.0.0.1`` in your HTTP client's jar (loopback cookies reach
+        every port, so the app and the emulator both see them)::
+
+            client.cookies.update(emu.browser_cookies(user_id, expired=True))
+            page = client.get(app_url + "/dashboard", headers={"Accept": "text/html"})
+        """
+        return self.api.frontend.browser_cookies(
+            user_id,
+            expired=expired,
+            organization_id=organization_id,
+            status=status,
+            fva=fva,
+            azp=azp,
+        )
+
+    def mint_m2m_jwt(
+        self,
+        machine_id: str = "mch_emulator",
+        *,
+        scopes: Sequence[str] = (),
+        expires_in: int = 3600,
+        claims: dict[str, Any] | None = None,
+    ) -> str:
+        """An M2M token in JWT form, signed by the instance key (verified networkless)."""
+        return self.api.frontend.m2m_jwt(
+            machine_id, scopes=scopes, expires_in=expires_in, claims=claims
+        )
+
+    def mint_oauth_jwt(
+        self,
+        user_id: str,
+        *,
+        client_id: str = "oauth_client_emulator",
+        scopes: Sequence[str] = (),
+        expires_in: int = 3600,
+    ) -> str:
+        """An OAuth access token in JWT form (``typ: at+jwt``), signed by the instance key."""
+        return self.api.frontend.oauth_jwt(
+            user_id, client_id=client_id, scopes=scopes, expires_in=expires_in
+        )
+
+    def mint_template_jwt(self, user_id: str, *, claims: dict[str, Any] | None = None) -> str:
+        """A JWT-template token (its ``cat`` says so): never accepted as a session token."""
+        return self.api.frontend.template_jwt(user_id, claims=claims)

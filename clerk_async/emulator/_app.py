@@ -18,6 +18,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..auth._verify import CATEGORY_SESSION_TOKEN
+from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
 from ._ratelimits import Enforcer
 from ._routes import ROUTES, Route
@@ -173,6 +175,8 @@ class Api:
         self.schemas = Schemas()
         self.generic = GenericStore(self.schemas, now=store.now, new_id=store.ids.new)
         self.app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
+        #: the Frontend API stand-in (handshake, browser cookies, machine JWTs)
+        self.frontend = Frontend(self)
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -230,6 +234,8 @@ class Api:
             ("POST", "/v1/sms_messages", self.retired),
             ("POST", "/v1/sessions/{session_id}/verify", self.retired),
         ]
+        for method, path, handler in self.frontend.routes(self._wrap):
+            r.add_route(method, path, handler)
         by_shape = routes_by_shape()
         for method, path, handler in table:
             route = by_shape.get((method, shape(path.removeprefix("/v1"))))
@@ -257,9 +263,13 @@ class Api:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.requests += 1
         auth = request.headers.get("Authorization", "")
-        if request.path.startswith("/v1/") and not (
-            auth.startswith("Bearer " + SECRET_PREFIX)
-            and len(auth) > len("Bearer " + SECRET_PREFIX)
+        if (
+            request.path.startswith("/v1/")
+            and request.path not in self.frontend.public_paths
+            and not (
+                auth.startswith("Bearer " + SECRET_PREFIX)
+                and len(auth) > len("Bearer " + SECRET_PREFIX)
+            )
         ):
             self.log.append((request.method, request.path, 401))
             return self.error(
@@ -459,8 +469,15 @@ class Api:
         key.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
         return {"keys": [key]}
 
-    def mint(self, session: JSON, *, expires_in: int = 60, azp: str | None = None) -> str:
-        now = int(time.time())
+    def mint(
+        self,
+        session: JSON,
+        *,
+        expires_in: int = 60,
+        azp: str | None = None,
+        now: int | None = None,
+    ) -> str:
+        now = int(time.time()) if now is None else now
         claims: JSON = {
             "sub": session["user_id"],
             "sid": session["id"],
@@ -473,6 +490,7 @@ class Api:
         }
         if azp:
             claims["azp"] = azp
+        claims.update(self.frontend.session_claims.get(session["id"], {}))
         org_id = session.get("last_active_organization_id")
         if org_id:
             org = self.store.organizations.get(org_id)
@@ -483,7 +501,12 @@ class Api:
                     "slg": org["slug"],
                     "rol": member["role"].removeprefix("org:"),
                 }
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+        return jwt.encode(
+            claims,
+            self.key,
+            algorithm="RS256",
+            headers={"kid": self.kid, "cat": CATEGORY_SESSION_TOKEN},
+        )
 
     # -- users -------------------------------------------------------------------------
 

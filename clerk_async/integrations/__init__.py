@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .. import _config
 from ..auth import (
     Auth,
     AuthenticateOptions,
@@ -41,6 +42,7 @@ __all__ = [
     "admit",
     "cookies_from_header",
     "describe",
+    "needs_client",
     "status_for",
 ]
 
@@ -69,6 +71,14 @@ def describe(state: RequestState) -> dict[str, str | None]:
         reason.value if isinstance(reason, (AuthReason, TokenVerificationErrorReason)) else reason
     )
     return {"error": "unauthenticated", "reason": value}
+
+
+def needs_client(options: AuthenticateOptions) -> bool:
+    """Whether verifying requests may call the API: no local key, machine tokens
+    accepted, or handshakes (whose nonces the Backend API resolves)."""
+    session_only = options.accepts_token == frozenset({TokenType.SESSION_TOKEN})
+    handshakes = options.handshake and _config.publishable_key(options.publishable_key)
+    return not (options.jwt_key is not None and session_only and not handshakes)
 
 
 class IntegrationOptions(AuthenticateOverrides, total=False):
@@ -182,15 +192,20 @@ class AppAuth:
             await self.aclose()
 
     async def authenticate(
-        self, headers: Mapping[str, str], client: Callable[[], Clerk] | None = None
+        self,
+        headers: Mapping[str, str],
+        client: Callable[[], Clerk] | None = None,
+        *,
+        url: str | None = None,
+        method: str | None = None,
     ) -> RequestState:
-        """Authenticate a request from its headers (cookies from its ``Cookie`` headers).
+        """Authenticate a request from its headers (cookies from its ``Cookie`` headers),
+        its ``url`` and ``method`` (for the handshake of page loads).
 
-        ``client`` gives the client when verification needs one (a JWKS fetch or a
-        machine token); by default :meth:`open`.
+        ``client`` gives the client when verification needs one (a JWKS fetch, a
+        machine token, a handshake nonce); by default :meth:`open`.
         """
         options = self.options
-        session_only = options.accepts_token == _SESSION_ONLY
-        if options.clerk is None and not (options.jwt_key is not None and session_only):
+        if options.clerk is None and needs_client(options):
             options = attrs.evolve(options, clerk=(client or self.open)())
-        return await authenticate_request(headers=headers, options=options)
+        return await authenticate_request(headers=headers, url=url, method=method, options=options)

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, get_type_hints
 
-from ..auth import Auth, AuthenticateOptions, AuthenticateOverrides, RequestState, TokenType
+from ..auth import Auth, AuthenticateOptions, AuthenticateOverrides, RequestState
 from ..auth._request import with_overrides
 
 if TYPE_CHECKING:
@@ -79,17 +79,22 @@ class SyncAppAuth:
             return self._clerk
 
     def needs_client(self) -> bool:
-        """Whether verification needs the API (no local key, or machine tokens accepted)."""
-        options = self.options
-        session_only = options.accepts_token == frozenset({TokenType.SESSION_TOKEN})
-        return not (options.jwt_key is not None and session_only)
+        """Whether verification needs the API (no local key, machine tokens accepted,
+        or handshakes to resolve)."""
+        from . import needs_client
 
-    def authenticate(self, headers: Mapping[str, str]) -> RequestState:
-        """Authenticate a request from its headers, through the sync twin."""
+        return needs_client(self.options)
+
+    def authenticate(
+        self, headers: Mapping[str, str], *, url: str | None = None, method: str | None = None
+    ) -> RequestState:
+        """Authenticate a request from its headers, URL and method, through the sync twin."""
         from clerk_sync.auth import authenticate_request
 
         clerk = self.client() if self.needs_client() else None
-        return authenticate_request(headers=headers, options=self.options, clerk=clerk)
+        return authenticate_request(
+            headers=headers, url=url, method=method, options=self.options, clerk=clerk
+        )
 
     def close(self) -> None:
         """Close the client opened here; a client of the caller's stays open."""

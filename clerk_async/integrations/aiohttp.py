@@ -21,6 +21,9 @@ startup (``app[CLERK]``) and closes it at shutdown, and a middleware storing the
 verdict on every request: ``request[AUTH]`` (:class:`~clerk_async.auth.Auth`) and
 ``request[AUTH_STATE]`` (:class:`~clerk_async.auth.RequestState`). Signed-out
 requests are not rejected; use :func:`require_auth` for handlers that need it.
+A page load whose session cookie went stale gets the handshake redirect (307)
+from the middleware when a publishable key is configured; cookies a handshake
+resolved in place sets are added to the handler's response.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import overload
 
 from aiohttp import web
+from multidict import CIMultiDict
 from typing_extensions import Unpack
 
 from .._client import Clerk
@@ -82,10 +86,17 @@ def setup_clerk(
 async def clerk_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate ``request`` and store ``request[AUTH]`` / ``request[AUTH_STATE]``."""
     app_auth = request.app[_APP_AUTH]
-    state = await app_auth.authenticate(request.headers, app_auth.client)
+    state = await app_auth.authenticate(
+        request.headers, app_auth.client, url=str(request.url), method=request.method
+    )
+    if state.is_handshake:
+        return web.Response(status=307, headers=CIMultiDict(state.headers))
     request[AUTH_STATE] = state
     request[AUTH] = state.to_auth()
-    return await handler(request)
+    response = await handler(request)
+    for cookie in state.set_cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
 
 
 @overload

@@ -30,6 +30,10 @@ Protected views answer 401 (503 when Clerk was unreachable) to signed-out reques
 verified through :mod:`clerk_sync`, with one client per process (:func:`clerk_client`);
 async ones (under ASGI) through :mod:`clerk_async`, with one client per process too.
 For Django REST framework see :mod:`clerk_async.integrations.drf`.
+
+Server-rendered pages: with ``CLERK_PUBLISHABLE_KEY`` set, the middleware answers a
+page load whose session cookie went stale with the handshake redirect (307) and
+adds the cookies a handshake resolved in place sets to the view's response.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -112,6 +117,32 @@ def _forget(*, setting: str, **_: Any) -> None:
 setting_changed.connect(_forget)
 
 
+def _url(request: HttpRequest) -> str | None:
+    try:
+        return request.build_absolute_uri()
+    except Exception:  # DisallowedHost and friends: no URL, so no handshake
+        return None
+
+
+def apply_cookies(response: HttpResponse, directives: tuple[str, ...]) -> None:
+    """Add ``Set-Cookie`` directives to a Django response (one header each)."""
+    for directive in directives:
+        jar = SimpleCookie()
+        jar.load(directive)
+        for name, morsel in jar.items():
+            response.cookies[name] = morsel
+
+
+def handshake_response(state: RequestState) -> HttpResponse:
+    """The 307 of a handshake, with its headers."""
+    response = HttpResponse(status=307)
+    for name, value in state.headers:
+        if name != "Set-Cookie":
+            response[name] = value
+    apply_cookies(response, state.set_cookies)
+    return response
+
+
 def _attach(request: HttpRequest, state: RequestState) -> RequestState:
     request.clerk_state = state  # type: ignore[attr-defined]
     request.auth = state.to_auth()  # type: ignore[attr-defined]
@@ -123,7 +154,10 @@ def request_state(request: HttpRequest) -> RequestState:
     state = getattr(request, "clerk_state", None)
     if isinstance(state, RequestState):
         return state
-    return _attach(request, sync_app_auth().authenticate(request.headers))
+    return _attach(
+        request,
+        sync_app_auth().authenticate(request.headers, url=_url(request), method=request.method),
+    )
 
 
 async def arequest_state(request: HttpRequest) -> RequestState:
@@ -131,7 +165,12 @@ async def arequest_state(request: HttpRequest) -> RequestState:
     state = getattr(request, "clerk_state", None)
     if isinstance(state, RequestState):
         return state
-    return _attach(request, await async_app_auth().authenticate(request.headers))
+    return _attach(
+        request,
+        await async_app_auth().authenticate(
+            request.headers, url=_url(request), method=request.method
+        ),
+    )
 
 
 class ClerkAuthMiddleware:
@@ -149,12 +188,19 @@ class ClerkAuthMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self._is_async:
             return self._acall(request)
-        request_state(request)
-        return self.get_response(request)
+        state = request_state(request)
+        if state.is_handshake:
+            return handshake_response(state)
+        response = self.get_response(request)
+        apply_cookies(response, state.set_cookies)
+        return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        await arequest_state(request)
+        state = await arequest_state(request)
+        if state.is_handshake:
+            return handshake_response(state)
         response: HttpResponse = await self.get_response(request)
+        apply_cookies(response, state.set_cookies)
         return response
 
 

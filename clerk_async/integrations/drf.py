@@ -72,6 +72,8 @@ class ClerkAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[ClerkUser, Auth] | None:
         state = request_state(request._request)
+        if state.is_handshake:
+            return None  # a page load the middleware redirects; here, anonymous
         if state.is_signed_in:
             auth = state.to_auth()
             return ClerkUser(auth), auth

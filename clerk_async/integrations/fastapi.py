@@ -26,6 +26,11 @@ naming the reason; valid tokens that fail a requirement get 403. One
 :class:`~clerk_async.Clerk` serves the whole app: opened in the lifespan, closed at
 shutdown (pass ``lifespan=clerk_auth.lifespan``, or enter
 ``clerk_auth.lifespan(app)`` inside your own lifespan).
+
+Server-rendered pages: with a publishable key (``publishable_key=`` or
+``CLERK_PUBLISHABLE_KEY``) a page load whose session cookie went stale is answered
+with the handshake redirect (307) by any of these dependencies, and cookies a
+handshake resolved in place sets reach the response.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
+from starlette.datastructures import Headers
 from typing_extensions import Unpack
 
 from .._client import Clerk
@@ -88,43 +94,56 @@ class ClerkAuth:
         """Dependency: the app's :class:`~clerk_async.Clerk` (inside the lifespan)."""
         return self._app_auth.client()
 
-    async def state(self, request: Request) -> RequestState:
-        """Dependency: the :class:`~clerk_async.auth.RequestState`, computed once per request."""
+    async def state(self, request: Request, response: Response) -> RequestState:
+        """Dependency: the :class:`~clerk_async.auth.RequestState`, computed once per request.
+
+        A handshake is answered here (307 with its headers); cookies set by a
+        handshake resolved in place go on the response.
+        """
         # Kept in the request's ASGI scope: a dict lookup, where ``request.state`` costs
         # an object and a raised AttributeError per request before the first set.
         scope = request.scope
         cached = scope.get(_STATE_KEY)
         if isinstance(cached, RequestState):
-            return cached
-        state = await self._app_auth.authenticate(request.headers, self.client)
-        scope[_STATE_KEY] = state
+            state = cached
+        else:
+            state = await self._app_auth.authenticate(
+                request.headers, self.client, url=str(request.url), method=request.method
+            )
+            scope[_STATE_KEY] = state
+            for cookie in state.set_cookies:
+                response.headers.append("set-cookie", cookie)
+        if state.is_handshake:
+            # Headers (not a dict): a handshake may set several cookies.
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in state.headers]
+            raise HTTPException(307, detail="handshake", headers=Headers(raw=raw))
         return state
 
-    async def auth(self, request: Request) -> Auth:
+    async def auth(self, request: Request, response: Response) -> Auth:
         """Dependency: the request's :class:`~clerk_async.auth.Auth`, signed out or not."""
-        return (await self.state(request)).to_auth()
+        return (await self.state(request, response)).to_auth()
 
-    def require_auth(self) -> Callable[[Request], Awaitable[Auth]]:
+    def require_auth(self) -> Callable[[Request, Response], Awaitable[Auth]]:
         """Dependency factory: the verified ``Auth``, or 401."""
         return self._requiring(None, "")
 
-    def require_org(self) -> Callable[[Request], Awaitable[Auth]]:
+    def require_org(self) -> Callable[[Request, Response], Awaitable[Auth]]:
         """Dependency factory: signed in with an active organization, else 401/403."""
         return self._requiring(lambda auth: auth.org_id is not None, "an active organization")
 
-    def require_permission(self, permission: str) -> Callable[[Request], Awaitable[Auth]]:
+    def require_permission(self, permission: str) -> Callable[[Request, Response], Awaitable[Auth]]:
         """Dependency factory: signed in and holding ``permission``, else 401/403."""
         return self._requiring(lambda auth: auth.has(permission=permission), permission)
 
-    def require_role(self, role: str) -> Callable[[Request], Awaitable[Auth]]:
+    def require_role(self, role: str) -> Callable[[Request, Response], Awaitable[Auth]]:
         """Dependency factory: signed in with organization role ``role``, else 401/403."""
         return self._requiring(lambda auth: auth.has(role=role), role)
 
     def _requiring(
         self, check: Callable[[Auth], bool] | None, what: str
-    ) -> Callable[[Request], Awaitable[Auth]]:
-        async def dependency(request: Request) -> Auth:
-            verdict = admit(await self.state(request), check, what)
+    ) -> Callable[[Request, Response], Awaitable[Auth]]:
+        async def dependency(request: Request, response: Response) -> Auth:
+            verdict = admit(await self.state(request, response), check, what)
             if isinstance(verdict, Refusal):
                 raise HTTPException(verdict.status, detail=verdict.body, headers=verdict.headers)
             return verdict

@@ -27,6 +27,10 @@ falling back to the environment), then the keyword arguments of :class:`ClerkAut
 Signed-out requests to a protected view get 401 (503 when Clerk was unreachable)
 with a JSON body naming the reason; signed-in ones lacking a requirement get 403.
 Requests are verified through :mod:`clerk_sync`, one client per process.
+
+Server-rendered pages: with ``CLERK_PUBLISHABLE_KEY`` set, a page load whose
+session cookie went stale is answered with the handshake redirect (307) before
+any view runs, and cookies a handshake resolved in place sets reach the response.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from flask import request as flask_request
 
 from ..auth import Auth, AuthenticateOptions, RequestState
@@ -77,6 +81,7 @@ class ClerkAuth:
         self._app_auth = SyncAppAuth(self._options, settings)
         app.extensions[_EXTENSION] = self
         app.before_request(self._before_request)
+        app.after_request(self._after_request)
 
     @property
     def app_auth(self) -> SyncAppAuth:
@@ -94,12 +99,25 @@ class ClerkAuth:
         cached = g.get("clerk_state")
         if isinstance(cached, RequestState):
             return cached
-        state = self.app_auth.authenticate(dict(flask_request.headers.items()))
+        state = self.app_auth.authenticate(
+            dict(flask_request.headers.items()), url=flask_request.url, method=flask_request.method
+        )
         g.clerk_state = state
         return state
 
-    def _before_request(self) -> None:
-        g.auth = self.state().to_auth()
+    def _before_request(self) -> Response | None:
+        state = self.state()
+        if state.is_handshake:
+            return Response(status=307, headers=list(state.headers))
+        g.auth = state.to_auth()
+        return None
+
+    def _after_request(self, response: Response) -> Response:
+        state = g.get("clerk_state")
+        if isinstance(state, RequestState) and not state.is_handshake:
+            for cookie in state.set_cookies:
+                response.headers.add("Set-Cookie", cookie)
+        return response
 
     def close(self) -> None:
         """Close the client opened here (yours stays open)."""
