@@ -23,3 +23,5 @@ REST_FRAMEWORK = {
 }
 CLERK_API_URL = os.environ.get("TEST_CLERK_API_URL")
 CLERK_SECRET_KEY = os.environ.get("TEST_CLERK_SECRET_KEY")
+# Set by the server-rendered pages test only: the others run without handshakes.
+CLERK_PUBLISHABLE_KEY = os.environ.get("TEST_CLERK_PUBLISHABLE_KEY")
