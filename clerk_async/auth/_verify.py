@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import codecs
 import hashlib
 import json
 import re
@@ -111,10 +112,20 @@ def _reject_constant(name: str) -> NoReturn:
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+_BOM = codecs.BOM_UTF8
+
+
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
-        # A JWT's JSON is UTF-8 (RFC 7519); a byte order mark is tolerated as before.
-        value = _JSON.decode(data.decode("utf-8-sig"))
+        # A JWT's JSON is UTF-8 (RFC 7519); a byte order mark is tolerated as before,
+        # stripped here (the "utf-8-sig" codec is Python code, measured per token).
+        text = (data[3:] if data.startswith(_BOM) else data).decode()
+        try:
+            value, end = _JSON.raw_decode(text)
+        except ValueError:
+            end = -1
+        if end != len(text):  # leading or trailing whitespace, or no JSON: the full rules
+            value = _JSON.decode(text)
     except (ValueError, RecursionError):
         _fail(R.MALFORMED, f"the {what} is not JSON")
     if not isinstance(value, dict):
@@ -161,11 +172,7 @@ async def verify_signed(
     if not isinstance(token, str) or not token:
         _fail(R.MALFORMED, "the token is empty")
     header_b64, payload_b64, signature_b64 = _split(token)
-    header = _json_object(_b64decode(header_b64, "header"), "header")
-    algorithm = _algorithm_of(header)
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        _fail(R.MALFORMED, "the 'kid' header is not a string")
+    header, algorithm, kid = _parse_header(header_b64)
     signature = _b64decode(signature_b64, "signature")
     pem = _config.jwt_key(jwt_key)
     if pem:
@@ -177,7 +184,40 @@ async def verify_signed(
         key = await jwks_cache_for(instance).get_key(kid, jwks_fetcher(clerk))
     if not algorithm.verify(f"{header_b64}.{payload_b64}".encode("ascii"), key, signature):
         _fail(R.INVALID_SIGNATURE, "the signature does not match")
-    return header, _json_object(_b64decode(payload_b64, "payload"), "payload")
+    # A copy: the parsed header is shared by every token that carries the same one.
+    return dict(header), _json_object(_b64decode(payload_b64, "payload"), "payload")
+
+
+#: How many distinct JWT headers :func:`_parse_header` remembers.
+HEADER_CACHE_SIZE = 64
+_headers: OrderedDict[str, tuple[dict[str, Any], RSAAlgorithm, str | None]] = OrderedDict()
+_headers_lock = threading.Lock()
+
+
+def _parse_header(header_b64: str) -> tuple[dict[str, Any], RSAAlgorithm, str | None]:
+    """``(header, algorithm, kid)`` of a JWT's first segment, checked: base64url JSON
+    object, an allowed ``alg``, no ``crit``, a string ``kid`` when there is one.
+
+    The one place a JWT header is read. Every token one instance key signs carries one
+    of a handful of headers (the same ``alg``, ``kid``, ``typ`` and ``cat``), so the last
+    :data:`HEADER_CACHE_SIZE` distinct ones are remembered, their segment as the key: a
+    repeat costs a dictionary lookup instead of base64 and JSON decoding. The header
+    dictionary is shared; callers must not change it.
+    """
+    found = _headers.get(header_b64)
+    if found is not None:
+        return found
+    header = _json_object(_b64decode(header_b64, "header"), "header")
+    algorithm = _algorithm_of(header)
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        _fail(R.MALFORMED, "the 'kid' header is not a string")
+    parsed = (header, algorithm, kid)
+    with _headers_lock:
+        _headers[header_b64] = parsed
+        while len(_headers) > HEADER_CACHE_SIZE:
+            _headers.popitem(last=False)
+    return parsed
 
 
 def _algorithm_of(header: dict[str, Any]) -> RSAAlgorithm:
@@ -242,8 +282,10 @@ _signatures = _SignatureCache(SIGNATURE_CACHE_SIZE)
 
 
 def clear_signature_cache() -> None:
-    """Forget every remembered token signature."""
+    """Forget every remembered token signature (and parsed header)."""
     _signatures.clear()
+    with _headers_lock:
+        _headers.clear()
 
 
 def check_times(
@@ -380,15 +422,11 @@ async def verified(
             return hit
 
     header_b64, payload_b64, signature_b64 = _split(token)
-    header = _json_object(_b64decode(header_b64, "header"), "header")
-    algorithm = _algorithm_of(header)
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        _fail(R.MALFORMED, "the 'kid' header is not a string")
+    _, algorithm, kid = _parse_header(header_b64)
     signature = _b64decode(signature_b64, "signature")
-    if not _B64URL.fullmatch(payload_b64) or len(payload_b64) % 4 == 1:
-        # Only the shape here; the payload is decoded once the signature holds.
-        _fail(R.MALFORMED, "the payload is not base64url")
+    # Decoded before the signature is checked (a malformed payload is refused as such),
+    # read only once it holds.
+    payload_json = _b64decode(payload_b64, "payload")
 
     if pem_key is not None:
         key = pem_key
@@ -402,7 +440,7 @@ async def verified(
     if not algorithm.verify(signing_input, key, signature):
         _fail(R.INVALID_SIGNATURE, "the signature does not match")
 
-    payload = _json_object(_b64decode(payload_b64, "payload"), "payload")
+    payload = _json_object(payload_json, "payload")
     claims = SessionClaims.from_payload(payload)
     entry = _Verified(kid, key, claims)
     _signatures.put(digest, entry)

@@ -16,6 +16,7 @@ from clerk_async.auth import (
     TokenVerificationError,
     TokenVerificationErrorReason,
     _verify,
+    clear_caches,
     verify_token,
 )
 from clerk_async.errors import ClerkError, ConfigurationError
@@ -347,3 +348,52 @@ async def test_failed_tokens_are_not_cached() -> None:
     token = mint(claims(sub=None))
     await rejected(token)
     assert len(_verify._signatures) == 0
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        pytest.param(lambda seg: seg[:-2] + "+A", id="plus"),
+        pytest.param(lambda seg: seg[:-2] + "/A", id="slash"),
+        pytest.param(lambda seg: seg + "==", id="padding"),
+        pytest.param(lambda seg: seg[:4] + " " + seg[4:], id="space"),
+        pytest.param(lambda seg: seg[:4] + "\n" + seg[4:], id="newline"),
+        pytest.param(lambda seg: seg[:-1] + "é", id="non-ascii"),
+        pytest.param(lambda seg: seg[: (len(seg) // 4) * 4 + 1], id="one char over"),
+    ],
+)
+@pytest.mark.parametrize("part", [0, 1, 2], ids=["header", "payload", "signature"])
+async def test_each_segment_is_strict_base64url(alter: Any, part: int) -> None:
+    segments = mint().split(".")
+    segments[part] = alter(segments[part])
+    error = await rejected(".".join(segments))
+    assert error.reason is R.MALFORMED
+    assert "not base64url" in error.message
+
+
+async def test_a_remembered_header_still_checks_each_token() -> None:
+    # The second token reuses the first one's header segment (parsed once, remembered):
+    # its own signature, claims and payload are still checked.
+    clear_caches()
+    good = mint()
+    assert (await verify_token(good, jwt_key=PEM)).sub == "user_123"
+    forged = mint(claims(sub="user_evil"), key="attacker", kid="ins_main")
+    assert forged.split(".")[0] == good.split(".")[0]
+    assert (await rejected(forged)).reason is R.INVALID_SIGNATURE
+    expired = mint(claims(exp=NOW - 60))
+    assert (await rejected(expired)).reason is R.EXPIRED
+    # A header refused once is refused again (refusals are not remembered).
+    bad = sign_raw({"alg": "HS256"}, claims())
+    for _ in range(2):
+        assert (await rejected(bad)).reason is R.ALGORITHM_NOT_ALLOWED
+
+
+async def test_verify_signed_hands_out_its_own_header() -> None:
+    from clerk_async.auth._verify import verify_signed
+
+    token = mint(headers={"cat": "cl_B7d4PD111AAA"})
+    header, payload = await verify_signed(token, jwt_key=PEM)
+    assert header["cat"] == "cl_B7d4PD111AAA" and payload["sub"] == "user_123"
+    header["alg"] = "none"  # a caller changing its copy changes nothing for the next
+    again, _ = await verify_signed(token, jwt_key=PEM)
+    assert again["alg"] == "RS256"
