@@ -41,6 +41,7 @@ from ._request import (
     RequestState,
     authenticate_request,
 )
+from ._request import _jwt_facts_seen as _request_facts
 from ._verify import clear_signature_cache, verify_token
 
 __all__ = [
@@ -71,3 +72,4 @@ def clear_caches() -> None:
     """
     _clear_jwks_caches()
     clear_signature_cache()
+    _request_facts.clear()

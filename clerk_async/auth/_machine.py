@@ -85,12 +85,20 @@ def jwt_machine_type(header: Mapping[str, Any], payload: Mapping[str, Any]) -> T
     return None
 
 
-def token_type_of(token: str) -> TokenType:
-    """The type of a token: by its prefix when opaque; a JWT is a session token
-    unless it is an M2M JWT (``mch_`` subject) or an OAuth one (``typ: at+jwt``)."""
+def opaque_token_type(token: str) -> TokenType | None:
+    """The type of an opaque machine token, named by its prefix; None for anything else."""
     for prefix, kind in _PREFIXES:
         if token.startswith(prefix):
             return kind
+    return None
+
+
+def token_type_of(token: str) -> TokenType:
+    """The type of a token: by its prefix when opaque; a JWT is a session token
+    unless it is an M2M JWT (``mch_`` subject) or an OAuth one (``typ: at+jwt``)."""
+    opaque = opaque_token_type(token)
+    if opaque is not None:
+        return opaque
     if token.count(".") == 2:
         try:
             header, payload = decode_unverified(token)

@@ -23,12 +23,16 @@ from ._machine import (
     MachineAuth,
     TokenType,
     jwt_machine_type,
-    token_type_of,
+    opaque_token_type,
     verify_machine_token,
 )
 from ._verify import (
+    MAX_TOKEN_LENGTH,
+    SIGNATURE_CACHE_SIZE,
+    DigestCache,
     decode_unverified,
     is_non_session_category,
+    token_digest,
     verified,
 )
 
@@ -805,22 +809,23 @@ class _CookieFlow:
                 AuthReason.SESSION_TOKEN_WITHOUT_CLIENT_UAT,
                 "a session cookie without an active client",
             )
+        digest = _digest_of(token)
         try:
-            header_, payload = decode_unverified(token)
+            facts = _jwt_facts(token, digest)
         except TokenVerificationError as exc:
             return _signed_out(
                 exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc
             )
-        mismatch = _category_mismatch(header_, payload)
+        mismatch = _category_mismatch(facts)
         if mismatch is not None:
             return mismatch
-        iat = payload.get("iat")
+        iat = facts.iat
         if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat < client_uat:
             return self.handshake(
                 AuthReason.SESSION_TOKEN_OUTDATED,
                 "the session cookie predates the client's last change",
             )
-        state = await _verify_session(token, self.opts)
+        state = await _verify_session(token, self.opts, digest)
         if state.reason in _HANDSHAKE_ERRORS:
             assert isinstance(state.reason, TokenVerificationErrorReason)
             return self.handshake(state.reason, state.message or "", error=state.error)
@@ -945,12 +950,49 @@ class _CookieFlow:
         )
 
 
-def _category_mismatch(
-    header_: Mapping[str, Any], payload: Mapping[str, Any]
-) -> RequestState | None:
+@attrs.frozen
+class _JwtFacts:
+    """What routing reads from a JWT's header and payload before verifying it."""
+
+    #: the machine token type its claims name (an ``mch_`` subject, ``typ: at+jwt``)
+    machine: TokenType | None
+    #: whether its ``cat`` header names a class other than a session token
+    other_class: bool
+    #: its ``iat`` claim as sent (for the ``__client_uat`` rule)
+    iat: object
+
+
+#: The facts of recent JWTs. They depend on the token's bytes alone, so a repeated
+#: token's header and payload are decoded once, not on every request; keyed by digest
+#: like the signature cache, so no token is kept.
+_jwt_facts_seen: DigestCache[_JwtFacts] = DigestCache(SIGNATURE_CACHE_SIZE)
+
+
+def _digest_of(token: str) -> bytes | None:
+    # A token over the limit is refused as such by decoding; it is never hashed.
+    return token_digest(token) if len(token) <= MAX_TOKEN_LENGTH else None
+
+
+def _jwt_facts(token: str, digest: bytes | None) -> _JwtFacts:
+    """The routing facts of a JWT; :class:`TokenVerificationError` when it cannot be
+    decoded at all (never remembered, so it is decoded, and refused, each time)."""
+    facts = None if digest is None else _jwt_facts_seen.get(digest)
+    if facts is None:
+        header_, payload = decode_unverified(token)
+        facts = _JwtFacts(
+            machine=jwt_machine_type(header_, payload),
+            other_class=is_non_session_category(header_.get("cat")),
+            iat=payload.get("iat"),
+        )
+        if digest is not None:
+            _jwt_facts_seen.put(digest, facts)
+    return facts
+
+
+def _category_mismatch(facts: _JwtFacts) -> RequestState | None:
     """Signed out when a JWT signed by the instance key is of another class than a
     session token (a template token outlives the session; an M2M JWT has none)."""
-    if is_non_session_category(header_.get("cat")) or jwt_machine_type(header_, payload):
+    if facts.other_class or facts.machine is not None:
         return _signed_out(
             AuthReason.TOKEN_TYPE_NOT_ACCEPTED,
             "the JWT is not a session token (its 'cat' header or type says another class)",
@@ -959,7 +1001,9 @@ def _category_mismatch(
     return None
 
 
-async def _verify_session(token: str, opts: AuthenticateOptions) -> RequestState:
+async def _verify_session(
+    token: str, opts: AuthenticateOptions, digest: bytes | None = None
+) -> RequestState:
     kind = TokenType.SESSION_TOKEN
     try:
         entry = await verified(
@@ -970,6 +1014,7 @@ async def _verify_session(token: str, opts: AuthenticateOptions) -> RequestState
             audience=opts.audience,
             issuer=opts.issuer,
             clock_skew=opts.clock_skew,
+            digest=digest,
         )
     except TokenVerificationError as exc:
         return _signed_out(exc.reason, exc.message, token_type=kind, error=exc)
@@ -994,7 +1039,19 @@ async def _verify_session(token: str, opts: AuthenticateOptions) -> RequestState
 async def _authenticate_token(
     token: str, opts: AuthenticateOptions, *, from_cookie: bool
 ) -> RequestState:
-    kind = TokenType.SESSION_TOKEN if from_cookie else token_type_of(token)
+    kind = None if from_cookie else opaque_token_type(token)
+    facts: _JwtFacts | None = None
+    error: TokenVerificationError | None = None
+    digest: bytes | None = None
+    if kind is None:
+        # A JWT: a session token, unless (in a header) its claims name a machine type.
+        digest = _digest_of(token)
+        try:
+            facts = _jwt_facts(token, digest)
+        except TokenVerificationError as exc:
+            error = exc  # refused below as a malformed session token
+        named = None if from_cookie or facts is None else facts.machine
+        kind = named or TokenType.SESSION_TOKEN
     if kind not in opts.accepts_token:
         return _signed_out(
             AuthReason.TOKEN_TYPE_NOT_ACCEPTED,
@@ -1002,14 +1059,13 @@ async def _authenticate_token(
             token_type=kind,
         )
     if kind is TokenType.SESSION_TOKEN:
-        try:
-            header_, payload = decode_unverified(token)
-        except TokenVerificationError as exc:
-            return _signed_out(exc.reason, exc.message, token_type=kind, error=exc)
-        mismatch = _category_mismatch(header_, payload)
+        if error is not None:
+            return _signed_out(error.reason, error.message, token_type=kind, error=error)
+        assert facts is not None
+        mismatch = _category_mismatch(facts)
         if mismatch is not None:
             return mismatch
-        return await _verify_session(token, opts)
+        return await _verify_session(token, opts, digest)
     try:
         machine = await verify_machine_token(
             token, clerk=opts.clerk, jwt_key=opts.jwt_key, clock_skew=opts.clock_skew

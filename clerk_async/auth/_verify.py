@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -241,29 +241,27 @@ class _Verified:
     auth: Any = None
 
 
-class _SignatureCache:
-    """A bounded LRU of tokens whose signature (and static claims) checked out.
+V = TypeVar("V")
 
-    Keyed by a SHA-256 digest of the token, so no token is kept in memory. An
-    entry only counts when the key that verified it is still the key we would
-    use now (same object), so a rotated key set or another ``jwt_key`` misses.
-    """
+
+class DigestCache(Generic[V]):
+    """A bounded LRU keyed by a SHA-256 digest of a token (:func:`token_digest`), so no
+    token is kept in memory. Thread-safe: sync shims may verify from several threads."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[bytes, _Verified] = OrderedDict()
-        # Sync shims may verify from several threads at once.
+        self._entries: OrderedDict[bytes, V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
 
-    def get(self, digest: bytes) -> _Verified | None:
+    def get(self, digest: bytes) -> V | None:
         with self._lock:
             entry = self._entries.get(digest)
             if entry is not None:
                 self._entries.move_to_end(digest)
             return entry
 
-    def put(self, digest: bytes, entry: _Verified) -> None:
+    def put(self, digest: bytes, entry: V) -> None:
         with self._lock:
             self._entries[digest] = entry
             self._entries.move_to_end(digest)
@@ -278,7 +276,15 @@ class _SignatureCache:
         return len(self._entries)
 
 
-_signatures = _SignatureCache(SIGNATURE_CACHE_SIZE)
+def token_digest(token: str) -> bytes:
+    """The key of a token in a :class:`DigestCache`."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+#: Tokens whose signature (and static claims) checked out. An entry only counts when
+#: the key that verified it is still the key we would use now (same object), so a
+#: rotated key set or another ``jwt_key`` misses.
+_signatures: DigestCache[_Verified] = DigestCache(SIGNATURE_CACHE_SIZE)
 
 
 def clear_signature_cache() -> None:
@@ -390,8 +396,10 @@ async def verified(
     audience: str | Sequence[str] | None,
     issuer: str | None,
     clock_skew: float,
+    digest: bytes | None = None,
 ) -> _Verified:
-    """:func:`verify_token`, returning the signature cache's entry (for authenticate_request)."""
+    """:func:`verify_token`, returning the signature cache's entry (for authenticate_request,
+    which may pass the token's :func:`token_digest` it already has)."""
     if not isinstance(token, str) or not token:
         _fail(R.MALFORMED, "the token is empty")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -400,7 +408,7 @@ async def verified(
     pem_key = load_pem_key(pem) if pem else None
     instance = None if pem_key is not None else instance_key(clerk)
 
-    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    digest = token_digest(token) if digest is None else digest
     hit = _signatures.get(digest)
     if hit is not None:
         current: RSAPublicKey | None

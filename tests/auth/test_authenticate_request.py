@@ -352,3 +352,43 @@ async def test_a_repeated_token_reuses_its_auth_and_the_cache_keeps_no_token() -
     # A token that stops verifying (expired) gets no Auth from before.
     expired = mint(claims(exp=NOW - 3600))
     assert (await auth({"Authorization": f"Bearer {expired}"})).to_auth().user_id is None
+
+
+async def test_a_repeated_token_is_decoded_once_and_routed_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from clerk_async.auth import _request, clear_caches
+
+    clear_caches()
+    calls: list[str] = []
+    real = _request.decode_unverified
+
+    def counted(token: str) -> Any:
+        calls.append(token)
+        return real(token)
+
+    monkeypatch.setattr(_request, "decode_unverified", counted)
+    session = mint()
+    template = mint(headers={"cat": "cl_B7d4PD222AAA"})
+    for _ in range(3):
+        assert (await auth({"Authorization": f"Bearer {session}"})).is_signed_in
+        refused = await auth({"Authorization": f"Bearer {template}"})
+        assert refused.reason is AuthReason.TOKEN_TYPE_NOT_ACCEPTED
+    assert calls == [session, template]  # each decoded once, then its facts remembered
+    # The cookie rule reads the remembered iat: older than __client_uat, a handshake
+    # on a page load, still.
+    old = mint(claims(iat=NOW - 100, nbf=NOW - 100))
+    cookie = {"Cookie": f"__session={old}; __client_uat={NOW - 200}"}
+    assert (await auth(cookie)).is_signed_in
+    cookie = {"Cookie": f"__session={old}; __client_uat={NOW - 10}"}
+    for _ in range(2):
+        state = await auth(cookie)
+        assert state.reason is AuthReason.SESSION_TOKEN_OUTDATED
+    assert calls.count(old) == 1
+    # Undecodable tokens are refused each time and never remembered.
+    for _ in range(2):
+        assert (await auth({"Authorization": "Bearer a.b.c"})).reason is R.MALFORMED
+    assert calls.count("a.b.c") == 2
+    assert len(_request._jwt_facts_seen) == 3
+    clear_caches()
+    assert len(_request._jwt_facts_seen) == 0
