@@ -138,7 +138,10 @@ class ResponseModel:
     ``x5t#S256``) and adopts the copy as the instance's ``__dict__``. Fields holding
     nested models keep their JSON value until first read, when it is converted and kept
     (the class attribute of such a field becomes a :class:`_LazyField` when the class is
-    first decoded, still reading ``None`` on the class). A field the answer lacks reads
+    first decoded, still reading ``None`` on the class). Held by the hundred thousand,
+    answers share what they can: an empty nested list or mapping (``[]``, metadata's
+    ``{}``) is one marker until read, and the ``object`` value naming the model's kind
+    is the model's own ``OBJECT`` string. A field the answer lacks reads
     ``None``; keys the model does not know ride along unused: they are not fields, so
     ``==``, ``repr``, pickling and ``attrs.asdict`` ignore them.
     """
@@ -186,6 +189,23 @@ class _EmptyList:
 _EMPTY_LIST = _EmptyList()
 
 
+class _EmptyDict:
+    """What a lazy mapping field holds for ``{}`` until first read, like
+    :data:`_EMPTY_LIST` (an empty dict is 64 bytes; a user answer carries two or three:
+    ``private_metadata``, ``unsafe_metadata``...)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<empty mapping, not decoded yet>"
+
+    def __reduce__(self) -> str:
+        return "_EMPTY_DICT"
+
+
+_EMPTY_DICT = _EmptyDict()
+
+
 class _LazyField:
     """The class attribute of a response-model field that converts on first read.
 
@@ -217,6 +237,8 @@ class _LazyField:
             value = d[self.name] = self.convert(value.value)
         elif value is _EMPTY_LIST:
             value = d[self.name] = []
+        elif value is _EMPTY_DICT:
+            value = d[self.name] = {}
         return value
 
     def __set__(self, inst: Any, value: Any) -> None:
@@ -252,6 +274,8 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         "new": object.__new__,
         "Pending": _Pending,
         "EMPTY": _EMPTY_LIST,
+        "EMPTY_DICT": _EMPTY_DICT,
+        "OBJECT": getattr(cls, "OBJECT", None),
     }
     lines = [
         "if o.__class__ is not dict:",
@@ -263,7 +287,23 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         key = field.metadata.get(JSON_KEY)
         if key is not None:  # a JSON key that is no identifier, such as ``x5t#S256``
             lines += [f"if {key!r} in d:", f"    d[{field.name!r}] = d.pop({key!r})"]
+        if (
+            field.name == "object"
+            and _is_plain(field.type)
+            and isinstance(namespace["OBJECT"], str)
+        ):
+            # The kind every object of this model names: one string for them all.
+            lines += ["if get('object') == OBJECT:", "    d['object'] = OBJECT"]
+            continue
         if _is_plain(field.type):
+            if get_origin(_strip_none(field.type)) in (dict, Mapping):
+                # A plain mapping (metadata): ``{}`` is one shared marker until read.
+                setattr(cls, field.name, _LazyField(field.name, field.type, False))
+                lines += [
+                    f"v = get({field.name!r})",
+                    "if v.__class__ is dict and not v:",
+                    f"    d[{field.name!r}] = EMPTY_DICT",
+                ]
             continue
         inner = _strip_none(field.type)
         many = _is_list(inner) and bool(get_args(inner))

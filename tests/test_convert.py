@@ -327,3 +327,29 @@ def test_lazy_fields_take_assignment() -> None:
     assert user.email_addresses is None
     fresh = User(id="u", phone_numbers=[])
     assert fresh.phone_numbers == [] and fresh.scim is None
+
+
+def test_held_answers_share_empty_mappings_and_their_kind() -> None:
+    import pickle
+
+    from clerk_async.models import User
+
+    answer = {**USER_JSON, "private_metadata": {}, "public_metadata": {"plan": "pro"}}
+    first, second = structure(answer, User), structure(dict(answer), User)
+    # Until read, every answer's {} is one object, and so is its "object" value.
+    assert vars(first)["private_metadata"] is vars(second)["private_metadata"]
+    assert vars(first)["object"] is vars(second)["object"] is User.OBJECT
+    assert pickle.loads(pickle.dumps(first)) == first
+    # Read, each {} is a mapping of its own, kept.
+    metadata = first.private_metadata
+    assert metadata == {} and first.private_metadata is metadata
+    assert metadata is not second.private_metadata
+    metadata["seen"] = True
+    assert first.private_metadata == {"seen": True} and second.private_metadata == {}
+    assert first.public_metadata == {"plan": "pro"} and first.unsafe_metadata is None
+    assert first != structure(answer, User) == second  # the marker compares as {}
+    assert "private_metadata={'seen': True}" in repr(first)
+    # A value of another kind is kept as it came.
+    odd = structure({"object": "not_a_user", "private_metadata": []}, User)
+    kept: object = odd.private_metadata
+    assert odd.object == "not_a_user" and kept == []
