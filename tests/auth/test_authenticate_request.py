@@ -357,11 +357,11 @@ async def test_a_repeated_token_reuses_its_auth_and_the_cache_keeps_no_token() -
 async def test_a_repeated_token_is_decoded_once_and_routed_alike(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from clerk_async.auth import _request, clear_caches
+    from clerk_async.auth import _request, _verify, clear_caches
 
     clear_caches()
     calls: list[str] = []
-    real = _request.decode_unverified
+    real = _verify.decode_unverified
 
     def counted(token: str) -> Any:
         calls.append(token)
