@@ -30,7 +30,7 @@ from ..auth import (
     authenticate_request,
 )
 from ..auth._http_input import parse_cookies
-from ..auth._request import with_overrides
+from ..auth._request import RequestLike, with_overrides
 
 if TYPE_CHECKING:
     from .._client import Clerk
@@ -198,14 +198,20 @@ class AppAuth:
         *,
         url: str | None = None,
         method: str | None = None,
+        request: RequestLike | None = None,
     ) -> RequestState:
         """Authenticate a request from its headers (cookies from its ``Cookie`` headers),
         its ``url`` and ``method`` (for the handshake of page loads).
 
         ``client`` gives the client when verification needs one (a JWKS fetch, a
-        machine token, a handshake nonce); by default :meth:`open`.
+        machine token, a handshake nonce); by default :meth:`open`. Given the
+        framework's ``request`` instead of ``url``/``method``, they are read from it
+        only when the cookie rules need them: a request with a bearer token never
+        builds its URL (Starlette's ``request.url`` is a parse of the scope).
         """
         options = self.options
         if options.clerk is None and needs_client(options):
             options = attrs.evolve(options, clerk=(client or self.open)())
-        return await authenticate_request(headers=headers, url=url, method=method, options=options)
+        return await authenticate_request(
+            request, headers=headers, url=url, method=method, options=options
+        )

@@ -86,9 +86,7 @@ def setup_clerk(
 async def clerk_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate ``request`` and store ``request[AUTH]`` / ``request[AUTH_STATE]``."""
     app_auth = request.app[_APP_AUTH]
-    state = await app_auth.authenticate(
-        request.headers, app_auth.client, url=str(request.url), method=request.method
-    )
+    state = await app_auth.authenticate(request.headers, app_auth.client, request=request)
     if state.is_handshake:
         return web.Response(status=307, headers=CIMultiDict(state.headers))
     request[AUTH_STATE] = state

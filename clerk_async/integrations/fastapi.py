@@ -107,9 +107,7 @@ class ClerkAuth:
         if isinstance(cached, RequestState):
             state = cached
         else:
-            state = await self._app_auth.authenticate(
-                request.headers, self.client, url=str(request.url), method=request.method
-            )
+            state = await self._app_auth.authenticate(request.headers, self.client, request=request)
             scope[_STATE_KEY] = state
             for cookie in state.set_cookies:
                 response.headers.append("set-cookie", cookie)
