@@ -6,7 +6,7 @@ The public key comes from ``BENCH_JWT_KEY``; verification is networkless.
 import os
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 
 from clerk_async.auth import Auth
 from clerk_async.integrations.fastapi import ClerkAuth
@@ -29,3 +29,15 @@ async def authed(
     auth: Annotated[Auth, Depends(clerk_auth.require_auth())],
 ) -> dict[str, str | None]:
     return {"user_id": auth.user_id}
+
+
+async def nothing(request: Request, response: Response) -> None:
+    """A dependency of require_auth()'s signature that does nothing: what FastAPI's own
+    dependency machinery costs, apart from ours."""
+
+
+@app.get("/empty-depends")
+async def empty_depends(
+    auth: Annotated[None, Depends(nothing)],
+) -> dict[str, str | None]:
+    return {"user_id": None}

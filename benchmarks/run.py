@@ -10,7 +10,8 @@ round so machine drift hits all alike:
    offset loop;
 4. session token verifications per second;
 5. import time;
-6. peak RSS while iterating 100,000 users;
+6. peak RSS while iterating 100,000 users, and holding them all (ours and the
+   official SDK's models);
 7. the bulk job under a rate limit (:mod:`benchmarks.bulk`): failed operations, share
    of requests answered 429, achieved / allowed rate.
 
@@ -439,10 +440,12 @@ def bench_fastapi(rounds: int, seconds: float, out: list[Series]) -> None:
 
     fixture = bench_auth.setup(fresh=1)
     group = "FastAPI endpoint over HTTP, concurrency 16"
-    series = {
-        "without authentication": Series(group, "without authentication", "req/s"),
-        "with require_auth()": Series(group, "with require_auth()", "req/s"),
-    }
+    names = (
+        "without authentication",
+        "an empty Depends() of the same signature",
+        "with require_auth()",
+    )
+    series = {name: Series(group, name, "req/s") for name in names}
     out.extend(series.values())
     port = free_port()
     env = {**os.environ, "BENCH_JWT_KEY": fixture.public_pem}
@@ -483,7 +486,14 @@ async def _fastapi_load(
         async def authed() -> object:
             return await call("/authed")
 
-        workers = {"without authentication": plain, "with require_auth()": authed}
+        async def empty() -> object:
+            return await call("/empty-depends")
+
+        workers = {
+            "without authentication": plain,
+            "an empty Depends() of the same signature": empty,
+            "with require_auth()": authed,
+        }
         for worker in workers.values():
             await rate(worker, 16, 0.3)
         for _ in range(rounds):
@@ -546,12 +556,41 @@ asyncio.run(main())
 """
 
 
+# The official SDK's models held the same way: its offset pages, every user kept.
+_RSS_OFFICIAL = """
+import os, sys
+import clerk_backend_api
+url = sys.argv[1]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+clerk = clerk_backend_api.Clerk(bearer_auth="sk_test_benchmark", server_url=url + "/v1")
+clerk.users.get(user_id="user_00000001")  # models and session loaded before the baseline
+base = peak = rss()
+held = []
+while True:
+    page = clerk.users.list(request={"limit": 500, "offset": len(held)})
+    held.extend(page)
+    peak = max(peak, rss())
+    if len(page) < 500:
+        break
+print(len(held), (max(peak, rss()) - base) / 2**20)
+"""
+
+
 def bench_memory(url: str, users: int, out: list[Series]) -> None:
     group = f"peak RSS growth, {users:,} users"
-    for mode, name in (("iterate", "clerk-async iterate"), ("hold", "list(...) held in memory")):
+    runs = [
+        ("iterate", "clerk-async iterate", _RSS_SCRIPT),
+        ("hold", "list(...) held in memory", _RSS_SCRIPT),
+    ]
+    if HAVE_OFFICIAL:
+        runs.append(("hold", "official SDK, held in memory", _RSS_OFFICIAL))
+    for mode, name, script in runs:
         series = Series(group, name, "MB", higher_is_better=False)
         result = subprocess.run(
-            [sys.executable, "-c", _RSS_SCRIPT, url, mode],
+            [sys.executable, "-c", script, url, mode],
             check=True,
             capture_output=True,
             text=True,
@@ -572,12 +611,14 @@ LIMITS = {
     "raw urllib3 offset loop",
     "plain PyJWT decode",
     "aiohttp alone",
+    "without authentication",
 }
 PEERS = {
     "official SDK",
     "official SDK offset loop",
     "official SDK (sync)",
     "official authenticate_request",
+    "official SDK, held in memory",
 }
 
 
