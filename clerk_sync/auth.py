@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from typing_extensions import Unpack
 
@@ -120,7 +120,12 @@ def authenticate_request(
 
 
 def verify_machine_token(
-    token: str, *, clerk: Clerk | None = None, jwt_key: str | None = None, clock_skew: float = 5.0
+    token: str,
+    *,
+    clerk: Clerk | None = None,
+    jwt_key: str | None = None,
+    clock_skew: float = 5.0,
+    now: Callable[[], float] | None = None,
 ) -> MachineAuth:
     """Verify an API key, M2M token or OAuth access token.
 
@@ -128,8 +133,9 @@ def verify_machine_token(
     OAuth tokens issued as JWTs are verified here: their signature against
     ``jwt_key`` (or ``CLERK_JWT_KEY``), else against the instance's cached key
     set, and their ``exp``/``nbf``/``iat`` with ``clock_skew`` seconds of
-    tolerance. ``clerk`` defaults to a temporary client configured from the
-    environment.
+    tolerance, judged at ``now()`` (epoch seconds; default the wall clock, and
+    ``now=emu.clock.now`` against the emulator). ``clerk`` defaults to a temporary
+    client configured from the environment.
 
     Raises:
         TokenVerificationError: ``malformed`` (not a machine token), ``invalid_token``
@@ -143,7 +149,9 @@ def verify_machine_token(
         machine = verify_machine_token(request_token, clerk=clerk)
         print(machine.subject, machine.scopes)
     """
-    return run(_verify_machine_token, token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew)
+    return run(
+        _verify_machine_token, token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew, now=now
+    )
 
 
 def verify_token(
@@ -155,6 +163,7 @@ def verify_token(
     audience: str | Sequence[str] | None = None,
     issuer: str | None = None,
     clock_skew: float = 5.0,
+    now: Callable[[], float] | None = None,
 ) -> SessionClaims:
     """Verify a Clerk session token and return its claims.
 
@@ -171,6 +180,9 @@ def verify_token(
         audience: expected ``aud`` value(s), checked when given.
         issuer: expected ``iss``, checked when given.
         clock_skew: seconds of tolerance for ``exp``, ``nbf`` and ``iat``.
+        now: the time source the time claims are judged by (epoch seconds), for
+            tests on a moved clock: ``now=emu.clock.now`` with the emulator. Default:
+            the wall clock.
 
     Only RS256, RS384 and RS512 are accepted, whatever the header claims; the
     signature is checked before any claim is read. Repeated tokens skip the RSA
@@ -196,4 +208,5 @@ def verify_token(
         audience=audience,
         issuer=issuer,
         clock_skew=clock_skew,
+        now=now,
     )

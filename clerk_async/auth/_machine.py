@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -227,7 +227,12 @@ def _from_jwt(kind: TokenType, payload: Mapping[str, Any]) -> MachineAuth:
 
 
 async def _verify_machine_jwt(
-    token: str, *, clerk: Clerk | None, jwt_key: str | None, clock_skew: float
+    token: str,
+    *,
+    clerk: Clerk | None,
+    jwt_key: str | None,
+    clock_skew: float,
+    now: Callable[[], float] | None,
 ) -> MachineAuth:
     header, payload = decode_unverified(token)
     kind = jwt_machine_type(header, payload)
@@ -250,6 +255,7 @@ async def _verify_machine_jwt(
         _opt_number(payload.get("iat")),
         clock_skew,
         kind.value,
+        now,
     )
     return _from_jwt(kind, payload)
 
@@ -260,6 +266,7 @@ async def verify_machine_token(
     clerk: Clerk | None = None,
     jwt_key: str | None = None,
     clock_skew: float = 5.0,
+    now: Callable[[], float] | None = None,
 ) -> MachineAuth:
     """Verify an API key, M2M token or OAuth access token.
 
@@ -267,8 +274,9 @@ async def verify_machine_token(
     OAuth tokens issued as JWTs are verified here: their signature against
     ``jwt_key`` (or ``CLERK_JWT_KEY``), else against the instance's cached key
     set, and their ``exp``/``nbf``/``iat`` with ``clock_skew`` seconds of
-    tolerance. ``clerk`` defaults to a temporary client configured from the
-    environment.
+    tolerance, judged at ``now()`` (epoch seconds; default the wall clock, and
+    ``now=emu.clock.now`` against the emulator). ``clerk`` defaults to a temporary
+    client configured from the environment.
 
     Raises:
         TokenVerificationError: ``malformed`` (not a machine token), ``invalid_token``
@@ -286,7 +294,9 @@ async def verify_machine_token(
     if kind is TokenType.SESSION_TOKEN:
         raise TokenVerificationError(R.MALFORMED, "not an api_key, m2m_token or oauth_token")
     if not token.startswith(("ak_", "mt_", "oat_")):
-        return await _verify_machine_jwt(token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew)
+        return await _verify_machine_jwt(
+            token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew, now=now
+        )
     path, field = _ENDPOINTS[kind]
     try:
         async with requester_for(clerk) as http:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import attrs
@@ -136,6 +136,9 @@ class AuthenticateOptions:
         accepts_token: which token types are accepted: a :class:`TokenType`, its
             value, a list of them, or ``"any"``. Default: session tokens only.
         clock_skew: seconds of tolerance for time claims.
+        now: the time source (epoch seconds) time claims are judged by; default the
+            wall clock. Against the emulator, ``now=emu.clock.now`` makes tokens
+            expire when its clock is advanced.
         clerk: the client used for JWKS and machine token verification.
         publishable_key: your publishable key (defaults to ``CLERK_PUBLISHABLE_KEY``);
             it names the suffixed cookies (``__session_<suffix>``) Clerk sets when
@@ -171,6 +174,7 @@ class AuthenticateOptions:
         default=TokenType.SESSION_TOKEN, converter=_accepts
     )
     clock_skew: float = 5.0
+    now: Callable[[], float] | None = None
     clerk: Clerk | None = None
     publishable_key: str | None = None
     treat_pending_as_signed_out: bool = True
@@ -209,6 +213,7 @@ class AuthenticateOverrides(TypedDict, total=False):
     jwt_key: str | None
     accepts_token: TokenType | str | Sequence[TokenType | str]
     clock_skew: float
+    now: Callable[[], float] | None
     publishable_key: str | None
     treat_pending_as_signed_out: bool
     handshake: bool
@@ -1015,6 +1020,7 @@ async def _verify_session(
             issuer=opts.issuer,
             clock_skew=opts.clock_skew,
             digest=digest,
+            now=opts.now,
         )
     except TokenVerificationError as exc:
         return _signed_out(exc.reason, exc.message, token_type=kind, error=exc)
@@ -1068,7 +1074,11 @@ async def _authenticate_token(
         return await _verify_session(token, opts, digest)
     try:
         machine = await verify_machine_token(
-            token, clerk=opts.clerk, jwt_key=opts.jwt_key, clock_skew=opts.clock_skew
+            token,
+            clerk=opts.clerk,
+            jwt_key=opts.jwt_key,
+            clock_skew=opts.clock_skew,
+            now=opts.now,
         )
     except TokenVerificationError as exc:
         return _signed_out(exc.reason, exc.message, token_type=kind, error=exc)

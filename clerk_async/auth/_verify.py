@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import attrs
@@ -295,10 +295,16 @@ def clear_signature_cache() -> None:
 
 
 def check_times(
-    exp: float, nbf: float | None, iat: float | None, clock_skew: float, what: str = "token"
+    exp: float,
+    nbf: float | None,
+    iat: float | None,
+    clock_skew: float,
+    what: str = "token",
+    clock: Callable[[], float] | None = None,
 ) -> None:
-    """Raise when ``exp``/``nbf``/``iat`` say the token is not valid now."""
-    now = _now()
+    """Raise when ``exp``/``nbf``/``iat`` say the token is not valid at ``clock()``
+    (epoch seconds; the wall clock by default)."""
+    now = _now() if clock is None else clock()
     if exp <= now - clock_skew:
         _fail(R.EXPIRED, f"the {what} has expired")
     if nbf is not None and nbf > now + clock_skew:
@@ -314,8 +320,9 @@ def _check_dynamic(
     audience: str | Sequence[str] | None,
     issuer: str | None,
     clock_skew: float,
+    now: Callable[[], float] | None,
 ) -> None:
-    check_times(claims.exp, claims.nbf, claims.iat, clock_skew)
+    check_times(claims.exp, claims.nbf, claims.iat, clock_skew, clock=now)
     if authorized_parties:
         parties = (
             [authorized_parties] if isinstance(authorized_parties, str) else authorized_parties
@@ -343,6 +350,7 @@ async def verify_token(
     audience: str | Sequence[str] | None = None,
     issuer: str | None = None,
     clock_skew: float = 5.0,
+    now: Callable[[], float] | None = None,
 ) -> SessionClaims:
     """Verify a Clerk session token and return its claims.
 
@@ -359,6 +367,9 @@ async def verify_token(
         audience: expected ``aud`` value(s), checked when given.
         issuer: expected ``iss``, checked when given.
         clock_skew: seconds of tolerance for ``exp``, ``nbf`` and ``iat``.
+        now: the time source the time claims are judged by (epoch seconds), for
+            tests on a moved clock: ``now=emu.clock.now`` with the emulator. Default:
+            the wall clock.
 
     Only RS256, RS384 and RS512 are accepted, whatever the header claims; the
     signature is checked before any claim is read. Repeated tokens skip the RSA
@@ -383,6 +394,7 @@ async def verify_token(
         audience=audience,
         issuer=issuer,
         clock_skew=clock_skew,
+        now=now,
     )
     return entry.claims
 
@@ -397,6 +409,7 @@ async def verified(
     issuer: str | None,
     clock_skew: float,
     digest: bytes | None = None,
+    now: Callable[[], float] | None = None,
 ) -> _Verified:
     """:func:`verify_token`, returning the signature cache's entry (for authenticate_request,
     which may pass the token's :func:`token_digest` it already has)."""
@@ -426,6 +439,7 @@ async def verified(
                 audience=audience,
                 issuer=issuer,
                 clock_skew=clock_skew,
+                now=now,
             )
             return hit
 
@@ -458,5 +472,6 @@ async def verified(
         audience=audience,
         issuer=issuer,
         clock_skew=clock_skew,
+        now=now,
     )
     return entry

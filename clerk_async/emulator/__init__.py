@@ -26,6 +26,17 @@ signed in with fresh cookies (:mod:`clerk_async.emulator._frontend`).
 With ``Emulator(webhooks=["http://127.0.0.1:8000/clerk/webhooks"])`` every change it
 makes is POSTed there as Clerk's webhooks are, signed with ``emu.webhook_secret``.
 From synchronous code: ``with Emulator().running_in_thread() as emu: ...``.
+
+Time is the emulator's own (``emu.clock``, a :class:`Clock`): start it where a test
+needs (``Emulator(start_time="2030-01-01T00:00:00Z")``) and move it forward instead
+of sleeping. Timestamps, token ``iat``/``nbf``/``exp``, session and invitation expiry
+and rate-limit windows follow it; give ``now=emu.clock.now`` to the verifier so that
+it judges tokens by the same time::
+
+    token = emu.mint_session_token(user_id, expires_in=60)
+    emu.clock.advance(120)
+    state = await authenticate_request(request, clerk=clerk, now=emu.clock.now)
+    assert state.reason == "expired"
 In pytest, the ``clerk_emulator`` fixture gives a running :class:`Emulator` to async
 tests, and ``clerk_emulator_in_thread`` one running in a thread to any test.
 """
@@ -41,6 +52,7 @@ from aiohttp import web
 from anyio.from_thread import start_blocking_portal
 
 from ._app import Api, Faults
+from ._clock import Clock, TimeLike
 from ._frontend import publishable_key_for
 from ._ratelimits import RateLimitSetting, enforcer_for
 from ._store import Store
@@ -51,7 +63,7 @@ if TYPE_CHECKING:
 
     from .._client import Clerk
 
-__all__ = ["DEFAULT_SECRET_KEY", "Delivery", "Emulator", "Faults"]
+__all__ = ["DEFAULT_SECRET_KEY", "Clock", "Delivery", "Emulator", "Faults"]
 
 DEFAULT_SECRET_KEY = "sk_test_emulator_local_only"
 
@@ -73,6 +85,10 @@ class Emulator:
         webhooks: endpoint URLs receiving a signed event for every change.
         webhook_secret: their signing secret (``whsec_…``); a fresh one by default.
         webhook_retry_delays: seconds between the attempts of a failing delivery.
+        start_time: where the emulator's clock (:attr:`clock`) starts: an aware
+            ``datetime``, a ``date``, epoch seconds or ISO 8601 text
+            (``"2030-01-01T00:00:00Z"``); default now.
+        freeze_time: start the clock stopped (it then moves only when told).
     """
 
     def __init__(
@@ -87,12 +103,16 @@ class Emulator:
         webhooks: Sequence[str] = (),
         webhook_secret: str | None = None,
         webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        start_time: TimeLike | None = None,
+        freeze_time: bool = False,
     ) -> None:
-        self.store = Store(seed)
+        #: the emulated instance's time; ``emu.clock.advance(seconds)`` moves it forward
+        self.clock = Clock(start_time, frozen=freeze_time)
+        self.store = Store(seed, self.clock)
         self.faults = faults or Faults(seed=seed)
         self.api = Api(self.store, self.faults)
         self.secret_key = DEFAULT_SECRET_KEY
-        self.api.rate_limits = enforcer_for(rate_limits, self.secret_key)
+        self.api.rate_limits = enforcer_for(rate_limits, self.secret_key, self.clock.now)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None

@@ -8,6 +8,7 @@ import contextlib
 import signal
 
 from . import Emulator, Faults
+from ._clock import to_epoch
 from ._ratelimits import parse_setting
 
 
@@ -52,7 +53,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--webhook-secret", default=None, help="their whsec_ signing secret (default: a new one)"
     )
+    parser.add_argument(
+        "--start-time",
+        metavar="TIME",
+        help="where the emulator's clock starts: ISO 8601 (2030-01-01T00:00:00Z) or epoch "
+        "seconds (default: now)",
+    )
+    parser.add_argument(
+        "--freeze-time", action="store_true", help="keep the clock stopped at its start"
+    )
     args = parser.parse_args(argv)
+    start_time: float | None = None
+    if args.start_time is not None:
+        try:
+            text = args.start_time
+            start_time = to_epoch(float(text) if _is_number(text) else text, "--start-time")
+        except ValueError as exc:
+            parser.error(str(exc))
     try:
         rate_limits = (
             parse_setting(args.rate_limits, time_scale=args.rate_limit_scale)
@@ -80,10 +97,14 @@ def main(argv: list[str] | None = None) -> None:
             rate_limits=rate_limits,
             webhooks=args.webhook,
             webhook_secret=args.webhook_secret,
+            start_time=start_time,
+            freeze_time=args.freeze_time,
         )
         async with emulator:
             limits = f", rate limits {args.rate_limits}" if args.rate_limits else ""
             print(f"Clerk emulator on {emulator.url} ({args.seed_users} users{limits})")
+            if start_time is not None or args.freeze_time:
+                print(f"  clock: {emulator.clock!r}")
             print(f"  CLERK_API_URL={emulator.url}")
             print(f"  CLERK_SECRET_KEY={emulator.secret_key}")
             if args.webhook:
@@ -98,6 +119,14 @@ def main(argv: list[str] | None = None) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

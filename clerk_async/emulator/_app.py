@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -262,6 +261,8 @@ class Api:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.requests += 1
+        # What the clock has made due (expiry) happens before the request reads the state.
+        self.store.settle()
         auth = request.headers.get("Authorization", "")
         if (
             request.path.startswith("/v1/")
@@ -477,7 +478,7 @@ class Api:
         azp: str | None = None,
         now: int | None = None,
     ) -> str:
-        now = int(time.time()) if now is None else now
+        now = int(self.store.clock.now()) if now is None else now
         claims: JSON = {
             "sub": session["user_id"],
             "sid": session["id"],
@@ -914,11 +915,12 @@ class Api:
             "public_metadata": dict(body.get("public_metadata") or {}),
             "private_metadata": dict(body.get("private_metadata") or {}),
             "url": f"https://accounts.emulator.invalid/invitation/{org['id']}",
-            "expires_at": now + 30 * 86_400_000,
+            "expires_at": now + int(body.get("expires_in_days") or 30) * 86_400_000,
             "created_at": now,
             "updated_at": now,
         }
         pending[invitation["id"]] = invitation
+        self.store.at(invitation["expires_at"], _lapse(invitation))
         return invitation
 
     async def revoke_org_invitation(self, request: web.Request) -> JSON:
@@ -991,6 +993,7 @@ class Api:
             "updated_at": now,
         }
         self.store.invitations[invitation["id"]] = invitation
+        self.store.at(invitation["expires_at"], _lapse(invitation))
         return invitation
 
     async def revoke_invitation(self, request: web.Request) -> JSON:
@@ -1156,6 +1159,16 @@ class Api:
         if client is None:
             raise not_found("client")
         return client
+
+
+def _lapse(invitation: JSON) -> Callable[[int], None]:
+    """What the clock passing an invitation's ``expires_at`` does: a pending one expires."""
+
+    def lapse(when: int) -> None:
+        if invitation["status"] == "pending":
+            invitation.update(status="expired", updated_at=when)
+
+    return lapse
 
 
 def json_answer(

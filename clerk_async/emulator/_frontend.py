@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -109,7 +108,7 @@ class Frontend:
         )
         if fva is not None:
             self.session_claims[session["id"]] = {"fva": list(fva)}
-        now = int(time.time())
+        now = int(self.store.clock.now())
         issued = now - 120 if expired else now
         token = self.api.mint(session, expires_in=60, azp=azp, now=issued)
         return {"__session": token, "__client_uat": str(issued), CLIENT_COOKIE: client}
@@ -166,7 +165,7 @@ class Frontend:
             ]
         if "organization_id" in request.query:
             self._activate(session, request.query["organization_id"])
-        now = int(time.time())
+        now = int(self.store.clock.now())
         session["last_active_at"] = now * 1000
         token = self.api.mint(session, expires_in=60)
         return [
@@ -205,7 +204,7 @@ class Frontend:
 
     def handshake_token(self, directives: Sequence[str]) -> str:
         """A handshake token: the directives, signed by the instance key."""
-        now = int(time.time())
+        now = int(self.store.clock.now())
         return jwt.encode(
             {"handshake": list(directives), "iat": now, "exp": now + 60},
             self.api.key,
@@ -239,7 +238,7 @@ class Frontend:
         claims: Mapping[str, Any] | None = None,
     ) -> str:
         """An M2M token in JWT form (``mch_`` subject, M2M category)."""
-        now = int(time.time())
+        now = int(self.store.clock.now())
         payload = {
             **(claims or {}),
             "iss": self.api.issuer,
@@ -262,7 +261,7 @@ class Frontend:
         expires_in: int = 3600,
     ) -> str:
         """An OAuth access token in JWT form (``typ: at+jwt``)."""
-        now = int(time.time())
+        now = int(self.store.clock.now())
         payload = {
             "iss": self.api.issuer,
             "sub": user_id,
@@ -277,7 +276,7 @@ class Frontend:
 
     def template_jwt(self, user_id: str, *, claims: Mapping[str, Any] | None = None) -> str:
         """A token as a JWT template makes it (template category, no session)."""
-        now = int(time.time())
+        now = int(self.store.clock.now())
         payload = {
             **(claims or {}),
             "iss": self.api.issuer,

@@ -4,13 +4,15 @@ The instance budget and the stricter endpoint buckets are those of
 :mod:`clerk_async._ratelimit` (one table for the client and the emulator). Each
 bucket counts requests in fixed windows; the request over the budget is answered 429
 with ``Retry-After`` in whole seconds (the rest of the window, rounded up), and the
-bucket refuses every request until that time has passed, as Clerk does.
+bucket refuses every request until that time has passed, as Clerk does. Windows run
+on the emulator's clock (``emu.clock``): advancing it refills the buckets.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from .._ratelimit import RateLimit, classify
@@ -47,9 +49,10 @@ class _Window:
 class Enforcer:
     """Decides, per request, whether the emulated instance is over a limit."""
 
-    def __init__(self, limit: RateLimit) -> None:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         assert limit.requests is not None
         self.config = limit
+        self._clock = clock
         self.instance = _Window(limit.requests, limit.window())
         self.buckets: dict[tuple[str, str], _Window] = {}
         self.refused = 0
@@ -70,7 +73,7 @@ class Enforcer:
                 window = _Window(endpoint.requests, endpoint.per * self.config.time_scale)
                 self.buckets[(endpoint.name, key)] = window
             windows.insert(0, window)
-        now = time.monotonic()
+        now = self._clock()
         for window in windows:
             wait = window.refusal(now)
             if wait is not None:
@@ -81,16 +84,21 @@ class Enforcer:
         return None
 
 
-def enforcer_for(setting: RateLimitSetting | None, secret_key: str) -> Enforcer | None:
-    """The enforcer of an ``Emulator(rate_limits=...)`` setting (``None``: no limits)."""
+def enforcer_for(
+    setting: RateLimitSetting | None,
+    secret_key: str,
+    clock: Callable[[], float] = time.monotonic,
+) -> Enforcer | None:
+    """The enforcer of an ``Emulator(rate_limits=...)`` setting (``None``: no limits),
+    its windows timed by ``clock`` (seconds)."""
     if setting is None:
         return None
     if setting == "development":
-        return Enforcer(RateLimit.development())
+        return Enforcer(RateLimit.development(), clock)
     if setting == "production":
-        return Enforcer(RateLimit.production())
+        return Enforcer(RateLimit.production(), clock)
     if isinstance(setting, RateLimit):
-        return Enforcer(setting.resolved(secret_key))
+        return Enforcer(setting.resolved(secret_key), clock)
     raise ValueError('rate_limits must be "development", "production" or a RateLimit')
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import hmac
 import random
 import string
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from ._clock import Clock
 
 JSON = dict[str, Any]
 
@@ -155,10 +157,16 @@ def _verification() -> JSON:
 class Store:
     """Every resource the emulator serves, in creation order."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, clock: Clock | None = None) -> None:
         self.ids = Ids(seed)
         self._random = random.Random(seed + 1)
-        self._clock = int(time.time() * 1000)
+        #: the emulated instance's time (``Emulator.clock``)
+        self.clock = clock or Clock()
+        self._last = self.clock.now_ms()
+        # What falls due at a time (session and invitation expiry): (ms, order, action),
+        # run by settle() before a request reads the state.
+        self._due: list[tuple[int, int, Callable[[int], None]]] = []
+        self._due_count = 0
         # Users in creation order; created_at strictly increases, so ``_created`` is sorted.
         self.users: dict[str, JSON] = {}
         self._order: list[str] = []
@@ -179,9 +187,31 @@ class Store:
         self.clients: dict[str, JSON] = {}
 
     def now(self) -> int:
-        """Milliseconds, strictly increasing between calls."""
-        self._clock = max(self._clock + 1, int(time.time() * 1000))
-        return self._clock
+        """The clock's milliseconds, strictly increasing between calls (so ``created_at``
+        orders what was created, a frozen clock included)."""
+        now = self.clock.now_ms()
+        if self._last < now:
+            self._last = now
+        else:
+            self._last += 1
+            self.clock.reach_ms(self._last)
+        return self._last
+
+    def at(self, when_ms: int, action: Callable[[int], None]) -> None:
+        """Run ``action(when_ms)`` once the clock has reached ``when_ms`` (checked by
+        :meth:`settle`, before each request is handled)."""
+        self._due_count += 1
+        heapq.heappush(self._due, (when_ms, self._due_count, action))
+
+    def settle(self) -> None:
+        """Carry out what has fallen due by the clock's current time, in time order."""
+        due = self._due
+        if not due or due[0][0] > self.clock.now_ms():
+            return
+        now = self.clock.now_ms()
+        while due and due[0][0] <= now:
+            when, _order, action = heapq.heappop(due)
+            action(when)
 
     # -- users -----------------------------------------------------------------------
 
@@ -453,7 +483,26 @@ class Store:
         client["last_active_session_id"] = session["id"]
         self.sessions[session["id"]] = session
         self.clients[client["id"]] = client
+        self.at(min(session["expire_at"], session["abandon_at"]), self._lapse(session))
         return session
+
+    @staticmethod
+    def _lapse(session: JSON) -> Callable[[int], None]:
+        """What the clock passing a session's ``expire_at``/``abandon_at`` does to it:
+        an active or pending session ends as ``expired`` (or ``abandoned``, whichever
+        comes first), as it would on Clerk; an ended one keeps its status."""
+
+        def lapse(when: int) -> None:
+            if session["status"] not in ("active", "pending"):
+                return
+            deadline = min(session["expire_at"], session["abandon_at"])
+            if deadline > when:  # its deadline moved on; that later time decides
+                return
+            expired = session["expire_at"] <= session["abandon_at"]
+            session["status"] = "expired" if expired else "abandoned"
+            session["updated_at"] = deadline
+
+        return lapse
 
     # -- organizations ---------------------------------------------------------------
 

@@ -241,6 +241,10 @@ class WebhookDispatcher:
 
     async def _attempt(self, delivery: Delivery) -> int:
         assert self._session is not None
+        # The wall time, not the emulator's clock: svix-timestamp guards against replays
+        # and receivers check it against their own clock (5 minutes' tolerance), so a
+        # moved test clock must not make every delivery fail verification. The event's
+        # "timestamp" and data carry the emulated time.
         now = datetime.now(tz=timezone.utc)
         headers = {
             "content-type": "application/json",
