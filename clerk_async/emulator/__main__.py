@@ -62,7 +62,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--freeze-time", action="store_true", help="keep the clock stopped at its start"
     )
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print which operations are emulated by hand-written behaviour and which by "
+        "the generic store (Markdown), and exit",
+    )
     args = parser.parse_args(argv)
+    if args.coverage:
+        from ._coverage import coverage_markdown
+
+        print(coverage_markdown(), end="")
+        return
     start_time: float | None = None
     if args.start_time is not None:
         try:
