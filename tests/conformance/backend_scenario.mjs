@@ -100,7 +100,45 @@ await step("session", async () => {
   const list = await clerk.sessions.getSessionList({ userId: user.id });
   return { status: session.status, sub: claims.sub, sid: claims.sid, listed: list.totalCount };
 });
+await step("clients", async () => {
+  const page = await clerk.clients.getClientList({ limit: 10 });
+  const client = await clerk.clients.getClient(session.clientId);
+  const token = await clerk.sessions.getToken(session.id);
+  const verified = await clerk.clients.verifyClient(token.jwt);
+  return {
+    totalCount: page.totalCount,
+    ids: page.data.map((c) => c.id),
+    id: client.id,
+    sessionIds: client.sessionIds,
+    lastActiveSessionId: client.lastActiveSessionId,
+    verifiedId: verified.id,
+  };
+});
 await step("revokeSession", async () => (await clerk.sessions.revokeSession(session.id)).status);
+let template;
+await step("createJwtTemplate", async () => {
+  template = await clerk.jwtTemplates.create({ name: "api", claims: { aud: "api" }, lifetime: 120 });
+  return { id: template.id, name: template.name, claims: template.claims, lifetime: template.lifetime };
+});
+await step("jwtTemplates", async () => {
+  const page = await clerk.jwtTemplates.list();
+  const got = await clerk.jwtTemplates.get(template.id);
+  const updated = await clerk.jwtTemplates.update({ templateId: template.id, name: "api-v2", claims: { aud: "api" } });
+  const deleted = await clerk.jwtTemplates.delete(template.id);
+  return {
+    totalCount: page.totalCount,
+    ids: page.data.map((t) => t.id),
+    got: got.name,
+    updated: updated.name,
+    deleted: { id: deleted.id, deleted: deleted.deleted },
+  };
+});
+await step("webhooks", async () => {
+  const app = await clerk.webhooks.createSvixApp();
+  const auth = await clerk.webhooks.generateSvixAuthURL();
+  const gone = await clerk.webhooks.deleteSvixApp();
+  return { app: typeof app.svix_url, auth: typeof auth.svix_url, gone: gone ?? null };
+});
 await step("domains", async () => {
   const page = await clerk.domains.list();
   return { totalCount: page.totalCount, len: page.data.length };

@@ -99,7 +99,27 @@ def test_javascript_backend_sdk(emulator: Emulator) -> None:
     assert session["sub"] == created["id"]
     assert session["sid"].startswith("sess_")
     assert session["listed"] == 1
+    clients = ok(r, "clients")  # sent with paginated=true, answered {data, total_count}
+    assert clients["totalCount"] == 1 and clients["ids"] == [clients["id"]]
+    assert clients["id"].startswith("client_") and clients["verifiedId"] == clients["id"]
+    assert clients["sessionIds"] == [session["sid"]]
+    assert clients["lastActiveSessionId"] == session["sid"]
     assert ok(r, "revokeSession") == "revoked"
+    template = ok(r, "createJwtTemplate")
+    assert template["id"].startswith("jtmp_")
+    assert {k: template[k] for k in ("name", "claims", "lifetime")} == {
+        "name": "api",
+        "claims": {"aud": "api"},
+        "lifetime": 120,
+    }
+    assert ok(r, "jwtTemplates") == {
+        "totalCount": 1,
+        "ids": [template["id"]],
+        "got": "api",
+        "updated": "api-v2",
+        "deleted": {"id": template["id"], "deleted": True},
+    }
+    assert ok(r, "webhooks") == {"app": "string", "auth": "string", "gone": None}
     domains = ok(r, "domains")  # answered (not 501), decoded as a list
     assert domains["totalCount"] == domains["len"]
     assert ok(r, "deleteUser") == {"id": created["id"], "deleted": True}
@@ -163,7 +183,31 @@ def test_python_sdk(emulator: Emulator) -> None:
     token = clerk.sessions.create_token(session_id=session.id)
     assert token.jwt and token.jwt.count(".") == 2
     assert [s.id for s in clerk.sessions.list(user_id=user.id)] == [session.id]
+    clients = clerk.clients.list()
+    assert [c.id for c in clients] == [session.client_id]
+    client = clerk.clients.get(client_id=session.client_id)
+    assert client.session_ids == [session.id] and client.last_active_session_id == session.id
+    assert [s.id for s in client.sessions] == [session.id]
+    assert clerk.clients.verify(request={"token": token.jwt}).id == client.id
     assert clerk.sessions.revoke(session_id=session.id).status == "revoked"
+
+    template = clerk.jwt_templates.create(
+        request={"name": "api", "claims": {"aud": "api"}, "lifetime": 120}
+    )
+    assert template.id.startswith("jtmp_") and template.name == "api"
+    assert template.lifetime == 120
+    templates = clerk.jwt_templates.list()
+    assert [t.id for t in templates] == [template.id]  # a bare array without paginated
+    assert clerk.jwt_templates.get(template_id=template.id).name == "api"
+    renamed = clerk.jwt_templates.update(
+        template_id=template.id, name="api-v2", claims={"aud": "api"}
+    )
+    assert renamed.id == template.id and renamed.name == "api-v2"
+    gone = clerk.jwt_templates.delete(template_id=template.id)
+    assert gone.id == template.id and gone.deleted is True
+    assert isinstance(clerk.webhooks.create_svix_app().svix_url, str)
+    assert isinstance(clerk.webhooks.generate_svix_auth_url().svix_url, str)
+    clerk.webhooks.delete_svix_app()  # 204, nothing to decode
 
     domains = clerk.domains.list()
     assert domains.total_count == len(domains.data)
