@@ -108,9 +108,11 @@ class Clock:
         return self._now_ns() // 1_000_000
 
     def reach_ms(self, when_ms: int) -> None:
-        """Make the time at least ``when_ms``: the emulator stamps changes a millisecond
-        apart (so ``created_at`` orders them), and a frozen clock keeps up with those
-        stamps; ``advance(days=...)`` then counts from the last change."""
+        """Make the time at least ``when_ms``. The emulator stamps changes a millisecond
+        apart (so ``created_at`` orders them) and a frozen clock keeps up with those
+        stamps, so that ``advance(...)`` counts from the last change. (A running clock
+        is left alone: pushed ahead of real time by a burst of changes, it would issue
+        tokens that wall-clock verifiers see as issued in the future.)"""
         with self._lock:
             behind = when_ms * 1_000_000 - self._now_ns()
             if behind > 0:

@@ -194,7 +194,8 @@ class Store:
             self._last = now
         else:
             self._last += 1
-            self.clock.reach_ms(self._last)
+            if self.clock.frozen:
+                self.clock.reach_ms(self._last)
         return self._last
 
     def at(self, when_ms: int, action: Callable[[int], None]) -> None:
@@ -206,9 +207,11 @@ class Store:
     def settle(self) -> None:
         """Carry out what has fallen due by the clock's current time, in time order."""
         due = self._due
-        if not due or due[0][0] > self.clock.now_ms():
+        # The state's time is at least its last stamp (a burst of changes can run a
+        # few milliseconds ahead of a running clock).
+        if not due or due[0][0] > max(self.clock.now_ms(), self._last):
             return
-        now = self.clock.now_ms()
+        now = max(self.clock.now_ms(), self._last)
         while due and due[0][0] <= now:
             when, _order, action = heapq.heappop(due)
             action(when)

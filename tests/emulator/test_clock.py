@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 
@@ -119,6 +120,17 @@ def test_a_running_clock_keeps_real_time_from_its_offset() -> None:
     assert not clock.frozen and clock.now() >= held
     # Default: the wall clock.
     assert abs(Clock().now() - datetime.now(tz=timezone.utc).timestamp()) < 60
+
+
+async def test_a_running_clock_stays_with_real_time_through_bursts_of_changes() -> None:
+    # 300 users stamped a millisecond apart at start: the clock is not pushed ahead,
+    # so a token it mints verifies by the wall clock (no now= needed).
+    async with Emulator(seed_users=300) as emu, emu.client() as clerk:
+        assert emu.clock.now() <= time.time() + 0.05  # seeding stamped 300+ changes
+        user_id = next(iter(emu.store.users))
+        token = emu.mint_session_token(user_id)
+        assert (await verify_token(token, clerk=clerk)).user_id == user_id
+        assert (await clerk.clients.verify(token=token)).id
 
 
 # -- timestamps in answers --------------------------------------------------------------
