@@ -263,8 +263,13 @@ class AsyncPaginator(Generic[T]):
         raw = await self._http.request("GET", self._path, query=query, cast_to=object)
         total: int | None = None
         items: Any = raw
-        if self._items_key is not None and isinstance(raw, Mapping):
-            items = raw.get(self._items_key) or []
+        # A bare-array list answers an envelope when asked to (``paginated=True`` on
+        # sessions, clients, invitations, the allowlist): read it as one.
+        items_key = self._items_key
+        if items_key is None and isinstance(raw, Mapping) and "data" in raw:
+            items_key = "data"
+        if items_key is not None and isinstance(raw, Mapping):
+            items = raw.get(items_key) or []
             count = raw.get("total_count")
             if isinstance(count, (int, float)) and not isinstance(count, bool):
                 total = int(count)

@@ -89,6 +89,18 @@ class Emulator:
             ``datetime``, a ``date``, epoch seconds or ISO 8601 text
             (``"2030-01-01T00:00:00Z"``); default now.
         freeze_time: start the clock stopped (it then moves only when told).
+        authorized_party: the ``azp`` (an origin such as ``"http://localhost:3000"``) of
+            the session tokens it mints when nothing more specific names one; by default
+            the emulator's own URL. More specific, in order: ``azp=`` given to
+            :meth:`mint_session_token` or :meth:`browser_cookies`, the ``Origin`` header
+            of the ``POST /v1/sessions`` that created the session, and for the
+            handshake the origin of its ``redirect_url``. Test ``authorized_parties``
+            with it::
+
+                async with Emulator(authorized_party="http://localhost:3000") as emu:
+                    token = emu.mint_session_token(user_id)
+                    await verify_token(token, jwt_key=emu.jwt_public_key_pem,
+                                       authorized_parties=["http://localhost:3000"])
     """
 
     def __init__(
@@ -105,6 +117,7 @@ class Emulator:
         webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         start_time: TimeLike | None = None,
         freeze_time: bool = False,
+        authorized_party: str | None = None,
     ) -> None:
         #: the emulated instance's time; ``emu.clock.advance(seconds)`` moves it forward
         self.clock = Clock(start_time, frozen=freeze_time)
@@ -114,6 +127,8 @@ class Emulator:
         self.secret_key = DEFAULT_SECRET_KEY
         self.api.rate_limits = enforcer_for(rate_limits, self.secret_key, self.clock.now)
         self._host = host
+        self._authorized_party = authorized_party
+        self.api.authorized_party = authorized_party
         self._port = port
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -183,6 +198,7 @@ class Emulator:
         self._runner = runner
         self._url = f"http://{self._host}:{port}"
         self.api.issuer = self._url
+        self.api.authorized_party = self._authorized_party or self._url
         self.api.frontend.publishable_key = publishable_key_for(self._url)
         await self.webhooks.start()
         return self
@@ -266,6 +282,21 @@ class Emulator:
         if self.webhooks.urls:
             self.webhooks.emit("session.created", {**session, "user": self.store.user(user_id)})
         return self.api.mint(session, expires_in=expires_in, azp=azp)
+
+    def link_external_account(
+        self,
+        user_id: str,
+        provider: str,
+        provider_user_id: str,
+        *,
+        email_address: str | None = None,
+    ) -> dict[str, Any]:
+        """Give ``user_id`` an account at an OAuth provider, as a sign-in through it
+        would (the Backend API has no operation creating one), so that
+        ``users.list(provider="oauth_google", provider_user_id=[...])`` finds them."""
+        return self.api.store.link_external_account(
+            user_id, provider, provider_user_id, email_address=email_address
+        )
 
     def browser_cookies(
         self,

@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
         "--webhook-secret", default=None, help="their whsec_ signing secret (default: a new one)"
     )
     parser.add_argument(
+        "--authorized-party",
+        default=None,
+        metavar="ORIGIN",
+        help="the azp of minted session tokens, e.g. http://localhost:3000 "
+        "(default: the emulator's own URL)",
+    )
+    parser.add_argument(
         "--start-time",
         metavar="TIME",
         help="where the emulator's clock starts: ISO 8601 (2030-01-01T00:00:00Z) or epoch "
@@ -106,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             faults=faults,
             rate_limits=rate_limits,
+            authorized_party=args.authorized_party,
             webhooks=args.webhook,
             webhook_secret=args.webhook_secret,
             start_time=start_time,

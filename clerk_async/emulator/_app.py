@@ -18,6 +18,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
+from ._filters import (
+    INVITATION_ORDERS,
+    ORGANIZATION_INVITATION_ORDERS,
+    USER_ORDERS,
+    invitation_predicates,
+    matching,
+    membership_orders,
+    membership_predicates,
+    order_field,
+    ordered,
+    organization_orders,
+    organization_predicates,
+    user_predicates,
+)
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
 from ._ratelimits import Enforcer
@@ -171,6 +185,11 @@ class Api:
         self._trace = 0
         # Clerk's rate limits, when the emulator is asked to enforce them.
         self.rate_limits: Enforcer | None = None
+        #: The ``azp`` of tokens whose session names no party of its own (the
+        #: emulator's URL once it serves, unless ``Emulator(authorized_party=...)``).
+        self.authorized_party: str | None = None
+        #: session id -> the ``Origin`` of the request that created the session
+        self.session_parties: dict[str, str] = {}
         self.schemas = Schemas()
         self.generic = GenericStore(self.schemas, now=store.now, new_id=store.ids.new)
         self.app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
@@ -489,6 +508,9 @@ class Api:
             "v": 2,
             "sts": session["status"],
         }
+        # The party: the one asked for, else the origin the session was created from,
+        # else the emulator-wide default; tokens always carry one, as Clerk's do.
+        azp = azp or self.session_parties.get(session["id"]) or self.authorized_party
         if azp:
             claims["azp"] = azp
         claims.update(self.frontend.session_claims.get(session["id"], {}))
@@ -516,40 +538,27 @@ class Api:
         return page(self._users(request), offset, limit)
 
     def _users(self, request: web.Request) -> Any:
-        q = request.query
-        order = q.get("order_by", "-created_at")
-        after = q.get("starting_after")
-        if after is not None and order.lstrip("+-") != "created_at":
+        raw = request.query
+        field, descending = order_field(raw, "-created_at")
+        after = raw.get("starting_after")
+        if after is not None and field != "created_at":
             raise param_invalid("starting_after", "starting_after needs the created_at ordering.")
         store = self.store
-        if order in ("-created_at", "created_at", "+created_at"):
+        users: Any
+        if field == "created_at":
+            # The created_at orderings walk the store's creation index (the cursor's).
             users = (
-                store.users_newest_first(after)
-                if order == "-created_at"
-                else store.users_oldest_first(after)
+                store.users_newest_first(after) if descending else store.users_oldest_first(after)
             )
         else:
-            field = order.lstrip("+-")
-            if field not in USER_ORDERS:
-                raise param_invalid("order_by", f"Cannot order users by {field}.")
-            key = USER_ORDERS[field]
-            users = iter(
-                sorted(
-                    store.users.values(),
-                    key=lambda u: (key(u) is None, key(u) or ""),
-                    reverse=order.startswith("-"),
-                )
-            )
-        filters = user_filters(q)
-        if filters:
-            return (u for u in users if all(f(u) for f in filters))
-        return users
+            users = ordered(store.users.values(), raw, USER_ORDERS, what="users")
+        return matching(users, user_predicates(request.get(QUERY, {}), store))
 
     async def count_users(self, request: web.Request) -> JSON:
-        filters = user_filters(request.query)
-        users = self.store.users.values()
-        total = sum(1 for u in users if all(f(u) for f in filters)) if filters else len(users)
-        return {"object": "total_count", "total_count": total}
+        users = matching(
+            self.store.users.values(), user_predicates(request.get(QUERY, {}), self.store)
+        )
+        return {"object": "total_count", "total_count": sum(1 for _ in users)}
 
     async def create_user(self, request: web.Request) -> JSON:
         return self.store.make_user(await self.body(request))
@@ -631,38 +640,39 @@ class Api:
 
     # -- organizations ---------------------------------------------------------------------
 
-    def _org_json(self, org: JSON) -> JSON:
-        org["members_count"] = self.store.membership_count(org["id"])
-        org["pending_invitations_count"] = sum(
-            1
-            for inv in self.store.org_invitations.get(org["id"], {}).values()
-            if inv["status"] == "pending"
-        )
-        return org
+    def _org_json(self, org: JSON, request: web.Request | None = None) -> JSON:
+        """The organization as sent: a copy (the stored one stays free of derived
+        fields), with its counts only when the request asks ``include_members_count``
+        and the elevated-member flag only with
+        ``include_missing_member_with_elevated_permissions``, as the spec ties them."""
+        public = dict(org)
+        if public.get("created_by") is None:
+            public.pop("created_by", None)  # the spec types it as a string: absent, not null
+        query = request.get(QUERY, {}) if request is not None else {}
+        if query.get("include_members_count"):
+            public["members_count"] = self.store.membership_count(org["id"])
+            public["pending_invitations_count"] = sum(
+                1
+                for inv in self.store.org_invitations.get(org["id"], {}).values()
+                if inv["status"] == "pending"
+            )
+        if query.get("include_missing_member_with_elevated_permissions"):
+            public["missing_member_with_elevated_permissions"] = not any(
+                m["role"] == "org:admin" for m in self.store.memberships.get(org["id"], {}).values()
+            )
+        return public
 
     async def list_organizations(self, request: web.Request) -> JSON:
         limit, offset = self.paging(request)
-        query = request.query.get("query", "").lower()
-        orgs = [
-            o
-            for o in self.store.organizations.values()
-            if not query
-            or query in o["name"].lower()
-            or query in o["slug"]
-            or query == o["id"].lower()
-        ]
-        order = request.query.get("order_by", "-created_at")
-        field = order.lstrip("+-")
-        if field not in ("created_at", "name", "members_count"):
-            raise param_invalid("order_by", f"Cannot order organizations by {field}.")
-        if field == "members_count":
-            orgs.sort(
-                key=lambda o: self.store.membership_count(o["id"]), reverse=order.startswith("-")
+        store = self.store
+        orgs = list(
+            matching(
+                store.organizations.values(), organization_predicates(request.get(QUERY, {}), store)
             )
-        else:
-            orgs.sort(key=lambda o: o[field], reverse=order.startswith("-"))
+        )
+        orgs = ordered(orgs, request.query, organization_orders(store), what="organizations")
         return {
-            "data": [self._org_json(o) for o in orgs[offset : offset + limit]],
+            "data": [self._org_json(o, request) for o in orgs[offset : offset + limit]],
             "total_count": len(orgs),
         }
 
@@ -701,7 +711,7 @@ class Api:
         return self._org_json(org)
 
     async def get_organization(self, request: web.Request) -> JSON:
-        return self._org_json(self.store.organization(request.match_info["org"]))
+        return self._org_json(self.store.organization(request.match_info["org"]), request)
 
     async def update_organization(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
@@ -797,9 +807,9 @@ class Api:
         return self._membership_json(membership)
 
     def _membership_json(self, membership: JSON) -> JSON:
-        # The embedded organization is the stored one; refresh its counts on the way out.
-        self._org_json(membership["organization"])
-        return membership
+        # The stored membership holds the stored organization (changes show through);
+        # the answer carries that organization as it is sent everywhere else.
+        return {**membership, "organization": self._org_json(membership["organization"])}
 
     def _membership(self, request: web.Request) -> tuple[JSON, JSON]:
         org = self.store.organization(request.match_info["org"])
@@ -811,20 +821,15 @@ class Api:
     async def list_memberships(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         limit, offset = self.paging(request)
-        members = list(self.store.memberships.get(org["id"], {}).values())
-        wanted = set(request.query.getall("user_id", []))
-        roles = set(request.query.getall("role", []))
-        members = [
-            m
-            for m in members
-            if (not wanted or m["public_user_data"]["user_id"] in wanted)
-            and (not roles or m["role"] in roles)
-        ]
-        order = request.query.get("order_by", "-created_at")
-        members.sort(key=lambda m: m["created_at"], reverse=order.startswith("-"))
+        store = self.store
+        members = matching(
+            store.memberships.get(org["id"], {}).values(),
+            membership_predicates(request.get(QUERY, {}), store),
+        )
+        chosen = ordered(members, request.query, membership_orders(store), what="memberships")
         return {
-            "data": [self._membership_json(m) for m in members[offset : offset + limit]],
-            "total_count": len(members),
+            "data": [self._membership_json(m) for m in chosen[offset : offset + limit]],
+            "total_count": len(chosen),
         }
 
     async def create_membership(self, request: web.Request) -> JSON:
@@ -860,13 +865,15 @@ class Api:
     async def list_org_invitations(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
         limit, offset = self.paging(request)
-        statuses = set(request.query.getall("status", []))
-        invitations = [
-            i
-            for i in self.store.org_invitations.get(org["id"], {}).values()
-            if not statuses or i["status"] in statuses
-        ]
-        invitations.sort(key=lambda i: i["created_at"], reverse=True)
+        invitations = ordered(
+            matching(
+                self.store.org_invitations.get(org["id"], {}).values(),
+                invitation_predicates(request.get(QUERY, {})),
+            ),
+            request.query,
+            ORGANIZATION_INVITATION_ORDERS,
+            what="organization invitations",
+        )
         return {"data": invitations[offset : offset + limit], "total_count": len(invitations)}
 
     async def create_org_invitation(self, request: web.Request) -> JSON:
@@ -942,15 +949,14 @@ class Api:
 
     async def list_invitations(self, request: web.Request) -> Listing:
         limit, offset = self.paging(request)
-        status = request.query.get("status")
-        query = request.query.get("query", "").lower()
-        invitations = [
-            i
-            for i in self.store.invitations.values()
-            if (not status or i["status"] == status)
-            and (not query or query in i["email_address"].lower())
-        ]
-        invitations.sort(key=lambda i: i["created_at"], reverse=True)
+        invitations = ordered(
+            matching(
+                self.store.invitations.values(), invitation_predicates(request.get(QUERY, {}))
+            ),
+            request.query,
+            INVITATION_ORDERS,
+            what="invitations",
+        )
         return Listing(invitations[offset : offset + limit], len(invitations))
 
     async def create_invitation(self, request: web.Request) -> JSON:
@@ -1100,6 +1106,9 @@ class Api:
                 "active_organization_id", "The user is not a member of that organization."
             )
         session = self.store.start_session(user_id, organization_id=org_id)
+        origin = request.headers.get("Origin")
+        if origin and origin != "null":
+            self.session_parties[session["id"]] = origin
         user["last_sign_in_at"] = user["last_active_at"] = session["created_at"]
         return session
 
@@ -1209,23 +1218,6 @@ def deep_merge(base: JSON, patch: JSON) -> JSON:
     return merged
 
 
-def _primary_email(user: JSON) -> str | None:
-    primary = user["primary_email_address_id"]
-    emails = [e for e in user["email_addresses"] if e["id"] == primary]
-    return str(emails[0]["email_address"]) if emails else None
-
-
-USER_ORDERS: dict[str, Callable[[JSON], Any]] = {
-    "updated_at": lambda u: u["updated_at"],
-    "email_address": _primary_email,
-    "username": lambda u: u["username"],
-    "first_name": lambda u: u["first_name"],
-    "last_name": lambda u: u["last_name"],
-    "phone_number": lambda u: u["phone_numbers"][0]["phone_number"] if u["phone_numbers"] else None,
-    "last_sign_in_at": lambda u: u["last_sign_in_at"],
-    "last_active_at": lambda u: u["last_active_at"],
-}
-
 # An update takes a creation's fields but emails and phone numbers (they have routes of
 # their own), and may pick which of the user's addresses and numbers is the primary one.
 PRIMARY_IDENTIFIERS = {
@@ -1285,51 +1277,6 @@ ROLE_PERMISSIONS = {
     ],
     "org:member": ["org:sys_memberships:read"],
 }
-
-
-def user_filters(query: Any) -> list[Callable[[JSON], bool]]:
-    """Predicates for the list/count filters present in ``query``."""
-    filters: list[Callable[[JSON], bool]] = []
-    emails = {e.lower() for e in query.getall("email_address", [])}
-    if emails:
-        filters.append(
-            lambda u: any(e["email_address"].lower() in emails for e in u["email_addresses"])
-        )
-    phones = set(query.getall("phone_number", []))
-    if phones:
-        filters.append(lambda u: any(p["phone_number"] in phones for p in u["phone_numbers"]))
-    usernames = {n.lower() for n in query.getall("username", [])}
-    if usernames:
-        filters.append(lambda u: (u["username"] or "").lower() in usernames)
-    for name, field in (("user_id", "id"), ("external_id", "external_id")):
-        values = query.getall(name, [])
-        include = {v.lstrip("+") for v in values if not v.startswith("-")}
-        exclude = {v[1:] for v in values if v.startswith("-")}
-        if include:
-            filters.append(_member_of(field, include, wanted=True))
-        if exclude:
-            filters.append(_member_of(field, exclude, wanted=False))
-    if "banned" in query:
-        wanted = query["banned"] == "true"
-        filters.append(lambda u: u["banned"] is wanted)
-    text = query.get("query", "").lower()
-    if text:
-
-        def matches(u: JSON) -> bool:
-            fields = [u["id"], u["username"], u["first_name"], u["last_name"], u["external_id"]]
-            fields += [e["email_address"] for e in u["email_addresses"]]
-            fields += [p["phone_number"] for p in u["phone_numbers"]]
-            return any(text in str(f).lower() for f in fields if f)
-
-        filters.append(matches)
-    return filters
-
-
-def _member_of(field: str, values: set[str], *, wanted: bool) -> Callable[[JSON], bool]:
-    def check(user: JSON) -> bool:
-        return (user[field] in values) is wanted
-
-    return check
 
 
 def operation_name(method: str, path: str) -> str:

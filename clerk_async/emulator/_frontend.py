@@ -167,7 +167,10 @@ class Frontend:
             self._activate(session, request.query["organization_id"])
         now = int(self.store.clock.now())
         session["last_active_at"] = now * 1000
-        token = self.api.mint(session, expires_in=60)
+        # The browser's party is the app it returns to: the origin of redirect_url.
+        back = URL(request.query.get("redirect_url", ""))
+        azp = str(back.origin()) if back.absolute else None
+        token = self.api.mint(session, expires_in=60, azp=azp)
         return [
             f"{name}={now if 'uat' in name else token}; {attributes}"
             + ("; Max-Age=31536000" if "uat" in name else "")

@@ -121,6 +121,7 @@ def check_username(username: object) -> str:
 USER_FIELDS = {
     "email_address": STRINGS,
     "phone_number": STRINGS,
+    "web3_wallet": STRINGS,
     "username": STRING,
     "external_id": STRING,
     "first_name": STRING,
@@ -242,7 +243,20 @@ class Store:
         password = body.get("password")
         if password is not None and not body.get("skip_password_checks"):
             check_password(password)
-        if not emails and not phones and username is None and external_id is None:
+        wallets = body.get("web3_wallet") or []
+        if wallets:
+            taken = {
+                w["web3_wallet"].lower() for u in self.users.values() for w in u["web3_wallets"]
+            }
+            for wallet in wallets:
+                if wallet.lower() in taken:
+                    raise ApiError(
+                        422,
+                        "form_identifier_exists",
+                        "That web3 wallet is taken. Please try another.",
+                        param_name="web3_wallet",
+                    )
+        if not emails and not phones and not wallets and username is None and external_id is None:
             raise param_missing("email_address")
         now = self.now()
         user_id = self.ids.new("user")
@@ -274,13 +288,24 @@ class Store:
             }
             for number in phones
         ]
+        wallet_objects = [
+            {
+                "id": self.ids.new("idn"),
+                "object": "web3_wallet",
+                "web3_wallet": wallet,
+                "verification": _verification(),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for wallet in wallets
+        ]
         user: JSON = {
             "id": user_id,
             "object": "user",
             "external_id": external_id,
             "primary_email_address_id": email_objects[0]["id"] if email_objects else None,
             "primary_phone_number_id": phone_objects[0]["id"] if phone_objects else None,
-            "primary_web3_wallet_id": None,
+            "primary_web3_wallet_id": wallet_objects[0]["id"] if wallet_objects else None,
             "username": username,
             "first_name": body.get("first_name"),
             "last_name": body.get("last_name"),
@@ -291,7 +316,7 @@ class Store:
             "unsafe_metadata": dict(body.get("unsafe_metadata") or {}),
             "email_addresses": email_objects,
             "phone_numbers": phone_objects,
-            "web3_wallets": [],
+            "web3_wallets": wallet_objects,
             "passkeys": [],
             "password_enabled": password is not None,
             "two_factor_enabled": False,
@@ -318,6 +343,41 @@ class Store:
         if password is not None:
             self.set_password(user_id, password)
         return user
+
+    def link_external_account(
+        self,
+        user_id: str,
+        provider: str,
+        provider_user_id: str,
+        *,
+        email_address: str | None = None,
+    ) -> JSON:
+        """Give a user an account at an OAuth ``provider`` (``oauth_google``...), as a
+        sign-in through that provider would; no Backend API operation creates one."""
+        user = self.user(user_id)
+        now = self.now()
+        account: JSON = {
+            "object": "external_account",
+            "id": self.ids.new("eac"),
+            "provider": provider,
+            "identification_id": self.ids.new("idn"),
+            "provider_user_id": provider_user_id,
+            "approved_scopes": "email profile",
+            "email_address": email_address or "",
+            "first_name": user["first_name"] or "",
+            "last_name": user["last_name"] or "",
+            "image_url": None,
+            "username": None,
+            "phone_number": None,
+            "public_metadata": {},
+            "label": None,
+            "verification": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        user["external_accounts"].append(account)
+        user["updated_at"] = now
+        return account
 
     def set_password(self, user_id: str, password: str) -> None:
         salt = self._random.randbytes(16)

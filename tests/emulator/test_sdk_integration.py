@@ -438,22 +438,27 @@ async def test_invitation_duplicates_ignore_case(clerk: Clerk) -> None:
     assert info.value.code == "duplicate_record"
 
 
-async def test_membership_embeds_current_member_count(clerk: Clerk) -> None:
+async def test_member_counts_only_when_asked_and_always_current(clerk: Clerk) -> None:
     owner, first, second = [u.id or "" for u in (await clerk.users.list(limit=3)).data]
     org = await clerk.organizations.create(name="Counted", created_by=owner)
-    assert org.members_count == 1
-    created = await clerk.organization_memberships.create(
-        org.id or "", user_id=first, role="org:member"
+    oid = org.id or ""
+    # The spec sends the counts only with include_members_count (list and get).
+    assert org.members_count is None and org.pending_invitations_count is None
+    created = await clerk.organization_memberships.create(oid, user_id=first, role="org:member")
+    assert created.organization and created.organization.members_count is None
+    assert (await clerk.organizations.get(oid)).members_count is None
+    counted = await clerk.organizations.get(oid, include_members_count=True)
+    assert (counted.members_count, counted.pending_invitations_count) == (2, 0)
+    await clerk.organization_memberships.create(oid, user_id=second, role="org:member")
+    await clerk.organization_invitations.create(
+        oid, email_address="guest@example.com", role="org:member"
     )
-    assert created.organization and created.organization.members_count == 2
-    await clerk.organization_memberships.create(org.id or "", user_id=second, role="org:member")
-    listed = (await clerk.organization_memberships.list(org.id or "")).data
-    assert [m.organization.members_count for m in listed if m.organization] == [3, 3, 3]
-    updated = await clerk.organization_memberships.update(org.id or "", first, role="org:admin")
-    assert updated.organization and updated.organization.members_count == 3
-    removed = await clerk.organization_memberships.delete(org.id or "", second)
-    assert removed.organization and removed.organization.members_count == 2
-    assert (await clerk.organizations.get(org.id or "")).members_count == 2
+    listed = (await clerk.organizations.list(include_members_count=True, query="Counted")).data
+    assert [(o.members_count, o.pending_invitations_count) for o in listed] == [(3, 1)]
+    plain = (await clerk.organizations.list(query="Counted")).data
+    assert [o.members_count for o in plain] == [None]
+    await clerk.organization_memberships.delete(oid, second)
+    assert (await clerk.organizations.get(oid, include_members_count=True)).members_count == 2
 
 
 async def test_unexpected_failure_is_a_clerk_shaped_500(
