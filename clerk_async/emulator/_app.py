@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
+from ._behaviour import Behaviour
 from ._filters import (
     INVITATION_ORDERS,
     ORGANIZATION_INVITATION_ORDERS,
@@ -53,6 +54,7 @@ from ._store import (
     param_missing,
     slugify,
 )
+from ._templates import Templates
 
 Handler = Callable[[web.Request], Awaitable[Any]]
 # What validation read from a request, for the handler behind it.
@@ -195,6 +197,10 @@ class Api:
         self.app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
         #: the Frontend API stand-in (handshake, browser cookies, machine JWTs)
         self.frontend = Frontend(self)
+        #: hand-written behaviour outside this module: each has ``routes()`` and may
+        #: accept other credentials than the secret key (``authenticates(request)``).
+        self.templates = Templates(self)
+        self.behaviours: list[Behaviour] = [self.templates]
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -252,6 +258,9 @@ class Api:
             ("POST", "/v1/sms_messages", self.retired),
             ("POST", "/v1/sessions/{session_id}/verify", self.retired),
         ]
+        # Behaviour kept in modules of its own, each adding its routes to the table.
+        for behaviour in self.behaviours:
+            table.extend(behaviour.routes())
         for method, path, handler in self.frontend.routes(self._wrap):
             r.add_route(method, path, handler)
         by_shape = routes_by_shape()
@@ -286,6 +295,7 @@ class Api:
         if (
             request.path.startswith("/v1/")
             and request.path not in self.frontend.public_paths
+            and not any(b.authenticates(request) for b in self.behaviours)
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)
                 and len(auth) > len("Bearer " + SECRET_PREFIX)
