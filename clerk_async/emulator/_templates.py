@@ -158,6 +158,13 @@ class Templates:
                         f"{field} is required when custom_signing_key is true",
                         param_name=field,
                     )
+            if not isinstance(key, str):
+                raise ApiError(
+                    422,
+                    "form_param_format_invalid",
+                    "signing_key must be text",
+                    param_name="signing_key",
+                )
             if algorithm not in SIGNING_ALGORITHMS:
                 raise ApiError(
                     422,
