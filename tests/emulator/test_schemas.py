@@ -248,6 +248,21 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     token = await c.check(
         "POST", "/sessions/{session_id}/tokens", f"/sessions/{sid}/tokens", json={}
     )
+    template = await c.check(
+        "POST", "/jwt_templates", "/jwt_templates",
+        json={"name": "schema_check", "claims": {"uid": "{{user.id}}"}},
+    )  # fmt: skip
+    await c.check("GET", "/jwt_templates", "/jwt_templates")
+    await c.check("GET", "/jwt_templates/{template_id}", f"/jwt_templates/{template['id']}")
+    await c.check(
+        "PATCH", "/jwt_templates/{template_id}", f"/jwt_templates/{template['id']}",
+        json={"name": "schema_check", "claims": {"uid": "{{user.id}}"}, "lifetime": 120},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/sessions/{session_id}/tokens/{template_name}",
+        f"/sessions/{sid}/tokens/schema_check", json={},
+    )  # fmt: skip
+    await c.check("DELETE", "/jwt_templates/{template_id}", f"/jwt_templates/{template['id']}")
     await c.check("GET", "/clients", "/clients")
     await c.check("GET", "/clients/{client_id}", f"/clients/{session['client_id']}")
     await c.check("POST", "/clients/verify", "/clients/verify", json={"token": token["jwt"]})
