@@ -1078,6 +1078,18 @@ class Api:
             raise not_found("session")
         return session
 
+    @staticmethod
+    def check_active(session: JSON) -> None:
+        """Refuse to mint a token for a session that is not active (expired, revoked...)."""
+        if session["status"] != "active":
+            raise ApiError(
+                404,
+                "session_not_active",
+                f"The session is {session['status']}.",
+                long_message="Tokens can only be minted for active sessions.",
+                param_name="session_id",
+            )
+
     async def list_sessions(self, request: web.Request) -> Listing:
         q = request.query
         user_id, client_id, status = q.get("user_id"), q.get("client_id"), q.get("status")
@@ -1133,14 +1145,7 @@ class Api:
 
     async def create_session_token(self, request: web.Request) -> JSON:
         session = self.session(request.match_info["session_id"])
-        if session["status"] != "active":
-            raise ApiError(
-                404,
-                "session_not_active",
-                f"The session is {session['status']}.",
-                long_message="Tokens can only be minted for active sessions.",
-                param_name="session_id",
-            )
+        self.check_active(session)
         body = await self.body(request)
         check_types(body, {"expires_in_seconds": INTEGER})
         expires = body.get("expires_in_seconds") or 60

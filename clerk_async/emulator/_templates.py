@@ -212,14 +212,7 @@ class Templates:
                 long_message=f"No JWT template named {name!r} exists.",
                 param_name="template_name",
             )
-        if session["status"] != "active":
-            raise ApiError(
-                404,
-                "session_not_active",
-                f"The session is {session['status']}.",
-                long_message="Tokens can only be minted for active sessions.",
-                param_name="session_id",
-            )
+        self.api.check_active(session)
         body = await self.api.body(request)
         lifetime = body.get("expires_in_seconds") or template["lifetime"]
         return {"object": "token", "jwt": self.mint(template, session, lifetime=lifetime)}
