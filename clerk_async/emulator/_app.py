@@ -675,12 +675,14 @@ class Api:
     async def list_organizations(self, request: web.Request) -> JSON:
         limit, offset = self.paging(request)
         store = self.store
-        orgs = list(
+        orgs = ordered(
             matching(
                 store.organizations.values(), organization_predicates(request.get(QUERY, {}), store)
-            )
+            ),
+            request.query,
+            organization_orders(store),
+            what="organizations",
         )
-        orgs = ordered(orgs, request.query, organization_orders(store), what="organizations")
         return {
             "data": [self._org_json(o, request) for o in orgs[offset : offset + limit]],
             "total_count": len(orgs),

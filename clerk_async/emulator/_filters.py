@@ -94,6 +94,18 @@ def _signed(query: JSON, name: str) -> tuple[set[str], set[str]]:
     return include, exclude
 
 
+def _id_checks(query: JSON, name: str, ids_of: Callable[[JSON], Iterable[Any]]) -> list[Predicate]:
+    """The predicates of the ID list ``name``: an item is kept when ``ids_of(item)``
+    holds one of the included IDs (if any are given) and none of the excluded ones."""
+    include, exclude = _signed(query, name)
+    checks: list[Predicate] = []
+    if include:
+        checks.append(lambda item: not include.isdisjoint(ids_of(item)))
+    if exclude:
+        checks.append(lambda item: exclude.isdisjoint(ids_of(item)))
+    return checks
+
+
 def _text(query: JSON, name: str) -> str:
     value = query.get(name)
     return value.lower() if isinstance(value, str) else ""
@@ -186,25 +198,15 @@ def user_predicates(query: JSON, store: Store) -> list[Predicate]:
     any_of(_values(query, "web3_wallet"), _wallets, True)
     any_of(_values(query, "username"), lambda u: [u["username"]] if u["username"] else [], True)
 
-    for name, field in (("user_id", "id"), ("external_id", "external_id")):
-        include, exclude = _signed(query, name)
-        if include:
-            checks.append(lambda u, f=field, s=include: u.get(f) in s)  # type: ignore[misc]
-        if exclude:
-            checks.append(lambda u, f=field, s=exclude: u.get(f) not in s)  # type: ignore[misc]
-
-    include, exclude = _signed(query, "organization_id")
-    if include or exclude:
-
-        def members(orgs: set[str]) -> set[str]:
-            return {uid for org in orgs for uid in store.memberships.get(org, {})}
-
-        if include:
-            inside = members(include)
-            checks.append(lambda u: u["id"] in inside)
-        if exclude:
-            outside = members(exclude)
-            checks.append(lambda u: u["id"] not in outside)
+    checks += _id_checks(query, "user_id", lambda u: (u.get("id"),))
+    checks += _id_checks(query, "external_id", lambda u: (u.get("external_id"),))
+    if query.get("organization_id"):
+        # user id -> the organizations they belong to, gathered once per request
+        orgs_of: dict[str, set[str]] = {}
+        for org_id, members in store.memberships.items():
+            for user_id in members:
+                orgs_of.setdefault(user_id, set()).add(org_id)
+        checks += _id_checks(query, "organization_id", lambda u: orgs_of.get(u["id"], ()))
 
     for name, of in (
         ("email_address_query", _emails),
@@ -280,16 +282,8 @@ def organization_predicates(query: JSON, store: Store) -> list[Predicate]:
                 o["id"].lower() == text or text in o["name"].lower() or text in o["slug"].lower()
             )
         )
-    include, exclude = _signed(query, "user_id")
-    if include:
-        checks.append(lambda o: bool(include & store.memberships.get(o["id"], {}).keys()))
-    if exclude:
-        checks.append(lambda o: not exclude & store.memberships.get(o["id"], {}).keys())
-    include_orgs, exclude_orgs = _signed(query, "organization_id")
-    if include_orgs:
-        checks.append(lambda o: o["id"] in include_orgs)
-    if exclude_orgs:
-        checks.append(lambda o: o["id"] not in exclude_orgs)
+    checks += _id_checks(query, "user_id", lambda o: store.memberships.get(o["id"], {}))
+    checks += _id_checks(query, "organization_id", lambda o: (o["id"],))
     return checks
 
 
