@@ -8,7 +8,7 @@ import json
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
-from ._behaviour import Behaviour
+from ._behaviour import Behaviour, Handler
 from ._filters import (
     INVITATION_ORDERS,
     ORGANIZATION_INVITATION_ORDERS,
@@ -56,7 +56,6 @@ from ._store import (
 )
 from ._templates import Templates
 
-Handler = Callable[[web.Request], Awaitable[Any]]
 # What validation read from a request, for the handler behind it.
 QUERY = web.RequestKey("clerk_query", dict)
 BODY = web.RequestKey("clerk_body", dict)
@@ -197,8 +196,7 @@ class Api:
         self.app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
         #: the Frontend API stand-in (handshake, browser cookies, machine JWTs)
         self.frontend = Frontend(self)
-        #: hand-written behaviour outside this module: each has ``routes()`` and may
-        #: accept other credentials than the secret key (``authenticates(request)``).
+        #: hand-written behaviour outside this module, each adding its ``routes()``
         self.templates = Templates(self)
         self.behaviours: list[Behaviour] = [self.templates]
         self._routes()
@@ -295,7 +293,6 @@ class Api:
         if (
             request.path.startswith("/v1/")
             and request.path not in self.frontend.public_paths
-            and not any(b.authenticates(request) for b in self.behaviours)
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)
                 and len(auth) > len("Bearer " + SECRET_PREFIX)

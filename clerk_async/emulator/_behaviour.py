@@ -13,8 +13,6 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from ._store import Store
-
 Handler = Callable[[web.Request], Awaitable[Any]]
 RouteEntry = tuple[str, str, Handler]
 
@@ -24,18 +22,3 @@ class Behaviour(Protocol):
 
     def routes(self) -> list[RouteEntry]:
         """``(method, /v1 path, handler)`` of every operation it answers."""
-
-    def authenticates(self, request: web.Request) -> bool:
-        """Whether ``request`` carries a credential of this behaviour's own (a machine's
-        secret key, ...) that the path accepts instead of the instance's secret key."""
-
-
-def seconds(store: Store) -> int:
-    """The emulator's present time in whole seconds, read from its test clock."""
-    return int(store.clock.now())
-
-
-def bearer(request: web.Request) -> str:
-    """The bearer credential of ``request``, or ``""``."""
-    auth = request.headers.get("Authorization", "")
-    return auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""

@@ -9,21 +9,9 @@ from collections import defaultdict
 
 from .._operations import OPERATIONS
 from ._app import Api
-from ._generic import shape
 from ._routes import ROUTES
 
 __all__ = ["coverage_markdown"]
-
-
-def _retired(api: Api) -> set[tuple[str, str]]:
-    """``(method, path shape)`` of the hand-written routes answering 410 (retired)."""
-    found: set[tuple[str, str]] = set()
-    for route in api.app.router.routes():
-        handler = getattr(route.handler, "__wrapped__", None)
-        if handler is not None and handler == api.retired:
-            path = route.resource.canonical if route.resource is not None else ""
-            found.add((route.method, shape(path.removeprefix("/v1"))))
-    return found
 
 
 def coverage_markdown(api: Api | None = None) -> str:
@@ -34,9 +22,8 @@ def coverage_markdown(api: Api | None = None) -> str:
 
         api = Emulator().api
     operations = {(op.method, op.path): op for op in OPERATIONS}
-    retired = _retired(api)
     groups: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    counts = {"stateful": 0, "generic": 0, "retired": 0}
+    counts = {"stateful": 0, "generic": 0}
     for route in ROUTES:
         op = operations.get((route.method, route.path))
         name = op.name if op is not None else route.operation_id
@@ -44,17 +31,12 @@ def coverage_markdown(api: Api | None = None) -> str:
         if (route.method, route.path) in api.generic_routes:
             groups[group][1].append(f"`{name}`")
             counts["generic"] += 1
-        elif (route.method, shape(route.path)) in retired:
-            groups[group][0].append(f"`{name}` (retired: 410)")
-            counts["retired"] += 1
         else:
             groups[group][0].append(f"`{name}`")
             counts["stateful"] += 1
-    retired_note = f", {counts['retired']} answer 410 as retired" if counts["retired"] else ""
     lines = [
         f"Of the {len(ROUTES)} operations of the spec, {counts['stateful']} are emulated "
-        f"by hand-written behaviour and {counts['generic']} by the generic store"
-        f"{retired_note}.",
+        f"by hand-written behaviour and {counts['generic']} by the generic store.",
         "",
         "| `clerk.` group | hand-written behaviour | generic store (spec schemas) |",
         "|---|---|---|",

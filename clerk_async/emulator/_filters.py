@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ._store import JSON, ApiError, Store, param_invalid
+from ._store import JSON, ApiError, Store, param_invalid, primary_item
 
 Predicate = Callable[[JSON], bool]
 SortKey = Callable[[JSON], Any]
@@ -161,9 +161,9 @@ def _full_name(user: JSON) -> str:
 
 def _primary(kind: str, primary: str, value: str) -> SortKey:
     def key(user: JSON) -> Any:
-        items = user.get(kind) or []
-        chosen = [i for i in items if i["id"] == user.get(primary)] or items[:1]
-        return chosen[0][value] if chosen else None
+        # the primary item, else the first (a user whose primary was removed)
+        chosen = primary_item(user, kind, primary) or next(iter(user.get(kind) or []), None)
+        return chosen[value] if chosen else None
 
     return key
 

@@ -33,7 +33,8 @@ from ..auth._verify import CATEGORY_JWT_TEMPLATE, CATEGORY_M2M_TOKEN, CATEGORY_S
 from ._store import JSON, ApiError, param_missing
 
 if TYPE_CHECKING:
-    from ._app import Api, Handler
+    from ._app import Api
+    from ._behaviour import Handler
 
 __all__ = ["CLIENT_COOKIE", "Frontend", "publishable_key_for"]
 

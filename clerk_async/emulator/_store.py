@@ -208,10 +208,10 @@ class Store:
     def settle(self) -> None:
         """Carry out what has fallen due by the clock's current time, in time order."""
         due = self._due
+        if not due:
+            return
         # The state's time is at least its last stamp (a burst of changes can run a
         # few milliseconds ahead of a running clock).
-        if not due or due[0][0] > max(self.clock.now_ms(), self._last):
-            return
         now = max(self.clock.now_ms(), self._last)
         while due and due[0][0] <= now:
             when, _order, action = heapq.heappop(due)
@@ -577,6 +577,13 @@ class Store:
 
     def membership_count(self, org_id: str) -> int:
         return len(self.memberships.get(org_id, {}))
+
+
+def primary_item(user: JSON, kind: str, primary_id: str) -> JSON | None:
+    """The user's primary item of ``kind`` (``email_addresses``, ``phone_numbers``,
+    ``web3_wallets``), named by its ``primary_id`` field; ``None`` without one."""
+    wanted = user.get(primary_id)
+    return next((item for item in user.get(kind) or [] if item["id"] == wanted), None)
 
 
 def _digest(password: str, salt: bytes) -> bytes:

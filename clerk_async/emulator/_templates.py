@@ -35,9 +35,9 @@ import jwt
 from aiohttp import web
 
 from ..auth._verify import CATEGORY_JWT_TEMPLATE
-from ._behaviour import RouteEntry, seconds
+from ._behaviour import RouteEntry
 from ._generic import Listing
-from ._store import JSON, ApiError, not_found
+from ._store import JSON, ApiError, not_found, primary_item
 
 if TYPE_CHECKING:
     from ._app import Api
@@ -75,9 +75,6 @@ class Templates:
             ("DELETE", "/v1/jwt_templates/{template_id}", self.delete),
             ("POST", "/v1/sessions/{session_id}/tokens/{template_name}", self.token),
         ]
-
-    def authenticates(self, request: web.Request) -> bool:
-        return False
 
     # -- the templates ---------------------------------------------------------------
 
@@ -221,7 +218,7 @@ class Templates:
         """A token of ``template`` for ``session``."""
         context = self.context(session)
         claims = render(template["claims"], context)
-        now = seconds(self.store)
+        now = int(self.store.clock.now())
         claims.update(
             sub=session["user_id"],
             iss=self.api.issuer,
@@ -244,13 +241,9 @@ class Templates:
         """The values shortcodes read, for ``session``."""
         user = self.store.user(session["user_id"])
 
-        def primary(kind: str, field: str, primary_id: str) -> JSON | None:
-            chosen = [i for i in user.get(kind) or [] if i["id"] == user.get(primary_id)]
-            return chosen[0] if chosen else None
-
-        email = primary("email_addresses", "email_address", "primary_email_address_id")
-        phone = primary("phone_numbers", "phone_number", "primary_phone_number_id")
-        wallet = primary("web3_wallets", "web3_wallet", "primary_web3_wallet_id")
+        email = primary_item(user, "email_addresses", "primary_email_address_id")
+        phone = primary_item(user, "phone_numbers", "primary_phone_number_id")
+        wallet = primary_item(user, "web3_wallets", "primary_web3_wallet_id")
         names = [n for n in (user["first_name"], user["last_name"]) if n]
         user_values: JSON = {
             field: user.get(field)
@@ -303,9 +296,9 @@ class Templates:
 
 
 def _verified(identifier: JSON | None) -> bool:
-    return bool(identifier) and (identifier or {}).get("verification", {}).get("status") == (
-        "verified"
-    )
+    if not identifier:
+        return False
+    return bool(identifier.get("verification", {}).get("status") == "verified")
 
 
 def render(value: Any, context: JSON) -> Any:
