@@ -58,10 +58,14 @@ def split_features_by_scope(fea: object) -> tuple[list[str], list[str]]:
 
 def org_permissions_from_v2(org: Mapping[str, Any], fea: object) -> list[str]:
     """Rebuild ``org:<feature>:<permission>`` strings from a v2 ``o`` claim and ``fea``."""
+    return list(_v2_permissions(org, fea))
+
+
+def _v2_permissions(org: Mapping[str, Any], fea: object) -> tuple[str, ...]:
     per, fpm = org.get("per"), org.get("fpm")
     if not isinstance(per, str) or not isinstance(fpm, str) or not per or not fpm:
-        return []
-    return list(_permissions(per, fpm, fea if isinstance(fea, str) else None))
+        return ()
+    return _permissions(per, fpm, fea if isinstance(fea, str) else None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -171,9 +175,7 @@ class SessionClaims:
                 org_id = _opt_str(org.get("id"))
                 org_slug = _opt_str(org.get("slg"))
                 org_role = _org_role(org.get("rol"))
-                per, fpm, fea = org.get("per"), org.get("fpm"), payload.get("fea")
-                if isinstance(per, str) and isinstance(fpm, str) and per and fpm:
-                    permissions = _permissions(per, fpm, fea if isinstance(fea, str) else None)
+                permissions = _v2_permissions(org, payload.get("fea"))
         else:
             org_id = _opt_str(payload.get("org_id"))
             org_slug = _opt_str(payload.get("org_slug"))

@@ -174,18 +174,46 @@ async def verify_signed(
     header_b64, payload_b64, signature_b64 = _split(token)
     header, algorithm, kid = _parse_header(header_b64)
     signature = _b64decode(signature_b64, "signature")
+    pem_key, instance = _key_source(jwt_key, clerk)
+    await _check_signature(
+        header_b64, payload_b64, signature, algorithm, kid, pem_key, instance, clerk
+    )
+    # A copy: the parsed header is shared by every token that carries the same one.
+    return dict(header), _json_object(_b64decode(payload_b64, "payload"), "payload")
+
+
+def _key_source(
+    jwt_key: str | None, clerk: Clerk | None
+) -> tuple[RSAPublicKey | None, tuple[str, str] | None]:
+    """Where tokens are checked: ``(the PEM key, None)`` when ``jwt_key`` or
+    ``CLERK_JWT_KEY`` gives one, else ``(None, the instance whose JWKS serves them)``."""
     pem = _config.jwt_key(jwt_key)
-    if pem:
-        key = load_pem_key(pem)
+    pem_key = load_pem_key(pem) if pem else None
+    return pem_key, None if pem_key is not None else instance_key(clerk)
+
+
+async def _check_signature(
+    header_b64: str,
+    payload_b64: str,
+    signature: bytes,
+    algorithm: RSAAlgorithm,
+    kid: str | None,
+    pem_key: RSAPublicKey | None,
+    instance: tuple[str, str] | None,
+    clerk: Clerk | None,
+) -> RSAPublicKey:
+    """The key that verified the token's signature (the PEM key, else the JWKS key its
+    ``kid`` names); raises when there is none or the signature does not match."""
+    if pem_key is not None:
+        key = pem_key
     else:
-        instance = instance_key(clerk)
+        assert instance is not None
         if not kid:
             _fail(R.UNKNOWN_KID, "the token has no 'kid' header")
         key = await jwks_cache_for(instance).get_key(kid, jwks_fetcher(clerk))
     if not algorithm.verify(f"{header_b64}.{payload_b64}".encode("ascii"), key, signature):
         _fail(R.INVALID_SIGNATURE, "the signature does not match")
-    # A copy: the parsed header is shared by every token that carries the same one.
-    return dict(header), _json_object(_b64decode(payload_b64, "payload"), "payload")
+    return key
 
 
 #: How many distinct JWT headers :func:`_parse_header` remembers.
@@ -417,9 +445,7 @@ async def verified(
         _fail(R.MALFORMED, "the token is empty")
     if len(token) > MAX_TOKEN_LENGTH:
         _fail(R.TOKEN_TOO_LARGE, f"the token is longer than {MAX_TOKEN_LENGTH} characters")
-    pem = _config.jwt_key(jwt_key)
-    pem_key = load_pem_key(pem) if pem else None
-    instance = None if pem_key is not None else instance_key(clerk)
+    pem_key, instance = _key_source(jwt_key, clerk)
 
     digest = token_digest(token) if digest is None else digest
     hit = _signatures.get(digest)
@@ -449,18 +475,9 @@ async def verified(
     # Decoded before the signature is checked (a malformed payload is refused as such),
     # read only once it holds.
     payload_json = _b64decode(payload_b64, "payload")
-
-    if pem_key is not None:
-        key = pem_key
-    else:
-        assert instance is not None
-        if not kid:
-            _fail(R.UNKNOWN_KID, "the token has no 'kid' header")
-        key = await jwks_cache_for(instance).get_key(kid, jwks_fetcher(clerk))
-
-    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-    if not algorithm.verify(signing_input, key, signature):
-        _fail(R.INVALID_SIGNATURE, "the signature does not match")
+    key = await _check_signature(
+        header_b64, payload_b64, signature, algorithm, kid, pem_key, instance, clerk
+    )
 
     payload = _json_object(payload_json, "payload")
     claims = SessionClaims.from_payload(payload)
