@@ -93,21 +93,27 @@ def opaque_token_type(token: str) -> TokenType | None:
     return None
 
 
+def _machine_jwt(token: str) -> tuple[TokenType, dict[str, Any]] | None:
+    """``(type, header)`` of an M2M or OAuth JWT (decoded, not verified); None for
+    anything else, a malformed JWT included (verify_token refuses that as such)."""
+    if token.count(".") != 2:
+        return None
+    try:
+        header, payload = decode_unverified(token)
+    except TokenVerificationError:
+        return None
+    machine = jwt_machine_type(header, payload)
+    return None if machine is None else (machine, header)
+
+
 def token_type_of(token: str) -> TokenType:
     """The type of a token: by its prefix when opaque; a JWT is a session token
     unless it is an M2M JWT (``mch_`` subject) or an OAuth one (``typ: at+jwt``)."""
     opaque = opaque_token_type(token)
     if opaque is not None:
         return opaque
-    if token.count(".") == 2:
-        try:
-            header, payload = decode_unverified(token)
-        except TokenVerificationError:
-            return TokenType.SESSION_TOKEN  # rejected as malformed by verify_token
-        machine = jwt_machine_type(header, payload)
-        if machine is not None:
-            return machine
-    return TokenType.SESSION_TOKEN
+    machine = _machine_jwt(token)
+    return TokenType.SESSION_TOKEN if machine is None else machine[0]
 
 
 def _opt_str(value: object) -> str | None:
@@ -228,18 +234,15 @@ def _from_jwt(kind: TokenType, payload: Mapping[str, Any]) -> MachineAuth:
 
 async def _verify_machine_jwt(
     token: str,
+    kind: TokenType,
+    header: Mapping[str, Any],
     *,
     clerk: Clerk | None,
     jwt_key: str | None,
     clock_skew: float,
     now: Callable[[], float] | None,
 ) -> MachineAuth:
-    header, payload = decode_unverified(token)
-    kind = jwt_machine_type(header, payload)
-    if kind is None:
-        raise TokenVerificationError(
-            R.MALFORMED, "a JWT that is neither an M2M token (mch_ subject) nor an OAuth token"
-        )
+    """An M2M or OAuth JWT of type ``kind`` whose unverified ``header`` was read."""
     cat = header.get("cat")
     if kind is TokenType.M2M_TOKEN and cat is not None and cat != CATEGORY_M2M_TOKEN:
         raise TokenVerificationError(R.INVALID_TOKEN, "the JWT's category is not an M2M token's")
@@ -290,13 +293,15 @@ async def verify_machine_token(
         machine = await verify_machine_token(request_token, clerk=clerk)
         print(machine.subject, machine.scopes)
     """
-    kind = token_type_of(token)
-    if kind is TokenType.SESSION_TOKEN:
-        raise TokenVerificationError(R.MALFORMED, "not an api_key, m2m_token or oauth_token")
-    if not token.startswith(("ak_", "mt_", "oat_")):
+    opaque = opaque_token_type(token)
+    if opaque is None:
+        machine = _machine_jwt(token)
+        if machine is None:
+            raise TokenVerificationError(R.MALFORMED, "not an api_key, m2m_token or oauth_token")
         return await _verify_machine_jwt(
-            token, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew, now=now
+            token, *machine, clerk=clerk, jwt_key=jwt_key, clock_skew=clock_skew, now=now
         )
+    kind = opaque
     path, field = _ENDPOINTS[kind]
     try:
         async with requester_for(clerk) as http:
