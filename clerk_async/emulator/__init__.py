@@ -22,6 +22,9 @@ It stands in for the Frontend API's handshake too (``GET /v1/client/handshake``)
 point an app at ``emu.publishable_key`` and a browser carrying
 ``emu.browser_cookies(user_id, expired=True)`` is sent round and comes back
 signed in with fresh cookies (:mod:`clerk_async.emulator._frontend`).
+A sign-in or actor token's ``url`` is redeemed there too
+(``GET /v1/tickets/accept``), or in process with ``emu.accept_ticket(token)``
+(:mod:`clerk_async.emulator._tickets`).
 
 With ``Emulator(webhooks=["http://127.0.0.1:8000/clerk/webhooks"])`` every change it
 makes is POSTed there as Clerk's webhooks are, signed with ``emu.webhook_secret``.
@@ -296,6 +299,9 @@ class Emulator:
             assert claims.act == {"sub": admin_id}
         """
         session, _client = self.api.tickets.redeem(ticket)
+        if self.webhooks.urls:
+            user = self.store.user(session["user_id"])
+            self.webhooks.emit("session.created", {**session, "user": user})
         return self.api.mint(session, expires_in=expires_in)
 
     def link_external_account(

@@ -12,6 +12,10 @@ the Backend API's ``GET /v1/clients/handshake_payload``) or ``__clerk_handshake`
 ``Set-Cookie`` directives). Without a signed-in client the directives sign the
 browser out.
 
+``GET /v1/tickets/accept?ticket=…`` redeems a sign-in or actor token's ticket
+(:mod:`clerk_async.emulator._tickets`): the browser gets the cookies of a new
+session, then goes to ``redirect_url`` when one is given.
+
 Loopback cookies are shared by every port of a host, so one cookie jar serves
 the app under test and the emulator, as one browser would.
 """

@@ -225,3 +225,18 @@ async def test_testing_token_expires_on_the_clock(clerk_emulator: Emulator) -> N
     assert second.expires_at == now + 3600 or second.expires_at == now + 3599
     assert isinstance(first.expires_at, int) and isinstance(second.expires_at, int)
     assert second.expires_at - first.expires_at in (100, 101)
+
+
+@pytest.mark.clerk_emulator(webhooks=["http://127.0.0.1:9/hooks"], webhook_retry_delays=())
+async def test_redeeming_a_ticket_announces_the_session(clerk_emulator: Emulator) -> None:
+    emu = clerk_emulator
+    async with emu.client() as clerk:
+        uid = await new_user(clerk, "radia")
+        token = await clerk.sign_in_tokens.create(user_id=uid)
+        before = [d.type for d in emu.webhook_deliveries]
+        assert "session.created" not in before
+        claims = await verify_token(
+            emu.accept_ticket(str(token.token)), jwt_key=emu.jwt_public_key_pem, now=emu.clock.now
+        )
+    created = [d for d in emu.webhook_deliveries if d.type == "session.created"]
+    assert [d.resource for d in created] == [claims.session_id]
