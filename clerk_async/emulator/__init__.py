@@ -22,6 +22,9 @@ It stands in for the Frontend API's handshake too (``GET /v1/client/handshake``)
 point an app at ``emu.publishable_key`` and a browser carrying
 ``emu.browser_cookies(user_id, expired=True)`` is sent round and comes back
 signed in with fresh cookies (:mod:`clerk_async.emulator._frontend`).
+A sign-in or actor token's ``url`` is redeemed there too
+(``GET /v1/tickets/accept``), or in process with ``emu.accept_ticket(token)``
+(:mod:`clerk_async.emulator._tickets`).
 
 With ``Emulator(webhooks=["http://127.0.0.1:8000/clerk/webhooks"])`` every change it
 makes is POSTed there as Clerk's webhooks are, signed with ``emu.webhook_secret``.
@@ -55,7 +58,7 @@ from ._app import Api, Faults
 from ._clock import Clock, TimeLike
 from ._frontend import publishable_key_for
 from ._ratelimits import RateLimitSetting, enforcer_for
-from ._store import Store
+from ._store import ApiError, Store
 from ._webhooks import DEFAULT_RETRY_DELAYS, Delivery, WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -63,7 +66,7 @@ if TYPE_CHECKING:
 
     from .._client import Clerk
 
-__all__ = ["DEFAULT_SECRET_KEY", "Clock", "Delivery", "Emulator", "Faults"]
+__all__ = ["DEFAULT_SECRET_KEY", "ApiError", "Clock", "Delivery", "Emulator", "Faults"]
 
 DEFAULT_SECRET_KEY = "sk_test_emulator_local_only"
 
@@ -282,6 +285,24 @@ class Emulator:
         if self.webhooks.urls:
             self.webhooks.emit("session.created", {**session, "user": self.store.user(user_id)})
         return self.api.mint(session, expires_in=expires_in, azp=azp)
+
+    def accept_ticket(self, ticket: str, *, expires_in: int = 60) -> str:
+        """Sign in with a sign-in or actor token's ticket (its ``token``), as a browser
+        following the token's ``url`` does, and return a session token of the new
+        session. The token becomes ``accepted``; a ticket signs in once, and a revoked,
+        accepted or expired one raises :class:`ApiError` (``ticket_invalid``,
+        ``ticket_expired``). An actor token's session tokens carry its actor as the
+        ``act`` claim::
+
+            actor = await clerk.actor_tokens.create(user_id=uid, actor={"sub": admin_id})
+            claims = await verify_token(emu.accept_ticket(actor.token), jwt_key=...)
+            assert claims.act == {"sub": admin_id}
+        """
+        session, _client = self.api.tickets.redeem(ticket)
+        if self.webhooks.urls:
+            user = self.store.user(session["user_id"])
+            self.webhooks.emit("session.created", {**session, "user": user})
+        return self.api.mint(session, expires_in=expires_in)
 
     def link_external_account(
         self,

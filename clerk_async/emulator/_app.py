@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
 from ._behaviour import Behaviour, Handler
+from ._domains import Domains
 from ._filters import (
     INVITATION_ORDERS,
     ORGANIZATION_INVITATION_ORDERS,
@@ -55,6 +56,7 @@ from ._store import (
     slugify,
 )
 from ._templates import Templates
+from ._tickets import Tickets
 
 # What validation read from a request, for the handler behind it.
 QUERY = web.RequestKey("clerk_query", dict)
@@ -198,7 +200,9 @@ class Api:
         self.frontend = Frontend(self)
         #: hand-written behaviour outside this module, each adding its ``routes()``
         self.templates = Templates(self)
-        self.behaviours: list[Behaviour] = [self.templates]
+        self.tickets = Tickets(self)
+        self.domains = Domains(self)
+        self.behaviours: list[Behaviour] = [self.templates, self.tickets, self.domains]
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -748,6 +752,7 @@ class Api:
         del self.store.slugs[org["slug"]]
         self.store.memberships.pop(org["id"], None)
         self.store.org_invitations.pop(org["id"], None)
+        self.domains.drop_organization(org["id"])
         return {"object": "organization", "id": org["id"], "slug": org["slug"], "deleted": True}
 
     async def merge_organization_metadata(self, request: web.Request) -> JSON:

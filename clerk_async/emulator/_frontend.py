@@ -12,6 +12,10 @@ the Backend API's ``GET /v1/clients/handshake_payload``) or ``__clerk_handshake`
 ``Set-Cookie`` directives). Without a signed-in client the directives sign the
 browser out.
 
+``GET /v1/tickets/accept?ticket=…`` redeems a sign-in or actor token's ticket
+(:mod:`clerk_async.emulator._tickets`): the browser gets the cookies of a new
+session, then goes to ``redirect_url`` when one is given.
+
 Loopback cookies are shared by every port of a host, so one cookie jar serves
 the app under test and the emulator, as one browser would.
 """
@@ -42,6 +46,8 @@ __all__ = ["CLIENT_COOKIE", "Frontend", "publishable_key_for"]
 CLIENT_COOKIE = "__client"
 #: where the emulator answers the handshake (no secret key needed, as for Clerk)
 HANDSHAKE_PATH = "/v1/client/handshake"
+#: where a sign-in or actor token's ticket is redeemed (the tokens' ``url``)
+TICKET_PATH = "/v1/tickets/accept"
 
 
 def publishable_key_for(origin: str) -> str:
@@ -68,13 +74,14 @@ class Frontend:
         self.session_claims: dict[str, JSON] = {}
 
     #: answered without a secret key, as the Frontend API is
-    public_paths = frozenset({HANDSHAKE_PATH})
+    public_paths = frozenset({HANDSHAKE_PATH, TICKET_PATH})
     #: every route of this module
-    paths = frozenset({HANDSHAKE_PATH, "/v1/clients/handshake_payload"})
+    paths = frozenset({HANDSHAKE_PATH, TICKET_PATH, "/v1/clients/handshake_payload"})
 
     def routes(self, wrap: Callable[[Handler], Handler]) -> list[tuple[str, str, Handler]]:
         return [
             ("GET", HANDSHAKE_PATH, self.handshake),
+            ("GET", TICKET_PATH, self.accept_ticket),
             ("GET", "/v1/clients/handshake_payload", wrap(self.handshake_payload)),
         ]
 
@@ -89,9 +96,13 @@ class Frontend:
             user_id, organization_id=organization_id, expire_in_ms=86_400_000
         )
         session["status"] = status
+        return session, self.remember_client(session["client_id"])
+
+    def remember_client(self, client_id: str) -> str:
+        """A new ``__client`` cookie value naming ``client_id``."""
         token = secrets.token_urlsafe(24)
-        self.client_tokens[token] = session["client_id"]
-        return session, token
+        self.client_tokens[token] = client_id
+        return token
 
     def browser_cookies(
         self,
@@ -205,6 +216,43 @@ class Frontend:
             status=307,
             headers={"Location": str(back.update_query(answer)), "Cache-Control": "no-store"},
         )
+
+    async def accept_ticket(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v1/tickets/accept?ticket=…``: sign the browser in with a sign-in or
+        actor token's ticket (``__clerk_ticket`` is taken too), then back to
+        ``redirect_url`` when one is given, with the browser's cookies set."""
+        ticket = request.query.get("ticket") or request.query.get("__clerk_ticket")
+        if not ticket:
+            return self.api.error(param_missing("ticket"))
+        redirect_url = request.query.get("redirect_url")
+        back = URL(redirect_url) if redirect_url else None
+        if back is not None and (not back.absolute or back.scheme not in ("http", "https")):
+            return self.api.error(
+                ApiError(
+                    400,
+                    "form_param_format_invalid",
+                    "redirect_url must be an absolute http(s) URL.",
+                    param_name="redirect_url",
+                )
+            )
+        try:
+            session, client = self.api.tickets.redeem(ticket)
+        except ApiError as exc:
+            return self.api.error(exc)
+        now = int(self.store.clock.now())
+        azp = str(back.origin()) if back is not None else None
+        token = self.api.mint(session, expires_in=60, azp=azp)
+        answer: web.Response
+        if back is None:
+            answer = web.Response(text="Signed in.", headers={"Cache-Control": "no-store"})
+        else:
+            answer = web.Response(
+                status=303, headers={"Location": str(back), "Cache-Control": "no-store"}
+            )
+        answer.set_cookie(CLIENT_COOKIE, client, path="/", samesite="Lax", httponly=True)
+        answer.set_cookie("__session", token, path="/", samesite="Lax")
+        answer.set_cookie("__client_uat", str(now), path="/", samesite="Lax")
+        return answer
 
     def handshake_token(self, directives: Sequence[str]) -> str:
         """A handshake token: the directives, signed by the instance key."""

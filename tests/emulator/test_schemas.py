@@ -268,6 +268,7 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     await c.check("POST", "/clients/verify", "/clients/verify", json={"token": token["jwt"]})
     await c.check("POST", "/sessions/{session_id}/revoke", f"/sessions/{sid}/revoke")
     await c.check("GET", "/jwks", "/jwks")
+    await check_tokens_and_domains(c, uid, oid)
     await c.check("DELETE", "/organizations/{organization_id}", f"/organizations/{oid}")
     await c.check("DELETE", "/users/{user_id}", f"/users/{uid}")
     # Error answers follow the ClerkErrors schema too.
@@ -285,6 +286,64 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     emulated, retired = emulated_routes(c.emu)
     assert c.checked == emulated  # every route of the app's table, checked above
     assert len(retired) == 3
+
+
+async def check_tokens_and_domains(c: Caller, uid: str, oid: str) -> None:
+    """Sign-in, actor and testing tokens, redirect URLs, domains, organization domains."""
+    sign_in = await c.check("POST", "/sign_in_tokens", "/sign_in_tokens", json={"user_id": uid})
+    await c.check(
+        "POST", "/sign_in_tokens/{sign_in_token_id}/revoke",
+        f"/sign_in_tokens/{sign_in['id']}/revoke",
+    )  # fmt: skip
+    await c.check(
+        "POST", "/sign_in_tokens", "/sign_in_tokens", json={"user_id": "user_missing"}, status=404
+    )
+    actor = await c.check(
+        "POST", "/actor_tokens", "/actor_tokens", json={"user_id": uid, "actor": {"sub": uid}}
+    )
+    await c.check(
+        "POST", "/actor_tokens/{actor_token_id}/revoke", f"/actor_tokens/{actor['id']}/revoke"
+    )
+    await c.check(
+        "POST", "/actor_tokens/{actor_token_id}/revoke", f"/actor_tokens/{actor['id']}/revoke",
+        status=400,
+    )  # fmt: skip
+    await c.check("POST", "/testing_tokens", "/testing_tokens")
+    url = await c.check(
+        "POST", "/redirect_urls", "/redirect_urls", json={"url": "https://example.com/cb"}
+    )
+    await c.check(
+        "POST", "/redirect_urls", "/redirect_urls", json={"url": "https://example.com/cb"},
+        status=422,
+    )  # fmt: skip
+    await c.check("GET", "/redirect_urls", "/redirect_urls")
+    await c.check("GET", "/redirect_urls/{id}", f"/redirect_urls/{url['id']}")
+    await c.check("DELETE", "/redirect_urls/{id}", f"/redirect_urls/{url['id']}")
+    domains = await c.check("GET", "/domains", "/domains")
+    await c.check(
+        "DELETE", "/domains/{domain_id}", f"/domains/{domains['data'][0]['id']}", status=403
+    )
+    sat = await c.check(
+        "POST", "/domains", "/domains", json={"name": "sat.example.com", "is_satellite": True}
+    )
+    await c.check(
+        "PATCH", "/domains/{domain_id}", f"/domains/{sat['id']}",
+        json={"proxy_url": "https://sat.example.com/__clerk"},
+    )  # fmt: skip
+    await c.check("DELETE", "/domains/{domain_id}", f"/domains/{sat['id']}")
+    org_domains = "/organizations/{organization_id}/domains"
+    domain = await c.check(
+        "POST", org_domains, f"/organizations/{oid}/domains",
+        json={"name": "schema.example.com", "verified": False},
+    )  # fmt: skip
+    one = f"/organizations/{oid}/domains/{domain['id']}"
+    await c.check("POST", org_domains + "/{domain_id}/verify_ownership", one + "/verify_ownership")
+    await c.check(
+        "PATCH", org_domains + "/{domain_id}", one, json={"enrollment_mode": "automatic_invitation"}
+    )
+    await c.check("GET", org_domains, f"/organizations/{oid}/domains")
+    await c.check("GET", "/organization_domains", "/organization_domains?order_by=name")
+    await c.check("DELETE", org_domains + "/{domain_id}", one)
 
 
 async def test_errors_match_the_clerk_errors_schema(caller: Caller) -> None:
