@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from clerk_async import errors
+from clerk_async import errors, models
 from clerk_async.emulator import Emulator
 
 DAY = timedelta(days=1)
@@ -76,7 +77,11 @@ async def test_bulk_invitations_follow_the_restrictions(clerk_emulator: Emulator
 
 async def test_bulk_invitations_take_at_most_ten(clerk_emulator: Emulator) -> None:
     async with clerk_emulator.client() as clerk:
-        entries = [{"email_address": f"u{n}@example.com"} for n in range(11)]
+        # The typed request items serialize like the dicts above.
+        entries: list[models.CreateBulkInvitationsBodyItemParams | dict[str, Any]] = [
+            models.CreateBulkInvitationsBodyItemParams(email_address=f"u{n}@example.com")
+            for n in range(11)
+        ]
         with pytest.raises(errors.UnprocessableEntityError):
             await clerk.invitations.bulk_create(body=entries)
         assert len(await clerk.invitations.bulk_create(body=entries[:10])) == 10
@@ -92,10 +97,11 @@ async def test_organization_bulk_invitations(clerk_emulator: Emulator) -> None:
                 {"email_address": "b@example.com", "role": "org:admin", "expires_in_days": 2},
             ],
         )
-        assert [i.role for i in made.data] == ["org:member", "org:admin"]
+        made_items = made.data or []
+        assert [i.role for i in made_items] == ["org:member", "org:admin"]
         assert made.total_count == 2
         listed = await clerk.organization_invitations.list(org.id or "")
-        assert {i.id for i in listed.data} == {i.id for i in made.data}
+        assert {i.id for i in listed.data} == {i.id for i in made_items}
         # A duplicate of a pending invitation refuses the batch; nothing is added.
         with pytest.raises(errors.UnprocessableEntityError) as caught:
             await clerk.organization_invitations.bulk_create(
@@ -137,7 +143,13 @@ async def test_waitlist_bulk_entries_are_listed_once(clerk_emulator: Emulator) -
             "early@example.com",
         ]
         by_email = await clerk.waitlist_entries.list(order_by="+email_address")
-        assert [e.email_address for e in by_email.data][0] == "a@example.com"
+        assert [e.email_address for e in by_email.data] == [
+            "a@example.com",
+            "b@example.com",
+            "early@example.com",
+        ]
+        descending = await clerk.waitlist_entries.list(order_by="-email_address")
+        assert descending.data[0].email_address == "early@example.com"
         with pytest.raises(errors.UnprocessableEntityError) as caught:
             await clerk.waitlist_entries.bulk_create(
                 body=[{"email_address": "c@example.com"}, {"email_address": "C@example.com"}]
