@@ -37,7 +37,7 @@ from ._filters import (
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
 from ._ratelimits import Enforcer
-from ._restrictions import Restrictions
+from ._restrictions import Restrictions, folded, identifier_type
 from ._routes import ROUTES, Route
 from ._store import (
     BOOLEAN,
@@ -1069,11 +1069,9 @@ class Api:
         identifier = body.get("identifier")
         if not identifier:
             raise param_missing("identifier")
-        # Email addresses compare without case, like everywhere else in Clerk.
-        folded = identifier.lower() if "@" in identifier else identifier
+        # Addresses and wallets compare without case, as the restrictions match them.
         if any(
-            (i["identifier"].lower() if "@" in i["identifier"] else i["identifier"]) == folded
-            for i in self.store.allowlist.values()
+            folded(i["identifier"]) == folded(identifier) for i in self.store.allowlist.values()
         ):
             raise ApiError(
                 422,
@@ -1081,17 +1079,12 @@ class Api:
                 "This identifier is already on the allowlist.",
                 param_name="identifier",
             )
-        kind = (
-            "email_address"
-            if "@" in identifier
-            else ("phone_number" if identifier.startswith("+") else "web3_wallet")
-        )
         now = self.store.now()
         item: JSON = {
             "object": "allowlist_identifier",
             "id": self.store.ids.new("alid"),
             "identifier": identifier,
-            "identifier_type": kind,
+            "identifier_type": identifier_type(identifier),
             "instance_id": "ins_emulator",
             "created_at": now,
             "updated_at": now,

@@ -20,6 +20,11 @@ invitations (single, bulk, organization, waitlist). A refusal is a 422 with the 
   subdomain of one) are refused.
 * ``allowlist_blocklist_disabled_on_sign_in`` is kept and shown; it concerns
   sign-ins, which the Backend API does not make.
+* Ignoring dots in Gmail addresses is a restriction of Clerk's that the 2026-05-12
+  spec does not let ``PATCH /instance/restrictions`` set, so it is an emulator switch:
+  ``emulator.api.restrictions.ignore_dots_for_gmail_addresses = True``. Then
+  ``a.da@gmail.com`` is ``ada@gmail.com`` to the allowlist and blocklist, and a new
+  address that another user holds with other dots is taken (``form_identifier_exists``).
 
 The allowlist itself is the application's (``Store.allowlist``); this module reads the
 same entries. The instance settings (``/instance``, ``/instance/protect``,
@@ -61,6 +66,7 @@ DISPOSABLE_DOMAINS = frozenset(
         "throwawaymail.com",
     }
 )
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 #: Characters that mark an address's local part as a subaddress (``ada+news@...``).
 SUBADDRESS_MARKS = frozenset("+=#")
 INSTANCE_ID = "ins_emulator"
@@ -77,17 +83,24 @@ def identifier_type(identifier: str) -> str:
     return "phone_number" if identifier.startswith("+") else "web3_wallet"
 
 
-def folded(identifier: str) -> str:
-    """The identifier as entries compare it: addresses and wallets without case."""
-    return identifier if identifier.startswith("+") else identifier.lower()
+def folded(identifier: str, *, gmail_dots: bool = False) -> str:
+    """The identifier as entries compare it: addresses and wallets without case, and
+    with ``gmail_dots`` a Gmail address without the dots of its local part."""
+    if identifier.startswith("+"):
+        return identifier
+    lowered = identifier.lower()
+    local, at, domain = lowered.rpartition("@")
+    if gmail_dots and at and domain in GMAIL_DOMAINS and local != "*":
+        return local.replace(".", "") + "@" + domain
+    return lowered
 
 
-def listed(identifier: str, entries: Iterable[JSON]) -> bool:
+def listed(identifier: str, entries: Iterable[JSON], *, gmail_dots: bool = False) -> bool:
     """Whether ``identifier`` matches one of ``entries`` (allowlist or blocklist items),
     an address also by a ``*@domain`` entry."""
-    wanted = folded(identifier)
+    wanted = folded(identifier, gmail_dots=gmail_dots)
     domain = "*@" + wanted.rsplit("@", 1)[1] if "@" in wanted else None
-    return any(folded(e["identifier"]) in (wanted, domain) for e in entries)
+    return any(folded(e["identifier"], gmail_dots=gmail_dots) in (wanted, domain) for e in entries)
 
 
 def _refuse(param: str, value: str, why: str) -> ApiError:
@@ -123,6 +136,8 @@ class Restrictions:
             "block_disposable_email_domains": False,
         }
         self.blocklist: dict[str, JSON] = {}
+        #: Clerk's "ignore dots for Gmail addresses" (not settable through the spec)
+        self.ignore_dots_for_gmail_addresses = False
         self.instance: JSON = {
             "object": "instance",
             "id": INSTANCE_ID,
@@ -214,7 +229,8 @@ class Restrictions:
     def check(self, param: str, value: str, *, invited: bool = False) -> None:
         """Refuse ``value`` (given as ``param``) when a restriction keeps it out."""
         rules = self.settings
-        if rules["blocklist"] and listed(value, self.blocklist.values()):
+        dots = self.ignore_dots_for_gmail_addresses
+        if rules["blocklist"] and listed(value, self.blocklist.values(), gmail_dots=dots):
             raise _refuse(param, value, f"{value} is on the instance's blocklist.")
         if "@" in value:
             local, _, domain = value.lower().rpartition("@")
@@ -226,10 +242,28 @@ class Restrictions:
                 domain == d or domain.endswith("." + d) for d in DISPOSABLE_DOMAINS
             ):
                 raise _refuse(param, value, f"{domain} is a disposable email domain.")
-        if rules["allowlist"] and not invited and not listed(value, self.store.allowlist.values()):
+        if dots and not invited and "@" in value:
+            self._check_gmail_taken(param, value)
+        allowed = listed(value, self.store.allowlist.values(), gmail_dots=dots)
+        if rules["allowlist"] and not invited and not allowed:
             if "@" in value and self._invited(value):
                 return
             raise _refuse(param, value, f"{value} is not on the instance's allowlist.")
+
+    def _check_gmail_taken(self, param: str, value: str) -> None:
+        """With dots ignored, a Gmail address another user holds with other dots is taken."""
+        if value.lower().rpartition("@")[2] not in GMAIL_DOMAINS:
+            return
+        wanted = folded(value, gmail_dots=True)
+        if any(folded(held, gmail_dots=True) == wanted for held in self.store.emails):
+            raise ApiError(
+                422,
+                "form_identifier_exists",
+                "That email address is taken. Please try another.",
+                long_message=f"{value} differs from a user's address only by dots, "
+                "which this instance ignores in Gmail addresses.",
+                param_name=param,
+            )
 
     def _invited(self, email: str) -> bool:
         wanted = email.lower()

@@ -216,3 +216,23 @@ async def test_instance_settings_are_kept(clerk_emulator: Emulator) -> None:
         with pytest.raises(errors.UnprocessableEntityError) as caught:
             await clerk.instance_settings.update_restrictions(allowlist="yes")  # type: ignore[arg-type]
         assert caught.value.errors[0].meta["param_name"] == "allowlist"
+
+
+async def test_gmail_dots_are_ignored_when_switched_on(clerk_emulator: Emulator) -> None:
+    async with clerk_emulator.client() as clerk:
+        await clerk.users.create(email_address=["ada.lovelace@gmail.com"])
+        # Off (the default): another spelling is another address.
+        await clerk.users.create(email_address=["adalove.lace@gmail.com"])
+        clerk_emulator.api.restrictions.ignore_dots_for_gmail_addresses = True
+        await refused(
+            clerk.users.create(email_address=["a.d.a.lovelace@gmail.com"]),
+            "email_address",
+            "form_identifier_exists",
+        )
+        await clerk.users.create(email_address=["ada.lovelace@example.com"])  # not Gmail
+        await clerk.users.create(email_address=["grace.hopper@gmail.com"])
+        # The lists match Gmail addresses without their dots too.
+        await clerk.instance_settings.update_restrictions(blocklist=True)
+        await clerk.blocklist_identifiers.create(identifier="turing@gmail.com")
+        await refused(clerk.users.create(email_address=["tu.ring@gmail.com"]), "email_address")
+        await clerk.users.create(email_address=["tu.ring@example.com"])
