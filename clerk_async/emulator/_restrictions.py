@@ -11,7 +11,8 @@ invitations (single, bulk, organization, waitlist). A refusal is a 422 with the 
   (``/allowlist_identifiers``): the same address (case aside), phone number or wallet,
   or ``*@domain`` for every address of a domain. An invitation is how an admin lets
   someone in, so invitations are not held to the allowlist, and a user created for
-  an address with a pending invitation passes it too.
+  an address with a pending invitation (to the instance or an organization) passes
+  it too.
 * ``blocklist``: no identifier may match an entry of ``/blocklist_identifiers``
   (the same kinds of entries); this holds for invitations too.
 * ``block_email_subaddresses``: addresses whose local part holds ``+``, ``=`` or
@@ -244,16 +245,19 @@ class Restrictions:
                 raise _refuse(param, value, f"{domain} is a disposable email domain.")
         if dots and not invited and "@" in value:
             self._check_gmail_taken(param, value)
-        allowed = listed(value, self.store.allowlist.values(), gmail_dots=dots)
-        if rules["allowlist"] and not invited and not allowed:
-            if "@" in value and self._invited(value):
-                return
+        if (
+            rules["allowlist"]
+            and not invited
+            and not listed(value, self.store.allowlist.values(), gmail_dots=dots)
+            and not ("@" in value and self._invited(value))
+        ):
             raise _refuse(param, value, f"{value} is not on the instance's allowlist.")
 
     def _check_gmail_taken(self, param: str, value: str) -> None:
         """With dots ignored, a Gmail address another user holds with other dots is taken."""
-        if value.lower().rpartition("@")[2] not in GMAIL_DOMAINS:
-            return
+        lowered = value.lower()
+        if lowered.rpartition("@")[2] not in GMAIL_DOMAINS or lowered in self.store.emails:
+            return  # not Gmail, or the very address, which user creation refuses itself
         wanted = folded(value, gmail_dots=True)
         if any(folded(held, gmail_dots=True) == wanted for held in self.store.emails):
             raise ApiError(
@@ -266,10 +270,14 @@ class Restrictions:
             )
 
     def _invited(self, email: str) -> bool:
+        """Whether a pending invitation (to the instance or an organization) names ``email``."""
         wanted = email.lower()
+        invitations = [
+            *self.store.invitations.values(),
+            *(i for org in self.store.org_invitations.values() for i in org.values()),
+        ]
         return any(
-            i["status"] == "pending" and i["email_address"].lower() == wanted
-            for i in self.store.invitations.values()
+            i["status"] == "pending" and i["email_address"].lower() == wanted for i in invitations
         )
 
     async def create_email_address(self, request: web.Request) -> Any:

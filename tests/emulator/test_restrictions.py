@@ -57,6 +57,16 @@ async def test_invitations_bypass_the_allowlist(clerk_emulator: Emulator) -> Non
         assert [e.email_address for e in user.email_addresses or []] == ["guest@example.com"]
         # Another address still is not on the allowlist.
         await refused(clerk.users.create(email_address=["other@example.com"]), "email_address")
+        # A revoked invitation no longer lets its address in.
+        revoked = await clerk.invitations.create(email_address="late@example.com")
+        await clerk.invitations.revoke(revoked.id or "")
+        await refused(clerk.users.create(email_address=["late@example.com"]), "email_address")
+        # An organization's invitation lets its address in as well.
+        org = await clerk.organizations.create(name="Invites")
+        await clerk.organization_invitations.create(
+            org.id or "", email_address="member@example.com", role="org:member"
+        )
+        await clerk.users.create(email_address=["member@example.com"])
 
 
 async def test_the_blocklist_refuses_listed_identifiers(clerk_emulator: Emulator) -> None:
