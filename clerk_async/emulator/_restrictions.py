@@ -349,6 +349,16 @@ class Restrictions:
 
     async def update_beta(self, request: web.Request) -> JSON:
         body = await self.api.body(request)
+        sender = body.get("from_email_address")
+        if sender is not None and not (sender.isascii() and sender.isalnum()):
+            raise ApiError(
+                422,
+                "form_param_format_invalid",
+                "from_email_address is invalid",
+                long_message="from_email_address is the local part of an address (foo for "
+                "foo@example.com) and holds letters and digits only.",
+                param_name="from_email_address",
+            )
         if body.get("restricted_to_allowlist") is not None:
             self.settings["allowlist"] = body["restricted_to_allowlist"]
         if body.get("test_mode") is not None:

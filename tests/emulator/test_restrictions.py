@@ -46,6 +46,13 @@ async def test_the_allowlist_admits_only_listed_identifiers(clerk_emulator: Emul
         settings = await clerk.beta_features.update_instance_settings(restricted_to_allowlist=False)
         assert settings.restricted_to_allowlist is False
         await clerk.users.create(email_address=["carol@corp.example"])
+        sender = await clerk.beta_features.update_instance_settings(from_email_address="hello")
+        assert sender.from_email_address == "hello" and sender.restricted_to_allowlist is False
+        await refused(
+            clerk.beta_features.update_instance_settings(from_email_address="hello@example.com"),
+            "from_email_address",
+            "form_param_format_invalid",
+        )
 
 
 async def test_invitations_bypass_the_allowlist(clerk_emulator: Emulator) -> None:
