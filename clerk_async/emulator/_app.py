@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
 from ._behaviour import Behaviour, Handler
+from ._bulk import ITEMS, Bulk
 from ._domains import Domains
 from ._filters import (
     INVITATION_ORDERS,
@@ -37,6 +38,7 @@ from ._filters import (
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
 from ._ratelimits import Enforcer
+from ._restrictions import Restrictions, folded, identifier_type
 from ._routes import ROUTES, Route
 from ._store import (
     BOOLEAN,
@@ -202,7 +204,15 @@ class Api:
         self.templates = Templates(self)
         self.tickets = Tickets(self)
         self.domains = Domains(self)
-        self.behaviours: list[Behaviour] = [self.templates, self.tickets, self.domains]
+        #: sign-up restrictions, the blocklist and the instance's settings
+        self.restrictions = Restrictions(self)
+        self.behaviours: list[Behaviour] = [
+            self.templates,
+            self.tickets,
+            self.domains,
+            self.restrictions,
+            Bulk(self),
+        ]
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -406,8 +416,16 @@ class Api:
         query parameters and body fields, missing required ones, bounds and enums."""
         request[QUERY] = self.schemas.query(route.query_schema, request.query)
         if route.body == "json" and route.body_schema:
+            schema = self.schemas.get(route.body_schema)
+            if self.schemas.flat(schema).get("type") == "array":
+                items = await self._json(request)
+                if not isinstance(items, list):
+                    raise ApiError(400, "malformed_request", "The body must be a JSON array.")
+                self.schemas.validate(schema, items, "")
+                request[ITEMS] = items
+                return
             body = await self.body(request)
-            self.schemas.validate(self.schemas.get(route.body_schema), body, "")
+            self.schemas.validate(schema, body, "")
             request[BODY] = body
 
     def generic_handler(self, route: Route) -> Handler:
@@ -450,12 +468,20 @@ class Api:
 
     # -- helpers -----------------------------------------------------------------------
 
-    @staticmethod
-    async def body(request: web.Request) -> JSON:
+    @classmethod
+    async def body(cls, request: web.Request) -> JSON:
         if BODY in request:  # read (and validated) already
             return request[BODY]
         if not request.can_read_body:
             return {}
+        data = await cls._json(request)
+        if not isinstance(data, dict):
+            raise ApiError(400, "malformed_request", "The body must be a JSON object.")
+        return data
+
+    @staticmethod
+    async def _json(request: web.Request) -> Any:
+        """The body's JSON value (refused when unreadable or nested too deeply)."""
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -473,8 +499,6 @@ class Api:
             raise _too_deep() from None
         except ValueError:
             raise ApiError(400, "malformed_request", "The body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "malformed_request", "The body must be a JSON object.")
         if _depth_exceeds(data, MAX_BODY_DEPTH):
             raise _too_deep()
         return data
@@ -572,7 +596,9 @@ class Api:
         return {"object": "total_count", "total_count": sum(1 for _ in users)}
 
     async def create_user(self, request: web.Request) -> JSON:
-        return self.store.make_user(await self.body(request))
+        body = await self.body(request)
+        self.restrictions.check_user(body)
+        return self.store.make_user(body)
 
     async def get_user(self, request: web.Request) -> JSON:
         return self.store.user(request.match_info["user_id"])
@@ -892,12 +918,16 @@ class Api:
 
     async def create_org_invitation(self, request: web.Request) -> JSON:
         org = self.store.organization(request.match_info["org"])
-        body = await self.body(request)
+        return self.new_org_invitation(org, await self.body(request))
+
+    def new_org_invitation(self, org: JSON, body: JSON) -> JSON:
+        """Check ``body`` (one invitation to ``org``) and create it."""
         check_types(body, ORG_INVITATION_FIELDS)
         for field in ("email_address", "role"):
             if not body.get(field):
                 raise param_missing(field)
         email = body["email_address"].lower()
+        self.restrictions.check_invitation(body["email_address"])
         pending = self.store.org_invitations.setdefault(org["id"], {})
         if any(
             i["email_address"].lower() == email and i["status"] == "pending"
@@ -974,13 +1004,25 @@ class Api:
         return Listing(invitations[offset : offset + limit], len(invitations))
 
     async def create_invitation(self, request: web.Request) -> JSON:
-        body = await self.body(request)
+        return self.new_invitation(await self.body(request))
+
+    def new_invitation(self, body: JSON, *, bulk: bool = False) -> JSON:
+        """Check ``body`` (one invitation) and create it; in a ``bulk`` one an existing
+        user refuses the invitation even with ``ignore_existing``."""
         check_types(body, INVITATION_FIELDS)
         email = body.get("email_address")
         if not email:
             raise param_missing("email_address")
         if "@" not in email:
             raise param_invalid("email_address", f"{email!r} is not a valid email address.")
+        self.restrictions.check_invitation(email)
+        if bulk and email.lower() in self.store.emails:
+            raise ApiError(
+                422,
+                "form_identifier_exists",
+                "A user with this email address already exists.",
+                param_name="email_address",
+            )
         if not body.get("ignore_existing"):
             if any(
                 i["email_address"].lower() == email.lower() and i["status"] == "pending"
@@ -1038,11 +1080,9 @@ class Api:
         identifier = body.get("identifier")
         if not identifier:
             raise param_missing("identifier")
-        # Email addresses compare without case, like everywhere else in Clerk.
-        folded = identifier.lower() if "@" in identifier else identifier
+        # Addresses and wallets compare without case, as the restrictions match them.
         if any(
-            (i["identifier"].lower() if "@" in i["identifier"] else i["identifier"]) == folded
-            for i in self.store.allowlist.values()
+            folded(i["identifier"]) == folded(identifier) for i in self.store.allowlist.values()
         ):
             raise ApiError(
                 422,
@@ -1050,17 +1090,12 @@ class Api:
                 "This identifier is already on the allowlist.",
                 param_name="identifier",
             )
-        kind = (
-            "email_address"
-            if "@" in identifier
-            else ("phone_number" if identifier.startswith("+") else "web3_wallet")
-        )
         now = self.store.now()
         item: JSON = {
             "object": "allowlist_identifier",
             "id": self.store.ids.new("alid"),
             "identifier": identifier,
-            "identifier_type": kind,
+            "identifier_type": identifier_type(identifier),
             "instance_id": "ins_emulator",
             "created_at": now,
             "updated_at": now,

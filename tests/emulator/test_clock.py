@@ -152,9 +152,9 @@ async def test_timestamps_of_answers_follow_the_clock(emu: Emulator, clerk: Cler
     assert org.created_at is not None and org.created_at >= START_MS + 3_600_000
     # The generic store (operations answered from the spec's schemas) stamps with it too.
     emu.clock.advance(DAY)
-    blocked = await clerk.blocklist_identifiers.create(identifier="blocked@example.com")
-    assert blocked.created_at is not None
-    assert START_MS + (DAY + 3600) * 1000 <= blocked.created_at < START_MS + (DAY + 3601) * 1000
+    made = await clerk.organization_permissions.create(name="Read", key="org:feature:read")
+    assert made.created_at is not None
+    assert START_MS + (DAY + 3600) * 1000 <= made.created_at < START_MS + (DAY + 3601) * 1000
 
 
 # -- tokens ------------------------------------------------------------------------------

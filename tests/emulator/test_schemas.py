@@ -283,6 +283,7 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     await c.check(
         "POST", "/organizations", "/organizations", json={"name": 5}, status=422
     )  # a field of the wrong type
+    await check_restrictions_and_bulk(c, uid)
     emulated, retired = emulated_routes(c.emu)
     assert c.checked == emulated  # every route of the app's table, checked above
     assert len(retired) == 3
@@ -344,6 +345,88 @@ async def check_tokens_and_domains(c: Caller, uid: str, oid: str) -> None:
     await c.check("GET", org_domains, f"/organizations/{oid}/domains")
     await c.check("GET", "/organization_domains", "/organization_domains?order_by=name")
     await c.check("DELETE", org_domains + "/{domain_id}", one)
+
+
+async def check_restrictions_and_bulk(c: Caller, uid: str) -> None:
+    """The restrictions, blocklist, instance settings, bulk and waitlist routes."""
+    await c.check(
+        "PATCH", "/instance/restrictions", "/instance/restrictions",
+        json={"blocklist": True, "block_email_subaddresses": True},
+    )  # fmt: skip
+    blocked = await c.check(
+        "POST", "/blocklist_identifiers", "/blocklist_identifiers",
+        json={"identifier": "*@blocked.example"},
+    )  # fmt: skip
+    await c.check("GET", "/blocklist_identifiers", "/blocklist_identifiers")
+    await c.check(
+        "POST", "/users", "/users", json={"email_address": ["x@blocked.example"]}, status=422
+    )
+    await c.check(
+        "POST", "/email_addresses", "/email_addresses",
+        json={"user_id": uid, "email_address": "extra@example.com"},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/phone_numbers", "/phone_numbers",
+        json={"user_id": uid, "phone_number": "+15555550100"},
+    )  # fmt: skip
+    await c.check(
+        "DELETE",
+        "/blocklist_identifiers/{identifier_id}",
+        f"/blocklist_identifiers/{blocked['id']}",
+    )
+    for path, change in (
+        ("/instance/protect", {"rules_enabled": True}),
+        ("/instance/communication", {"blocked_country_codes": ["RU"]}),
+        ("/instance/oauth_application_settings", {"default_scopes": ["openid"]}),
+        ("/instance/organization_settings", {"max_allowed_memberships": 9}),
+    ):
+        await c.check("PATCH", path, path, json=change)
+        await c.check("GET", path, path)
+    # PATCH /instance answers 204 without a body.
+    patch = {"allowed_origins": ["https://schema.example"]}
+    async with c.session.patch(c.url + "/v1/instance", json=patch) as resp:
+        assert resp.status == 204 and not await resp.read()
+    c.checked.add(("PATCH", "/instance"))
+    instance = await c.check("GET", "/instance", "/instance")
+    assert instance["allowed_origins"] == ["https://schema.example"]
+    await c.check(
+        "PATCH", "/beta_features/instance_settings", "/beta_features/instance_settings",
+        json={"restricted_to_allowlist": False},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/invitations/bulk", "/invitations/bulk",
+        json=[{"email_address": "bulk1@example.com"}, {"email_address": "bulk2@example.com"}],
+    )  # fmt: skip
+    org = await c.check("POST", "/organizations", "/organizations", json={"name": "Bulk"})
+    await c.check(
+        "POST", "/organizations/{organization_id}/invitations/bulk",
+        f"/organizations/{org['id']}/invitations/bulk",
+        json=[{"email_address": "bulk1@example.com", "role": "org:member"}],
+    )  # fmt: skip
+    entries = await c.check(
+        "POST", "/waitlist_entries/bulk", "/waitlist_entries/bulk",
+        json=[{"email_address": "w1@example.com"}, {"email_address": "w2@example.com"}],
+    )  # fmt: skip
+    extra = await c.check(
+        "POST", "/waitlist_entries", "/waitlist_entries", json={"email_address": "w3@example.com"}
+    )
+    await c.check("GET", "/waitlist_entries", "/waitlist_entries")
+    await c.check(
+        "POST", "/waitlist_entries/{waitlist_entry_id}/invite",
+        f"/waitlist_entries/{entries[0]['id']}/invite", json={},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/waitlist_entries/{waitlist_entry_id}/reject",
+        f"/waitlist_entries/{entries[1]['id']}/reject",
+    )  # fmt: skip
+    await c.check(
+        "DELETE", "/waitlist_entries/{waitlist_entry_id}", f"/waitlist_entries/{extra['id']}"
+    )
+    await c.check(
+        "DELETE", "/waitlist_entries/{waitlist_entry_id}",
+        f"/waitlist_entries/{entries[1]['id']}", status=409,
+    )  # fmt: skip
+    await c.check("GET", "/waitlist_entries", "/waitlist_entries")
 
 
 async def test_errors_match_the_clerk_errors_schema(caller: Caller) -> None:

@@ -205,7 +205,7 @@ async def test_retired_and_unknown_operations(clerk: Clerk) -> None:
     with pytest.warns(DeprecationWarning), pytest.raises(errors.GoneError):
         await clerk.sms_messages.create(message="m", phone_number_id="p")
     # Every operation of the spec is answered (the rest by the generic emulation).
-    assert (await clerk.blocklist_identifiers.list()).data == []
+    assert [p async for p in clerk.organization_permissions.list()] == []
 
 
 async def test_wrong_key_is_rejected(emu: Emulator) -> None:
