@@ -178,6 +178,8 @@ class Store:
         self.external_ids: dict[str, str] = {}
         # user id -> (salt, PBKDF2 digest) of the password; never part of a user's JSON
         self._passwords: dict[str, tuple[bytes, bytes]] = {}
+        #: users whose password is marked compromised (``password/set_compromised``)
+        self.compromised: set[str] = set()
         self.organizations: dict[str, JSON] = {}
         self.slugs: dict[str, str] = {}
         self.memberships: dict[str, dict[str, JSON]] = {}  # org id -> user id -> membership
@@ -382,6 +384,11 @@ class Store:
     def set_password(self, user_id: str, password: str) -> None:
         salt = self._random.randbytes(16)
         self._passwords[user_id] = (salt, _digest(password, salt))
+        self.compromised.discard(user_id)  # a new password is not the compromised one
+
+    def clear_password(self, user_id: str) -> None:
+        self._passwords.pop(user_id, None)
+        self.compromised.discard(user_id)
 
     def password_matches(self, user_id: str, password: str) -> bool:
         """Whether ``password`` is the user's; ``False`` for a user with none."""
@@ -427,7 +434,7 @@ class Store:
     def delete_user(self, user_id: str) -> JSON:
         user = self.user(user_id)
         del self.users[user_id]
-        self._passwords.pop(user_id, None)
+        self.clear_password(user_id)
         index = bisect.bisect_left(self._created, user["created_at"])
         del self._order[index]
         del self._created[index]
