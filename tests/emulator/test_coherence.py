@@ -1,0 +1,347 @@
+"""A change made through one operation shows through the others, through our SDK
+against the emulator: memberships and invitations from the user's side and across
+the instance, email addresses and phone numbers on the user, second factors,
+passwords, OAuth tokens of linked accounts, images and session refresh."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from clerk_async import Clerk, errors, models
+from clerk_async.emulator import Emulator
+
+
+async def make_user(clerk: Clerk, email: str, **fields: object) -> str:
+    user = await clerk.users.create(email_address=[email], **fields)  # type: ignore[arg-type]
+    assert user.id
+    return user.id
+
+
+# -- memberships and invitations ----------------------------------------------------
+
+
+async def test_memberships_show_from_the_user_and_the_instance() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com", first_name="Ada")
+        bob = await make_user(clerk, "bob@example.com", first_name="Bob")
+        acme = (await clerk.organizations.create(name="Acme")).id or ""
+        globex = (await clerk.organizations.create(name="Globex")).id or ""
+        await clerk.organization_memberships.create(acme, user_id=ada, role="org:admin")
+        await clerk.organization_memberships.create(globex, user_id=ada, role="org:member")
+        await clerk.organization_memberships.create(acme, user_id=bob, role="org:member")
+
+        page = await clerk.users.get_organization_memberships(ada)
+        assert page.total_count == 2
+        # newest first; the organization is the one created above
+        assert [m.organization.id for m in page.data if m.organization] == [globex, acme]
+        assert (await clerk.users.get_organization_memberships(ada, limit=1, offset=1)).data[
+            0
+        ].role == "org:admin"
+
+        everyone = await clerk.users.get_instance_organization_memberships(
+            order_by="+email_address"
+        )
+        assert everyone.total_count == 3
+        assert [m.public_user_data.identifier for m in everyone.data if m.public_user_data] == [
+            "ada@example.com",
+            "ada@example.com",
+            "bob@example.com",
+        ]
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.users.get_instance_organization_memberships(order_by="role")
+        assert exc.value.errors[0].meta["param_name"] == "order_by"
+
+        # a removed membership and a deleted organization drop out of both lists
+        await clerk.organization_memberships.delete(acme, bob)
+        assert (await clerk.users.get_organization_memberships(bob)).total_count == 0
+        await clerk.organizations.delete(globex)
+        assert (await clerk.users.get_organization_memberships(ada)).total_count == 1
+        assert (await clerk.users.get_instance_organization_memberships()).total_count == 1
+        with pytest.raises(errors.NotFoundError):
+            await clerk.users.get_organization_memberships("user_missing")
+
+
+async def test_membership_metadata_merges_and_shows_in_the_lists() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        org = (await clerk.organizations.create(name="Acme")).id or ""
+        await clerk.organization_memberships.create(
+            org, user_id=ada, role="org:member", public_metadata={"a": 1, "b": {"c": 2}}
+        )
+        merged = await clerk.organization_memberships.update_metadata(
+            org, ada, public_metadata={"b": {"d": 3}, "a": None}, private_metadata={"seat": 7}
+        )
+        assert merged.public_metadata == {"b": {"c": 2, "d": 3}}
+        listed = (await clerk.organization_memberships.list(org)).data[0]
+        assert listed.public_metadata == {"b": {"c": 2, "d": 3}}
+        assert listed.private_metadata == {"seat": 7}
+        mine = (await clerk.users.get_organization_memberships(ada)).data[0]
+        assert mine.private_metadata == {"seat": 7}
+        with pytest.raises(errors.NotFoundError):
+            await clerk.organization_memberships.update_metadata(org, "user_missing")
+
+
+async def test_organization_invitations_show_from_the_user_and_the_instance() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        acme = (await clerk.organizations.create(name="Acme")).id or ""
+        globex = (await clerk.organizations.create(name="Globex")).id or ""
+        first = await clerk.organization_invitations.create(
+            acme, email_address="ADA@example.com", role="org:member"
+        )
+        await clerk.organization_invitations.create(
+            globex, email_address="ada@example.com", role="org:admin"
+        )
+        await clerk.organization_invitations.create(
+            acme, email_address="zed@example.com", role="org:member"
+        )
+        await clerk.organization_invitations.revoke(acme, first.id or "")
+
+        mine = await clerk.users.get_organization_invitations(ada)
+        assert mine.total_count == 2
+        assert {i.public_organization_data.name for i in mine.data if i.public_organization_data}
+        pending = await clerk.users.get_organization_invitations(ada, status="pending")
+        assert [i.organization_id for i in pending.data] == [globex]
+
+        everywhere = await clerk.organization_invitations.get_all(order_by="email_address")
+        assert [i.email_address for i in everywhere.data] == [
+            "ADA@example.com",
+            "ada@example.com",
+            "zed@example.com",
+        ]
+        assert (await clerk.organization_invitations.get_all(query="zed")).total_count == 1
+        revoked = await clerk.organization_invitations.get_all(status="revoked")
+        assert [i.id for i in revoked.data] == [first.id]
+
+        got = await clerk.organization_invitations.get(acme, first.id or "")
+        assert got.status == "revoked"
+        with pytest.raises(errors.NotFoundError):
+            await clerk.organization_invitations.get(globex, first.id or "")
+        with pytest.warns(DeprecationWarning):
+            waiting = await clerk.organization_invitations.list_pending(acme)
+        assert [i.email_address for i in waiting.data] == ["zed@example.com"]
+
+
+# -- email addresses and phone numbers ------------------------------------------------
+
+
+async def test_email_addresses_change_the_user() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        bob = await make_user(clerk, "bob@example.com")
+        added = await clerk.email_addresses.create(
+            user_id=ada, email_address="ada@work.example", verified=True
+        )
+        user = await clerk.users.get(ada)
+        assert [e.email_address for e in user.email_addresses or []] == [
+            "ada@example.com",
+            "ada@work.example",
+        ]
+        assert user.primary_email_address_id != added.id  # the first one stays primary
+        # the new address finds the user, and nobody else may take it
+        assert [u.id for u in await clerk.users.list(email_address=["ADA@work.example"])] == [ada]
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.email_addresses.create(user_id=bob, email_address="Ada@Work.example")
+        assert exc.value.errors[0].code == "form_identifier_exists"
+        assert exc.value.errors[0].meta["param_name"] == "email_address"
+
+        await clerk.email_addresses.update(added.id or "", primary=True)
+        assert (await clerk.users.get(ada)).primary_email_address_id == added.id
+        assert (await clerk.email_addresses.get(added.id or "")).email_address == "ada@work.example"
+        unverified = await clerk.email_addresses.update(added.id or "", verified=False)
+        assert unverified.verification and unverified.verification.status == "unverified"
+
+        # deleting the primary hands it to the one left, and frees the address
+        await clerk.email_addresses.delete(added.id or "")
+        user = await clerk.users.get(ada)
+        assert [e.email_address for e in user.email_addresses or []] == ["ada@example.com"]
+        assert user.primary_email_address_id == (user.email_addresses or [])[0].id
+        await clerk.email_addresses.create(user_id=bob, email_address="ada@work.example")
+        with pytest.raises(errors.NotFoundError):
+            await clerk.email_addresses.get(added.id or "")
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.email_addresses.create(user_id=bob, email_address="not-an-address")
+        assert exc.value.errors[0].meta["param_name"] == "email_address"
+        with pytest.raises(errors.NotFoundError):
+            await clerk.email_addresses.create(user_id="user_missing", email_address="x@y.example")
+
+
+async def test_replacing_the_primary_email_address() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        replaced = await clerk.email_addresses.replace_for_user(
+            ada, email_address="lovelace@example.com"
+        )
+        user = await clerk.users.get(ada)
+        assert [e.email_address for e in user.email_addresses or []] == ["lovelace@example.com"]
+        assert user.primary_email_address_id == replaced.id
+        # the old address is free again
+        await make_user(clerk, "ada@example.com")
+
+
+async def test_phone_numbers_change_the_user_and_its_second_factor() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        bob = await make_user(clerk, "bob@example.com")
+        phone = await clerk.phone_numbers.create(
+            user_id=ada, phone_number="+14155550100", verified=True
+        )
+        user = await clerk.users.get(ada)
+        assert user.primary_phone_number_id == phone.id  # the first one becomes primary
+        assert not user.two_factor_enabled
+        assert [u.id for u in await clerk.users.list(phone_number=["+14155550100"])] == [ada]
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.phone_numbers.create(user_id=bob, phone_number="+14155550100")
+        assert exc.value.errors[0].code == "form_identifier_exists"
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.phone_numbers.create(user_id=bob, phone_number="555-0100")
+        assert exc.value.errors[0].meta["param_name"] == "phone_number"
+
+        reserved = await clerk.phone_numbers.update(phone.id or "", reserved_for_second_factor=True)
+        assert reserved.reserved_for_second_factor and reserved.default_second_factor
+        user = await clerk.users.get(ada)
+        assert user.two_factor_enabled and user.mfa_enabled_at is not None
+        unverified = await clerk.phone_numbers.create(user_id=ada, phone_number="+14155550111")
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.phone_numbers.update(unverified.id or "", reserved_for_second_factor=True)
+        assert exc.value.errors[0].meta["param_name"] == "reserved_for_second_factor"
+
+        # disabling MFA releases the number; the user no longer has two factors
+        assert (await clerk.users.disable_mfa(ada)).user_id == ada
+        user = await clerk.users.get(ada)
+        assert not user.two_factor_enabled and user.mfa_disabled_at is not None
+        assert not (await clerk.phone_numbers.get(phone.id or "")).reserved_for_second_factor
+
+        replaced = await clerk.phone_numbers.replace_for_user(ada, phone_number="+14155550199")
+        user = await clerk.users.get(ada)
+        assert user.primary_phone_number_id == replaced.id
+        assert [p.phone_number for p in user.phone_numbers or []] == [
+            "+14155550111",
+            "+14155550199",
+        ]
+        deleted = await clerk.phone_numbers.delete(unverified.id or "")
+        assert deleted.deleted
+        assert [p.id for p in (await clerk.users.get(ada)).phone_numbers or []] == [replaced.id]
+
+
+# -- what a user signs in with ---------------------------------------------------------
+
+
+async def test_removing_wallets_accounts_and_images_shows_on_the_user() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        user = await clerk.users.create(web3_wallet=["0xabc", "0xdef"])
+        uid = user.id or ""
+        first, second = user.web3_wallets or []
+        await clerk.users.delete_web3_wallet(uid, first.id or "")
+        after = await clerk.users.get(uid)
+        assert [w.id for w in after.web3_wallets or []] == [second.id]
+        assert after.primary_web3_wallet_id == second.id
+        with pytest.raises(errors.NotFoundError):
+            await clerk.users.delete_web3_wallet(uid, first.id or "")
+
+        account = emu.link_external_account(uid, "oauth_google", "g-42")
+        tokens = await clerk.users.get_oauth_access_token(uid, "oauth_google")
+        assert [t.provider_user_id for t in tokens] == ["g-42"]
+        again = await clerk.users.get_oauth_access_token(uid, "google")
+        assert [t.token for t in again] == [t.token for t in tokens]  # the same until it expires
+        assert len(await clerk.users.get_oauth_access_token(uid, "oauth_github")) == 0
+        await clerk.users.delete_external_account(uid, account["id"])
+        assert (await clerk.users.get(uid)).external_accounts == []
+        assert len(await clerk.users.get_oauth_access_token(uid, "oauth_google")) == 0
+
+        with_image = await clerk.users.set_profile_image(uid, file=("me.png", b"\x89PNG"))
+        assert with_image.has_image
+        assert (await clerk.users.get(uid)).image_url == with_image.image_url
+        await clerk.users.delete_profile_image(uid)
+        assert not (await clerk.users.get(uid)).has_image
+        with pytest.raises(errors.NotFoundError):
+            await clerk.users.delete_profile_image(uid)
+
+        org = await clerk.organizations.create(name="Acme", created_by=uid)
+        logo = await clerk.organizations.upload_logo(org.id or "", file=("l.png", b"\x89PNG"))
+        assert logo.has_image
+        got = await clerk.organizations.get(org.id or "")
+        assert got.has_image and got.image_url == logo.image_url
+        membership = (await clerk.users.get_organization_memberships(uid)).data[0]
+        assert membership.organization and membership.organization.has_image
+        await clerk.organizations.delete_logo(org.id or "")
+        assert not (await clerk.organizations.get(org.id or "")).has_image
+
+
+async def test_password_removal_and_bulk_bans_reach_sessions() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        secret = "a-long-secret-1"
+        ada = await make_user(clerk, "ada@example.com", password=secret)
+        bob = await make_user(clerk, "bob@example.com")
+        session = await clerk.sessions.create(user_id=ada)
+        assert (await clerk.users.verify_password(ada, password=secret)).verified
+
+        await clerk.users.set_password_compromised(ada)
+        await clerk.users.unset_password_compromised(ada)
+        user = await clerk.users.remove_password(ada, sign_out_of_other_sessions=True)
+        assert not user.password_enabled
+        with pytest.raises(errors.UnprocessableEntityError):
+            await clerk.users.verify_password(ada, password=secret)
+        assert (await clerk.sessions.get(session.id or "")).status == "revoked"
+        with pytest.raises(errors.UnprocessableEntityError):
+            await clerk.users.set_password_compromised(ada)  # no password left
+
+        other = await clerk.sessions.create(user_id=bob)
+        banned = await clerk.users.bulk_ban(user_ids=[ada, bob])
+        assert [u.banned for u in banned] == [True, True]
+        assert (await clerk.users.get(bob)).banned
+        assert (await clerk.sessions.get(other.id or "")).status == "revoked"
+        assert [u.id for u in await clerk.users.list(banned=True)] == [bob, ada]
+        with pytest.raises(errors.NotFoundError):
+            await clerk.users.bulk_unban(user_ids=[ada, "user_missing"])
+        assert (await clerk.users.get(ada)).banned  # nobody changed
+        await clerk.users.bulk_unban(user_ids=[ada, bob])
+        assert not (await clerk.users.get(ada)).banned
+
+
+# -- session refresh -------------------------------------------------------------------
+
+
+async def test_session_refresh_mints_a_token_for_the_session() -> None:
+    async with Emulator(freeze_time=True) as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        session = await clerk.sessions.create(user_id=ada)
+        sid = session.id or ""
+        old = (await clerk.sessions.create_token(sid)).jwt or ""
+        emu.clock.advance(120)  # the old token has expired
+        fresh = await clerk.sessions.refresh(
+            sid, expired_token=old, refresh_token="r", request_origin="https://app.example"
+        )
+        assert isinstance(fresh, models.Token) and fresh.object == "token"
+        claims = jwt.decode(
+            fresh.jwt or "",
+            emu.jwt_public_key_pem,
+            algorithms=["RS256"],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+        assert claims["sid"] == sid and claims["sub"] == ada
+        assert claims["azp"] == "https://app.example"
+        assert claims["exp"] > int(emu.clock.now())
+
+        cookies = await clerk.sessions.refresh(
+            sid, expired_token=old, refresh_token="r", request_origin="x", format="cookie"
+        )
+        assert isinstance(cookies, models.Cookies) and cookies.object == "cookies"
+        assert cookies.cookies and cookies.cookies[0].startswith("__session=")
+
+        other = await clerk.sessions.create(user_id=ada)
+        with pytest.raises(errors.AuthenticationError):
+            await clerk.sessions.refresh(
+                other.id or "", expired_token=old, refresh_token="r", request_origin="x"
+            )
+        with pytest.raises(errors.AuthenticationError):
+            await clerk.sessions.refresh(
+                sid, expired_token="not-a-jwt", refresh_token="r", request_origin="x"
+            )
+        await clerk.sessions.revoke(sid)
+        with pytest.raises(errors.NotFoundError) as exc:
+            await clerk.sessions.refresh(
+                sid, expired_token=old, refresh_token="r", request_origin="x"
+            )
+        assert exc.value.errors[0].code == "session_not_active"
