@@ -5,6 +5,9 @@ linked OAuth accounts, and a session's refresh.
 * ``DELETE /users/{id}/mfa`` takes away every second factor (TOTP, backup codes and
   the phone numbers reserved for it); ``/totp`` and ``/backup_code`` one of them.
   Each answers ``{"user_id": ...}``, also when there was nothing to remove.
+* ``POST /users/{id}/verify_totp`` checks a code of the TOTP secret given to
+  ``users.create``/``users.update`` (``totp_secret``) or one of its plain backup codes
+  (``backup_codes``; a code is used up once accepted).
 * ``POST /users/{id}/remove_password`` and ``password/set_compromised`` may revoke the
   user's active sessions (``sign_out_of_other_sessions``, ``revoke_all_sessions``).
 * ``GET /users/{id}/oauth_access_tokens/{provider}`` answers one token per account
@@ -17,6 +20,10 @@ linked OAuth accounts, and a session's refresh.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import struct
 from typing import TYPE_CHECKING
 
 import jwt
@@ -24,11 +31,23 @@ from aiohttp import web
 
 from ._behaviour import Handler, RouteEntry
 from ._generic import Listing
-from ._identifiers import refresh_two_factor
-from ._store import JSON, ApiError
+from ._store import JSON, ApiError, param_missing, refresh_two_factor
 
 if TYPE_CHECKING:
     from ._app import Api
+
+#: The TOTP step (seconds); codes have 6 digits and use SHA-1, as Clerk's do.
+TOTP_PERIOD = 30
+
+
+def totp(secret: str, step: int) -> str:
+    """The RFC 6238 code of the base32 ``secret`` for time step ``step``."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 1_000_000:06d}"
+
 
 #: How long an emulated OAuth access token lasts (milliseconds).
 ACCESS_TOKEN_LIFETIME_MS = 3_600_000
@@ -48,6 +67,7 @@ class Accounts:
             ("DELETE", "/v1/users/{user_id}/mfa", self.disable_mfa),
             ("DELETE", "/v1/users/{user_id}/totp", self.delete_totp),
             ("DELETE", "/v1/users/{user_id}/backup_code", self.delete_backup_codes),
+            ("POST", "/v1/users/{user_id}/verify_totp", self.verify_totp),
             ("POST", "/v1/users/{user_id}/remove_password", self.remove_password),
             ("POST", "/v1/users/{user_id}/password/set_compromised", self.set_compromised),
             ("POST", "/v1/users/{user_id}/password/unset_compromised", self.unset_compromised),
@@ -65,8 +85,10 @@ class Accounts:
         user = self.store.user(request.match_info["user_id"])
         if totp:
             user["totp_enabled"] = False
+            self.store.totp_secrets.pop(user["id"], None)
         if codes:
             user["backup_code_enabled"] = False
+            self.store.backup_codes.pop(user["id"], None)
         if phones:
             for phone in user["phone_numbers"]:
                 phone["reserved_for_second_factor"] = False
@@ -84,6 +106,32 @@ class Accounts:
 
     async def delete_backup_codes(self, request: web.Request) -> JSON:
         return self._second_factors(request, totp=False, codes=True, phones=False)
+
+    async def verify_totp(self, request: web.Request) -> JSON:
+        """A code of the user's TOTP (the current 30-second step or either neighbour, by
+        the emulator's clock), else one of their backup codes (used up by the check)."""
+        user = self.store.user(request.match_info["user_id"])
+        body = await self.api.body(request)
+        code = body.get("code")
+        if not isinstance(code, str) or not code:
+            raise param_missing("code")
+        secret = self.store.totp_secrets.get(user["id"])
+        if secret is not None:
+            step = int(self.store.clock.now()) // TOTP_PERIOD
+            if any(hmac.compare_digest(totp(secret, step + d), code) for d in (-1, 0, 1)):
+                return {"verified": True, "code_type": "totp"}
+        codes = self.store.backup_codes.get(user["id"], set())
+        if code in codes:
+            codes.discard(code)
+            return {"verified": True, "code_type": "backup_code"}
+        if secret is None and not codes:
+            raise ApiError(
+                422,
+                "totp_not_enabled",
+                "The user has neither TOTP nor backup codes.",
+                param_name="code",
+            )
+        raise ApiError(422, "form_code_incorrect", "Incorrect code.", param_name="code")
 
     # -- passwords -------------------------------------------------------------------
 

@@ -11,8 +11,13 @@ Rules, where Clerk's documentation leaves room:
 * Deleting the primary one makes the oldest one left the primary (or none).
 * A phone number reserved for the second factor must be verified; the first one
   reserved becomes the default second factor, and the user's ``two_factor_enabled``
-  follows (see :func:`refresh_two_factor`).
+  follows (``_store.refresh_two_factor``).
 * ``verified: false`` leaves an item with an unverified one-time-code verification.
+* ``prepare_verification`` starts a verification whose code is always ``424242``
+  (Clerk's test code), valid for ten minutes; ``attempt_verification`` counts each
+  try, fails the verification after three wrong codes and marks the item verified
+  on the right one.
+* Users have no trusted devices (only Clerk's mobile sign-ins make them).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ._behaviour import RouteEntry
+from ._behaviour import Handler, RouteEntry
 from ._store import (
     BOOLEAN,
     JSON,
@@ -32,6 +37,7 @@ from ._store import (
     not_found,
     param_invalid,
     param_missing,
+    refresh_two_factor,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +45,11 @@ if TYPE_CHECKING:
 
 #: What a user's ``image_url`` is before an image is uploaded and after it is deleted.
 DEFAULT_IMAGE_URL = "https://img.clerk.com/emulated"
+#: The one-time code every emulated verification accepts (Clerk's test code).
+TEST_CODE = "424242"
+#: Wrong codes after which a verification fails, and how long a code lasts.
+MAX_ATTEMPTS = 3
+VERIFICATION_LIFETIME_MS = 10 * 60_000
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 
 EMAIL_FIELDS = {"user_id": STRING, "email_address": STRING, "verified": BOOLEAN, "primary": BOOLEAN}
@@ -73,21 +84,6 @@ def is_verified(item: JSON) -> bool:
     return bool((item.get("verification") or {}).get("status") == "verified")
 
 
-def refresh_two_factor(user: JSON, now: int) -> None:
-    """``two_factor_enabled`` from the user's second factors (a reserved phone number,
-    TOTP or backup codes), stamping ``mfa_enabled_at`` / ``mfa_disabled_at`` on a change."""
-    enabled = bool(
-        user["totp_enabled"]
-        or user["backup_code_enabled"]
-        or any(p.get("reserved_for_second_factor") for p in user["phone_numbers"])
-    )
-    if enabled and not user["two_factor_enabled"]:
-        user["mfa_enabled_at"] = now
-    elif not enabled and user["two_factor_enabled"]:
-        user["mfa_disabled_at"] = now
-    user["two_factor_enabled"] = enabled
-
-
 def _deleted(kind: str, item_id: str) -> JSON:
     return {"object": kind, "id": item_id, "deleted": True}
 
@@ -98,6 +94,8 @@ class Identifiers:
     def __init__(self, api: Api) -> None:
         self.api = api
         self.store = api.store
+        # verification id -> the verification JSON and the id of the item it verifies
+        self._verifications: dict[str, tuple[JSON, str]] = {}
 
     def routes(self) -> list[RouteEntry]:
         return [
@@ -106,6 +104,26 @@ class Identifiers:
             ("PATCH", "/v1/email_addresses/{email_address_id}", self.update_email),
             ("DELETE", "/v1/email_addresses/{email_address_id}", self.delete_email),
             ("PUT", "/v1/users/{user_id}/email_address", self.replace_email),
+            (
+                "POST",
+                "/v1/email_addresses/{item_id}/prepare_verification",
+                self.prepare("email_addresses", "email address", "email_code"),
+            ),
+            (
+                "POST",
+                "/v1/email_addresses/{item_id}/attempt_verification",
+                self.attempt("email_addresses", "email address"),
+            ),
+            (
+                "POST",
+                "/v1/phone_numbers/{item_id}/prepare_verification",
+                self.prepare("phone_numbers", "phone number", "phone_code"),
+            ),
+            (
+                "POST",
+                "/v1/phone_numbers/{item_id}/attempt_verification",
+                self.attempt("phone_numbers", "phone number"),
+            ),
             ("POST", "/v1/phone_numbers", self.create_phone),
             ("GET", "/v1/phone_numbers/{phone_number_id}", self.get_phone),
             ("PATCH", "/v1/phone_numbers/{phone_number_id}", self.update_phone),
@@ -120,6 +138,12 @@ class Identifiers:
             ),
             ("POST", "/v1/users/{user_id}/profile_image", self.set_profile_image),
             ("DELETE", "/v1/users/{user_id}/profile_image", self.delete_profile_image),
+            ("GET", "/v1/users/{user_id}/trusted_devices", self.trusted_devices),
+            (
+                "DELETE",
+                "/v1/users/{user_id}/trusted_devices/{trusted_device_id}",
+                self.revoke_trusted_device,
+            ),
         ]
 
     # -- shared ----------------------------------------------------------------------
@@ -364,6 +388,80 @@ class Identifiers:
             self._remove(user, "phone_numbers", "primary_phone_number_id", previous)
             refresh_two_factor(user, self.store.now())
         return item
+
+    # -- one-time-code verifications -------------------------------------------------
+
+    def prepare(self, kind: str, what: str, strategy: str) -> Handler:
+        async def handler(request: web.Request) -> JSON:
+            _user, item = self._owner(kind, request.match_info["item_id"], what)
+            now = self.store.now()
+            found: JSON = {
+                "object": "verification",
+                "id": self.store.ids.new("ver"),
+                "status": "unverified",
+                "strategy": strategy,
+                "attempts": 0,
+                "expire_at": now + VERIFICATION_LIFETIME_MS,
+            }
+            if kind == "phone_numbers":
+                found["channel"] = "sms"
+            self._verifications[found["id"]] = (found, item["id"])
+            return found
+
+        return handler
+
+    def attempt(self, kind: str, what: str) -> Handler:
+        async def handler(request: web.Request) -> JSON:
+            user, item = self._owner(kind, request.match_info["item_id"], what)
+            body = await self.api.body(request)
+            kept = self._verifications.get(str(body.get("verification_id")))
+            if kept is None or kept[1] != item["id"]:
+                raise ApiError(
+                    404,
+                    "resource_not_found",
+                    "verification not found",
+                    long_message=f"No verification of this {what} has that ID.",
+                    param_name="verification_id",
+                )
+            found = kept[0]
+            if found["status"] == "verified":
+                raise ApiError(
+                    400,
+                    "verification_already_verified",
+                    "This verification has already been verified.",
+                    param_name="verification_id",
+                )
+            now = self.store.now()
+            if found["status"] == "unverified" and found["expire_at"] <= now:
+                found["status"] = "expired"
+            if found["status"] != "unverified":
+                return found  # expired or failed: reported through the status
+            found["attempts"] += 1
+            if body.get("code") == TEST_CODE:
+                found["status"] = "verified"
+                if not is_verified(item):
+                    item["verification"] = {
+                        "object": "verification_otp",
+                        **{k: found[k] for k in ("status", "strategy", "attempts", "expire_at")},
+                    }
+                    item["updated_at"] = user["updated_at"] = now
+            elif found["attempts"] >= MAX_ATTEMPTS:
+                found["status"] = "failed"
+            return found
+
+        return handler
+
+    # -- trusted devices -------------------------------------------------------------
+
+    async def trusted_devices(self, request: web.Request) -> JSON:
+        # Devices are trusted by Clerk's mobile sign-ins, which the emulator has none of.
+        self.store.user(request.match_info["user_id"])
+        self.api.paging(request)
+        return {"data": [], "total_count": 0}
+
+    async def revoke_trusted_device(self, request: web.Request) -> JSON:
+        self.store.user(request.match_info["user_id"])
+        raise not_found("trusted device")
 
     # -- wallets, passkeys, external accounts ----------------------------------------
 

@@ -21,13 +21,31 @@ from ._filters import (
     membership_orders,
     ordered,
 )
-from ._store import JSON, OBJECT, check_types, not_found, param_missing
+from ._store import JSON, OBJECT, check_types, not_found, param_missing, primary_item
 
 if TYPE_CHECKING:
     from ._app import Api
 
 #: What an organization's ``image_url`` is before a logo is uploaded and after it is deleted.
 DEFAULT_LOGO_URL = "https://img.clerk.com/emulated-org"
+
+
+def public_user_data(user: JSON) -> JSON:
+    """What a membership shows of its member: the name, image and identifier (the
+    primary email address, else the first, else the user's ID)."""
+    email = primary_item(user, "email_addresses", "primary_email_address_id") or next(
+        iter(user["email_addresses"]), None
+    )
+    return {
+        "user_id": user["id"],
+        "first_name": user["first_name"],
+        "last_name": user["last_name"],
+        "profile_image_url": user["image_url"],
+        "image_url": user["image_url"],
+        "has_image": user["has_image"],
+        "identifier": email["email_address"] if email else user["id"],
+        "username": user["username"],
+    }
 
 
 class Memberships:

@@ -5,6 +5,11 @@ passwords, OAuth tokens of linked accounts, images and session refresh."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import struct
+
 import jwt
 import pytest
 
@@ -345,3 +350,111 @@ async def test_session_refresh_mints_a_token_for_the_session() -> None:
                 sid, expired_token=old, refresh_token="r", request_origin="x"
             )
         assert exc.value.errors[0].code == "session_not_active"
+
+
+# -- second factors and verifications -----------------------------------------------
+
+
+def rfc6238(secret: str, when: float) -> str:
+    """The TOTP code of ``secret`` at ``when`` (an independent reference, RFC 6238)."""
+    key = base64.b32decode(secret)
+    digest = hmac.new(key, struct.pack(">Q", int(when) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**6:06d}"
+
+
+async def test_totp_and_backup_codes_given_to_a_user_verify_and_can_be_removed() -> None:
+    secret = "JBSWY3DPEHPK3PXP"
+    async with Emulator(freeze_time=True) as emu, emu.client() as clerk:
+        user = await clerk.users.create(
+            email_address=["ada@example.com"], totp_secret=secret, backup_codes=["one", "two"]
+        )
+        uid = user.id or ""
+        assert user.totp_enabled and user.backup_code_enabled and user.two_factor_enabled
+        checked = await clerk.users.verify_totp(uid, code=rfc6238(secret, emu.clock.now()))
+        assert checked.verified and checked.code_type == "totp"
+        emu.clock.advance(300)  # codes of long ago no longer verify
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.users.verify_totp(uid, code=rfc6238(secret, emu.clock.now() - 300))
+        assert exc.value.errors[0].meta["param_name"] == "code"
+        used = await clerk.users.verify_totp(uid, code="one")
+        assert used.code_type == "backup_code"
+        with pytest.raises(errors.UnprocessableEntityError):
+            await clerk.users.verify_totp(uid, code="one")  # a backup code works once
+
+        await clerk.users.delete_totp(uid)
+        after = await clerk.users.get(uid)
+        assert not after.totp_enabled and after.two_factor_enabled  # backup codes remain
+        with pytest.raises(errors.UnprocessableEntityError):
+            await clerk.users.verify_totp(uid, code=rfc6238(secret, emu.clock.now()))
+        await clerk.users.delete_backup_codes(uid)
+        after = await clerk.users.get(uid)
+        assert not after.backup_code_enabled and not after.two_factor_enabled
+        assert after.mfa_disabled_at is not None
+
+        # an update can give them again; a secret that is not base32 is refused
+        again = await clerk.users.update(uid, totp_secret=secret)
+        assert again.totp_enabled and again.two_factor_enabled
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.users.create(email_address=["bob@example.com"], totp_secret="not base32!")
+        assert exc.value.errors[0].meta["param_name"] == "totp_secret"
+        assert [u.id for u in await clerk.users.list(email_address=["bob@example.com"])] == []
+
+
+async def test_verifying_an_email_address_with_a_code() -> None:
+    async with Emulator(freeze_time=True) as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        added = await clerk.email_addresses.create(user_id=ada, email_address="ada@work.example")
+        eid = added.id or ""
+        started = await clerk.email_addresses.prepare_verification(eid)
+        assert started.status == "unverified" and started.attempts == 0
+        wrong = await clerk.email_addresses.attempt_verification(
+            eid, verification_id=started.id or "", code="000000"
+        )
+        assert wrong.status == "unverified" and wrong.attempts == 1
+        right = await clerk.email_addresses.attempt_verification(
+            eid, verification_id=started.id or "", code="424242"
+        )
+        assert right.status == "verified"
+        user = await clerk.users.get(ada)
+        shown = next(e for e in user.email_addresses or [] if e.id == eid)
+        assert shown.verification and shown.verification.status == "verified"
+        with pytest.raises(errors.BadRequestError) as exc:
+            await clerk.email_addresses.attempt_verification(
+                eid, verification_id=started.id or "", code="424242"
+            )
+        assert exc.value.errors[0].code == "verification_already_verified"
+
+        phone = await clerk.phone_numbers.create(user_id=ada, phone_number="+14155550100")
+        late = await clerk.phone_numbers.prepare_verification(phone.id or "")
+        emu.clock.advance(11 * 60)
+        expired = await clerk.phone_numbers.attempt_verification(
+            phone.id or "", verification_id=late.id or "", code="424242"
+        )
+        assert expired.status == "expired"
+        still = (await clerk.phone_numbers.get(phone.id or "")).verification
+        assert still is not None and still.status == "unverified"
+        with pytest.raises(errors.NotFoundError):
+            await clerk.phone_numbers.attempt_verification(
+                phone.id or "", verification_id=started.id or "", code="424242"
+            )
+        assert (await clerk.users.list_trusted_devices(ada)).total_count == 0
+        with pytest.raises(errors.NotFoundError):
+            await clerk.users.list_trusted_devices("user_missing")
+
+
+async def test_memberships_show_the_member_as_they_are_now() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com", first_name="Ada")
+        org = (await clerk.organizations.create(name="Acme")).id or ""
+        await clerk.organization_memberships.create(org, user_id=ada, role="org:member")
+        work = await clerk.email_addresses.create(
+            user_id=ada, email_address="ada@work.example", primary=True, verified=True
+        )
+        assert work.id
+        await clerk.users.update(ada, first_name="Augusta")
+        member = (await clerk.organization_memberships.list(org)).data[0].public_user_data
+        assert member and member.first_name == "Augusta"
+        assert member.identifier == "ada@work.example"
+        assert [m.public_user_data.user_id for m in (await clerk.organization_memberships.list(
+            org, email_address=["ada@work.example"])).data if m.public_user_data] == [ada]  # fmt: skip

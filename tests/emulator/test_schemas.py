@@ -359,6 +359,15 @@ async def check_user_and_organization_items(
         "POST", "/email_addresses", "/email_addresses",
         json={"user_id": uid, "email_address": "fourth@example.com"},
     )  # fmt: skip
+    started = await c.check(
+        "POST", "/email_addresses/{email_address_id}/prepare_verification",
+        f"/email_addresses/{kept['id']}/prepare_verification",
+    )  # fmt: skip
+    await c.check(
+        "POST", "/email_addresses/{email_address_id}/attempt_verification",
+        f"/email_addresses/{kept['id']}/attempt_verification",
+        json={"verification_id": started["id"], "code": "424242"},
+    )  # fmt: skip
     await c.check("DELETE", one_email, f"/email_addresses/{kept['id']}")
     phone = await c.check(
         "POST", "/phone_numbers", "/phone_numbers",
@@ -376,7 +385,28 @@ async def check_user_and_organization_items(
         "POST", "/phone_numbers", "/phone_numbers",
         json={"user_id": uid, "phone_number": "+14155550102"},
     )  # fmt: skip
+    started = await c.check(
+        "POST", "/phone_numbers/{phone_number_id}/prepare_verification",
+        f"/phone_numbers/{other_phone['id']}/prepare_verification",
+    )  # fmt: skip
+    await c.check(
+        "POST", "/phone_numbers/{phone_number_id}/attempt_verification",
+        f"/phone_numbers/{other_phone['id']}/attempt_verification",
+        json={"verification_id": started["id"], "code": "000000"},
+    )  # fmt: skip
     await c.check("DELETE", one_phone, f"/phone_numbers/{other_phone['id']}")
+    await c.check("GET", "/users/{user_id}/trusted_devices", f"/users/{uid}/trusted_devices")
+    await c.check(
+        "DELETE", "/users/{user_id}/trusted_devices/{trusted_device_id}",
+        f"/users/{uid}/trusted_devices/tdev_none", status=404,
+    )  # fmt: skip
+    await c.check(
+        "PATCH", "/users/{user_id}", f"/users/{uid}",
+        json={"totp_secret": "JBSWY3DPEHPK3PXP", "backup_codes": ["c1"]},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/users/{user_id}/verify_totp", f"/users/{uid}/verify_totp", json={"code": "c1"}
+    )
     for item in ("mfa", "totp", "backup_code"):
         await c.check("DELETE", f"/users/{{user_id}}/{item}", f"/users/{uid}/{item}")
     image = "/users/{user_id}/profile_image"
