@@ -458,3 +458,23 @@ async def test_memberships_show_the_member_as_they_are_now() -> None:
         assert member.identifier == "ada@work.example"
         assert [m.public_user_data.user_id for m in (await clerk.organization_memberships.list(
             org, email_address=["ada@work.example"])).data if m.public_user_data] == [ada]  # fmt: skip
+
+
+async def test_changes_to_users_organizations_and_memberships_send_their_events() -> None:
+    # Nothing listens at the endpoint: the deliveries are recorded all the same.
+    async with Emulator(webhooks=["http://127.0.0.1:9/hook"]) as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com", password="a-long-secret-1")
+        org = (await clerk.organizations.create(name="Acme")).id or ""
+        await clerk.organization_memberships.create(org, user_id=ada, role="org:member")
+        before = len(emu.webhook_deliveries)
+        await clerk.users.set_profile_image(ada, file=b"\x89PNG")
+        await clerk.users.remove_password(ada)
+        await clerk.organizations.upload_logo(org, file=b"\x89PNG")
+        await clerk.organization_memberships.update_metadata(org, ada, public_metadata={"a": 1})
+        assert [(d.type, d.resource) for d in emu.webhook_deliveries[before:]] == [
+            ("user.updated", ada),
+            ("user.updated", ada),
+            ("organization.updated", org),
+            ("organizationMembership.updated", emu.webhook_deliveries[-1].resource),
+        ]
+        assert (emu.webhook_deliveries[-1].resource or "").startswith("orgmem_")
