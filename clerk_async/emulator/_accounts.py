@@ -32,6 +32,7 @@ from aiohttp import web
 from ._behaviour import Handler, RouteEntry
 from ._generic import Listing
 from ._store import JSON, ApiError, param_missing, refresh_two_factor
+from ._webhooks import SUBJECT
 
 if TYPE_CHECKING:
     from ._app import Api
@@ -96,6 +97,7 @@ class Accounts:
         now = self.store.now()
         refresh_two_factor(user, now)
         user["updated_at"] = now
+        request[SUBJECT] = user  # the webhook event is user.updated
         return {"user_id": user["id"]}
 
     async def disable_mfa(self, request: web.Request) -> JSON:

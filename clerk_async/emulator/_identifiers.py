@@ -39,6 +39,7 @@ from ._store import (
     param_missing,
     refresh_two_factor,
 )
+from ._webhooks import SUBJECT
 
 if TYPE_CHECKING:
     from ._app import Api
@@ -148,6 +149,11 @@ class Identifiers:
 
     # -- shared ----------------------------------------------------------------------
 
+    @staticmethod
+    def _about(request: web.Request, user: JSON) -> None:
+        """Name ``user`` as what the change's webhook event (``user.updated``) is about."""
+        request[SUBJECT] = user
+
     def _owner(self, kind: str, item_id: str, what: str) -> tuple[JSON, JSON]:
         """The user holding the item ``item_id`` of ``kind`` and the item itself."""
         for user in self.store.users.values():
@@ -214,6 +220,7 @@ class Identifiers:
         item = self._new_email(user, address, verified=bool(body.get("verified")), reserved=False)
         if body.get("primary") or not user["primary_email_address_id"]:
             self._make_primary(user, "primary_email_address_id", item)
+        self._about(request, user)
         return item
 
     async def get_email(self, request: web.Request) -> JSON:
@@ -232,6 +239,7 @@ class Identifiers:
         if body.get("primary"):
             self._make_primary(user, "primary_email_address_id", item)
         item["updated_at"] = user["updated_at"] = self.store.now()
+        self._about(request, user)
         return item
 
     async def delete_email(self, request: web.Request) -> JSON:
@@ -240,6 +248,7 @@ class Identifiers:
         )
         self._remove(user, "email_addresses", "primary_email_address_id", item)
         self.store.emails.pop(item["email_address"].lower(), None)
+        self._about(request, user)
         return _deleted("email_address", item["id"])
 
     async def replace_email(self, request: web.Request) -> JSON:
@@ -262,6 +271,7 @@ class Identifiers:
         if previous is not None and previous is not item:
             self._remove(user, "email_addresses", "primary_email_address_id", previous)
             self.store.emails.pop(previous["email_address"].lower(), None)
+        self._about(request, user)
         return item
 
     # -- phone numbers ---------------------------------------------------------------
@@ -331,6 +341,7 @@ class Identifiers:
             self._make_primary(user, "primary_phone_number_id", item)
         if body.get("reserved_for_second_factor"):
             self._reserve(user, item, True)
+        self._about(request, user)
         return item
 
     async def get_phone(self, request: web.Request) -> JSON:
@@ -353,6 +364,7 @@ class Identifiers:
         if body.get("reserved_for_second_factor") is not None:
             self._reserve(user, item, bool(body["reserved_for_second_factor"]))
         item["updated_at"] = user["updated_at"] = self.store.now()
+        self._about(request, user)
         return item
 
     async def delete_phone(self, request: web.Request) -> JSON:
@@ -366,6 +378,7 @@ class Identifiers:
             if nxt is not None:
                 nxt["default_second_factor"] = True
         refresh_two_factor(user, self.store.now())
+        self._about(request, user)
         return _deleted("phone_number", item["id"])
 
     async def replace_phone(self, request: web.Request) -> JSON:
@@ -387,6 +400,7 @@ class Identifiers:
         if previous is not None and previous is not item:
             self._remove(user, "phone_numbers", "primary_phone_number_id", previous)
             refresh_two_factor(user, self.store.now())
+        self._about(request, user)
         return item
 
     # -- one-time-code verifications -------------------------------------------------
@@ -476,18 +490,21 @@ class Identifiers:
     async def delete_wallet(self, request: web.Request) -> JSON:
         user, item = self._user_item(request, "web3_wallets", "web3 wallet")
         self._remove(user, "web3_wallets", "primary_web3_wallet_id", item)
+        self._about(request, user)
         return _deleted("web3_wallet", item["id"])
 
     async def delete_passkey(self, request: web.Request) -> JSON:
         user, item = self._user_item(request, "passkeys", "passkey")
         user["passkeys"] = [p for p in user["passkeys"] if p["id"] != item["id"]]
         user["updated_at"] = self.store.now()
+        self._about(request, user)
         return _deleted("passkey", item["id"])
 
     async def delete_external_account(self, request: web.Request) -> JSON:
         user, item = self._user_item(request, "external_accounts", "external account")
         user["external_accounts"] = [a for a in user["external_accounts"] if a["id"] != item["id"]]
         user["updated_at"] = self.store.now()
+        self._about(request, user)
         return _deleted("external_account", item["id"])
 
     # -- the profile image -----------------------------------------------------------

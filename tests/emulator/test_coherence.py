@@ -478,3 +478,14 @@ async def test_changes_to_users_organizations_and_memberships_send_their_events(
             ("organizationMembership.updated", emu.webhook_deliveries[-1].resource),
         ]
         assert (emu.webhook_deliveries[-1].resource or "").startswith("orgmem_")
+
+        # a change through an email address or phone number is an update of its user
+        before = len(emu.webhook_deliveries)
+        email = await clerk.email_addresses.create(user_id=ada, email_address="ada@work.example")
+        await clerk.email_addresses.delete(email.id or "")
+        await clerk.phone_numbers.create(user_id=ada, phone_number="+14155550100")
+        await clerk.users.disable_mfa(ada)
+        sent = emu.webhook_deliveries[before:]
+        assert [(d.type, d.resource) for d in sent] == [("user.updated", ada)] * 4
+        assert '"email_addresses":[{' in sent[0].body and "ada@work.example" in sent[0].body
+        assert "ada@work.example" not in sent[1].body
