@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..auth._verify import CATEGORY_SESSION_TOKEN
 from ._accounts import Accounts
 from ._behaviour import Behaviour, Handler
+from ._credits import Credits
 from ._filters import (
     INVITATION_ORDERS,
     ORGANIZATION_INVITATION_ORDERS,
@@ -206,6 +207,7 @@ class Api:
             Memberships(self),
             Identifiers(self),
             Accounts(self),
+            Credits(self),
         ]
         self._routes()
 

@@ -489,3 +489,54 @@ async def test_changes_to_users_organizations_and_memberships_send_their_events(
         assert [(d.type, d.resource) for d in sent] == [("user.updated", ada)] * 4
         assert '"email_addresses":[{' in sent[0].body and "ada@work.example" in sent[0].body
         assert "ada@work.example" not in sent[1].body
+
+
+# -- billing credits -------------------------------------------------------------------
+
+
+async def test_credit_balances_follow_their_adjustments() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        org = (await clerk.organizations.create(name="Acme")).id or ""
+        fresh = await clerk.users.get_billing_credit_balance(ada)
+        assert fresh.balance is None
+        grant = await clerk.users.adjust_billing_credit_balance(
+            ada, amount=2500, action="increase", idempotency_key="k1", note="welcome"
+        )
+        assert grant.amount and grant.amount.amount == 2500
+        assert grant.amount.amount_formatted == "$25.00"
+        again = await clerk.users.adjust_billing_credit_balance(
+            ada, amount=9999, action="increase", idempotency_key="k1"
+        )
+        assert again.id == grant.id  # the same key changes nothing
+        spent = await clerk.users.adjust_billing_credit_balance(
+            ada, amount=1000, action="decrease", idempotency_key="k2"
+        )
+        assert spent.amount and spent.amount.amount == -1000
+        balance = (await clerk.users.get_billing_credit_balance(ada)).balance
+        assert balance and balance.amount == 1500 and balance.currency == "USD"
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.users.adjust_billing_credit_balance(
+                ada, amount=1501, action="decrease", idempotency_key="k3"
+            )
+        assert exc.value.errors[0].meta["param_name"] == "amount"
+        with pytest.raises(errors.UnprocessableEntityError) as exc:
+            await clerk.users.adjust_billing_credit_balance(
+                ada, amount=1, action="increase", idempotency_key="k4", currency="EUR"
+            )
+        assert exc.value.errors[0].meta["param_name"] == "currency"
+
+        # an organization's balance is its own
+        assert (await clerk.organizations.get_billing_credit_balance(org)).balance is None
+        await clerk.organizations.adjust_billing_credit_balance(
+            org, amount=700, action="increase", idempotency_key="k1", currency="EUR"
+        )
+        org_balance = (await clerk.organizations.get_billing_credit_balance(org)).balance
+        assert org_balance and org_balance.amount_formatted == "€7.00"
+        assert (await clerk.users.get_billing_credit_balance(ada)).balance == balance
+        with pytest.raises(errors.NotFoundError):
+            await clerk.users.get_billing_credit_balance("user_missing")
+        with pytest.raises(errors.NotFoundError):
+            await clerk.organizations.adjust_billing_credit_balance(
+                "org_missing", amount=1, action="increase", idempotency_key="k"
+            )

@@ -440,6 +440,15 @@ async def check_user_and_organization_items(
     )  # fmt: skip
     await c.check("POST", "/users/ban", "/users/ban", json={"user_ids": [member]})
     await c.check("POST", "/users/unban", "/users/unban", json={"user_ids": [member]})
+    for owner, owner_path in (("users", uid), ("organizations", oid)):
+        template = f"/{owner}/{{{'user_id' if owner == 'users' else 'organization_id'}}}"
+        credits = f"/{owner}/{owner_path}/billing/credits"
+        await c.check("GET", template + "/billing/credits", credits)
+        await c.check(
+            "POST", template + "/billing/credits", credits,
+            json={"amount": 100, "action": "increase", "idempotency_key": "schema"},
+        )  # fmt: skip
+        await c.check("GET", template + "/billing/credits", credits)
     refresh = "/sessions/{session_id}/refresh"
     body = {"expired_token": jwt, "refresh_token": "r", "request_origin": "http://localhost"}
     await c.check("POST", refresh, f"/sessions/{sid}/refresh", json=body)
