@@ -137,19 +137,13 @@ class Accounts:
 
     # -- passwords -------------------------------------------------------------------
 
-    def _revoke_sessions(self, user_id: str) -> None:
-        now = self.store.now()
-        for session in self.store.sessions.values():
-            if session["user_id"] == user_id and session["status"] == "active":
-                session.update(status="revoked", updated_at=now)
-
     async def remove_password(self, request: web.Request) -> JSON:
         user = self.store.user(request.match_info["user_id"])
         body = await self.api.body(request)
         self.store.clear_password(user["id"])
         user["password_enabled"] = False
         if body.get("sign_out_of_other_sessions"):
-            self._revoke_sessions(user["id"])
+            self.store.end_sessions(user["id"])
         user["updated_at"] = self.store.now()
         return user
 
@@ -166,7 +160,7 @@ class Accounts:
             )
         self.store.compromised.add(user["id"])
         if body.get("revoke_all_sessions"):
-            self._revoke_sessions(user["id"])
+            self.store.end_sessions(user["id"])
         user["updated_at"] = self.store.now()
         return user
 
@@ -189,7 +183,7 @@ class Accounts:
                 user["banned"] = banned
                 user["updated_at"] = now
                 if banned:
-                    self._revoke_sessions(user["id"])
+                    self.store.end_sessions(user["id"])
             return users
 
         return handler

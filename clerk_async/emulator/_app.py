@@ -651,6 +651,8 @@ class Api:
             user[field] = value
             if field == "locked":
                 user["lockout_expires_in_seconds"] = 3600 if value else None
+            if field == "banned" and value:
+                self.store.end_sessions(user["id"])  # a ban signs the user out, as bulk_ban
             user["updated_at"] = self.store.now()
             return user
 

@@ -471,10 +471,7 @@ class Store:
         for members in self.memberships.values():
             members.pop(user_id, None)
         # Deleting a user signs them out everywhere: their sessions end for good.
-        now = self.now()
-        for session in self.sessions.values():
-            if session["user_id"] == user_id and session["status"] == "active":
-                session.update(status="ended", updated_at=now)
+        self.end_sessions(user_id, "ended")
         return {"id": user_id, "object": "user", "deleted": True}
 
     def _check_identifiers(self, username: Any, external_id: Any, *, owner: str | None) -> None:
@@ -579,6 +576,14 @@ class Store:
         self.clients[client["id"]] = client
         self.at(min(session["expire_at"], session["abandon_at"]), self._lapse(session))
         return session
+
+    def end_sessions(self, user_id: str, status: str = "revoked") -> None:
+        """Give every active session of ``user_id`` the final ``status`` (a ban or a
+        password change revokes them, a deletion ends them)."""
+        now = self.now()
+        for session in self.sessions.values():
+            if session["user_id"] == user_id and session["status"] == "active":
+                session.update(status=status, updated_at=now)
 
     @staticmethod
     def _lapse(session: JSON) -> Callable[[int], None]:

@@ -540,3 +540,13 @@ async def test_credit_balances_follow_their_adjustments() -> None:
             await clerk.organizations.adjust_billing_credit_balance(
                 "org_missing", amount=1, action="increase", idempotency_key="k"
             )
+
+
+async def test_banning_one_user_revokes_their_sessions_too() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        ada = await make_user(clerk, "ada@example.com")
+        session = await clerk.sessions.create(user_id=ada)
+        await clerk.users.ban(ada)
+        assert (await clerk.sessions.get(session.id or "")).status == "revoked"
+        with pytest.raises(errors.PermissionDeniedError):
+            await clerk.sessions.create(user_id=ada)
