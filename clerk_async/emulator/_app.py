@@ -18,8 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
+from ._accounts import Accounts
 from ._behaviour import Behaviour, Handler
 from ._bulk import ITEMS, Bulk
+from ._credits import Credits
 from ._domains import Domains
 from ._filters import (
     INVITATION_ORDERS,
@@ -37,6 +39,8 @@ from ._filters import (
 )
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
+from ._identifiers import Identifiers
+from ._memberships import Memberships, public_user_data
 from ._ratelimits import Enforcer
 from ._restrictions import Restrictions, folded, identifier_type
 from ._routes import ROUTES, Route
@@ -212,6 +216,10 @@ class Api:
             self.domains,
             self.restrictions,
             Bulk(self),
+            Memberships(self),
+            Identifiers(self),
+            Accounts(self),
+            Credits(self),
         ]
         self._routes()
 
@@ -616,6 +624,7 @@ class Api:
                 raise param_invalid(field, f"{chosen} is not one of this user's {kind}")
         identifiers = {k: body[k] for k in ("username", "external_id") if k in body}
         self.store.set_identifiers(user, **identifiers)
+        self.store.set_second_factors(user, body)
         user.update(primaries)
         if body.get("password") is not None:
             user["password_enabled"] = True
@@ -670,6 +679,8 @@ class Api:
             user[field] = value
             if field == "locked":
                 user["lockout_expires_in_seconds"] = 3600 if value else None
+            if field == "banned" and value:
+                self.store.end_sessions(user["id"])  # a ban signs the user out, as bulk_ban
             user["updated_at"] = self.store.now()
             return user
 
@@ -828,18 +839,7 @@ class Api:
             "public_metadata": dict((body or {}).get("public_metadata") or {}),
             "private_metadata": dict((body or {}).get("private_metadata") or {}),
             "organization": org,
-            "public_user_data": {
-                "user_id": user_id,
-                "first_name": user["first_name"],
-                "last_name": user["last_name"],
-                "profile_image_url": user["image_url"],
-                "image_url": user["image_url"],
-                "has_image": user["has_image"],
-                "identifier": (user["email_addresses"] or [{"email_address": user_id}])[0][
-                    "email_address"
-                ],
-                "username": user["username"],
-            },
+            "public_user_data": public_user_data(user),
             "created_at": now,
             "updated_at": now,
         }
@@ -849,7 +849,16 @@ class Api:
     def _membership_json(self, membership: JSON) -> JSON:
         # The stored membership holds the stored organization (changes show through);
         # the answer carries that organization as it is sent everywhere else.
-        return {**membership, "organization": self._org_json(membership["organization"])}
+        # The member's public data is read from the user as it is now (a changed name,
+        # primary email address or image shows).
+        user = self.store.users.get(membership["public_user_data"]["user_id"])
+        return {
+            **membership,
+            "organization": self._org_json(membership["organization"]),
+            "public_user_data": membership["public_user_data"]
+            if user is None
+            else public_user_data(user),
+        }
 
     def _membership(self, request: web.Request) -> tuple[JSON, JSON]:
         org = self.store.organization(request.match_info["org"])

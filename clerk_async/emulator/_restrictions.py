@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ._behaviour import RouteEntry
-from ._routes import ROUTES
 from ._store import JSON, ApiError, not_found, param_missing
 
 if TYPE_CHECKING:
@@ -186,11 +185,6 @@ class Restrictions:
             "domains_default_role": "org:member",
             "initial_role_set_key": None,
         }
-        self._generic = {
-            route.operation_id: self.api.generic_handler(route)
-            for route in ROUTES
-            if route.operation_id in ("CreateEmailAddress", "CreatePhoneNumber")
-        }
 
     def routes(self) -> list[RouteEntry]:
         return [
@@ -209,8 +203,6 @@ class Restrictions:
             ("PATCH", "/v1/instance/oauth_application_settings", self.update_oauth),
             ("GET", "/v1/instance/organization_settings", self.reader(self.organizations)),
             ("PATCH", "/v1/instance/organization_settings", self.update_organizations),
-            ("POST", "/v1/email_addresses", self.create_email_address),
-            ("POST", "/v1/phone_numbers", self.create_phone_number),
         ]
 
     # -- enforcement -----------------------------------------------------------------
@@ -279,16 +271,6 @@ class Restrictions:
         return any(
             i["status"] == "pending" and i["email_address"].lower() == wanted for i in invitations
         )
-
-    async def create_email_address(self, request: web.Request) -> Any:
-        body = await self.api.body(request)
-        self.check("email_address", str(body.get("email_address") or ""))
-        return await self._generic["CreateEmailAddress"](request)
-
-    async def create_phone_number(self, request: web.Request) -> Any:
-        body = await self.api.body(request)
-        self.check("phone_number", str(body.get("phone_number") or ""))
-        return await self._generic["CreatePhoneNumber"](request)
 
     # -- the blocklist ---------------------------------------------------------------
 

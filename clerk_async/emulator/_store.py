@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import bisect
 import hashlib
 import heapq
@@ -132,6 +133,8 @@ USER_FIELDS = {
     "public_metadata": OBJECT,
     "private_metadata": OBJECT,
     "unsafe_metadata": OBJECT,
+    "totp_secret": STRING,
+    "backup_codes": STRINGS,
 }
 
 
@@ -178,6 +181,11 @@ class Store:
         self.external_ids: dict[str, str] = {}
         # user id -> (salt, PBKDF2 digest) of the password; never part of a user's JSON
         self._passwords: dict[str, tuple[bytes, bytes]] = {}
+        #: users whose password is marked compromised (``password/set_compromised``)
+        self.compromised: set[str] = set()
+        # user id -> the base32 TOTP secret / the unused backup codes; never in a user's JSON
+        self.totp_secrets: dict[str, str] = {}
+        self.backup_codes: dict[str, set[str]] = {}
         self.organizations: dict[str, JSON] = {}
         self.slugs: dict[str, str] = {}
         self.memberships: dict[str, dict[str, JSON]] = {}  # org id -> user id -> membership
@@ -243,6 +251,7 @@ class Store:
         password = body.get("password")
         if password is not None and not body.get("skip_password_checks"):
             check_password(password)
+        totp_secret(body)  # refused before anything is created
         wallets = body.get("web3_wallet") or []
         if wallets:
             taken = {
@@ -342,7 +351,22 @@ class Store:
         self._insert_user(user)
         if password is not None:
             self.set_password(user_id, password)
+        self.set_second_factors(user, body)
         return user
+
+    def set_second_factors(self, user: JSON, body: JSON) -> None:
+        """Enable TOTP (``totp_secret``, base32) and backup codes (``backup_codes``)
+        given to a user's creation or update; absent or ``null`` leaves them as they are."""
+        secret = totp_secret(body)
+        codes = body.get("backup_codes")
+        if secret:
+            self.totp_secrets[user["id"]] = secret
+            user["totp_enabled"] = True
+        if codes is not None:
+            self.backup_codes[user["id"]] = set(codes)
+            user["backup_code_enabled"] = bool(codes)
+        if secret or codes is not None:
+            refresh_two_factor(user, self.now())
 
     def link_external_account(
         self,
@@ -382,6 +406,11 @@ class Store:
     def set_password(self, user_id: str, password: str) -> None:
         salt = self._random.randbytes(16)
         self._passwords[user_id] = (salt, _digest(password, salt))
+        self.compromised.discard(user_id)  # a new password is not the compromised one
+
+    def clear_password(self, user_id: str) -> None:
+        self._passwords.pop(user_id, None)
+        self.compromised.discard(user_id)
 
     def password_matches(self, user_id: str, password: str) -> bool:
         """Whether ``password`` is the user's; ``False`` for a user with none."""
@@ -427,7 +456,9 @@ class Store:
     def delete_user(self, user_id: str) -> JSON:
         user = self.user(user_id)
         del self.users[user_id]
-        self._passwords.pop(user_id, None)
+        self.clear_password(user_id)
+        self.totp_secrets.pop(user_id, None)
+        self.backup_codes.pop(user_id, None)
         index = bisect.bisect_left(self._created, user["created_at"])
         del self._order[index]
         del self._created[index]
@@ -440,10 +471,7 @@ class Store:
         for members in self.memberships.values():
             members.pop(user_id, None)
         # Deleting a user signs them out everywhere: their sessions end for good.
-        now = self.now()
-        for session in self.sessions.values():
-            if session["user_id"] == user_id and session["status"] == "active":
-                session.update(status="ended", updated_at=now)
+        self.end_sessions(user_id, "ended")
         return {"id": user_id, "object": "user", "deleted": True}
 
     def _check_identifiers(self, username: Any, external_id: Any, *, owner: str | None) -> None:
@@ -549,6 +577,14 @@ class Store:
         self.at(min(session["expire_at"], session["abandon_at"]), self._lapse(session))
         return session
 
+    def end_sessions(self, user_id: str, status: str = "revoked") -> None:
+        """Give every active session of ``user_id`` the final ``status`` (a ban or a
+        password change revokes them, a deletion ends them)."""
+        now = self.now()
+        for session in self.sessions.values():
+            if session["user_id"] == user_id and session["status"] == "active":
+                session.update(status=status, updated_at=now)
+
     @staticmethod
     def _lapse(session: JSON) -> Callable[[int], None]:
         """What the clock passing a session's ``expire_at``/``abandon_at`` does to it:
@@ -577,6 +613,34 @@ class Store:
 
     def membership_count(self, org_id: str) -> int:
         return len(self.memberships.get(org_id, {}))
+
+
+def totp_secret(body: JSON) -> str | None:
+    """The request's ``totp_secret``, upper-cased without spaces; a 422 unless base32."""
+    secret = body.get("totp_secret")
+    if not secret:
+        return None
+    normalised = str(secret).replace(" ", "").upper()
+    try:
+        base64.b32decode(normalised + "=" * (-len(normalised) % 8))
+    except ValueError:
+        raise param_invalid("totp_secret", "totp_secret must be base32.") from None
+    return normalised
+
+
+def refresh_two_factor(user: JSON, now: int) -> None:
+    """``two_factor_enabled`` from the user's second factors (a reserved phone number,
+    TOTP or backup codes), stamping ``mfa_enabled_at`` / ``mfa_disabled_at`` on a change."""
+    enabled = bool(
+        user["totp_enabled"]
+        or user["backup_code_enabled"]
+        or any(p.get("reserved_for_second_factor") for p in user["phone_numbers"])
+    )
+    if enabled and not user["two_factor_enabled"]:
+        user["mfa_enabled_at"] = now
+    elif not enabled and user["two_factor_enabled"]:
+        user["mfa_disabled_at"] = now
+    user["two_factor_enabled"] = enabled
 
 
 def primary_item(user: JSON, kind: str, primary_id: str) -> JSON | None:

@@ -39,6 +39,9 @@ log = logging.getLogger("clerk_async.emulator")
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 ATTEMPT_TIMEOUT = 10.0
 INSTANCE_ID = "ins_emulator"
+#: What an event is about when it is not the answer itself (a handler that changes a
+#: user through one of their email addresses puts the user here).
+SUBJECT = web.RequestKey("clerk_event_subject", dict)
 
 # (method, route) -> event type, for the routes whose answer is the changed object.
 _ROUTE_EVENTS: dict[tuple[str, str], str] = {
@@ -50,14 +53,45 @@ _ROUTE_EVENTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/users/{user_id}/unban"): "user.updated",
     ("POST", "/v1/users/{user_id}/lock"): "user.updated",
     ("POST", "/v1/users/{user_id}/unlock"): "user.updated",
+    ("POST", "/v1/users/{user_id}/profile_image"): "user.updated",
+    ("DELETE", "/v1/users/{user_id}/profile_image"): "user.updated",
+    ("POST", "/v1/users/{user_id}/remove_password"): "user.updated",
+    ("POST", "/v1/users/{user_id}/password/set_compromised"): "user.updated",
+    ("POST", "/v1/users/{user_id}/password/unset_compromised"): "user.updated",
+    # Changes to what a user holds, whose handlers name the user as the event's subject.
+    **{
+        route: "user.updated"
+        for route in (
+            ("POST", "/v1/email_addresses"),
+            ("PATCH", "/v1/email_addresses/{email_address_id}"),
+            ("DELETE", "/v1/email_addresses/{email_address_id}"),
+            ("PUT", "/v1/users/{user_id}/email_address"),
+            ("POST", "/v1/phone_numbers"),
+            ("PATCH", "/v1/phone_numbers/{phone_number_id}"),
+            ("DELETE", "/v1/phone_numbers/{phone_number_id}"),
+            ("PUT", "/v1/users/{user_id}/phone_number"),
+            ("DELETE", "/v1/users/{user_id}/web3_wallets/{item_id}"),
+            ("DELETE", "/v1/users/{user_id}/passkeys/{item_id}"),
+            ("DELETE", "/v1/users/{user_id}/external_accounts/{item_id}"),
+            ("DELETE", "/v1/users/{user_id}/mfa"),
+            ("DELETE", "/v1/users/{user_id}/totp"),
+            ("DELETE", "/v1/users/{user_id}/backup_code"),
+        )
+    },
     ("DELETE", "/v1/users/{user_id}"): "user.deleted",
     ("POST", "/v1/organizations"): "organization.created",
     ("PATCH", "/v1/organizations/{org}"): "organization.updated",
     ("PATCH", "/v1/organizations/{org}/metadata"): "organization.updated",
     ("PUT", "/v1/organizations/{org}/metadata"): "organization.updated",
+    ("PUT", "/v1/organizations/{org}/logo"): "organization.updated",
+    ("DELETE", "/v1/organizations/{org}/logo"): "organization.updated",
     ("DELETE", "/v1/organizations/{org}"): "organization.deleted",
     ("POST", "/v1/organizations/{org}/memberships"): "organizationMembership.created",
     ("PATCH", "/v1/organizations/{org}/memberships/{user_id}"): "organizationMembership.updated",
+    (
+        "PATCH",
+        "/v1/organizations/{org}/memberships/{user_id}/metadata",
+    ): "organizationMembership.updated",
     ("DELETE", "/v1/organizations/{org}/memberships/{user_id}"): "organizationMembership.deleted",
     ("POST", "/v1/organizations/{org}/invitations"): "organizationInvitation.created",
     (
@@ -140,7 +174,8 @@ class WebhookDispatcher:
                 "user_agent": request.headers.get("User-Agent", ""),
             }
         }
-        self.emit(event_type, self._data(event_type, answer), attributes)
+        subject = request.get(SUBJECT, answer)
+        self.emit(event_type, self._data(event_type, subject), attributes)
 
     def emit(self, event_type: str, data: JSON, attributes: JSON | None = None) -> None:
         """Queue ``event_type`` about ``data`` for every endpoint (safe from any thread)."""

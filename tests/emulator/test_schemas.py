@@ -106,9 +106,18 @@ class Caller:
         self.checked: set[tuple[str, str]] = set()
 
     async def check(
-        self, method: str, template: str, path: str, *, json: Any = None, status: int = 200
+        self,
+        method: str,
+        template: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        status: int = 200,
     ) -> Any:
-        async with self.session.request(method, self.url + "/v1" + path, json=json) as resp:
+        async with self.session.request(
+            method, self.url + "/v1" + path, json=json, data=data
+        ) as resp:
             body = await resp.json()
             assert resp.status == status, (method, path, body)
         response_schema(method, template, status).validate(body)
@@ -266,9 +275,11 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     await c.check("GET", "/clients", "/clients")
     await c.check("GET", "/clients/{client_id}", f"/clients/{session['client_id']}")
     await c.check("POST", "/clients/verify", "/clients/verify", json={"token": token["jwt"]})
+    await check_user_and_organization_items(c, uid, oid, sid, token["jwt"])
     await c.check("POST", "/sessions/{session_id}/revoke", f"/sessions/{sid}/revoke")
     await c.check("GET", "/jwks", "/jwks")
     await check_tokens_and_domains(c, uid, oid)
+    await check_restrictions_and_bulk(c, uid)
     await c.check("DELETE", "/organizations/{organization_id}", f"/organizations/{oid}")
     await c.check("DELETE", "/users/{user_id}", f"/users/{uid}")
     # Error answers follow the ClerkErrors schema too.
@@ -283,7 +294,6 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     await c.check(
         "POST", "/organizations", "/organizations", json={"name": 5}, status=422
     )  # a field of the wrong type
-    await check_restrictions_and_bulk(c, uid)
     emulated, retired = emulated_routes(c.emu)
     assert c.checked == emulated  # every route of the app's table, checked above
     assert len(retired) == 3
@@ -427,6 +437,167 @@ async def check_restrictions_and_bulk(c: Caller, uid: str) -> None:
         f"/waitlist_entries/{entries[1]['id']}", status=409,
     )  # fmt: skip
     await c.check("GET", "/waitlist_entries", "/waitlist_entries")
+
+
+def upload(**fields: str) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("file", b"\x89PNG", filename="logo.png", content_type="image/png")
+    for name, value in fields.items():
+        form.add_field(name, value)
+    return form
+
+
+async def check_user_and_organization_items(
+    c: Caller, uid: str, oid: str, sid: str, jwt: str
+) -> None:
+    """The routes of _memberships.py, _identifiers.py and _accounts.py."""
+    member = c.emu.api.store.make_user({"email_address": ["member@example.com"]})["id"]
+    await c.check(
+        "POST", "/organizations/{organization_id}/memberships", f"/organizations/{oid}/memberships",
+        json={"user_id": member, "role": "org:member"},
+    )  # fmt: skip
+    await c.check(
+        "PATCH", "/organizations/{organization_id}/memberships/{user_id}/metadata",
+        f"/organizations/{oid}/memberships/{member}/metadata",
+        json={"public_metadata": {"seat": 1}},
+    )  # fmt: skip
+    await c.check(
+        "GET", "/users/{user_id}/organization_memberships", f"/users/{member}/organization_memberships"
+    )  # fmt: skip
+    await c.check(
+        "GET", "/organization_memberships", "/organization_memberships?order_by=-email_address"
+    )
+    inv = await c.check(
+        "POST", "/organizations/{organization_id}/invitations", f"/organizations/{oid}/invitations",
+        json={"email_address": "member@example.com", "role": "org:member", "inviter_user_id": uid},
+    )  # fmt: skip
+    await c.check(
+        "GET", "/users/{user_id}/organization_invitations", f"/users/{member}/organization_invitations"
+    )  # fmt: skip
+    await c.check("GET", "/organization_invitations", "/organization_invitations?status=pending")
+    await c.check(
+        "GET", "/organizations/{organization_id}/invitations/pending",
+        f"/organizations/{oid}/invitations/pending",
+    )  # fmt: skip
+    await c.check(
+        "GET", "/organizations/{organization_id}/invitations/{invitation_id}",
+        f"/organizations/{oid}/invitations/{inv['id']}",
+    )  # fmt: skip
+    logo = "/organizations/{organization_id}/logo"
+    await c.check("PUT", logo, f"/organizations/{oid}/logo", data=upload(uploader_user_id=uid))
+    await c.check("DELETE", logo, f"/organizations/{oid}/logo")
+    email = await c.check(
+        "POST", "/email_addresses", "/email_addresses",
+        json={"user_id": uid, "email_address": "second@example.com", "verified": True},
+    )  # fmt: skip
+    one_email = "/email_addresses/{email_address_id}"
+    await c.check("GET", one_email, f"/email_addresses/{email['id']}")
+    await c.check("PATCH", one_email, f"/email_addresses/{email['id']}", json={"primary": True})
+    await c.check(
+        "PUT", "/users/{user_id}/email_address", f"/users/{uid}/email_address",
+        json={"email_address": "third@example.com"},
+    )  # fmt: skip
+    kept = await c.check(
+        "POST", "/email_addresses", "/email_addresses",
+        json={"user_id": uid, "email_address": "fourth@example.com"},
+    )  # fmt: skip
+    started = await c.check(
+        "POST", "/email_addresses/{email_address_id}/prepare_verification",
+        f"/email_addresses/{kept['id']}/prepare_verification",
+    )  # fmt: skip
+    await c.check(
+        "POST", "/email_addresses/{email_address_id}/attempt_verification",
+        f"/email_addresses/{kept['id']}/attempt_verification",
+        json={"verification_id": started["id"], "code": "424242"},
+    )  # fmt: skip
+    await c.check("DELETE", one_email, f"/email_addresses/{kept['id']}")
+    phone = await c.check(
+        "POST", "/phone_numbers", "/phone_numbers",
+        json={"user_id": uid, "phone_number": "+14155550100", "verified": True,
+              "reserved_for_second_factor": True},
+    )  # fmt: skip
+    one_phone = "/phone_numbers/{phone_number_id}"
+    await c.check("GET", one_phone, f"/phone_numbers/{phone['id']}")
+    await c.check("PATCH", one_phone, f"/phone_numbers/{phone['id']}", json={"primary": True})
+    await c.check(
+        "PUT", "/users/{user_id}/phone_number", f"/users/{uid}/phone_number",
+        json={"phone_number": "+14155550101"},
+    )  # fmt: skip
+    other_phone = await c.check(
+        "POST", "/phone_numbers", "/phone_numbers",
+        json={"user_id": uid, "phone_number": "+14155550102"},
+    )  # fmt: skip
+    started = await c.check(
+        "POST", "/phone_numbers/{phone_number_id}/prepare_verification",
+        f"/phone_numbers/{other_phone['id']}/prepare_verification",
+    )  # fmt: skip
+    await c.check(
+        "POST", "/phone_numbers/{phone_number_id}/attempt_verification",
+        f"/phone_numbers/{other_phone['id']}/attempt_verification",
+        json={"verification_id": started["id"], "code": "000000"},
+    )  # fmt: skip
+    await c.check("DELETE", one_phone, f"/phone_numbers/{other_phone['id']}")
+    await c.check("GET", "/users/{user_id}/trusted_devices", f"/users/{uid}/trusted_devices")
+    await c.check(
+        "DELETE", "/users/{user_id}/trusted_devices/{trusted_device_id}",
+        f"/users/{uid}/trusted_devices/tdev_none", status=404,
+    )  # fmt: skip
+    await c.check(
+        "PATCH", "/users/{user_id}", f"/users/{uid}",
+        json={"totp_secret": "JBSWY3DPEHPK3PXP", "backup_codes": ["c1"]},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/users/{user_id}/verify_totp", f"/users/{uid}/verify_totp", json={"code": "c1"}
+    )
+    for item in ("mfa", "totp", "backup_code"):
+        await c.check("DELETE", f"/users/{{user_id}}/{item}", f"/users/{uid}/{item}")
+    image = "/users/{user_id}/profile_image"
+    await c.check("POST", image, f"/users/{uid}/profile_image", data=upload())
+    await c.check("DELETE", image, f"/users/{uid}/profile_image")
+    account = c.emu.link_external_account(uid, "oauth_google", "g-1")
+    await c.check(
+        "GET", "/users/{user_id}/oauth_access_tokens/{provider}",
+        f"/users/{uid}/oauth_access_tokens/oauth_google",
+    )  # fmt: skip
+    await c.check(
+        "DELETE", "/users/{user_id}/external_accounts/{external_account_id}",
+        f"/users/{uid}/external_accounts/{account['id']}",
+    )  # fmt: skip
+    wallet_owner = c.emu.api.store.make_user({"web3_wallet": ["0xabc"]})
+    await c.check(
+        "DELETE", "/users/{user_id}/web3_wallets/{web3_wallet_identification_id}",
+        f"/users/{wallet_owner['id']}/web3_wallets/{wallet_owner['web3_wallets'][0]['id']}",
+    )  # fmt: skip
+    await c.check(
+        "DELETE", "/users/{user_id}/passkeys/{passkey_identification_id}",
+        f"/users/{uid}/passkeys/idn_none", status=404,
+    )  # fmt: skip
+    await c.check(
+        "POST", "/users/{user_id}/password/set_compromised",
+        f"/users/{uid}/password/set_compromised", json={},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/users/{user_id}/password/unset_compromised",
+        f"/users/{uid}/password/unset_compromised",
+    )  # fmt: skip
+    await c.check("POST", "/users/ban", "/users/ban", json={"user_ids": [member]})
+    await c.check("POST", "/users/unban", "/users/unban", json={"user_ids": [member]})
+    for owner, owner_path in (("users", uid), ("organizations", oid)):
+        template = f"/{owner}/{{{'user_id' if owner == 'users' else 'organization_id'}}}"
+        credits = f"/{owner}/{owner_path}/billing/credits"
+        await c.check("GET", template + "/billing/credits", credits)
+        await c.check(
+            "POST", template + "/billing/credits", credits,
+            json={"amount": 100, "action": "increase", "idempotency_key": "schema"},
+        )  # fmt: skip
+        await c.check("GET", template + "/billing/credits", credits)
+    refresh = "/sessions/{session_id}/refresh"
+    body = {"expired_token": jwt, "refresh_token": "r", "request_origin": "http://localhost"}
+    await c.check("POST", refresh, f"/sessions/{sid}/refresh", json=body)
+    await c.check("POST", refresh, f"/sessions/{sid}/refresh", json={**body, "format": "cookie"})
+    await c.check(
+        "POST", "/users/{user_id}/remove_password", f"/users/{uid}/remove_password", json={}
+    )
 
 
 async def test_errors_match_the_clerk_errors_schema(caller: Caller) -> None:
