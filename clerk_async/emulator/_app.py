@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
-from ._behaviour import Behaviour, Handler
+from ._behaviour import Authenticator, Behaviour, Handler
 from ._filters import (
     INVITATION_ORDERS,
     ORGANIZATION_INVITATION_ORDERS,
@@ -35,6 +35,7 @@ from ._filters import (
 )
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
+from ._machines import Machines
 from ._ratelimits import Enforcer
 from ._routes import ROUTES, Route
 from ._store import (
@@ -198,7 +199,8 @@ class Api:
         self.frontend = Frontend(self)
         #: hand-written behaviour outside this module, each adding its ``routes()``
         self.templates = Templates(self)
-        self.behaviours: list[Behaviour] = [self.templates]
+        self.machines = Machines(self)
+        self.behaviours: list[Behaviour] = [self.templates, self.machines]
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -296,6 +298,9 @@ class Api:
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)
                 and len(auth) > len("Bearer " + SECRET_PREFIX)
+            )
+            and not any(
+                isinstance(b, Authenticator) and b.authenticates(request) for b in self.behaviours
             )
         ):
             self.log.append((request.method, request.path, 401))
