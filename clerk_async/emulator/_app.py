@@ -261,6 +261,11 @@ class Api:
         # Behaviour kept in modules of its own, each adding its routes to the table.
         for behaviour in self.behaviours:
             table.extend(behaviour.routes())
+        #: first segments of the routes served outside /v1 (Clerk's JS SDK calls the
+        #: machine-token operations unversioned: ``/m2m_tokens``); they need a key too
+        self.unversioned = frozenset(
+            "/" + path.split("/")[1] for _, path, _ in table if not path.startswith("/v1/")
+        )
         for method, path, handler in self.frontend.routes(self._wrap):
             r.add_route(method, path, handler)
         by_shape = routes_by_shape()
@@ -293,7 +298,10 @@ class Api:
         self.store.settle()
         auth = request.headers.get("Authorization", "")
         if (
-            request.path.startswith("/v1/")
+            (
+                request.path.startswith("/v1/")
+                or "/" + request.path.split("/")[1] in self.unversioned
+            )
             and request.path not in self.frontend.public_paths
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)

@@ -6,8 +6,9 @@ creates the machine and in ``GET /v1/machines/{id}/secret_key``; rotating it mak
 new one, and the previous key keeps working for ``previous_token_ttl`` seconds.
 
 A machine authenticates with its secret key (``Authorization: Bearer ak_…``) to the
-``/v1/m2m_tokens`` operations, which the application otherwise answers only for the
-instance's secret key:
+``/v1/m2m_tokens`` operations (served unversioned too, ``/m2m_tokens``, where Clerk's
+JS SDK sends them), which the application otherwise answers only for the instance's
+secret key:
 
 * ``POST /v1/m2m_tokens`` takes a machine key, never the instance key: the token's
   subject is that machine and its scopes are the machine's scoped machine ids, as
@@ -45,7 +46,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN_TTL = 3600
 MAX_SCOPES = 150
-TOKEN_PATHS = "/v1/m2m_tokens"
+#: the prefixes the M2M token operations are served under: /v1, and none (Clerk's JS
+#: SDK calls them unversioned)
+TOKEN_PATHS = ("/v1", "")
 #: What a machine JWT carries besides its custom claims.
 _JWT_REGISTERED = frozenset({"iss", "sub", "jti", "aud", "scopes", "iat", "nbf", "exp"})
 
@@ -78,7 +81,7 @@ class Machines:
         self._by_secret: dict[str, str] = {}
 
     def routes(self) -> list[RouteEntry]:
-        return [
+        machines: list[RouteEntry] = [
             ("GET", "/v1/machines", self.list_machines),
             ("POST", "/v1/machines", self.create),
             ("GET", "/v1/machines/{machine_id}", self.get),
@@ -88,17 +91,21 @@ class Machines:
             ("POST", "/v1/machines/{machine_id}/secret_key/rotate", self.rotate_secret_key),
             ("POST", "/v1/machines/{machine_id}/scopes", self.create_scope),
             ("DELETE", "/v1/machines/{machine_id}/scopes/{other_machine_id}", self.delete_scope),
-            ("GET", "/v1/m2m_tokens", self.list_tokens),
-            ("POST", "/v1/m2m_tokens", self.create_token),
-            ("POST", "/v1/m2m_tokens/{m2m_token_id}/revoke", self.revoke_token),
-            ("POST", "/v1/m2m_tokens/verify", self.verify_token),
         ]
+        tokens: list[RouteEntry] = [
+            ("GET", "/m2m_tokens", self.list_tokens),
+            ("POST", "/m2m_tokens", self.create_token),
+            ("POST", "/m2m_tokens/{m2m_token_id}/revoke", self.revoke_token),
+            ("POST", "/m2m_tokens/verify", self.verify_token),
+        ]
+        # Clerk's JS SDK calls the token operations without the version prefix.
+        return machines + [(m, prefix + p, h) for prefix in TOKEN_PATHS for m, p, h in tokens]
 
     # -- credentials -----------------------------------------------------------------
 
     def authenticates(self, request: web.Request) -> bool:
         """A live machine secret key is a credential for the M2M token operations."""
-        if not request.path.startswith(TOKEN_PATHS):
+        if not request.path.startswith(("/v1/m2m_tokens", "/m2m_tokens")):
             return False
         return self.key_owner(_bearer(request)) is not None
 
@@ -384,13 +391,15 @@ class Machines:
         token = self.api.frontend.m2m_jwt(
             machine_id, scopes=scopes, expires_in=expires_in, claims=claims, jti=token_id
         )
+        # Its times are the JWT's own (whole seconds), as verifying it reads them back.
         answer = self._token_json(
-            token_id, machine_id, scopes, claims, self.store.now(), (issued + expires_in) * 1000
+            token_id, machine_id, scopes, claims, issued * 1000, (issued + expires_in) * 1000
         )
         return {**answer, "token": token}
 
     async def list_tokens(self, request: web.Request) -> JSON:
-        limit, offset = self.api.paging(request)
+        limit = _count(request, "limit", 10)
+        offset = _count(request, "offset", 0)
         subject = request.query["subject"]
         self.machine(subject, "subject")
         caller = self.caller(request)
@@ -485,6 +494,19 @@ class Machines:
         return self._token_json(
             str(payload.get("jti")), subject, scopes, custom or None, issued, exp * 1000
         )
+
+
+def _count(request: web.Request, name: str, default: int) -> int:
+    """A paging parameter, which this operation types as a number (``10.0`` too)."""
+    try:
+        return int(float(request.query.get(name) or default))
+    except (ValueError, OverflowError):
+        raise ApiError(
+            422,
+            "form_param_format_invalid",
+            f"{name} must be a finite number",
+            param_name=name,
+        ) from None
 
 
 def _ms(seconds: float) -> int:

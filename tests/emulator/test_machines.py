@@ -238,3 +238,25 @@ async def test_token_reuse_and_bad_input() -> None:
         assert status == 422 and body["errors"][0]["meta"]["param_name"] == "subject"
         status, body = await call(emu, "POST", "/m2m_tokens/verify", "ak_" + "1" * 32, {})
         assert status == 401
+
+
+async def test_token_operations_are_served_unversioned_too() -> None:
+    # Clerk's JS SDK calls /m2m_tokens without /v1; a key is asked for there as well.
+    async with Emulator() as emu, emu.client() as clerk:
+        machine = await clerk.machines.create(name="caller")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(emu.url + "/m2m_tokens", json={}) as resp:
+                assert resp.status == 401
+            headers = {"Authorization": f"Bearer {machine.secret_key}"}
+            async with session.post(emu.url + "/m2m_tokens", json={}, headers=headers) as resp:
+                assert resp.status == 201
+                made = await resp.json()
+            async with session.get(
+                emu.url + "/m2m_tokens", params={"subject": machine.id or ""}, headers=headers
+            ) as resp:
+                assert resp.status == 200
+                assert [t["id"] for t in (await resp.json())["m2m_tokens"]] == [made["id"]]
+            # A machine key opens nothing else, unversioned or not.
+            async with session.get(emu.url + "/v1/users", headers=headers) as resp:
+                assert resp.status == 401
+        assert (await verify_machine_token(made["token"], clerk=clerk)).id == made["id"]
