@@ -22,7 +22,7 @@ secret key:
   one is answered 404 (what Clerk's SDKs read as "token invalid"); with a machine
   key, a token that does not name that machine in its scopes is unknown too.
 
-Expiry follows the emulator's clock. A token outlives a rotation of its machine's key;
+Expiry follows the emulator's clock, to the millisecond. A token outlives a rotation of its machine's key;
 deleting the machine drops its tokens and its keys, and removes it from the scopes of
 other machines.
 """
@@ -115,7 +115,7 @@ class Machines:
         if entry is None:
             return None
         machine_id, until = entry
-        if until is not None and self.store.now() >= until:
+        if until is not None and self.store.clock.now_ms() >= until:
             return None
         return machine_id
 
@@ -310,7 +310,7 @@ class Machines:
 
     def view(self, token: JSON) -> JSON:
         """``token`` as answered now: ``expired`` read against the clock."""
-        token["expired"] = token["expiration"] <= self.store.now()
+        token["expired"] = token["expiration"] <= self.store.clock.now_ms()
         return dict(token)
 
     async def create_token(self, request: web.Request) -> JSON:
@@ -412,7 +412,7 @@ class Machines:
             )
         with_revoked = request.query.get("revoked") == "true"
         with_expired = request.query.get("expired") == "true"
-        now = self.store.now()
+        now = self.store.clock.now_ms()
         tokens = [
             self.view(t)
             for t in reversed(self.tokens.values())
@@ -457,7 +457,7 @@ class Machines:
         token = self.tokens[token_id]
         if token["revoked"]:
             raise _token_unknown("The M2M token was revoked.")
-        if token["expiration"] <= self.store.now():
+        if token["expiration"] <= self.store.clock.now_ms():
             raise _token_unknown("The M2M token has expired.")
         self._check_audience(token, caller)
         token["last_used_at"] = self.store.now()

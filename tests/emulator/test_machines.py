@@ -260,3 +260,20 @@ async def test_token_operations_are_served_unversioned_too() -> None:
             async with session.get(emu.url + "/v1/users", headers=headers) as resp:
                 assert resp.status == 401
         assert (await verify_machine_token(made["token"], clerk=clerk)).id == made["id"]
+
+
+async def test_a_frozen_clock_decides_expiry_to_the_millisecond() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        emu.clock.freeze()
+        machine = await clerk.machines.create(name="caller", default_token_ttl=10)
+        async with Clerk(secret_key=machine.secret_key, api_url=emu.url) as as_machine:
+            made = await as_machine.m2m.create_token()
+        for _ in range(3):  # a token is good for any number of verifications
+            await verify_machine_token(made.token or "", clerk=clerk)
+        left = (made.expiration or 0) - emu.clock.now_ms()
+        assert 0 < left <= 10_000
+        emu.clock.advance((left - 1) / 1000)
+        assert (await verify_machine_token(made.token or "", clerk=clerk)).id == made.id
+        emu.clock.advance(0.001)
+        with pytest.raises(TokenVerificationError):
+            await verify_machine_token(made.token or "", clerk=clerk)
