@@ -21,7 +21,8 @@ class Behaviour(Protocol):
     """A group of emulated operations."""
 
     def routes(self) -> list[RouteEntry]:
-        """``(method, /v1 path, handler)`` of every operation it answers."""
+        """``(method, path, handler)`` of every operation it answers: ``/v1/...`` paths,
+        or a path outside ``/v1`` where Clerk serves it there too (asked for a key alike)."""
 
 
 @runtime_checkable
