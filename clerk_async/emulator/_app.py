@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
 from ._accounts import Accounts
-from ._behaviour import Behaviour, Handler
+from ._behaviour import Authenticator, Behaviour, Handler
 from ._bulk import ITEMS, Bulk
 from ._credits import Credits
 from ._domains import Domains
@@ -40,6 +40,7 @@ from ._filters import (
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
 from ._identifiers import Identifiers
+from ._machines import Machines
 from ._memberships import Memberships, public_user_data
 from ._ratelimits import Enforcer
 from ._restrictions import Restrictions, folded, identifier_type
@@ -206,6 +207,7 @@ class Api:
         self.frontend = Frontend(self)
         #: hand-written behaviour outside this module, each adding its ``routes()``
         self.templates = Templates(self)
+        self.machines = Machines(self)
         self.tickets = Tickets(self)
         self.domains = Domains(self)
         #: sign-up restrictions, the blocklist and the instance's settings
@@ -220,6 +222,7 @@ class Api:
             Identifiers(self),
             Accounts(self),
             Credits(self),
+            self.machines,
         ]
         self._routes()
 
@@ -281,6 +284,11 @@ class Api:
         # Behaviour kept in modules of its own, each adding its routes to the table.
         for behaviour in self.behaviours:
             table.extend(behaviour.routes())
+        #: first segments of the routes served outside /v1 (Clerk's JS SDK calls the
+        #: machine-token operations unversioned: ``/m2m_tokens``); they need a key too
+        self.unversioned = frozenset(
+            "/" + path.split("/")[1] for _, path, _ in table if not path.startswith("/v1/")
+        )
         for method, path, handler in self.frontend.routes(self._wrap):
             r.add_route(method, path, handler)
         by_shape = routes_by_shape()
@@ -313,11 +321,17 @@ class Api:
         self.store.settle()
         auth = request.headers.get("Authorization", "")
         if (
-            request.path.startswith("/v1/")
+            (
+                request.path.startswith("/v1/")
+                or "/" + request.path.split("/")[1] in self.unversioned
+            )
             and request.path not in self.frontend.public_paths
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)
                 and len(auth) > len("Bearer " + SECRET_PREFIX)
+            )
+            and not any(
+                isinstance(b, Authenticator) and b.authenticates(request) for b in self.behaviours
             )
         ):
             self.log.append((request.method, request.path, 401))

@@ -9,7 +9,7 @@ generic emulation of the same operations.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -21,4 +21,15 @@ class Behaviour(Protocol):
     """A group of emulated operations."""
 
     def routes(self) -> list[RouteEntry]:
-        """``(method, /v1 path, handler)`` of every operation it answers."""
+        """``(method, path, handler)`` of every operation it answers: ``/v1/...`` paths,
+        or a path outside ``/v1`` where Clerk serves it there too (asked for a key alike)."""
+
+
+@runtime_checkable
+class Authenticator(Protocol):
+    """A behaviour that accepts credentials of its own on its own paths (a machine's
+    secret key for M2M tokens, ...) where the application asks for the instance's
+    secret key everywhere else."""
+
+    def authenticates(self, request: web.Request) -> bool:
+        """Whether ``request`` carries a credential this behaviour accepts for its path."""

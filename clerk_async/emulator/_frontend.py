@@ -288,14 +288,15 @@ class Frontend:
         scopes: Sequence[str] = (),
         expires_in: int = 3600,
         claims: Mapping[str, Any] | None = None,
+        jti: str | None = None,
     ) -> str:
-        """An M2M token in JWT form (``mch_`` subject, M2M category)."""
+        """An M2M token in JWT form (``mch_`` subject, M2M category); ``jti`` names it."""
         now = int(self.store.clock.now())
         payload = {
             **(claims or {}),
             "iss": self.api.issuer,
             "sub": machine_id,
-            "jti": self.store.ids.new("mt"),
+            "jti": jti or self.store.ids.new("mt"),
             "aud": list(scopes),
             "scopes": " ".join(scopes),
             "iat": now,

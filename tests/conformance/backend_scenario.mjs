@@ -143,6 +143,88 @@ await step("domains", async () => {
   const page = await clerk.domains.list();
   return { totalCount: page.totalCount, len: page.data.length };
 });
+// -- machines and M2M tokens ---------------------------------------------------------
+let target, caller, m2m, m2mJwt, targetKey;
+await step("createMachines", async () => {
+  target = await clerk.machines.create({ name: "target" });
+  caller = await clerk.machines.create({ name: "caller", scopedMachines: [target.id], defaultTokenTtl: 600 });
+  return {
+    targetId: target.id,
+    callerId: caller.id,
+    scoped: caller.scopedMachines.map((m) => m.id),
+    ttl: caller.defaultTokenTtl,
+    keyPrefix: caller.secretKey?.slice(0, 3) ?? null,
+  };
+});
+await step("machines", async () => {
+  const page = await clerk.machines.list({ orderBy: "name" });
+  const got = await clerk.machines.get(caller.id);
+  const updated = await clerk.machines.update({ machineId: target.id, name: "target-v2" });
+  targetKey = (await clerk.machines.getSecretKey(target.id)).secret;
+  const other = await clerk.machines.create({ name: "other" });
+  const scope = await clerk.machines.createScope(caller.id, other.id);
+  const unscoped = await clerk.machines.deleteScope(caller.id, other.id);
+  const gone = await clerk.machines.delete(other.id);
+  return {
+    totalCount: page.totalCount,
+    names: page.data.map((m) => m.name),
+    gotScoped: got.scopedMachines.map((m) => m.id),
+    updated: updated.name,
+    targetKeyPrefix: targetKey.slice(0, 3),
+    scope: { from: scope.fromMachineId, to: scope.toMachineId },
+    unscoped: { deleted: unscoped.deleted }, // decoded as a DeletedObject
+    gone: { id: gone.id === other.id, deleted: gone.deleted },
+  };
+});
+await step("m2mCreateToken", async () => {
+  m2m = await clerk.m2m.createToken({ machineSecretKey: caller.secretKey, claims: { job: "sync" } });
+  return {
+    id: m2m.id,
+    tokenPrefix: m2m.token.slice(0, 3),
+    subject: m2m.subject,
+    scopes: m2m.scopes,
+    claims: m2m.claims,
+    lifetime: m2m.expiration - m2m.createdAt,
+    revoked: m2m.revoked,
+    expired: m2m.expired,
+  };
+});
+await step("m2mVerify", async () => {
+  const byInstance = await clerk.m2m.verify({ token: m2m.token });
+  const byTarget = await clerk.m2m.verify({ token: m2m.token, machineSecretKey: targetKey });
+  return { instance: byInstance.id, target: byTarget.id, subject: byInstance.subject };
+});
+await step("m2mVerifyByUnscopedMachine", async () =>
+  clerk.m2m.verify({ token: m2m.token, machineSecretKey: caller.secretKey }),
+);
+await step("m2mList", async () => {
+  const page = await clerk.m2m.list({ subject: caller.id, machineSecretKey: caller.secretKey });
+  return { totalCount: page.totalCount, ids: page.data.map((t) => t.id) };
+});
+await step("m2mCreateWithInstanceKey", async () => clerk.m2m.createToken());
+await step("m2mRevokeToken", async () => {
+  const revoked = await clerk.m2m.revokeToken({ m2mTokenId: m2m.id, revocationReason: "done" });
+  return { id: revoked.id, revoked: revoked.revoked, reason: revoked.revocationReason };
+});
+await step("m2mVerifyRevoked", async () => clerk.m2m.verify({ token: m2m.token }));
+await step("m2mJwt", async () => {
+  m2mJwt = await clerk.m2m.createToken({
+    machineSecretKey: caller.secretKey, tokenFormat: "jwt", secondsUntilExpiration: 120,
+  });
+  const verified = await clerk.m2m.verify({ token: m2mJwt.token });
+  return {
+    dots: m2mJwt.token.split(".").length - 1,
+    id: verified.id === m2mJwt.id,
+    subject: verified.subject,
+    lifetime: m2mJwt.expiration - m2mJwt.createdAt,
+  };
+});
+await step("deleteMachines", async () => {
+  const a = await clerk.machines.delete(caller.id);
+  const b = await clerk.machines.delete(target.id);
+  return [a.deleted, b.deleted];
+});
+// -- end of machines and M2M tokens ---------------------------------------------------
 await step("deleteUser", async () => {
   const deleted = await clerk.users.deleteUser(user.id);
   return { id: deleted.id, deleted: deleted.deleted };

@@ -123,6 +123,55 @@ def test_javascript_backend_sdk(emulator: Emulator) -> None:
     domains = ok(r, "domains")  # answered (not 501), decoded as a list
     assert domains["totalCount"] == domains["len"]
     assert ok(r, "deleteUser") == {"id": created["id"], "deleted": True}
+    check_js_machines(r)
+
+
+def check_js_machines(r: dict[str, Any]) -> None:
+    """The machines and M2M token steps of the @clerk/backend scenario."""
+    made = ok(r, "createMachines")
+    target, caller = made["targetId"], made["callerId"]
+    assert target.startswith("mch_") and caller.startswith("mch_") and target != caller
+    assert made == {
+        "targetId": target,
+        "callerId": caller,
+        "scoped": [target],
+        "ttl": 600,
+        "keyPrefix": "ak_",
+    }
+    machines = ok(r, "machines")
+    assert machines == {
+        "totalCount": 2,
+        "names": ["caller", "target"],
+        "gotScoped": [target],
+        "updated": "target-v2",
+        "targetKeyPrefix": "ak_",
+        "scope": {"from": caller, "to": machines["scope"]["to"]},
+        "unscoped": {"deleted": True},
+        "gone": {"id": True, "deleted": True},
+    }
+    token = ok(r, "m2mCreateToken")
+    assert token["id"].startswith("mt_") and token["tokenPrefix"] == "mt_"
+    assert {k: v for k, v in token.items() if k not in ("id", "tokenPrefix")} == {
+        "subject": caller,
+        "scopes": [target],
+        "claims": {"job": "sync"},
+        "lifetime": 600_000,
+        "revoked": False,
+        "expired": False,
+    }
+    assert ok(r, "m2mVerify") == {"instance": token["id"], "target": token["id"], "subject": caller}
+    # The caller's own key may not verify a token that is not scoped to it.
+    unscoped = r["m2mVerifyByUnscopedMachine"]
+    assert unscoped["error"] == "ClerkAPIResponseError" and unscoped["status"] == 404
+    assert ok(r, "m2mList") == {"totalCount": 1, "ids": [token["id"]]}
+    instance_key = r["m2mCreateWithInstanceKey"]
+    assert instance_key["status"] == 401 and instance_key["codes"] == ["authentication_invalid"]
+    assert ok(r, "m2mRevokeToken") == {"id": token["id"], "revoked": True, "reason": "done"}
+    revoked = r["m2mVerifyRevoked"]
+    assert revoked["status"] == 404 and revoked["codes"] == ["resource_not_found"]
+    # A JWT-format token, verified by @clerk/backend itself against the emulator's JWKS.
+    assert ok(r, "m2mJwt") == {"dots": 2, "id": True, "subject": caller, "lifetime": 120_000}
+    assert ok(r, "deleteMachines") == [True, True]
 
 
 # -- clerk-backend-api -----------------------------------------------------------------
@@ -213,3 +262,69 @@ def test_python_sdk(emulator: Emulator) -> None:
     assert domains.total_count == len(domains.data)
     deleted = clerk.users.delete(user_id=user.id)
     assert deleted.id == user.id and deleted.deleted is True
+
+
+# -- clerk-backend-api: machines and M2M tokens ----------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_python_sdk_machines(emulator: Emulator) -> None:
+    sdk = pytest.importorskip(
+        "clerk_backend_api", reason="needs clerk-backend-api (nox -s conformance installs it)"
+    )
+    from clerk_backend_api import models as sdk_models
+
+    url = emulator.url + "/v1"
+    clerk = sdk.Clerk(bearer_auth=emulator.secret_key, server_url=url)
+    target = clerk.machines.create(request={"name": "target"})
+    caller = clerk.machines.create(
+        request={"name": "caller", "scoped_machines": [target.id], "default_token_ttl": 600}
+    )
+    assert caller.id.startswith("mch_") and caller.secret_key.startswith("ak_")
+    assert [m.id for m in caller.scoped_machines] == [target.id]
+    assert caller.default_token_ttl == 600
+    listed = clerk.machines.list(order_by="name")
+    assert listed.total_count == 2 and [m.name for m in listed.data] == ["caller", "target"]
+    assert clerk.machines.get(machine_id=caller.id).scoped_machines[0].id == target.id
+    assert clerk.machines.update(machine_id=target.id, name="target-v2").name == "target-v2"
+    other = clerk.machines.create(request={"name": "other"})
+    scope = clerk.machines.create_scope(machine_id=caller.id, to_machine_id=other.id)
+    assert (scope.from_machine_id, scope.to_machine_id) == (caller.id, other.id)
+    unscoped = clerk.machines.delete_scope(machine_id=caller.id, other_machine_id=other.id)
+    # The SDK names the constant ``deleted: true`` field DELETED.
+    assert unscoped.to_machine_id == other.id and unscoped.DELETED is True
+    assert clerk.machines.delete(machine_id=other.id).DELETED is True
+    target_key = clerk.machines.get_secret_key(machine_id=target.id).secret
+    assert target_key.startswith("ak_")
+
+    as_caller = sdk.Clerk(bearer_auth=caller.secret_key, server_url=url)
+    token = as_caller.m2m.create_token(claims={"job": "sync"})
+    assert token.id.startswith("mt_") and token.token.startswith("mt_")
+    assert token.subject == caller.id and token.scopes == [target.id]
+    assert token.claims == {"job": "sync"} and token.expiration - token.created_at == 600_000
+    verified = clerk.m2m.verify_token(token=token.token)
+    assert verified.id == token.id and verified.revoked is False and verified.expired is False
+    as_target = sdk.Clerk(bearer_auth=target_key, server_url=url)
+    assert as_target.m2m.verify_token(token=token.token).subject == caller.id
+    page = as_caller.m2m.list_tokens(subject=caller.id)
+    assert page.total_count == 1 and [t.id for t in page.m2m_tokens] == [token.id]
+    revoked = clerk.m2m.revoke_token(m2m_token_id=token.id, revocation_reason="done")
+    assert revoked.revoked is True and revoked.revocation_reason == "done"
+    with pytest.raises(sdk_models.ClerkBaseError) as refused:
+        clerk.m2m.verify_token(token=token.token)
+    assert refused.value.status_code == 404
+    assert clerk.m2m.list_tokens(subject=caller.id).total_count == 0
+    assert clerk.m2m.list_tokens(subject=caller.id, revoked=True).total_count == 1
+    jwt_token = as_caller.m2m.create_token(token_format="jwt", seconds_until_expiration=120)
+    assert jwt_token.token.count(".") == 2
+    assert clerk.m2m.verify_token(token=jwt_token.token).id == jwt_token.id
+
+    rotated = clerk.machines.rotate_secret_key(machine_id=caller.id, previous_token_ttl=0)
+    assert rotated.secret.startswith("ak_") and rotated.secret != caller.secret_key
+    with pytest.raises(sdk_models.ClerkBaseError) as stale:
+        as_caller.m2m.create_token()
+    assert stale.value.status_code == 401
+    fresh = sdk.Clerk(bearer_auth=rotated.secret, server_url=url).m2m.create_token()
+    assert fresh.subject == caller.id
+    assert clerk.machines.delete(machine_id=caller.id).DELETED is True
+    assert clerk.machines.delete(machine_id=target.id).id == target.id

@@ -294,6 +294,7 @@ async def test_every_emulated_endpoint_matches_the_spec(caller: Caller) -> None:
     await c.check(
         "POST", "/organizations", "/organizations", json={"name": 5}, status=422
     )  # a field of the wrong type
+    await check_machines(c)
     emulated, retired = emulated_routes(c.emu)
     assert c.checked == emulated  # every route of the app's table, checked above
     assert len(retired) == 3
@@ -598,6 +599,74 @@ async def check_user_and_organization_items(
     await c.check(
         "POST", "/users/{user_id}/remove_password", f"/users/{uid}/remove_password", json={}
     )
+
+
+# -- machines and M2M tokens ---------------------------------------------------------
+
+
+async def check_as_machine(
+    c: Caller, key: str, method: str, template: str, path: str, json: Any, status: int
+) -> Any:
+    """``Caller.check`` with a machine's secret key as the credential."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.request(method, c.url + "/v1" + path, json=json) as resp,
+    ):
+        body = await resp.json()
+        assert resp.status == status, (method, path, body)
+    response_schema(method, template, status).validate(body)
+    c.checked.add((method, template))
+    return body
+
+
+async def check_machines(c: Caller) -> None:
+    target = await c.check("POST", "/machines", "/machines", json={"name": "target"})
+    machine = await c.check(
+        "POST", "/machines", "/machines",
+        json={"name": "caller", "scoped_machines": [target["id"]], "default_token_ttl": 60},
+    )  # fmt: skip
+    mid, tid = machine["id"], target["id"]
+    await c.check("GET", "/machines", "/machines?order_by=name&query=a")
+    await c.check("GET", "/machines/{machine_id}", f"/machines/{mid}")
+    await c.check("PATCH", "/machines/{machine_id}", f"/machines/{mid}", json={"name": "c2"})
+    key = await c.check("GET", "/machines/{machine_id}/secret_key", f"/machines/{mid}/secret_key")
+    other = await c.check("POST", "/machines", "/machines", json={"name": "other"})
+    await c.check(
+        "POST", "/machines/{machine_id}/scopes", f"/machines/{mid}/scopes",
+        json={"to_machine_id": other["id"]},
+    )  # fmt: skip
+    await c.check(
+        "DELETE", "/machines/{machine_id}/scopes/{other_machine_id}",
+        f"/machines/{mid}/scopes/{other['id']}",
+    )  # fmt: skip
+    await c.check(
+        "POST", "/machines/{machine_id}/scopes", f"/machines/{mid}/scopes",
+        json={"to_machine_id": "mch_missing"}, status=404,
+    )  # fmt: skip
+    made = await check_as_machine(
+        c, key["secret"], "POST", "/m2m_tokens", "/m2m_tokens", {"claims": {"a": 1}}, 201
+    )
+    jwt_made = await check_as_machine(
+        c, key["secret"], "POST", "/m2m_tokens", "/m2m_tokens", {"token_format": "jwt"}, 201
+    )
+    await c.check("GET", "/m2m_tokens", f"/m2m_tokens?subject={mid}&revoked=true")
+    for token in (made["token"], jwt_made["token"]):
+        await c.check("POST", "/m2m_tokens/verify", "/m2m_tokens/verify", json={"token": token})
+    await c.check(
+        "POST", "/m2m_tokens/{m2m_token_id}/revoke", f"/m2m_tokens/{made['id']}/revoke",
+        json={"revocation_reason": "schema check"},
+    )  # fmt: skip
+    await c.check(
+        "POST", "/m2m_tokens/verify", "/m2m_tokens/verify",
+        json={"token": made["token"]}, status=404,
+    )  # fmt: skip
+    await c.check(
+        "POST", "/machines/{machine_id}/secret_key/rotate",
+        f"/machines/{mid}/secret_key/rotate", json={"previous_token_ttl": 0},
+    )  # fmt: skip
+    await c.check("DELETE", "/machines/{machine_id}", f"/machines/{tid}")
+    await c.check("DELETE", "/machines/{machine_id}", f"/machines/{mid}")
 
 
 async def test_errors_match_the_clerk_errors_schema(caller: Caller) -> None:
