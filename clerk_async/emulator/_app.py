@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
+from ._api_keys import ApiKeys
 from ._behaviour import Behaviour, Handler
 from ._filters import (
     INVITATION_ORDERS,
@@ -35,6 +36,7 @@ from ._filters import (
 )
 from ._frontend import Frontend
 from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_shape, shape
+from ._oauth_apps import OAuthApps
 from ._ratelimits import Enforcer
 from ._routes import ROUTES, Route
 from ._store import (
@@ -198,7 +200,9 @@ class Api:
         self.frontend = Frontend(self)
         #: hand-written behaviour outside this module, each adding its ``routes()``
         self.templates = Templates(self)
-        self.behaviours: list[Behaviour] = [self.templates]
+        self.api_keys = ApiKeys(self)
+        self.oauth_apps = OAuthApps(self)
+        self.behaviours: list[Behaviour] = [self.templates, self.api_keys, self.oauth_apps]
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
