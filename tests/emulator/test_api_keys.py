@@ -61,9 +61,10 @@ async def test_list_filters_pages_and_hides_invalid_keys() -> None:
     async with Emulator() as emu, emu.client() as clerk:
         uid = await new_user(clerk)
         other = await new_user(clerk, "grace@example.com")
-        ids = []
+        ids: list[str] = []
         for name in ("alpha", "beta", "gamma"):
             key = await clerk.api_keys.create(name=f"{name}-key", subject=uid)
+            assert key.id
             ids.append(key.id)
         await clerk.api_keys.create(name="alpha-key", subject=other)
         page = await clerk.api_keys.list(subject=uid, limit=2)
@@ -105,7 +106,7 @@ async def test_update_changes_scopes_claims_description_and_expiry() -> None:
         emu.clock.freeze()
         uid = await new_user(clerk)
         key = await clerk.api_keys.create(name="svc", subject=uid, seconds_until_expiration=60)
-        assert key.id and key.expiration is not None
+        assert key.id and key.expiration is not None and key.created_at is not None
         assert key.expiration - key.created_at == pytest.approx(60_000, abs=5)
         updated = await clerk.api_keys.update(
             key.id,
