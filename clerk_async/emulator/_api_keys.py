@@ -14,6 +14,7 @@ refused key never gets one). Each successful verification stamps ``last_used_at`
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import string
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ._behaviour import RouteEntry
-from ._store import JSON, ApiError, not_found
+from ._store import JSON, ApiError, not_found, param_invalid
 
 if TYPE_CHECKING:
     from ._app import Api
@@ -37,6 +38,18 @@ def hex_id(api: Api, prefix: str) -> str:
 def new_secret(prefix: str) -> str:
     """A fresh secret: ``prefix_`` and 32 random letters and digits."""
     return prefix + "_" + "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(32))
+
+
+def _number_paging(limit: str, offset: str) -> tuple[int, int]:
+    """``limit`` and ``offset`` of this group, which the spec types as numbers: Clerk's
+    Python SDK sends ``limit=10.0`` (the spec has bounded them by now)."""
+    try:
+        numbers = float(limit), float(offset)
+    except ValueError:
+        numbers = (math.nan, math.nan)
+    if not all(n.is_integer() for n in numbers):
+        raise param_invalid("limit", "limit and offset must be whole numbers.")
+    return int(numbers[0]), int(numbers[1])
 
 
 class ApiKeys:
@@ -102,8 +115,8 @@ class ApiKeys:
     # -- the operations --------------------------------------------------------------
 
     async def list(self, request: web.Request) -> JSON:
-        limit, offset = self.api.paging(request)
         query = request.query
+        limit, offset = _number_paging(query.get("limit", "10"), query.get("offset", "0"))
         subject = query["subject"]  # required, checked against the spec already
         kind = query.get("type", "api_key")
         include_invalid = query.get("include_invalid") == "true"

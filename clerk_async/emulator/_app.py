@@ -68,6 +68,9 @@ MAX_LIMIT = 500
 MAX_BODY_BYTES = 1024 * 1024
 #: The deepest nesting of a JSON body accepted (metadata included); deeper is a 400.
 MAX_BODY_DEPTH = 64
+#: Operations Clerk also serves without the ``/v1`` prefix, where Clerk's JS SDK calls
+#: them (its API key, OAuth access token and M2M token clients skip the version).
+UNVERSIONED = ("/api_keys", "/oauth_applications/access_tokens/", "/m2m_tokens")
 
 log = logging.getLogger("clerk_async.emulator")
 
@@ -160,6 +163,12 @@ def _depth_exceeds(value: object, limit: int) -> bool:
         elif isinstance(current, list):
             todo.extend((v, depth + 1) for v in current if isinstance(v, (dict, list)))
     return False
+
+
+def _served_at(path: str) -> tuple[str, ...]:
+    """The paths a ``/v1`` operation answers at: also unversioned for some."""
+    bare = path.removeprefix("/v1")
+    return (path, bare) if bare.startswith(UNVERSIONED) else (path,)
 
 
 class Api:
@@ -268,7 +277,8 @@ class Api:
         by_shape = routes_by_shape()
         for method, path, handler in table:
             route = by_shape.get((method, shape(path.removeprefix("/v1"))))
-            r.add_route(method, path, self._wrap(handler, route))
+            for served_at in _served_at(path):
+                r.add_route(method, served_at, self._wrap(handler, route))
         # Every other operation of the spec: the generic emulation, driven by its schemas.
         served = {(method, shape(path.removeprefix("/v1"))) for method, path, _ in table}
         #: (method, spec path) of the operations answered by the generic emulation.
@@ -276,9 +286,10 @@ class Api:
         for route in literal_first(ROUTES):
             if (route.method, shape(route.path)) not in served:
                 self.generic_routes.add((route.method, route.path))
-                r.add_route(
-                    route.method, "/v1" + route.path, self._wrap(self.generic_handler(route), route)
-                )
+                for served_at in _served_at("/v1" + route.path):
+                    r.add_route(
+                        route.method, served_at, self._wrap(self.generic_handler(route), route)
+                    )
         r.add_route("*", "/{tail:.*}", self.not_emulated)
 
     def trace_id(self) -> str:
@@ -295,7 +306,7 @@ class Api:
         self.store.settle()
         auth = request.headers.get("Authorization", "")
         if (
-            request.path.startswith("/v1/")
+            (request.path.startswith("/v1/") or request.path.startswith(UNVERSIONED))
             and request.path not in self.frontend.public_paths
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)

@@ -171,3 +171,23 @@ async def test_verification_lifecycle_through_our_sdk() -> None:
         )
         with pytest.raises(errors.NotFoundError):
             await clerk.api_keys.get(doomed.id or "")
+
+
+async def test_served_without_the_version_prefix_as_clerks_js_sdk_calls_it() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        uid = await new_user(clerk)
+        key = await clerk.api_keys.create(name="bare", subject=uid)
+        async with aiohttp.ClientSession() as http:
+            body = {"secret": key.secret}
+            async with http.post(f"{emu.url}/api_keys/verify", json=body) as resp:
+                assert resp.status == 401  # the secret key is required here too
+            auth = {"Authorization": f"Bearer {emu.secret_key}"}
+            async with http.post(f"{emu.url}/api_keys/verify", json=body, headers=auth) as resp:
+                assert resp.status == 200 and (await resp.json())["id"] == key.id
+            async with http.get(f"{emu.url}/api_keys/{key.id}", headers=auth) as resp:
+                assert resp.status == 200 and "secret" not in await resp.json()
+            verify = f"{emu.url}/oauth_applications/access_tokens/verify"
+            async with http.post(verify, json={"access_token": "oat_x"}, headers=auth) as resp:
+                assert resp.status == 404
+            async with http.get(f"{emu.url}/users", headers=auth) as resp:
+                assert resp.status == 404  # other operations are under /v1 only
