@@ -6,7 +6,7 @@ answered once, by the create, and afterwards only by ``GET …/secret``: every o
 answer leaves it out, as Clerk's do.
 
 A key stops verifying when it is revoked, when the emulator's clock passes its
-expiration, or when it is deleted; ``POST /v1/api_keys/verify`` then answers 404,
+expiration, when it is deleted, or when its user or organization is; ``POST /v1/api_keys/verify`` then answers 404,
 as for a secret it never issued (Clerk's SDKs treat any 200 as a valid key, so a
 refused key never gets one). Each successful verification stamps ``last_used_at``.
 """
@@ -90,13 +90,22 @@ class ApiKeys:
         return item
 
     def valid(self, item: JSON) -> bool:
-        return not self.view(item)["revoked"] and not item["expired"]
+        return (
+            not self.view(item)["revoked"]
+            and not item["expired"]
+            and self.subject_exists(item["subject"])
+        )
+
+    def subject_exists(self, subject: str) -> bool:
+        """False for a user or organization that is gone (deleted since)."""
+        kind, _, _ = subject.partition("_")
+        known = {"user": self.store.users, "org": self.store.organizations}.get(kind)
+        return known is None or subject in known
 
     def check_subject(self, subject: str) -> None:
         """Refuse a user or organization subject the instance does not have."""
-        kind, _, _ = subject.partition("_")
-        known = {"user": self.store.users, "org": self.store.organizations}.get(kind)
-        if known is not None and subject not in known:
+        if not self.subject_exists(subject):
+            kind = subject.partition("_")[0]
             raise ApiError(
                 400,
                 "resource_not_found",
@@ -231,6 +240,8 @@ class ApiKeys:
                 else "belongs to a revoked API key"
                 if item["revoked"]
                 else "belongs to an expired API key"
+                if item["expired"]
+                else "belongs to an API key whose subject was deleted"
             )
             raise ApiError(
                 404,

@@ -9,7 +9,8 @@ application for a user; the emulator has no browser flow, so tests issue them wi
 ``Emulator.issue_oauth_token(...)`` (:meth:`OAuthApps.issue`). A token verifies
 (``POST /v1/oauth_applications/access_tokens/verify``) until it expires by the
 emulator's clock, is revoked (``POST …/{id}/revoke_token`` revokes every token of
-the same grant: the same application and user), or its application is deleted;
+the same grant: the same application and user), or its application or user is
+deleted;
 after that it answers 404 like a token never issued.
 """
 
@@ -296,6 +297,8 @@ class OAuthApps:
                 param_name="access_token",
             )
         info = self.tokens.get(token)
+        if info is not None and info["subject"] not in self.store.users:
+            info = None  # the user is gone, and the grant with them
         if info is None or info["revoked"] or self._expired(info):
             why = (
                 "was not issued by this instance"

@@ -191,3 +191,23 @@ async def test_served_without_the_version_prefix_as_clerks_js_sdk_calls_it() -> 
                 assert resp.status == 404
             async with http.get(f"{emu.url}/users", headers=auth) as resp:
                 assert resp.status == 404  # other operations are under /v1 only
+
+
+async def test_keys_of_a_deleted_user_or_organization_stop_verifying() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        uid = await new_user(clerk)
+        owner = await new_user(clerk, "grace@example.com")
+        org = await clerk.organizations.create(name="Acme", created_by=owner)
+        assert org.id
+        user_key = await clerk.api_keys.create(name="mine", subject=uid)
+        org_key = await clerk.api_keys.create(name="ours", subject=org.id)
+        await verify_machine_token(user_key.secret or "", clerk=clerk)
+        await clerk.users.delete(uid)
+        assert await refused(clerk, user_key.secret or "") is (
+            TokenVerificationErrorReason.INVALID_TOKEN
+        )
+        await verify_machine_token(org_key.secret or "", clerk=clerk)
+        await clerk.organizations.delete(org.id)
+        assert await refused(clerk, org_key.secret or "") is (
+            TokenVerificationErrorReason.INVALID_TOKEN
+        )

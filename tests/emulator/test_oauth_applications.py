@@ -150,3 +150,14 @@ async def test_issuing_checks_application_user_scopes_and_secret() -> None:
         await clerk.oauth_applications.rotate_secret(app.id)
         with pytest.raises(PermissionError):
             emu.issue_oauth_token(app.id, uid, client_secret=app.client_secret)
+
+
+async def test_tokens_of_a_deleted_user_stop_verifying() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        uid = await new_user(clerk)
+        app = await clerk.oauth_applications.create(name="CLI")
+        assert app.id
+        token = emu.issue_oauth_token(app.id, uid)
+        await verify_machine_token(token, clerk=clerk)
+        await clerk.users.delete(uid)
+        assert await refused(clerk, token) is TokenVerificationErrorReason.INVALID_TOKEN
