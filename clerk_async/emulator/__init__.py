@@ -374,6 +374,41 @@ class Emulator:
             user_id, client_id=client_id, scopes=scopes, expires_in=expires_in
         )
 
+    def issue_oauth_token(
+        self,
+        application: str,
+        user_id: str,
+        *,
+        scopes: Sequence[str] | None = None,
+        expires_in: int = 3600,
+        client_secret: str | None = None,
+    ) -> str:
+        """An opaque OAuth access token (``oat_…``) that an OAuth application made
+        with ``POST /v1/oauth_applications`` holds for ``user_id``, as the instance's
+        authorization server would grant it; ``POST
+        /v1/oauth_applications/access_tokens/verify`` answers it until it expires by
+        the emulator's clock, is revoked, or the application is deleted.
+
+        ``application`` is the application's id or client id; ``scopes`` default to
+        all the application allows (asking for others raises ``ValueError``). Give
+        ``client_secret`` to act as the confidential client's token request: a secret
+        that is not the current one (after ``rotate_secret``) raises
+        ``PermissionError``. An unknown application or user raises ``LookupError``.
+
+        Example::
+
+            app = await clerk.oauth_applications.create(name="CLI")
+            token = emu.issue_oauth_token(app.id, user_id, scopes=["profile"])
+            auth = await verify_machine_token(token, clerk=clerk)
+        """
+        return self.api.oauth_apps.issue(
+            application,
+            user_id,
+            scopes=scopes,
+            expires_in=expires_in,
+            client_secret=client_secret,
+        )
+
     def mint_template_jwt(self, user_id: str, *, claims: dict[str, Any] | None = None) -> str:
         """A JWT-template token (its ``cat`` says so): never accepted as a session token."""
         return self.api.frontend.template_jwt(user_id, claims=claims)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..auth._verify import CATEGORY_SESSION_TOKEN
 from ._accounts import Accounts
+from ._api_keys import ApiKeys
 from ._behaviour import Authenticator, Behaviour, Handler
 from ._bulk import ITEMS, Bulk
 from ._credits import Credits
@@ -42,6 +43,7 @@ from ._generic import GenericStore, Listing, Schemas, literal_first, routes_by_s
 from ._identifiers import Identifiers
 from ._machines import Machines
 from ._memberships import Memberships, public_user_data
+from ._oauth_apps import OAuthApps
 from ._ratelimits import Enforcer
 from ._restrictions import Restrictions, folded, identifier_type
 from ._routes import ROUTES, Route
@@ -75,6 +77,9 @@ MAX_LIMIT = 500
 MAX_BODY_BYTES = 1024 * 1024
 #: The deepest nesting of a JSON body accepted (metadata included); deeper is a 400.
 MAX_BODY_DEPTH = 64
+#: Operations Clerk also serves without the ``/v1`` prefix, where Clerk's JS SDK calls
+#: them (its API key, OAuth access token and M2M token clients skip the version).
+UNVERSIONED = ("/api_keys", "/oauth_applications/access_tokens/", "/m2m_tokens")
 
 log = logging.getLogger("clerk_async.emulator")
 
@@ -169,6 +174,12 @@ def _depth_exceeds(value: object, limit: int) -> bool:
     return False
 
 
+def _served_at(path: str) -> tuple[str, ...]:
+    """The paths a ``/v1`` operation answers at: also unversioned for some."""
+    bare = path.removeprefix("/v1")
+    return (path, bare) if bare.startswith(UNVERSIONED) else (path,)
+
+
 class Api:
     """Routes, authentication, faults and the handlers of every emulated operation."""
 
@@ -208,6 +219,8 @@ class Api:
         #: hand-written behaviour outside this module, each adding its ``routes()``
         self.templates = Templates(self)
         self.machines = Machines(self)
+        self.api_keys = ApiKeys(self)
+        self.oauth_apps = OAuthApps(self)
         self.tickets = Tickets(self)
         self.domains = Domains(self)
         #: sign-up restrictions, the blocklist and the instance's settings
@@ -223,6 +236,8 @@ class Api:
             Accounts(self),
             Credits(self),
             self.machines,
+            self.api_keys,
+            self.oauth_apps,
         ]
         self._routes()
 
@@ -284,17 +299,13 @@ class Api:
         # Behaviour kept in modules of its own, each adding its routes to the table.
         for behaviour in self.behaviours:
             table.extend(behaviour.routes())
-        #: first segments of the routes served outside /v1 (Clerk's JS SDK calls the
-        #: machine-token operations unversioned: ``/m2m_tokens``); they need a key too
-        self.unversioned = frozenset(
-            "/" + path.split("/")[1] for _, path, _ in table if not path.startswith("/v1/")
-        )
         for method, path, handler in self.frontend.routes(self._wrap):
             r.add_route(method, path, handler)
         by_shape = routes_by_shape()
         for method, path, handler in table:
             route = by_shape.get((method, shape(path.removeprefix("/v1"))))
-            r.add_route(method, path, self._wrap(handler, route))
+            for served_at in _served_at(path):
+                r.add_route(method, served_at, self._wrap(handler, route))
         # Every other operation of the spec: the generic emulation, driven by its schemas.
         served = {(method, shape(path.removeprefix("/v1"))) for method, path, _ in table}
         #: (method, spec path) of the operations answered by the generic emulation.
@@ -302,9 +313,10 @@ class Api:
         for route in literal_first(ROUTES):
             if (route.method, shape(route.path)) not in served:
                 self.generic_routes.add((route.method, route.path))
-                r.add_route(
-                    route.method, "/v1" + route.path, self._wrap(self.generic_handler(route), route)
-                )
+                for served_at in _served_at("/v1" + route.path):
+                    r.add_route(
+                        route.method, served_at, self._wrap(self.generic_handler(route), route)
+                    )
         r.add_route("*", "/{tail:.*}", self.not_emulated)
 
     def trace_id(self) -> str:
@@ -321,10 +333,7 @@ class Api:
         self.store.settle()
         auth = request.headers.get("Authorization", "")
         if (
-            (
-                request.path.startswith("/v1/")
-                or "/" + request.path.split("/")[1] in self.unversioned
-            )
+            (request.path.startswith("/v1/") or request.path.startswith(UNVERSIONED))
             and request.path not in self.frontend.public_paths
             and not (
                 auth.startswith("Bearer " + SECRET_PREFIX)

@@ -21,8 +21,9 @@ class Behaviour(Protocol):
     """A group of emulated operations."""
 
     def routes(self) -> list[RouteEntry]:
-        """``(method, path, handler)`` of every operation it answers: ``/v1/...`` paths,
-        or a path outside ``/v1`` where Clerk serves it there too (asked for a key alike)."""
+        """``(method, /v1 path, handler)`` of every operation it answers (the application
+        also serves those Clerk answers unversioned without the prefix, see
+        ``_app.UNVERSIONED``)."""
 
 
 @runtime_checkable

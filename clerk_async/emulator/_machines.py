@@ -46,9 +46,6 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN_TTL = 3600
 MAX_SCOPES = 150
-#: the prefixes the M2M token operations are served under: /v1, and none (Clerk's JS
-#: SDK calls them unversioned)
-TOKEN_PATHS = ("/v1", "")
 #: What a machine JWT carries besides its custom claims.
 _JWT_REGISTERED = frozenset({"iss", "sub", "jti", "aud", "scopes", "iat", "nbf", "exp"})
 
@@ -93,13 +90,12 @@ class Machines:
             ("DELETE", "/v1/machines/{machine_id}/scopes/{other_machine_id}", self.delete_scope),
         ]
         tokens: list[RouteEntry] = [
-            ("GET", "/m2m_tokens", self.list_tokens),
-            ("POST", "/m2m_tokens", self.create_token),
-            ("POST", "/m2m_tokens/{m2m_token_id}/revoke", self.revoke_token),
-            ("POST", "/m2m_tokens/verify", self.verify_token),
+            ("GET", "/v1/m2m_tokens", self.list_tokens),
+            ("POST", "/v1/m2m_tokens", self.create_token),
+            ("POST", "/v1/m2m_tokens/{m2m_token_id}/revoke", self.revoke_token),
+            ("POST", "/v1/m2m_tokens/verify", self.verify_token),
         ]
-        # Clerk's JS SDK calls the token operations without the version prefix.
-        return machines + [(m, prefix + p, h) for prefix in TOKEN_PATHS for m, p, h in tokens]
+        return machines + tokens
 
     # -- credentials -----------------------------------------------------------------
 

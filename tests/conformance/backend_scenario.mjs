@@ -1,11 +1,22 @@
 // A scenario of @clerk/backend calls against the Backend API at CLERK_API_URL.
 // Prints one JSON object: what each step returned, for the Python side to check.
+import { createInterface } from "node:readline";
+
 import { createClerkClient, verifyToken } from "@clerk/backend";
 
 const secretKey = process.env.CLERK_SECRET_KEY;
 const apiUrl = process.env.CLERK_API_URL;
 const clerk = createClerkClient({ secretKey, apiUrl });
 const out = {};
+
+// A question to the Python side (one JSON line out, one line of answer in), for what
+// only the emulator itself can do.
+const hostAnswers = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function askHost(question) {
+  process.stdout.write(`ask ${JSON.stringify(question)}\n`);
+  const { value } = await hostAnswers.next();
+  return JSON.parse(value);
+}
 
 async function step(name, fn) {
   try {
@@ -133,6 +144,88 @@ await step("jwtTemplates", async () => {
     deleted: { id: deleted.id, deleted: deleted.deleted },
   };
 });
+// ---- API keys and OAuth applications (apiKeys, oauthApplications, idPOAuthAccessToken) ----
+const publishableKey = process.env.CLERK_PUBLISHABLE_KEY;
+const bearer = (token) =>
+  new Request("http://localhost/api", { headers: { Authorization: `Bearer ${token}` } });
+async function machineAuth(token, acceptsToken) {
+  const state = await clerk.authenticateRequest(bearer(token), { acceptsToken, publishableKey });
+  return { isAuthenticated: state.isAuthenticated, tokenType: state.tokenType, subject: state.toAuth()?.subject ?? null };
+}
+let apiKey;
+await step("apiKeysCreate", async () => {
+  apiKey = await clerk.apiKeys.create({
+    name: "ci-key", subject: user.id, description: "for CI", scopes: ["read"], claims: { team: "infra" },
+    createdBy: user.id, secondsUntilExpiration: 3600,
+  });
+  return {
+    id: apiKey.id, secret: apiKey.secret, subject: apiKey.subject, name: apiKey.name, scopes: apiKey.scopes,
+    claims: apiKey.claims, createdBy: apiKey.createdBy, revoked: apiKey.revoked, expired: apiKey.expired,
+    lifetime: apiKey.expiration - apiKey.createdAt,
+  };
+});
+await step("apiKeysRead", async () => {
+  const got = await clerk.apiKeys.get(apiKey.id);
+  const page = await clerk.apiKeys.list({ subject: user.id, limit: 5 });
+  const updated = await clerk.apiKeys.update({ apiKeyId: apiKey.id, subject: user.id, scopes: ["read", "write"], description: "rotated" });
+  const secret = await clerk.apiKeys.getSecret(apiKey.id);
+  return {
+    gotId: got.id, gotSecret: got.secret ?? null, totalCount: page.totalCount, ids: page.data.map((k) => k.id),
+    listedSecret: page.data[0]?.secret ?? null, scopes: updated.scopes, description: updated.description,
+    secretMatches: secret.secret === apiKey.secret,
+  };
+});
+await step("apiKeysVerify", async () => {
+  const verified = await clerk.apiKeys.verify(apiKey.secret);
+  return { id: verified.id, subject: verified.subject, scopes: verified.scopes, lastUsed: typeof verified.lastUsedAt };
+});
+await step("apiKeysAuthenticate", async () => machineAuth(apiKey.secret, "api_key"));
+await step("apiKeysRevoke", async () => {
+  const revoked = await clerk.apiKeys.revoke({ apiKeyId: apiKey.id, revocationReason: "leaked" });
+  const hidden = await clerk.apiKeys.list({ subject: user.id });
+  const shown = await clerk.apiKeys.list({ subject: user.id, includeInvalid: true });
+  return { revoked: revoked.revoked, reason: revoked.revocationReason, hidden: hidden.totalCount, shown: shown.totalCount };
+});
+await step("apiKeysVerifyRevoked", async () => clerk.apiKeys.verify(apiKey.secret));
+await step("apiKeysAuthenticateRevoked", async () => machineAuth(apiKey.secret, "api_key"));
+await step("apiKeysDelete", async () => {
+  const deleted = await clerk.apiKeys.delete(apiKey.id);
+  return { id: deleted.id, deleted: deleted.deleted };
+});
+let oauthApp;
+await step("oauthApplicationsCreate", async () => {
+  oauthApp = await clerk.oauthApplications.create({ name: "CLI", redirectUris: ["myapp://callback"], scopes: "profile email" });
+  return {
+    id: oauthApp.id, clientId: oauthApp.clientId, secret: typeof oauthApp.clientSecret, scopes: oauthApp.scopes,
+    redirectUris: oauthApp.redirectUris, isPublic: oauthApp.isPublic,
+  };
+});
+await step("oauthApplicationsRead", async () => {
+  const got = await clerk.oauthApplications.get(oauthApp.id);
+  const page = await clerk.oauthApplications.list({ nameQuery: oauthApp.clientId });
+  const updated = await clerk.oauthApplications.update({ oauthApplicationId: oauthApp.id, name: "CLI v2" });
+  const rotated = await clerk.oauthApplications.rotateSecret(oauthApp.id);
+  return {
+    gotSecret: got.clientSecret ?? null, totalCount: page.totalCount, ids: page.data.map((a) => a.id),
+    name: updated.name, rotated: typeof rotated.clientSecret === "string" && rotated.clientSecret !== oauthApp.clientSecret,
+  };
+});
+// No Backend API call issues an access token: the Python side issues one with the emulator.
+const oauthToken = await askHost({ issueOAuthToken: { application: oauthApp.id, userId: user.id } });
+await step("oauthTokenVerify", async () => {
+  const verified = await clerk.idPOAuthAccessToken.verify(oauthToken);
+  return { clientId: verified.clientId, subject: verified.subject, scopes: verified.scopes };
+});
+await step("oauthTokenAuthenticate", async () => machineAuth(oauthToken, "oauth_token"));
+await step("oauthApplicationsRevokeToken", async () =>
+  (await clerk.oauthApplications.revokeToken({ oauthApplicationId: oauthApp.id, token: oauthToken })) ?? null,
+);
+await step("oauthTokenVerifyRevoked", async () => clerk.idPOAuthAccessToken.verify(oauthToken));
+await step("oauthApplicationsDelete", async () => {
+  const deleted = await clerk.oauthApplications.delete(oauthApp.id);
+  return { id: deleted.id, deleted: deleted.deleted };
+});
+// ---- end of API keys and OAuth applications ----
 await step("webhooks", async () => {
   const app = await clerk.webhooks.createSvixApp();
   const auth = await clerk.webhooks.generateSvixAuthURL();
@@ -231,3 +324,4 @@ await step("deleteUser", async () => {
 });
 
 console.log(JSON.stringify(out));
+process.exit(0); // the host's answers stream stays open
