@@ -33,6 +33,7 @@ from ._store import (
     JSON,
     STRING,
     ApiError,
+    admin_verification,
     check_types,
     not_found,
     param_invalid,
@@ -65,13 +66,7 @@ PHONE_FIELDS = {
 
 def verification(verified: bool, strategy: str) -> JSON:
     if verified:
-        return {
-            "object": "verification_admin",
-            "status": "verified",
-            "strategy": "admin",
-            "attempts": None,
-            "expire_at": None,
-        }
+        return admin_verification()
     return {
         "object": "verification_otp",
         "status": "unverified",

@@ -148,7 +148,8 @@ class Ids:
         return prefix + "_" + "".join(self._random.choices(_ALPHABET, k=27))
 
 
-def _verification() -> JSON:
+def admin_verification() -> JSON:
+    """The verification of an identifier an administrator set as verified."""
     return {
         "object": "verification_admin",
         "status": "verified",
@@ -275,7 +276,7 @@ class Store:
                 "object": "email_address",
                 "email_address": address,
                 "reserved": False,
-                "verification": _verification(),
+                "verification": admin_verification(),
                 "linked_to": [],
                 "created_at": now,
                 "updated_at": now,
@@ -290,7 +291,7 @@ class Store:
                 "reserved_for_second_factor": False,
                 "default_second_factor": False,
                 "reserved": False,
-                "verification": _verification(),
+                "verification": admin_verification(),
                 "linked_to": [],
                 "created_at": now,
                 "updated_at": now,
@@ -302,7 +303,7 @@ class Store:
                 "id": self.ids.new("idn"),
                 "object": "web3_wallet",
                 "web3_wallet": wallet,
-                "verification": _verification(),
+                "verification": admin_verification(),
                 "created_at": now,
                 "updated_at": now,
             }
