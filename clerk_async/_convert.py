@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import json
 import linecache
+import marshal
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -139,9 +140,13 @@ class ResponseModel:
     nested models keep their JSON value until first read, when it is converted and kept
     (the class attribute of such a field becomes a :class:`_LazyField` when the class is
     first decoded, still reading ``None`` on the class). Held by the hundred thousand,
-    answers share what they can: an empty nested list or mapping (``[]``, metadata's
-    ``{}``) is one marker until read, and the ``object`` value naming the model's kind
-    is the model's own ``OBJECT`` string. A field the answer lacks reads
+    answers keep their nested values packed and share what they can: a nested value
+    not read yet (a list of email addresses, metadata) is held as one compact
+    :mod:`marshal` string rather than as parsed JSON, an empty nested list or mapping
+    (``[]``, metadata's ``{}``) is one marker until read, and the ``object`` value
+    naming the model's kind is the model's own ``OBJECT`` string. Pickling unpacks what
+    is still packed (a pickle holds JSON values only, readable by any Python version).
+    A field the answer lacks reads
     ``None``; keys the model does not know ride along unused: they are not fields, so
     ``==``, ``repr``, pickling and ``attrs.asdict`` ignore them.
     """
@@ -160,9 +165,21 @@ class ResponseModel:
                 )
             setattr(cls, field.name, None)  # what a field absent from the answer reads
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle carries JSON values, not marshal's format (private to one Python
+        # version): what is still packed travels unpacked, still not converted.
+        state: dict[str, Any] = self.__dict__
+        if any(v.__class__ is bytes for v in state.values()):
+            state = {
+                k: _Pending(marshal.loads(v)) if v.__class__ is bytes else v
+                for k, v in state.items()
+            }
+        return state
+
 
 class _Pending:
-    """A nested JSON value not converted yet: what a lazy field holds until first read."""
+    """A nested value not converted yet that could not be packed (it is not plain JSON,
+    or it came from a pickle): what a lazy field holds until first read."""
 
     __slots__ = ("value",)
 
@@ -209,13 +226,17 @@ _EMPTY_DICT = _EmptyDict()
 class _LazyField:
     """The class attribute of a response-model field that converts on first read.
 
-    Fields holding nested models (alone, in lists, in mappings or in unions) keep their
-    JSON value, wrapped in :class:`_Pending` (``[]`` as the shared :data:`_EMPTY_LIST`),
-    until first read; the read converts it and stores the result in the instance's
-    ``__dict__``, so later reads find it there. A data descriptor, so that it sees every
-    read and write: ``__init__``, assignment, ``==``, ``repr``, ``attrs.asdict`` and
-    ``pickle`` all go through attribute access (pickling copies the ``__dict__``, marker
-    and all; the copy converts on its first read). Read on the class, it is ``None``, as
+    Fields holding nested models (alone, in lists, in mappings or in unions) and plain
+    mappings keep their JSON value packed by :func:`marshal.dumps` (a ``bytes`` object,
+    about a quarter of the parsed value's memory and quick to pack and unpack; ``[]``
+    as the shared :data:`_EMPTY_LIST`, a value marshal cannot pack wrapped in
+    :class:`_Pending`) until first read; the read unpacks and converts it and stores the
+    result in the instance's ``__dict__``, so later reads find it there. A data
+    descriptor, so that it sees every read and write: ``__init__``, assignment, ``==``,
+    ``repr``, ``attrs.asdict`` and ``pickle`` all go through attribute access or
+    :meth:`ResponseModel.__getstate__` (a pickle holds the still unconverted values, and
+    the copy converts on its first read). Only the decoder packs: a ``bytes`` value
+    assigned to the field is kept as given. Read on the class, it is ``None``, as
     for every other field. Two threads reading one field for the first time at the same
     moment may both convert it: each gets an equal value, the ``__dict__`` keeps one.
     """
@@ -233,7 +254,10 @@ class _LazyField:
             return None
         d = inst.__dict__
         value = d.get(self.name)
-        if value.__class__ is _Pending:
+        cls = value.__class__
+        if cls is bytes:
+            value = d[self.name] = self.convert(marshal.loads(value))
+        elif cls is _Pending:
             value = d[self.name] = self.convert(value.value)
         elif value is _EMPTY_LIST:
             value = d[self.name] = []
@@ -242,7 +266,8 @@ class _LazyField:
         return value
 
     def __set__(self, inst: Any, value: Any) -> None:
-        inst.__dict__[self.name] = value
+        # ``bytes`` in the ``__dict__`` means packed by the decoder: wrap what is assigned.
+        inst.__dict__[self.name] = _Pending(value) if value.__class__ is bytes else value
 
     def __delete__(self, inst: Any) -> None:
         del inst.__dict__[self.name]
@@ -273,6 +298,7 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         "cls": cls,
         "new": object.__new__,
         "Pending": _Pending,
+        "pack": marshal.dumps,
         "EMPTY": _EMPTY_LIST,
         "EMPTY_DICT": _EMPTY_DICT,
         "OBJECT": getattr(cls, "OBJECT", None),
@@ -301,8 +327,8 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
                 setattr(cls, field.name, _LazyField(field.name, field.type, False))
                 lines += [
                     f"v = get({field.name!r})",
-                    "if v.__class__ is dict and not v:",
-                    f"    d[{field.name!r}] = EMPTY_DICT",
+                    "if v.__class__ is dict:",
+                    *_packed(field.name, "EMPTY_DICT if not v else "),
                 ]
             continue
         inner = _strip_none(field.type)
@@ -330,12 +356,7 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         # Replaces the class's None (the same on the class: hasattr never changes).
         setattr(cls, field.name, _LazyField(field.name, tp, many))
         lines += [f"v = get({field.name!r})", "if v is not None:"]
-        if many:
-            lines += [
-                f"    d[{field.name!r}] = EMPTY if v.__class__ is list and not v else Pending(v)"
-            ]
-        else:
-            lines += [f"    d[{field.name!r}] = Pending(v)"]
+        lines += _packed(field.name, "EMPTY if v.__class__ is list and not v else " if many else "")
     lines += ["inst = new(cls)", "inst.__dict__ = d", "return inst"]
     name = f"structure_{cls.__name__}"
     source = f"def {name}(o, _):\n    " + "\n    ".join(lines) + "\n"
@@ -344,6 +365,18 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
     exec(compile(source, filename, "exec"), namespace)
     function: Callable[[Any, Any], Any] = namespace[name]
     return function
+
+
+def _packed(name: str, shortcut: str) -> list[str]:
+    """Lines (in a block) storing ``v`` packed for :class:`_LazyField`: ``shortcut``
+    (an expression ending in ``else``) first, then marshal's form, then, for what marshal
+    cannot pack (not plain JSON: given to :func:`structure` by hand), ``v`` wrapped."""
+    return [
+        "    try:",
+        f"        d[{name!r}] = {shortcut}pack(v)",
+        "    except ValueError:",
+        f"        d[{name!r}] = Pending(v)",
+    ]
 
 
 def _is_scalar(tp: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import attrs
 import pytest
@@ -353,3 +354,41 @@ def test_held_answers_share_empty_mappings_and_their_kind() -> None:
     odd = structure({"object": "not_a_user", "private_metadata": []}, User)
     kept: object = odd.private_metadata
     assert odd.object == "not_a_user" and kept == []
+
+
+def test_held_answers_keep_nested_values_packed_until_read() -> None:
+    import datetime
+    import pickle
+    import sys
+
+    from clerk_async.models import User
+
+    user = structure(USER_JSON, User)
+    packed = vars(user)["email_addresses"]
+    # Not read yet: one compact string, smaller than the parsed list it stands for.
+    assert isinstance(packed, bytes)
+    assert sys.getsizeof(packed) < _deep_size(USER_JSON["email_addresses"]) / 2
+    # A pickle holds JSON values, not the packed form (private to one Python version).
+    assert packed not in pickle.dumps(user)
+    assert pickle.loads(pickle.dumps(user)) == structure(USER_JSON, User)
+    emails = user.email_addresses
+    assert emails is not None and emails is user.email_addresses  # unpacked once, kept
+    assert [e.id for e in emails] == [e["id"] for e in USER_JSON["email_addresses"]]  # type: ignore[attr-defined]
+    # What cannot be packed (not plain JSON, handed in by hand) is kept as given.
+    odd = {**USER_JSON, "public_metadata": {"when": datetime.date(2026, 1, 2)}}
+    assert structure(odd, User).public_metadata == {"when": datetime.date(2026, 1, 2)}
+    # Bytes assigned to a field are a value like any other, never unpacked.
+    raw: Any = b"\x00raw"
+    user.public_metadata = raw
+    assert vars(user)["public_metadata"] is not raw and user.public_metadata is raw
+
+
+def _deep_size(value: Any) -> int:
+    import sys
+
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(_deep_size(v) for v in value.values())
+    elif isinstance(value, list):
+        size += sum(_deep_size(v) for v in value)
+    return size

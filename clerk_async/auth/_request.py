@@ -529,6 +529,8 @@ def _bearer(headers: Mapping[str, str]) -> str | None:
     value = header(headers, "Authorization")
     if not value:
         return None
+    if value.startswith("Bearer "):  # the usual form: no split, one slice
+        return value[7:].strip() or None
     parts = value.strip().split(None, 1)
     if not parts:
         return None

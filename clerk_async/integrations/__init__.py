@@ -159,6 +159,10 @@ class AppAuth:
         self._missing = missing
         #: how many clients were opened here (one per application life)
         self.clients_opened = 0
+        # needs_client() of the options (it reads the environment), decided on the first
+        # request; and the options carrying the client, made once per client.
+        self._needs_client: bool | None = None
+        self._with_client: AuthenticateOptions | None = None
 
     def open(self) -> Clerk:
         """The application's client, opening one if none is open yet."""
@@ -210,8 +214,16 @@ class AppAuth:
         builds its URL (Starlette's ``request.url`` is a parse of the scope).
         """
         options = self.options
-        if options.clerk is None and needs_client(options):
-            options = attrs.evolve(options, clerk=(client or self.open)())
+        if options.clerk is None:
+            needed = self._needs_client
+            if needed is None:
+                needed = self._needs_client = needs_client(options)
+            if needed:
+                clerk = (client or self.open)()
+                prepared = self._with_client
+                if prepared is None or prepared.clerk is not clerk:
+                    prepared = self._with_client = attrs.evolve(options, clerk=clerk)
+                options = prepared
         return await authenticate_request(
             request, headers=headers, url=url, method=method, options=options
         )

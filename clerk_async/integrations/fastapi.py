@@ -109,8 +109,9 @@ class ClerkAuth:
         else:
             state = await self._app_auth.authenticate(request.headers, self.client, request=request)
             scope[_STATE_KEY] = state
-            for cookie in state.set_cookies:
-                response.headers.append("set-cookie", cookie)
+            if state.headers:
+                for cookie in state.set_cookies:
+                    response.headers.append("set-cookie", cookie)
         if state.is_handshake:
             # Headers (not a dict): a handshake may set several cookies.
             raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in state.headers]
