@@ -813,6 +813,9 @@ class Api:
         self.store.memberships.pop(org["id"], None)
         self.store.org_invitations.pop(org["id"], None)
         self.domains.drop_organization(org["id"])
+        for session in self.store.sessions.values():  # no session stays active in it
+            if session.get("last_active_organization_id") == org["id"]:
+                session["last_active_organization_id"] = None
         return {"object": "organization", "id": org["id"], "slug": org["slug"], "deleted": True}
 
     async def merge_organization_metadata(self, request: web.Request) -> JSON:

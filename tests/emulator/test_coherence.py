@@ -550,3 +550,22 @@ async def test_banning_one_user_revokes_their_sessions_too() -> None:
         assert (await clerk.sessions.get(session.id or "")).status == "revoked"
         with pytest.raises(errors.PermissionDeniedError):
             await clerk.sessions.create(user_id=ada)
+
+
+async def test_deleting_an_organization_ends_it_as_a_sessions_active_organization() -> None:
+    async with Emulator() as emu, emu.client() as clerk:
+        user = await clerk.users.create(email_address=["org-gone@example.com"])
+        org = await clerk.organizations.create(name="Short-lived", created_by=user.id)
+        kept = await clerk.organizations.create(name="Kept", created_by=user.id)
+        in_org = await clerk.sessions.create(
+            user_id=user.id or "", active_organization_id=org.id or ""
+        )
+        in_kept = await clerk.sessions.create(
+            user_id=user.id or "", active_organization_id=kept.id or ""
+        )
+        await clerk.organizations.delete(org.id or "")
+        assert (await clerk.sessions.get(in_org.id or "")).last_active_organization_id is None
+        assert (await clerk.sessions.get(in_kept.id or "")).last_active_organization_id == kept.id
+        token = await clerk.sessions.create_token(in_org.id or "")
+        claims = jwt.decode(token.jwt or "", emu.jwt_public_key_pem, algorithms=["RS256"])
+        assert "o" not in claims and "org_id" not in claims
