@@ -282,8 +282,7 @@ class Emulator:
         session["status"] = status
         if fva is not None:
             self.api.frontend.session_claims[session["id"]] = {"fva": list(fva)}
-        if self.webhooks.urls:
-            self.webhooks.emit("session.created", {**session, "user": self.store.user(user_id)})
+        self._announce(session)
         return self.api.mint(session, expires_in=expires_in, azp=azp)
 
     def accept_ticket(self, ticket: str, *, expires_in: int = 60) -> str:
@@ -299,10 +298,14 @@ class Emulator:
             assert claims.act == {"sub": admin_id}
         """
         session, _client = self.api.tickets.redeem(ticket)
+        self._announce(session)
+        return self.api.mint(session, expires_in=expires_in)
+
+    def _announce(self, session: dict[str, Any]) -> None:
+        """Send ``session.created`` for a session started outside the HTTP API."""
         if self.webhooks.urls:
             user = self.store.user(session["user_id"])
             self.webhooks.emit("session.created", {**session, "user": user})
-        return self.api.mint(session, expires_in=expires_in)
 
     def link_external_account(
         self,
