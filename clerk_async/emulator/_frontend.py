@@ -195,15 +195,8 @@ class Frontend:
         if not redirect_url:
             return self.api.error(param_missing("redirect_url"))
         back = URL(redirect_url)
-        if not back.absolute or back.scheme not in ("http", "https"):
-            return self.api.error(
-                ApiError(
-                    400,
-                    "form_param_format_invalid",
-                    "redirect_url must be an absolute http(s) URL.",
-                    param_name="redirect_url",
-                )
-            )
+        if not _returnable(back):
+            return self.api.error(_bad_redirect())
         directives = self.directives(request)
         self.handshakes += 1
         if request.query.get("format", "token") == "nonce":
@@ -226,15 +219,8 @@ class Frontend:
             return self.api.error(param_missing("ticket"))
         redirect_url = request.query.get("redirect_url")
         back = URL(redirect_url) if redirect_url else None
-        if back is not None and (not back.absolute or back.scheme not in ("http", "https")):
-            return self.api.error(
-                ApiError(
-                    400,
-                    "form_param_format_invalid",
-                    "redirect_url must be an absolute http(s) URL.",
-                    param_name="redirect_url",
-                )
-            )
+        if back is not None and not _returnable(back):
+            return self.api.error(_bad_redirect())
         try:
             session, client = self.api.tickets.redeem(ticket)
         except ApiError as exc:
@@ -339,3 +325,17 @@ class Frontend:
             "exp": now + 60,
         }
         return self.sign(payload, cat=CATEGORY_JWT_TEMPLATE)
+
+
+def _returnable(url: URL) -> bool:
+    """Whether a browser may be sent back to ``url``: an absolute http(s) URL."""
+    return url.absolute and url.scheme in ("http", "https")
+
+
+def _bad_redirect() -> ApiError:
+    return ApiError(
+        400,
+        "form_param_format_invalid",
+        "redirect_url must be an absolute http(s) URL.",
+        param_name="redirect_url",
+    )
