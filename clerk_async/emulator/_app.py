@@ -239,6 +239,8 @@ class Api:
             self.api_keys,
             self.oauth_apps,
         ]
+        #: the behaviours that accept credentials of their own (a machine's secret key)
+        self.authenticators = [b for b in self.behaviours if isinstance(b, Authenticator)]
         self._routes()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -339,9 +341,7 @@ class Api:
                 auth.startswith("Bearer " + SECRET_PREFIX)
                 and len(auth) > len("Bearer " + SECRET_PREFIX)
             )
-            and not any(
-                isinstance(b, Authenticator) and b.authenticates(request) for b in self.behaviours
-            )
+            and not any(b.authenticates(request) for b in self.authenticators)
         ):
             self.log.append((request.method, request.path, 401))
             return self.error(
