@@ -627,28 +627,38 @@ _UTF8_JSON = frozenset(
         for utf8 in ("utf-8", "UTF-8")
     ]
 )
-_JSON_DECODER = json.JSONDecoder()
-_JSON_SPACE = " \t\n\r"
 
 
 def parse_json(body: bytes, content_type: str | None) -> Any:
     """The JSON value of a response body; :class:`ValueError` if it is not JSON.
 
-    Clerk answers UTF-8 JSON without a byte order mark, which is decoded and then
-    scanned directly. ``json.loads`` would first sniff the encoding and match leading
-    whitespace with a regular expression: small steps, but they show on every call.
-    Anything else (a BOM, UTF-16, another charset) goes through ``json.loads``.
+    Clerk answers UTF-8 JSON, which :mod:`msgspec`'s decoder reads straight from the
+    bytes, about twice as fast as ``json.loads`` and with fewer temporary objects.
+    It is strict JSON; whatever it refuses (``NaN``, a lone surrogate, an integer of
+    thousands of digits, a BOM, not JSON at all) goes to ``json.loads`` as before, so
+    the values decoded and the errors raised are exactly the standard library's.
+    Other charsets go to ``json.loads`` directly. Imported on the first answer, not
+    with the package.
     """
     if content_type in _UTF8_JSON:
+        decode, refused = _FAST_JSON or _load_fast_json()
         try:
-            text = body.decode()
-            value, end = _JSON_DECODER.raw_decode(text)
-        except ValueError:
-            pass  # leading whitespace, a BOM, UTF-16...: json.loads below knows them all
-        else:
-            if end == len(text) or not text[end:].strip(_JSON_SPACE):
-                return value
+            return decode(body)
+        except refused:
+            pass  # json.loads below says what is wrong, or knows what this is
     return json.loads(_text(body, content_type))
+
+
+_FastJson = tuple[Callable[[bytes], Any], type[Exception]]
+_FAST_JSON: _FastJson | None = None
+
+
+def _load_fast_json() -> _FastJson:
+    global _FAST_JSON
+    import msgspec
+
+    _FAST_JSON = (msgspec.json.Decoder().decode, msgspec.DecodeError)
+    return _FAST_JSON
 
 
 def _text(body: bytes, content_type: str | None) -> bytes | str:
