@@ -21,6 +21,7 @@ import enum
 import json
 import linecache
 import marshal
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -134,8 +135,9 @@ class ResponseModel:
     * no ``__slots__``: the instance's ``__dict__`` is where the fields live.
 
     The class then gets a class attribute ``None`` per field, at definition (so
-    ``hasattr(Model, "field")`` never changes later). Decoding a JSON object copies the
-    object, converts in place the scalars that need it (enums, renamed keys such as
+    ``hasattr(Model, "field")`` never changes later). Decoding a JSON object copies it
+    onto the model's field names (every instance shares those key strings; a field the
+    answer lacks holds ``None``), converts in place the scalars that need it (enums, renamed keys such as
     ``x5t#S256``) and adopts the copy as the instance's ``__dict__``. Fields holding
     nested models keep their JSON value until first read, when it is converted and kept
     (the class attribute of such a field becomes a :class:`_LazyField` when the class is
@@ -302,11 +304,21 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         "EMPTY": _EMPTY_LIST,
         "EMPTY_DICT": _EMPTY_DICT,
         "OBJECT": getattr(cls, "OBJECT", None),
+        "NAMES": [None],
+        "FIELDS": frozenset(f.name for f in attrs.fields(cls)),
+        "intern": sys.intern,
     }
     lines = [
         "if o.__class__ is not dict:",
         "    return o  # a value of the wrong shape is kept rather than fail the response",
-        "d = o.copy()",
+        # Onto a copy of the field names the first answer had, so every instance shares
+        # those key strings (a decoder's key cache does not promise to), values from
+        # the answer; any other key is the answer's own.
+        "names = NAMES[0]",
+        "if names is None:",
+        "    names = NAMES[0] = dict.fromkeys(intern(k) for k in o if k in FIELDS)",
+        "d = names.copy()",
+        "d.update(o)",
         "get = d.get",
     ]
     for i, field in enumerate(attrs.fields(cls)):

@@ -392,3 +392,25 @@ def _deep_size(value: Any) -> int:
     elif isinstance(value, list):
         size += sum(_deep_size(v) for v in value)
     return size
+
+
+def test_held_answers_share_their_field_names() -> None:
+    """Every decoded instance holds the same key strings, whichever answer (or parser's
+    key cache) they came from; keys that are not fields stay, as the answer's own."""
+    import json
+
+    from clerk_async._convert import parse_json
+    from clerk_async.models import User
+
+    body = json.dumps([{**USER_JSON, "id": f"user_{i}", "not_a_field": i} for i in range(50)])
+    users = structure(parse_json(body.encode(), "application/json"), list[User])
+    first = {k: k for k in vars(users[0])}
+    for user in users[1:]:
+        for key in vars(user):
+            if key != "not_a_field":
+                assert key is first[key], key
+    assert [vars(u)["not_a_field"] for u in users] == list(range(50))
+    # A field the first answer lacked arrives later all the same.
+    late = structure({**USER_JSON, "locale": "fr-FR"}, User)
+    assert late.locale == "fr-FR" and users[0].locale is None
+    assert users[3] == structure({**USER_JSON, "id": "user_3", "not_a_field": 3}, User)
