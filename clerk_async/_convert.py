@@ -304,21 +304,18 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         "EMPTY": _EMPTY_LIST,
         "EMPTY_DICT": _EMPTY_DICT,
         "OBJECT": getattr(cls, "OBJECT", None),
-        "NAMES": [None],
-        "FIELDS": frozenset(f.name for f in attrs.fields(cls)),
-        "intern": sys.intern,
+        "names": (shared := _SharedNames(cls)).state,
+        "learn": shared.learn,
     }
     lines = [
         "if o.__class__ is not dict:",
         "    return o  # a value of the wrong shape is kept rather than fail the response",
-        # Onto a copy of the field names the first answer had, so every instance shares
-        # those key strings (a decoder's key cache does not promise to), values from
-        # the answer; any other key is the answer's own.
-        "names = NAMES[0]",
-        "if names is None:",
-        "    names = NAMES[0] = dict.fromkeys(intern(k) for k in o if k in FIELDS)",
-        "d = names.copy()",
+        # Onto a copy of the field names answers have had (_SharedNames), so every
+        # instance shares those key strings, values from the answer.
+        "d = names[0].copy()",
         "d.update(o)",
+        "if len(d) > names[1]:",
+        "    d = learn(d)",
         "get = d.get",
     ]
     for i, field in enumerate(attrs.fields(cls)):
@@ -377,6 +374,37 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
     exec(compile(source, filename, "exec"), namespace)
     function: Callable[[Any, Any], Any] = namespace[name]
     return function
+
+
+class _SharedNames:
+    """The field names a model's answers carry, as one dict their decoding copies.
+
+    A JSON decoder makes key strings per answer or keeps a cache it does not promise
+    to hit; held by the hundred thousand, a key string per field per answer adds up
+    (about 500 bytes a user). Decoding copies ``state[0]`` (names mapped to ``None``)
+    and updates it with the answer: a dict keeps the key object it already holds, so
+    instances share these. An answer longer than any seen (``state[1]``) teaches its
+    field names, so ``state[0]`` grows to the fullest answer's names, a handful of
+    times at most; a field an answer lacks holds ``None``, as it reads anyway. Keys that
+    are not fields are the answer's own.
+    """
+
+    __slots__ = ("fields", "state")
+
+    def __init__(self, cls: type) -> None:
+        self.fields = frozenset(f.name for f in attrs.fields(typing.cast(Any, cls)))
+        self.state: list[Any] = [{}, 0]
+
+    def learn(self, d: dict[str, Any]) -> dict[str, Any]:
+        """Learn the names of ``d`` (a decoded answer); ``d`` on the shared names."""
+        self.state[1] = len(d)
+        names = [sys.intern(k) for k in d if k in self.fields]
+        if len(names) <= len(self.state[0]):
+            return d
+        self.state[0] = shared = dict.fromkeys(names)
+        fresh = shared.copy()
+        fresh.update(d)
+        return fresh
 
 
 def _packed(name: str, shortcut: str) -> list[str]:
