@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import attrs
@@ -30,8 +30,10 @@ from ._verify import (
     MAX_TOKEN_LENGTH,
     SIGNATURE_CACHE_SIZE,
     DigestCache,
+    _Verified,
     decode_unverified,
     is_non_session_category,
+    recalled,
     token_digest,
     verified,
 )
@@ -649,7 +651,8 @@ async def authenticate_request(
         headers = request.headers if request is not None else {}
     header_token = _bearer(headers)
     if header_token is not None:
-        return await _authenticate_token(header_token, opts, from_cookie=False)
+        state = _authenticate_token(header_token, opts, from_cookie=False)
+        return state if isinstance(state, RequestState) else await state
 
     if cookies is None:
         cookies = cookies_of(headers)
@@ -832,7 +835,7 @@ class _CookieFlow:
                 AuthReason.SESSION_TOKEN_OUTDATED,
                 "the session cookie predates the client's last change",
             )
-        state = await _verify_session(token, self.opts, digest)
+        state = await _verify_session(token, self.opts, digest, routed=True)
         if state.reason in _HANDSHAKE_ERRORS:
             assert isinstance(state.reason, TokenVerificationErrorReason)
             return self.handshake(state.reason, state.message or "", error=state.error)
@@ -1009,9 +1012,10 @@ def _category_mismatch(facts: _JwtFacts) -> RequestState | None:
 
 
 async def _verify_session(
-    token: str, opts: AuthenticateOptions, digest: bytes | None = None
+    token: str, opts: AuthenticateOptions, digest: bytes | None = None, *, routed: bool = False
 ) -> RequestState:
-    kind = TokenType.SESSION_TOKEN
+    """Verify a session token; ``routed`` when its header and claims were read and found
+    a session token's, which the cache entry then records (see :func:`_recalled_session`)."""
     try:
         entry = await verified(
             token,
@@ -1025,7 +1029,36 @@ async def _verify_session(
             now=opts.now,
         )
     except TokenVerificationError as exc:
-        return _signed_out(exc.reason, exc.message, token_type=kind, error=exc)
+        return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
+    if routed:
+        entry.routed = True
+    return _session_state(token, opts, entry)
+
+
+def _recalled_session(token: str, opts: AuthenticateOptions, digest: bytes) -> RequestState | None:
+    """The state of a session token verified before, whose header and claims were read
+    then (a routed entry of the signature cache, see
+    :func:`~clerk_async.auth._verify.recalled`), without reading them again or an await;
+    None when the token must go the whole way."""
+    try:
+        entry = recalled(
+            digest,
+            jwt_key=opts.jwt_key,
+            clerk=opts.clerk,
+            authorized_parties=opts.authorized_parties,
+            audience=opts.audience,
+            issuer=opts.issuer,
+            clock_skew=opts.clock_skew,
+            now=opts.now,
+            routed=True,
+        )
+    except TokenVerificationError as exc:
+        return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
+    return None if entry is None else _session_state(token, opts, entry)
+
+
+def _session_state(token: str, opts: AuthenticateOptions, entry: _Verified) -> RequestState:
+    kind = TokenType.SESSION_TOKEN
     claims = entry.claims
     if opts.treat_pending_as_signed_out and claims.session_status == "pending":
         return RequestState(
@@ -1044,9 +1077,12 @@ async def _verify_session(
     return state
 
 
-async def _authenticate_token(
+def _authenticate_token(
     token: str, opts: AuthenticateOptions, *, from_cookie: bool
-) -> RequestState:
+) -> RequestState | Coroutine[Any, Any, RequestState]:
+    """The state for ``token``: at once when no await is needed (a refusal by type or
+    form, a session token the signature cache vouches for), else the coroutine that
+    verifies it (await it)."""
     kind = None if from_cookie else opaque_token_type(token)
     facts: _JwtFacts | None = None
     error: TokenVerificationError | None = None
@@ -1054,6 +1090,11 @@ async def _authenticate_token(
     if kind is None:
         # A JWT: a session token, unless (in a header) its claims name a machine type.
         digest = _digest_of(token)
+        if digest is not None and TokenType.SESSION_TOKEN in opts.accepts_token:
+            # Seen before and found a session token's: the cache answers, unread.
+            known = _recalled_session(token, opts, digest)
+            if known is not None:
+                return known
         try:
             facts = _jwt_facts(token, digest)
         except TokenVerificationError as exc:
@@ -1073,7 +1114,11 @@ async def _authenticate_token(
         mismatch = _category_mismatch(facts)
         if mismatch is not None:
             return mismatch
-        return await _verify_session(token, opts, digest)
+        return _verify_session(token, opts, digest, routed=True)
+    return _verify_machine(token, kind, opts)
+
+
+async def _verify_machine(token: str, kind: TokenType, opts: AuthenticateOptions) -> RequestState:
     try:
         machine = await verify_machine_token(
             token,

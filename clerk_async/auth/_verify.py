@@ -267,6 +267,10 @@ class _Verified:
     # What authenticate_request builds from the claims (an ``Auth``), kept with them so
     # a repeated token does not rebuild it; built from the claims alone, no token in it.
     auth: Any = None
+    # Whether authenticate_request read the token's header and claims and found a session
+    # token's (no machine type, no other ``cat``): then it answers the token again from
+    # this entry without reading them (:func:`recalled` with ``routed=True``).
+    routed: bool = False
 
 
 V = TypeVar("V")
@@ -427,6 +431,48 @@ async def verify_token(
     return entry.claims
 
 
+def recalled(
+    digest: bytes,
+    *,
+    jwt_key: str | None,
+    clerk: Clerk | None,
+    authorized_parties: Sequence[str] | None,
+    audience: str | Sequence[str] | None,
+    issuer: str | None,
+    clock_skew: float,
+    now: Callable[[], float] | None = None,
+    routed: bool = False,
+) -> _Verified | None:
+    """The signature cache's entry for the token of ``digest`` (:func:`token_digest`) when
+    it holds one verified by the key that would verify it now, its claims checked again
+    (time, parties, audience, issuer: :class:`TokenVerificationError` when they fail);
+    None when the token must be verified (or, with ``routed``, when the entry was not
+    marked routed). No await: a repeated token is answered here."""
+    hit = _signatures.get(digest)
+    if hit is None or (routed and not hit.routed):
+        return None
+    pem_key, instance = _key_source(jwt_key, clerk)
+    current: RSAPublicKey | None
+    if pem_key is not None:
+        current = pem_key
+    elif hit.kid is not None and instance is not None:
+        current = jwks_cache_for(instance).lookup(hit.kid)
+    else:
+        current = None
+    if current is not hit.key:
+        return None
+    _signatures.hits += 1
+    _check_dynamic(
+        hit.claims,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        issuer=issuer,
+        clock_skew=clock_skew,
+        now=now,
+    )
+    return hit
+
+
 async def verified(
     token: str,
     *,
@@ -445,30 +491,20 @@ async def verified(
         _fail(R.MALFORMED, "the token is empty")
     if len(token) > MAX_TOKEN_LENGTH:
         _fail(R.TOKEN_TOO_LARGE, f"the token is longer than {MAX_TOKEN_LENGTH} characters")
-    pem_key, instance = _key_source(jwt_key, clerk)
-
     digest = token_digest(token) if digest is None else digest
-    hit = _signatures.get(digest)
+    hit = recalled(
+        digest,
+        jwt_key=jwt_key,
+        clerk=clerk,
+        authorized_parties=authorized_parties,
+        audience=audience,
+        issuer=issuer,
+        clock_skew=clock_skew,
+        now=now,
+    )
     if hit is not None:
-        current: RSAPublicKey | None
-        if pem_key is not None:
-            current = pem_key
-        elif hit.kid is not None and instance is not None:
-            current = jwks_cache_for(instance).lookup(hit.kid)
-        else:
-            current = None
-        if current is hit.key:
-            _signatures.hits += 1
-            _check_dynamic(
-                hit.claims,
-                authorized_parties=authorized_parties,
-                audience=audience,
-                issuer=issuer,
-                clock_skew=clock_skew,
-                now=now,
-            )
-            return hit
-
+        return hit
+    pem_key, instance = _key_source(jwt_key, clerk)
     header_b64, payload_b64, signature_b64 = _split(token)
     _, algorithm, kid = _parse_header(header_b64)
     signature = _b64decode(signature_b64, "signature")
