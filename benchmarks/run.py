@@ -2,7 +2,7 @@
 
 Run with ``nox -s bench`` (``-- --smoke`` for a short pass). In one run it starts a
 fixture server in its own process and measures, alternating the clients round by
-round so machine drift hits all alike:
+round so machine drift hits all alike, garbage collected before each sample:
 
 1. get-user throughput at concurrency 1, 8 and 64;
 2. listing 10,000 users;
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import gc
 import json
 import os
 import platform
@@ -57,6 +58,11 @@ except ImportError:  # the peer is only installed by `nox -s bench`
 
 
 # -- the fixture server ------------------------------------------------------------------
+
+
+#: A listing walk is short (a fraction of a second), so the listing groups run this many
+#: times the rounds of the others, for medians as steady.
+LISTING_ROUNDS = 3
 
 
 def free_port() -> int:
@@ -114,8 +120,16 @@ class Series:
         return statistics.median(self.samples) if self.samples else float("nan")
 
 
+def settle() -> None:
+    """Collect garbage before a sample, so none is timed collecting what the client before
+    it left (the official SDK's models, mostly): a full collection of this process's heap
+    takes tens of milliseconds, a good part of one listing walk."""
+    gc.collect()
+
+
 async def rate(worker: Callable[[], Awaitable[object]], concurrency: int, seconds: float) -> float:
     """Completed calls per second with ``concurrency`` workers for ``seconds``."""
+    settle()
     deadline = time.perf_counter() + seconds
     done = 0
 
@@ -149,6 +163,7 @@ async def rate_and_cpu(
 
 
 def sync_rate(worker: Callable[[], object], seconds: float) -> float:
+    settle()
     deadline = time.perf_counter() + seconds
     done = 0
     started = time.perf_counter()
@@ -277,8 +292,9 @@ async def bench_list(url: str, users: int, rounds: int, out: list[Series]) -> No
                         return n
 
             jobs["official SDK offset loop"] = peer
-        for _ in range(rounds):
+        for _ in range(rounds * LISTING_ROUNDS):
             for name, job in jobs.items():
+                settle()
                 started = time.perf_counter()
                 count = await job()
                 elapsed = time.perf_counter() - started
@@ -365,8 +381,9 @@ def bench_sync_list(url: str, users: int, rounds: int, out: list[Series]) -> Non
         "clerk_sync cursor": cursor_walk,
     }
     try:
-        for _ in range(rounds):
+        for _ in range(rounds * LISTING_ROUNDS):
             for name, job in jobs.items():
+                settle()
                 started = time.perf_counter()
                 count = job()
                 elapsed = time.perf_counter() - started
