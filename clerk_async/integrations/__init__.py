@@ -12,9 +12,9 @@ overrides, and ``secret_key=``/``api_url=`` for the client they open
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -195,7 +195,7 @@ class AppAuth:
         finally:
             await self.aclose()
 
-    async def authenticate(
+    def authenticate(
         self,
         headers: Mapping[str, str],
         client: Callable[[], Clerk] | None = None,
@@ -203,7 +203,7 @@ class AppAuth:
         url: str | None = None,
         method: str | None = None,
         request: RequestLike | None = None,
-    ) -> RequestState:
+    ) -> Coroutine[Any, Any, RequestState]:
         """Authenticate a request from its headers (cookies from its ``Cookie`` headers),
         its ``url`` and ``method`` (for the handshake of page loads).
 
@@ -224,6 +224,7 @@ class AppAuth:
                 if prepared is None or prepared.clerk is not clerk:
                     prepared = self._with_client = attrs.evolve(options, clerk=clerk)
                 options = prepared
-        return await authenticate_request(
+        # The coroutine itself, awaited by the caller: one frame fewer per request.
+        return authenticate_request(
             request, headers=headers, url=url, method=method, options=options
         )
