@@ -664,6 +664,14 @@ def fmt(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
+def paired_ratio(m: Series, base: Series) -> float:
+    """``m`` against ``base``: the median of the per-round ratios when both have a sample
+    in every round (they were measured back to back), else the ratio of the medians."""
+    if len(m.samples) == len(base.samples) > 1:
+        return statistics.median(x / b for x, b in zip(m.samples, base.samples, strict=True))
+    return m.median / base.median
+
+
 def report(results: list[Series], args: argparse.Namespace, elapsed: float) -> str:
     cpu = "unknown CPU"
     try:
@@ -685,7 +693,9 @@ def report(results: list[Series], args: argparse.Namespace, elapsed: float) -> s
         "",
         "Median of the rounds, with min-max. *vs limit*: against the no-SDK baseline in the "
         "same group (raw aiohttp / urllib3 / PyJWT / aiohttp import); *vs peer*: against the "
-        "official `clerk-backend-api`. Higher is better except for ms, us and MB.",
+        "official `clerk-backend-api`. A ratio is the median of the rounds' own ratios (each "
+        "round measures every client back to back), so a slow minute of the machine counts "
+        "once, not against one client. Higher is better except for ms, us and MB.",
     ]
     groups: dict[str, list[Series]] = {}
     for s in results:
@@ -706,8 +716,7 @@ def report(results: list[Series], args: argparse.Namespace, elapsed: float) -> s
             def ratio(base: Series | None, m: Series = m) -> str:
                 if base is None or base is m or not base.samples or not m.samples:
                     return ""
-                r = m.median / base.median
-                return f"{r:.2f}x"
+                return f"{paired_ratio(m, base):.2f}x"
 
             lines.append(
                 f"| {m.name} | {fmt(m.median)} {m.unit} | {spread} | {ratio(limit)} | {ratio(peer)} |"
