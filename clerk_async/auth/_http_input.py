@@ -25,13 +25,37 @@ from collections.abc import Iterable, Mapping
 
 __all__ = ["cookies_of", "header", "header_values", "parse_cookies"]
 
+# Per headers class: whether it exposes the ASGI list of (name, value) bytes as ``raw``
+# (Starlette's ``Headers``); and the lower-cased names looked up in such lists. Both
+# stay a handful of entries (classes and header names are the code's, not the client's).
+_ASGI_CLASSES: dict[type, bool] = {}
+_ASGI_NAMES: dict[str, bytes] = {}
+
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """The first value of header ``name``, matched case-insensitively, or None.
 
     Framework headers (multidict, Starlette's ``Headers``...) are case-insensitive
-    already; other mappings (a plain dict) are searched by lower-cased name.
+    already; other mappings (a plain dict) are searched by lower-cased name. Headers
+    that expose the ASGI list (Starlette's ``raw``) are scanned in it directly, as
+    Starlette's own lookup does, without its per-call name encoding.
     """
+    cls = headers.__class__
+    asgi = _ASGI_CLASSES.get(cls)
+    if asgi is None:
+        asgi = _ASGI_CLASSES[cls] = isinstance(getattr(cls, "raw", None), property)
+    if asgi:
+        raw = headers.raw  # type: ignore[attr-defined]
+        # The ASGI shape (a list of byte pairs), else the mapping's own lookup below.
+        if raw.__class__ is list and (not raw or raw[0][0].__class__ is bytes):
+            wanted = _ASGI_NAMES.get(name)
+            if wanted is None:
+                wanted = _ASGI_NAMES[name] = name.lower().encode("latin-1")
+            for key, found in raw:
+                if key == wanted:
+                    text: str = found.decode("latin-1")
+                    return text
+            return None
     value = headers.get(name)
     if value is not None:
         return value

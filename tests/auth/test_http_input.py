@@ -29,6 +29,24 @@ def test_header_lookup_is_case_insensitive_for_any_mapping() -> None:
     assert header(starlette, "X-Thing") == "1"
 
 
+def test_asgi_headers_are_read_from_their_list_as_starlette_reads_them() -> None:
+    """Starlette's headers are scanned in their ASGI list; the answer is Starlette's own."""
+    raw = [(b"host", b"a"), (b"authorization", b"Bearer x\xe9"), (b"authorization", b"2")]
+    starlette = Headers(raw=raw)
+    for name in ("Authorization", "AUTHORIZATION", "authorization", "Host", "X-Missing"):
+        assert header(starlette, name) == starlette.get(name)
+    assert header(Headers(raw=[]), "Authorization") is None
+
+    class Odd(dict[str, str]):
+        """A mapping whose ``raw`` is not the ASGI list: its own lookup answers."""
+
+        @property
+        def raw(self) -> list[tuple[str, str]]:
+            return [("authorization", "not this")]
+
+    assert header(Odd({"Authorization": "Bearer y"}), "Authorization") == "Bearer y"
+
+
 def test_repeated_headers_are_all_kept_where_the_mapping_keeps_them() -> None:
     multi = CIMultiDict([("Cookie", "a=1"), ("cookie", "b=2")])
     assert header_values(multi, "COOKIE") == ["a=1", "b=2"]
