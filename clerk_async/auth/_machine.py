@@ -62,6 +62,7 @@ _PREFIXES: tuple[tuple[str, TokenType], ...] = (
     ("mt_", TokenType.M2M_TOKEN),
     ("oat_", TokenType.OAUTH_TOKEN),
 )
+_ANY_PREFIX = tuple(prefix for prefix, _ in _PREFIXES)
 
 _ENDPOINTS: dict[TokenType, tuple[str, str]] = {
     TokenType.API_KEY: ("/api_keys/verify", "secret"),
@@ -87,6 +88,8 @@ def jwt_machine_type(header: Mapping[str, Any], payload: Mapping[str, Any]) -> T
 
 def opaque_token_type(token: str) -> TokenType | None:
     """The type of an opaque machine token, named by its prefix; None for anything else."""
+    if not token.startswith(_ANY_PREFIX):  # a JWT, mostly: one test, not one per prefix
+        return None
     for prefix, kind in _PREFIXES:
         if token.startswith(prefix):
             return kind
