@@ -30,6 +30,7 @@ from ._verify import (
     MAX_TOKEN_LENGTH,
     SIGNATURE_CACHE_SIZE,
     DigestCache,
+    SessionChecks,
     _Verified,
     decode_unverified,
     is_non_session_category,
@@ -188,6 +189,8 @@ class AuthenticateOptions:
     organization_sync_options: OrganizationSyncOptions | None = attrs.field(
         default=None, converter=organization_sync_options
     )
+    # What session tokens are verified with, gathered once from the fields above.
+    _session_checks: SessionChecks = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         hs.check_satellite(
@@ -196,6 +199,16 @@ class AuthenticateOptions:
             proxy_url=self.proxy_url,
             sign_in_url=self.sign_in_url,
         )
+        checks = SessionChecks(
+            jwt_key=self.jwt_key,
+            clerk=self.clerk,
+            authorized_parties=self.authorized_parties,
+            audience=self.audience,
+            issuer=self.issuer,
+            clock_skew=self.clock_skew,
+            now=self.now,
+        )
+        object.__setattr__(self, "_session_checks", checks)  # frozen: set once, here
 
 
 class AuthenticateOverrides(TypedDict, total=False):
@@ -1017,19 +1030,9 @@ async def _verify_session(
     """Verify a session token; ``routed`` when its header and claims were read and found
     a session token's, which the cache entry then records (see :func:`_recalled_session`)."""
     try:
-        entry = await verified(
-            token,
-            jwt_key=opts.jwt_key,
-            clerk=opts.clerk,
-            authorized_parties=opts.authorized_parties,
-            audience=opts.audience,
-            issuer=opts.issuer,
-            clock_skew=opts.clock_skew,
-            digest=digest,
-            now=opts.now,
-        )
+        entry = await verified(token, opts._session_checks, digest)
     except TokenVerificationError as exc:
-        return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
+        return _refused_session(exc)
     if routed:
         entry.routed = True
     return _session_state(token, opts, entry)
@@ -1041,20 +1044,14 @@ def _recalled_session(token: str, opts: AuthenticateOptions, digest: bytes) -> R
     :func:`~clerk_async.auth._verify.recalled`), without reading them again or an await;
     None when the token must go the whole way."""
     try:
-        entry = recalled(
-            digest,
-            jwt_key=opts.jwt_key,
-            clerk=opts.clerk,
-            authorized_parties=opts.authorized_parties,
-            audience=opts.audience,
-            issuer=opts.issuer,
-            clock_skew=opts.clock_skew,
-            now=opts.now,
-            routed=True,
-        )
+        entry = recalled(digest, opts._session_checks, routed=True)
     except TokenVerificationError as exc:
-        return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
+        return _refused_session(exc)
     return None if entry is None else _session_state(token, opts, entry)
+
+
+def _refused_session(exc: TokenVerificationError) -> RequestState:
+    return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
 
 
 def _session_state(token: str, opts: AuthenticateOptions, entry: _Verified) -> RequestState:

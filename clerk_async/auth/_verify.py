@@ -273,6 +273,22 @@ class _Verified:
     routed: bool = False
 
 
+@attrs.frozen(eq=False)
+class SessionChecks:
+    """How a session token is verified: where its key comes from (``jwt_key``, else the
+    JWKS of ``clerk``'s instance) and what its claims must say. One value carries
+    :func:`verify_token`'s keywords and an ``AuthenticateOptions``' fields alike, so the
+    cached path and the whole path check the same things."""
+
+    jwt_key: str | None = attrs.field(default=None, repr=False)
+    clerk: Clerk | None = None
+    authorized_parties: Sequence[str] | None = None
+    audience: str | Sequence[str] | None = None
+    issuer: str | None = None
+    clock_skew: float = 5.0
+    now: Callable[[], float] | None = None
+
+
 V = TypeVar("V")
 
 
@@ -348,16 +364,10 @@ def check_times(
         _fail(R.ISSUED_IN_FUTURE, f"the {what} was issued in the future (iat)")
 
 
-def _check_dynamic(
-    claims: SessionClaims,
-    *,
-    authorized_parties: Sequence[str] | None,
-    audience: str | Sequence[str] | None,
-    issuer: str | None,
-    clock_skew: float,
-    now: Callable[[], float] | None,
-) -> None:
-    check_times(claims.exp, claims.nbf, claims.iat, clock_skew, clock=now)
+def _check_dynamic(claims: SessionClaims, checks: SessionChecks) -> None:
+    """The checks a cached signature does not spare: time claims, parties, audience, issuer."""
+    check_times(claims.exp, claims.nbf, claims.iat, checks.clock_skew, clock=checks.now)
+    authorized_parties, audience, issuer = checks.authorized_parties, checks.audience, checks.issuer
     if authorized_parties:
         parties = (
             [authorized_parties] if isinstance(authorized_parties, str) else authorized_parties
@@ -421,8 +431,7 @@ async def verify_token(
         claims = await verify_token(token, clerk=clerk, authorized_parties=["https://app.example"])
         print(claims.user_id, claims.session_id, claims.org_id)
     """
-    entry = await verified(
-        token,
+    checks = SessionChecks(
         jwt_key=jwt_key,
         clerk=clerk,
         authorized_parties=authorized_parties,
@@ -431,21 +440,10 @@ async def verify_token(
         clock_skew=clock_skew,
         now=now,
     )
-    return entry.claims
+    return (await verified(token, checks)).claims
 
 
-def recalled(
-    digest: bytes,
-    *,
-    jwt_key: str | None,
-    clerk: Clerk | None,
-    authorized_parties: Sequence[str] | None,
-    audience: str | Sequence[str] | None,
-    issuer: str | None,
-    clock_skew: float,
-    now: Callable[[], float] | None = None,
-    routed: bool = False,
-) -> _Verified | None:
+def recalled(digest: bytes, checks: SessionChecks, *, routed: bool = False) -> _Verified | None:
     """The signature cache's entry for the token of ``digest`` (:func:`token_digest`) when
     it holds one verified by the key that would verify it now, its claims checked again
     (time, parties, audience, issuer: :class:`TokenVerificationError` when they fail);
@@ -454,7 +452,7 @@ def recalled(
     hit = _signatures.get(digest)
     if hit is None or (routed and not hit.routed):
         return None
-    pem_key, instance = _key_source(jwt_key, clerk)
+    pem_key, instance = _key_source(checks.jwt_key, checks.clerk)
     current: RSAPublicKey | None
     if pem_key is not None:
         current = pem_key
@@ -465,29 +463,11 @@ def recalled(
     if current is not hit.key:
         return None
     _signatures.hits += 1
-    _check_dynamic(
-        hit.claims,
-        authorized_parties=authorized_parties,
-        audience=audience,
-        issuer=issuer,
-        clock_skew=clock_skew,
-        now=now,
-    )
+    _check_dynamic(hit.claims, checks)
     return hit
 
 
-async def verified(
-    token: str,
-    *,
-    jwt_key: str | None,
-    clerk: Clerk | None,
-    authorized_parties: Sequence[str] | None,
-    audience: str | Sequence[str] | None,
-    issuer: str | None,
-    clock_skew: float,
-    digest: bytes | None = None,
-    now: Callable[[], float] | None = None,
-) -> _Verified:
+async def verified(token: str, checks: SessionChecks, digest: bytes | None = None) -> _Verified:
     """:func:`verify_token`, returning the signature cache's entry (for authenticate_request,
     which may pass the token's :func:`token_digest` it already has)."""
     if not isinstance(token, str) or not token:
@@ -495,19 +475,11 @@ async def verified(
     if len(token) > MAX_TOKEN_LENGTH:
         _fail(R.TOKEN_TOO_LARGE, f"the token is longer than {MAX_TOKEN_LENGTH} characters")
     digest = token_digest(token) if digest is None else digest
-    hit = recalled(
-        digest,
-        jwt_key=jwt_key,
-        clerk=clerk,
-        authorized_parties=authorized_parties,
-        audience=audience,
-        issuer=issuer,
-        clock_skew=clock_skew,
-        now=now,
-    )
+    hit = recalled(digest, checks)
     if hit is not None:
         return hit
-    pem_key, instance = _key_source(jwt_key, clerk)
+    clerk = checks.clerk
+    pem_key, instance = _key_source(checks.jwt_key, clerk)
     header_b64, payload_b64, signature_b64 = _split(token)
     _, algorithm, kid = _parse_header(header_b64)
     signature = _b64decode(signature_b64, "signature")
@@ -522,12 +494,5 @@ async def verified(
     claims = SessionClaims.from_payload(payload)
     entry = _Verified(kid, key, claims)
     _signatures.put(digest, entry)
-    _check_dynamic(
-        claims,
-        authorized_parties=authorized_parties,
-        audience=audience,
-        issuer=issuer,
-        clock_skew=clock_skew,
-        now=now,
-    )
+    _check_dynamic(claims, checks)
     return entry
