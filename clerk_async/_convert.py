@@ -33,7 +33,14 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._types import UNSET, Unset
 
-__all__ = ["ResponseModel", "converter", "parse_json", "structure", "unstructure"]
+__all__ = [
+    "ResponseModel",
+    "converter",
+    "model_from_json",
+    "parse_json",
+    "structure",
+    "unstructure",
+]
 
 T = TypeVar("T")
 
@@ -146,8 +153,11 @@ class ResponseModel:
     not read yet (a list of email addresses, metadata) is held as one compact
     :mod:`marshal` string rather than as parsed JSON, an empty nested list or mapping
     (``[]``, metadata's ``{}``) is one marker until read, and the ``object`` value
-    naming the model's kind is the model's own ``OBJECT`` string. Pickling unpacks what
-    is still packed (a pickle holds JSON values only, readable by any Python version).
+    naming the model's kind is the model's own ``OBJECT`` string. A model the requester
+    decodes straight from the answer's bytes (:func:`model_from_json`) keeps each such
+    value as the answer's own JSON text instead, never parsed until read; everything else
+    about it is the same, and both ways give equal models. Pickling unpacks what is still
+    packed (a pickle holds JSON values only, readable by any Python version).
     A field the answer lacks reads
     ``None``; keys the model does not know ride along unused: they are not fields, so
     ``==``, ``repr``, pickling and ``attrs.asdict`` ignore them.
@@ -171,12 +181,38 @@ class ResponseModel:
         # A pickle carries JSON values, not marshal's format (private to one Python
         # version): what is still packed travels unpacked, still not converted.
         state: dict[str, Any] = self.__dict__
-        if any(v.__class__ is bytes for v in state.values()):
+        if any(v.__class__ in _PACKED for v in state.values()):
             state = {
-                k: _Pending(marshal.loads(v)) if v.__class__ is bytes else v
-                for k, v in state.items()
+                k: _Pending(_unpack(v)) if v.__class__ in _PACKED else v for k, v in state.items()
             }
         return state
+
+
+class _Json(bytes):
+    """A nested value not read yet, kept as the answer's own JSON text: what a model
+    decoded straight from the answer's bytes (:func:`model_from_json`) holds until the
+    field is first read. A class of its own, so it is never taken for marshal's form."""
+
+    __slots__ = ()
+
+
+def _json_value(text: _Json) -> Any:
+    try:
+        return parse_json(text, None)
+    except (ValueError, RecursionError) as exc:
+        # Only what the answer's decoding could not see without parsing it all: an
+        # integer of thousands of digits (Python's own limit) in a field not read then.
+        from .errors import ClerkDecodeError
+
+        raise ClerkDecodeError(f"could not decode a nested value of the answer: {exc}") from None
+
+
+# The packed forms of a nested value not read yet, and how each unpacks.
+_PACKED: dict[type, Callable[[Any], Any]] = {bytes: marshal.loads, _Json: _json_value}
+
+
+def _unpack(value: Any) -> Any:
+    return _PACKED[value.__class__](value)
 
 
 class _Pending:
@@ -259,6 +295,8 @@ class _LazyField:
         cls = value.__class__
         if cls is bytes:
             value = d[self.name] = self.convert(marshal.loads(value))
+        elif cls is _Json:
+            value = d[self.name] = self.convert(_json_value(value))
         elif cls is _Pending:
             value = d[self.name] = self.convert(value.value)
         elif value is _EMPTY_LIST:
@@ -269,7 +307,7 @@ class _LazyField:
 
     def __set__(self, inst: Any, value: Any) -> None:
         # ``bytes`` in the ``__dict__`` means packed by the decoder: wrap what is assigned.
-        inst.__dict__[self.name] = _Pending(value) if value.__class__ is bytes else value
+        inst.__dict__[self.name] = _Pending(value) if value.__class__ in _PACKED else value
 
     def __delete__(self, inst: Any) -> None:
         del inst.__dict__[self.name]
@@ -294,12 +332,16 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
     mappings or unions) are converted on first read (:class:`_LazyField`): a listing
     that reads ``user.id`` never pays for every user's email addresses. Its source is
     registered with :mod:`linecache`, so tracebacks show it.
+
+    The same plan, compiled a second time, decodes the model straight from an answer's
+    bytes (:func:`model_from_json`): only the lines that take the JSON value differ.
     """
     attrs.resolve_types(cls)
     namespace: dict[str, Any] = {
         "cls": cls,
         "new": object.__new__,
         "Pending": _Pending,
+        "Json": _Json,
         "pack": marshal.dumps,
         "EMPTY": _EMPTY_LIST,
         "EMPTY_DICT": _EMPTY_DICT,
@@ -307,6 +349,69 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         "names": (shared := _SharedNames(cls)).state,
         "learn": shared.learn,
     }
+    renames: list[str] = []  # the dict path's: JSON keys that are no identifiers
+    converts: list[str] = []  # both paths': scalars converted at once
+    packs: list[str] = []  # the dict path's: nested values packed (marshal)
+    keeps: list[str] = []  # the bytes path's: nested values kept as their JSON text
+    plan = _TypedPlan(namespace)
+    for i, field in enumerate(attrs.fields(cls)):
+        key = field.metadata.get(JSON_KEY)
+        if key is not None:  # a JSON key that is no identifier, such as ``x5t#S256``
+            renames += [f"if {key!r} in d:", f"    d[{field.name!r}] = d.pop({key!r})"]
+            plan.renames[field.name] = key
+        if (
+            field.name == "object"
+            and _is_plain(field.type)
+            and isinstance(namespace["OBJECT"], str)
+        ):
+            # The kind every object of this model names: one string for them all.
+            converts += ["if get('object') == OBJECT:", "    d['object'] = OBJECT"]
+            plan.fields.append((field.name, False))
+            continue
+        if _is_plain(field.type):
+            lazy_mapping = get_origin(_strip_none(field.type)) in (dict, Mapping)
+            plan.fields.append((field.name, lazy_mapping))
+            if lazy_mapping:
+                # A plain mapping (metadata): ``{}`` is one shared marker until read.
+                setattr(cls, field.name, _LazyField(field.name, field.type, False))
+                packs += [
+                    f"v = get({field.name!r})",
+                    "if v.__class__ is dict:",
+                    *_packed(field.name, "EMPTY_DICT if not v else "),
+                ]
+                keeps += _kept(field.name, "b'{}'", "EMPTY_DICT")
+            continue
+        inner = _strip_none(field.type)
+        many = _is_list(inner) and bool(get_args(inner))
+        tp = get_args(inner)[0] if many else inner
+        if _is_scalar(inner):
+            plan.fields.append((field.name, False))
+            namespace[f"t{i}"] = tp
+            # Found on first use, not here: models may refer to themselves.
+            namespace[f"h{i}"] = _Hook(tp)
+            call = f"(h{i}.fn or h{i}.resolve())"
+            if many:
+                converts += [
+                    f"v = get({field.name!r})",
+                    "if v.__class__ is list and v:",
+                    f"    h = {call}",
+                    f"    d[{field.name!r}] = [h(x, t{i}) for x in v]",
+                ]
+            else:
+                converts += [
+                    f"v = get({field.name!r})",
+                    "if v is not None:",
+                    f"    d[{field.name!r}] = {call}(v, t{i})",
+                ]
+            continue
+        # Replaces the class's None (the same on the class: hasattr never changes).
+        setattr(cls, field.name, _LazyField(field.name, tp, many))
+        plan.fields.append((field.name, True))
+        packs += [f"v = get({field.name!r})", "if v is not None:"]
+        packs += _packed(field.name, "EMPTY if v.__class__ is list and not v else " if many else "")
+        keeps += _kept(field.name, "b'[]'" if many else None, "EMPTY")
+    plan.lines = [*keeps, "get = d.get", *converts]
+    _TYPED_PLANS[cls] = plan
     lines = [
         "if o.__class__ is not dict:",
         "    return o  # a value of the wrong shape is kept rather than fail the response",
@@ -317,63 +422,62 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         "if len(d) > names[1]:",
         "    d = learn(d)",
         "get = d.get",
+        *renames,
+        *converts,
+        *packs,
+        "inst = new(cls)",
+        "inst.__dict__ = d",
+        "return inst",
     ]
-    for i, field in enumerate(attrs.fields(cls)):
-        key = field.metadata.get(JSON_KEY)
-        if key is not None:  # a JSON key that is no identifier, such as ``x5t#S256``
-            lines += [f"if {key!r} in d:", f"    d[{field.name!r}] = d.pop({key!r})"]
-        if (
-            field.name == "object"
-            and _is_plain(field.type)
-            and isinstance(namespace["OBJECT"], str)
-        ):
-            # The kind every object of this model names: one string for them all.
-            lines += ["if get('object') == OBJECT:", "    d['object'] = OBJECT"]
-            continue
-        if _is_plain(field.type):
-            if get_origin(_strip_none(field.type)) in (dict, Mapping):
-                # A plain mapping (metadata): ``{}`` is one shared marker until read.
-                setattr(cls, field.name, _LazyField(field.name, field.type, False))
-                lines += [
-                    f"v = get({field.name!r})",
-                    "if v.__class__ is dict:",
-                    *_packed(field.name, "EMPTY_DICT if not v else "),
-                ]
-            continue
-        inner = _strip_none(field.type)
-        many = _is_list(inner) and bool(get_args(inner))
-        tp = get_args(inner)[0] if many else inner
-        if _is_scalar(inner):
-            namespace[f"t{i}"] = tp
-            # Found on first use, not here: models may refer to themselves.
-            namespace[f"h{i}"] = _Hook(tp)
-            call = f"(h{i}.fn or h{i}.resolve())"
-            if many:
-                lines += [
-                    f"v = get({field.name!r})",
-                    "if v.__class__ is list and v:",
-                    f"    h = {call}",
-                    f"    d[{field.name!r}] = [h(x, t{i}) for x in v]",
-                ]
-            else:
-                lines += [
-                    f"v = get({field.name!r})",
-                    "if v is not None:",
-                    f"    d[{field.name!r}] = {call}(v, t{i})",
-                ]
-            continue
-        # Replaces the class's None (the same on the class: hasattr never changes).
-        setattr(cls, field.name, _LazyField(field.name, tp, many))
-        lines += [f"v = get({field.name!r})", "if v is not None:"]
-        lines += _packed(field.name, "EMPTY if v.__class__ is list and not v else " if many else "")
-    lines += ["inst = new(cls)", "inst.__dict__ = d", "return inst"]
-    name = f"structure_{cls.__name__}"
-    source = f"def {name}(o, _):\n    " + "\n    ".join(lines) + "\n"
-    filename = f"<clerk_async structure {cls.__module__}.{cls.__qualname__}>"
+    return _compiled(cls, "structure", "o, _", lines, namespace)
+
+
+def _compiled(
+    cls: type, kind: str, params: str, lines: list[str], namespace: dict[str, Any]
+) -> Callable[..., Any]:
+    """The function ``def {kind}_{Model}({params})`` of ``lines``, its source in linecache."""
+    name = f"{kind}_{cls.__name__}"
+    source = f"def {name}({params}):\n    " + "\n    ".join(lines) + "\n"
+    filename = f"<clerk_async {kind} {cls.__module__}.{cls.__qualname__}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    function: Callable[[Any, Any], Any] = namespace[name]
+    function: Callable[..., Any] = namespace[name]
     return function
+
+
+class _TypedPlan:
+    """What decoding a model straight from JSON bytes needs, gathered by
+    :func:`_structure_response_factory` and compiled on first use
+    (:func:`_from_json_factory`): the fields in order (and whether each stays JSON
+    text until read), the renamed keys, the lines after the JSON is read."""
+
+    __slots__ = ("fields", "lines", "namespace", "renames")
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.fields: list[tuple[str, bool]] = []
+        self.renames: dict[str, str] = {}
+        self.lines: list[str] = []
+
+
+_TYPED_PLANS: dict[type, _TypedPlan] = {}
+
+
+def _kept(name: str, empty: str | None, marker: str) -> list[str]:
+    """Lines (bytes path) keeping field ``name``'s JSON text (a ``msgspec.Raw``) for
+    :class:`_LazyField`: ``null`` reads ``None``; ``empty`` (the text of an empty list or
+    mapping) is the shared ``marker``; anything else is copied out as :class:`_Json`."""
+    lines = [
+        f"v = d[{name!r}]",
+        "if v is not None:",
+        "    n = len(v)",
+        "    if n == 4 and v == NULL:",
+    ]
+    lines += [f"        d[{name!r}] = None"]
+    if empty is not None:
+        lines += [f"    elif n == 2 and bytes(v) == {empty}:", f"        d[{name!r}] = {marker}"]
+    lines += ["    else:", f"        d[{name!r}] = Json(v)"]
+    return lines
 
 
 class _SharedNames:
@@ -699,6 +803,75 @@ def _load_fast_json() -> _FastJson:
 
     _FAST_JSON = (msgspec.json.Decoder().decode, msgspec.DecodeError)
     return _FAST_JSON
+
+
+_UNKNOWN: Any = object()
+# Response model -> its function from JSON bytes (None: no such function for it).
+_FROM_JSON: dict[Any, Callable[[bytes], Any] | None] = {}
+
+
+def model_from_json(body: bytes, content_type: str | None, tp: Any) -> Any:
+    """``tp``, a response model, decoded straight from an answer's bytes; or ``None`` when
+    this way does not apply: ``tp`` is no response model, the content type does not say
+    UTF-8 JSON, or :mod:`msgspec` refuses the body (its top level is not an object, it is
+    not strict JSON...). The caller then takes :func:`parse_json` and :func:`structure`,
+    which decode what msgspec would not or say what is wrong.
+
+    msgspec reads the fields into a struct made for the model: the values of scalar
+    fields as they come, the JSON text of fields that stay packed until read (nested
+    models, plain mappings) without parsing it, keys the model does not know skipped.
+    The model then adopts the fields, converted by the same generated lines as on the
+    other way, and holds each nested value as its text (:class:`_Json`) until read.
+    Both ways give equal models.
+    """
+    decode = _FROM_JSON.get(tp, _UNKNOWN)
+    if decode is _UNKNOWN:
+        decode = _FROM_JSON[tp] = _from_json_factory(tp)
+    if decode is None or content_type not in _UTF8_JSON:
+        return None
+    if not body.isascii():
+        # The text kept unparsed is checked here, as parsing all of it would have.
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        return decode(body)
+    except ((_FAST_JSON or _load_fast_json())[1], RecursionError):
+        return None
+
+
+def _from_json_factory(tp: Any) -> Callable[[bytes], Any] | None:
+    if not (isinstance(tp, type) and issubclass(tp, ResponseModel)):
+        return None
+    converter.get_structure_hook(tp)  # makes the plan (and the lazy fields) if not yet made
+    plan = _TYPED_PLANS.get(tp)
+    if plan is None:
+        return None
+    import msgspec
+
+    try:
+        struct = msgspec.defstruct(
+            f"{tp.__name__}Json",
+            [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
+            kw_only=True,
+            rename=plan.renames or None,
+            gc=False,  # short-lived, and never part of a cycle
+        )
+    except (TypeError, ValueError):  # a field name msgspec cannot take: the other way only
+        return None
+    namespace = plan.namespace
+    namespace["decode"] = msgspec.json.Decoder(struct).decode
+    namespace["asdict"] = msgspec.structs.asdict
+    namespace["NULL"] = msgspec.Raw(b"null")
+    lines = [
+        "d = asdict(decode(b))",
+        *plan.lines,
+        "inst = new(cls)",
+        "inst.__dict__ = d",
+        "return inst",
+    ]
+    return _compiled(tp, "from_json", "b", lines, namespace)
 
 
 def _text(body: bytes, content_type: str | None) -> bytes | str:

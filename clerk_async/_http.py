@@ -30,7 +30,7 @@ import attrs
 from multidict import CIMultiDict
 
 from ._config import api_origin, instance_key
-from ._convert import parse_json, structure, unstructure
+from ._convert import model_from_json, parse_json, structure, unstructure
 from ._ratelimit import Governor, RateLimit, RateLimitStats, Route, Ticket
 from ._retry import Retries
 from ._transport import AIOHTTP_VERSION, CONTENT_TYPE, RawResponse, Transport
@@ -484,8 +484,14 @@ class Requester:
         # ``response.body`` read each time, never held in a local: a traceback with
         # locals captured would show it, and it may echo the secret key.
         if response.status != 204 and response.body:
+            content_type = response.headers.get(CONTENT_TYPE)
+            # A model straight from the bytes; else (not a model, or msgspec refuses the
+            # body) the JSON value first, then the model, which says what is wrong.
+            model = model_from_json(response.body, content_type, cast_to)
+            if model is not None:
+                return model  # type: ignore[no-any-return]
             try:
-                data = parse_json(response.body, response.headers.get(CONTENT_TYPE))
+                data = parse_json(response.body, content_type)
             except RecursionError:
                 raise ClerkDecodeError(
                     f"{method} {_strip_query(url)}: HTTP {response.status} answer is nested "

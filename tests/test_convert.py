@@ -417,3 +417,84 @@ def test_held_answers_share_their_field_names() -> None:
     late = structure({**USER_JSON, "locale": "fr-FR"}, User)
     assert late.locale == "fr-FR" and users[0].locale is None
     assert users[3] == structure({**full, "id": "user_3", "not_a_field": 3}, User)
+
+
+def _from_bytes(answer: object, tp: Any, content_type: str = "application/json") -> Any:
+    import json
+
+    from clerk_async._convert import model_from_json
+
+    return model_from_json(json.dumps(answer).encode(), content_type, tp)
+
+
+def test_models_decoded_from_the_bytes_equal_models_decoded_from_json() -> None:
+    import copy
+    import pickle
+
+    from clerk_async._convert import _Json
+    from clerk_async.emulator._store import Store
+    from clerk_async.models import Jwks, User, UserScim
+
+    full = Store(seed=1).make_user({"email_address": ["ada@example.com"], "first_name": "Ada"})
+    for answer in (USER_JSON, full, {**full, "brand_new": {"x": [1]}, "scim": None}):
+        expected = structure(copy.deepcopy(answer), User)
+        user = _from_bytes(answer, User)
+        assert isinstance(user, User)
+        assert user == expected and repr(user) == repr(expected)
+        assert attrs.asdict(user) == attrs.asdict(expected)
+        assert pickle.loads(pickle.dumps(_from_bytes(answer, User))) == expected
+        assert "brand_new" not in vars(user)  # keys that are not fields are not kept
+    user = _from_bytes({**USER_JSON, "public_metadata": {}, "private_metadata": None}, User)
+    held = vars(user)
+    # Until read: a nested value is its JSON text; {} and [] the shared markers; null None.
+    assert isinstance(held["email_addresses"], _Json) and isinstance(held["scim"], _Json)
+    assert held["phone_numbers"] is vars(structure(USER_JSON, User))["phone_numbers"]
+    assert (
+        held["public_metadata"] is vars(structure({"public_metadata": {}}, User))["public_metadata"]
+    )
+    assert held["private_metadata"] is None and held["object"] is User.OBJECT
+    assert isinstance(user.scim, UserScim) and user.scim is user.scim
+    emails = user.email_addresses
+    assert emails is not None and emails[0].email_address == "ada@example.com"
+    assert emails is user.email_addresses and user.public_metadata == {}
+    # Renamed keys and enum values, as on the other way.
+    jwks = _from_bytes({"keys": [{"kid": "k1", "kty": "RSA", "x5t#S256": "t"}]}, Jwks)
+    assert jwks == structure({"keys": [{"kid": "k1", "kty": "RSA", "x5t#S256": "t"}]}, Jwks)
+    assert jwks.keys is not None and jwks.keys[0].x5t_s256 == "t"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'[{"id": "user_1"}]', "application/json"),  # not an object at the top
+        (b"null", "application/json"),
+        (b'{"id": NaN}', "application/json"),  # not strict JSON: json.loads decides
+        (b'{"id": "\\ud800"}', "application/json"),
+        (b'{"email_addresses": ["\xff"]}', "application/json"),  # not UTF-8, even unparsed
+        (b'{"email_addresses": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json"),
+        (b'{"id": "user_1"}', "application/json; charset=latin-1"),
+        (b"not json", "application/json"),
+    ],
+)
+def test_model_from_json_leaves_to_parse_and_structure_what_it_cannot_vouch_for(
+    body: bytes, content_type: str
+) -> None:
+    from clerk_async._convert import model_from_json
+    from clerk_async.models import User
+
+    assert model_from_json(body, content_type, User) is None
+    assert model_from_json(b'{"id": "user_1"}', "application/json", User) == User(id="user_1")
+    for not_a_model in (object, list[User], Address, dict[str, Any]):
+        assert model_from_json(b'{"id": "user_1"}', "application/json", not_a_model) is None
+
+
+def test_a_nested_value_too_big_for_python_fails_its_read_with_our_error() -> None:
+    from clerk_async._convert import model_from_json
+    from clerk_async.errors import ClerkDecodeError
+    from clerk_async.models import User
+
+    body = b'{"id": "user_1", "public_metadata": {"n": ' + b"7" * 5000 + b"}}"
+    user = model_from_json(body, "application/json", User)
+    assert user is not None and user.id == "user_1"
+    with pytest.raises(ClerkDecodeError, match="nested value"):
+        _ = user.public_metadata
