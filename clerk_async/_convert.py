@@ -159,8 +159,9 @@ class ResponseModel:
     about it is the same, and both ways give equal models. Pickling unpacks what is still
     packed (a pickle holds JSON values only, readable by any Python version).
     A field the answer lacks reads
-    ``None``; keys the model does not know ride along unused: they are not fields, so
-    ``==``, ``repr``, pickling and ``attrs.asdict`` ignore them.
+    ``None``; keys the model does not know ride along unused (decoded from the bytes, they
+    are skipped): they are not fields, so ``==``, ``repr``, pickling and ``attrs.asdict``
+    ignore them.
     """
 
     __slots__ = ()
