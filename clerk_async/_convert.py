@@ -294,10 +294,9 @@ class _LazyField:
         d = inst.__dict__
         value = d.get(self.name)
         cls = value.__class__
-        if cls is bytes:
-            value = d[self.name] = self.convert(marshal.loads(value))
-        elif cls is _Json:
-            value = d[self.name] = self.convert(_json_value(value))
+        unpack = _PACKED.get(cls)
+        if unpack is not None:
+            value = d[self.name] = self.convert(unpack(value))
         elif cls is _Pending:
             value = d[self.name] = self.convert(value.value)
         elif value is _EMPTY_LIST:
@@ -473,8 +472,8 @@ def _kept(name: str, empty: str | None, marker: str) -> list[str]:
         "if v is not None:",
         "    n = len(v)",
         "    if n == 4 and v == NULL:",
+        f"        d[{name!r}] = None",
     ]
-    lines += [f"        d[{name!r}] = None"]
     if empty is not None:
         lines += [f"    elif n == 2 and bytes(v) == {empty}:", f"        d[{name!r}] = {marker}"]
     lines += ["    else:", f"        d[{name!r}] = Json(v)"]
