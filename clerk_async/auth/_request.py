@@ -1050,6 +1050,36 @@ def _recalled_session(token: str, opts: AuthenticateOptions, digest: bytes) -> R
     return None if entry is None else _session_state(token, opts, entry)
 
 
+def recalled_bearer(authorization: bytes, opts: AuthenticateOptions) -> Auth | None:
+    """The :class:`Auth` of a request whose ``Authorization`` header (its raw value, as
+    an ASGI server gives it) is ``Bearer <token>`` of a session token the signature
+    cache vouches for, checked now as :func:`authenticate_request` would; None whenever
+    the request must go the whole way (another form of header, a token not seen or not
+    routed, a check that fails, a pending session): no decoding, no state, no await.
+
+    It answers only what the whole way answers too: the same cache entry, the same
+    checks, the same ``Auth`` (built once per token from its claims).
+    """
+    if not authorization.startswith(b"Bearer ") or len(authorization) > _LONGEST_BEARER:
+        return None
+    if TokenType.SESSION_TOKEN not in opts.accepts_token:
+        return None
+    try:
+        entry = recalled(token_digest(authorization[7:]), opts._session_checks, routed=True)
+    except TokenVerificationError:
+        return None  # refused the whole way, with its reason
+    if entry is None or entry.auth is None:
+        return None
+    if opts.treat_pending_as_signed_out and entry.claims.session_status == "pending":
+        return None
+    auth: Auth = entry.auth
+    return auth
+
+
+# "Bearer " and the longest token that is hashed at all (see _digest_of).
+_LONGEST_BEARER = 7 + MAX_TOKEN_LENGTH
+
+
 def _refused_session(exc: TokenVerificationError) -> RequestState:
     return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
 

@@ -12,7 +12,7 @@ overrides, and ``secret_key=``/``api_url=`` for the client they open
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from ..auth import (
     authenticate_request,
 )
 from ..auth._http_input import parse_cookies
-from ..auth._request import RequestLike, with_overrides
+from ..auth._request import RequestLike, recalled_bearer, with_overrides
 
 if TYPE_CHECKING:
     from .._client import Clerk
@@ -213,6 +213,26 @@ class AppAuth:
         only when the cookie rules need them: a request with a bearer token never
         builds its URL (Starlette's ``request.url`` is a parse of the scope).
         """
+        # The coroutine itself, awaited by the caller: one frame fewer per request.
+        return authenticate_request(
+            request, headers=headers, url=url, method=method, options=self._resolved(client)
+        )
+
+    def recall(
+        self, raw_headers: Sequence[tuple[bytes, bytes]], client: Callable[[], Clerk] | None = None
+    ) -> Auth | None:
+        """The signed-in :class:`~clerk_async.auth.Auth` of a request whose bearer
+        session token was verified before, from its ASGI headers (lower-case names),
+        with the options :meth:`authenticate` would use; None when the request must be
+        authenticated the whole way (see :func:`~clerk_async.auth._request.recalled_bearer`)."""
+        for name, value in raw_headers:
+            if name == b"authorization":  # the first one, as authenticate reads it
+                return recalled_bearer(value, self._resolved(client))
+        return None
+
+    def _resolved(self, client: Callable[[], Clerk] | None) -> AuthenticateOptions:
+        """The options requests are verified with: these, carrying the client when
+        verification may need one (made once per client)."""
         options = self.options
         if options.clerk is None:
             needed = self._needs_client
@@ -224,7 +244,4 @@ class AppAuth:
                 if prepared is None or prepared.clerk is not clerk:
                     prepared = self._with_client = attrs.evolve(options, clerk=clerk)
                 options = prepared
-        # The coroutine itself, awaited by the caller: one frame fewer per request.
-        return authenticate_request(
-            request, headers=headers, url=url, method=method, options=options
-        )
+        return options

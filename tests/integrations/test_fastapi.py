@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI
 
 from clerk_async import Clerk
+from clerk_async.auth import Auth, _verify
 from clerk_async.auth._request import cookie_suffix
 from clerk_async.integrations.fastapi import ClerkAuth
 from examples.fastapi_app import create_app
@@ -193,3 +197,106 @@ async def test_publishable_key_picks_the_suffixed_cookies(clerk_api: StubServer)
         status, body, _ = await call(url + "/me", Cookie=cookies)
     assert status == 200
     assert body["user_id"] == "user_1"
+
+
+def _answers_app(clerk_auth: ClerkAuth) -> FastAPI:
+    """Every dependency that may answer a repeated bearer token from the cache."""
+    app = create_app(clerk_auth)
+
+    @app.get("/whoever")
+    async def whoever(
+        auth: Auth = Depends(clerk_auth.auth),  # noqa: B008
+    ) -> dict[str, str | None]:
+        return {"user_id": auth.user_id, "session_status": auth.session_status}
+
+    return app
+
+
+async def test_repeated_bearer_token_gets_the_answer_of_the_first_time(
+    clerk_api: StubServer,
+) -> None:
+    # A token seen before is answered from the signature cache by the raw Authorization
+    # header; each answer below is what the first request got, request after request.
+    clock = [time.time()]
+    clerk_auth = ClerkAuth(
+        secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=[PARTY], now=lambda: clock[0]
+    )
+    signed_in = mint(exp=int(clock[0]) + 30)
+    pending = mint(sts="pending")
+    member = org_token(org_permissions=["org:x"])
+    hits_before = _verify._signatures.hits
+    async with uvicorn_server(_answers_app(clerk_auth)) as url:
+        for _ in range(3):
+            status, body, _ = await call(url + "/me", signed_in)
+            assert (status, body) == (200, {"user_id": "user_1", "token_type": "session_token"})
+            assert (await call(url + "/whoever", signed_in))[1]["user_id"] == "user_1"
+            # A pending session stays signed out, though its token is cached.
+            status, body, _ = await call(url + "/me", pending)
+            assert (status, body["detail"]["reason"]) == (401, "session_pending")
+            assert (await call(url + "/whoever", pending))[1] == {
+                "user_id": None,
+                "session_status": "pending",
+            }
+            # Verified but without the permission: 403 every time.
+            assert (await call(url + "/invoices", member))[0] == 403
+            assert (await call(url + "/me", member))[0] == 200
+        assert _verify._signatures.hits > hits_before  # the repeats were recalled
+        # Time is checked on every request: past its exp, the cached token is refused.
+        clock[0] += 60
+        status, body, _ = await call(url + "/me", signed_in)
+        assert (status, body["detail"]["reason"]) == (401, "expired")
+        assert (await call(url + "/whoever", signed_in))[1]["user_id"] is None
+
+
+async def test_a_token_cached_for_one_app_is_checked_by_the_rules_of_another(
+    clerk_api: StubServer,
+) -> None:
+    token = mint()
+    first = ClerkAuth(secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=[PARTY])
+    elsewhere = ClerkAuth(
+        secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=["https://other.example"]
+    )
+    other_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    rotated = ClerkAuth(secret_key=SECRET, jwt_key=other_key, authorized_parties=[PARTY])
+    sessions_only = ClerkAuth(
+        secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=[PARTY], accepts_token="api_key"
+    )
+    # A pending session, let in by an app that allows pending sessions.
+    pending = mint(sts="pending")
+    lenient = ClerkAuth(
+        secret_key=SECRET,
+        jwt_key=PUBLIC_PEM,
+        authorized_parties=[PARTY],
+        treat_pending_as_signed_out=False,
+    )
+    for clerk_auth, sent in ((first, token), (lenient, pending)):
+        async with uvicorn_server(create_app(clerk_auth)) as url:
+            for _ in range(2):
+                assert (await call(url + "/me", sent))[0] == 200
+    expected = [
+        (elsewhere, token, "unauthorized_party"),
+        (rotated, token, "invalid_signature"),
+        (sessions_only, token, "token_type_not_accepted"),
+        (first, pending, "session_pending"),
+    ]
+    for clerk_auth, sent, reason in expected:
+        async with uvicorn_server(create_app(clerk_auth)) as url:
+            for _ in range(2):
+                status, body, _ = await call(url + "/me", sent)
+                assert (status, body["detail"]["reason"]) == (401, reason)
+
+
+async def test_other_forms_of_the_header_go_the_whole_way(clerk_api: StubServer) -> None:
+    clerk_auth = ClerkAuth(secret_key=SECRET, jwt_key=PUBLIC_PEM, authorized_parties=[PARTY])
+    token = mint()
+    async with uvicorn_server(create_app(clerk_auth)) as url:
+        assert (await call(url + "/me", token))[0] == 200
+        for value in (f"bearer {token}", f"Bearer  {token} ", token, f"BEARER {token}"):
+            assert (await call(url + "/me", Authorization=value))[0] == 200, value
+        for value in (f"Basic {token}", f"Bearer {token}x", "Bearer ", "Bearer " + "a" * 20000):
+            assert (await call(url + "/me", Authorization=value))[0] == 401, value
