@@ -15,6 +15,7 @@ that starts a task, and one lock the task's done callback releases, cost a few.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -43,20 +44,21 @@ P = ParamSpec("P")
 C = TypeVar("C", bound="SyncClient")
 
 
-class _Call:
+class _Call(Generic[T]):
     """One call handed to the loop: the lock its caller waits on, and the outcome."""
 
-    __slots__ = ("done", "error", "lock", "result", "task")
+    __slots__ = ("done", "error", "lock", "result", "taken", "task")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.lock.acquire()  # released (once) when the outcome is known
         self.done = False
-        self.result: Any = None
+        self.taken = False  # the lock acquired by the caller: the outcome is theirs
+        self.result: T | None = None
         self.error: BaseException | None = None
-        self.task: asyncio.Task[Any] | None = None
+        self.task: asyncio.Task[T] | None = None
 
-    def finish(self, task: asyncio.Task[Any]) -> None:
+    def finish(self, task: asyncio.Task[T]) -> None:
         # On the loop thread, as every other write to ``done``: no race between them.
         if self.done:
             return
@@ -94,7 +96,7 @@ class PortalRunner:
         self._closed = False
         # Calls handed over and not yet answered, so that none waits forever if the
         # loop ends before answering (close() from another thread, say).
-        self._calls: set[_Call] = set()
+        self._calls: set[_Call[Any]] = set()
         # Tasks running calls (touched on the loop thread only): the loop holds tasks
         # weakly, so a running one must be referenced somewhere. A call still running
         # when close() stops the loop is cancelled then, its caller told why.
@@ -152,6 +154,13 @@ class PortalRunner:
 
     def run(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``await fn(*args, **kwargs)`` on the loop thread and return its result."""
+        return self.wait(self.submit(fn, *args, **kwargs))
+
+    def submit(
+        self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> _Call[T]:
+        """Start ``await fn(*args, **kwargs)`` on the loop thread; :meth:`wait` gives its
+        outcome, :meth:`discard` stops it."""
         bound: Callable[[], Awaitable[T]] = functools.partial(fn, *args, **kwargs)
         if self._portal is None:
             self.portal()  # starts the loop thread, or raises once closed
@@ -159,7 +168,7 @@ class PortalRunner:
         assert loop is not None
         if threading.current_thread() is self._thread:
             raise RuntimeError("a sync client cannot be called from its own event loop thread")
-        call = _Call()
+        call: _Call[T] = _Call()
         calls = self._calls
         tasks = self._tasks
 
@@ -175,22 +184,44 @@ class PortalRunner:
         except RuntimeError:  # the loop is closed
             calls.discard(call)
             raise RuntimeError("this client is closed") from None
+        return call
+
+    def wait(self, call: _Call[T]) -> T:
+        """The outcome of a :meth:`submit`: its result, or its exception raised here."""
         try:
             call.lock.acquire()
         except BaseException:  # KeyboardInterrupt while waiting: stop the call too
-            calls.discard(call)
-            loop.call_soon_threadsafe(self._cancel, call)
+            self._calls.discard(call)
+            self._stop(call)
             raise
-        calls.discard(call)
+        call.taken = True
+        self._calls.discard(call)
         error = call.error
         if error is not None:
             call.error = None  # no cycle through the traceback's frames
             raise error
-        result: T = call.result
-        return result
+        return call.result  # type: ignore[return-value]  # set with done, no error
+
+    def discard(self, call: _Call[Any]) -> None:
+        """Stop a :meth:`submit` whose outcome is not wanted, and wait until it has ended
+        (whatever it ended with); nothing to do once :meth:`wait` had its outcome."""
+        if call.taken:
+            return
+        self._stop(call)
+        call.lock.acquire()
+        call.taken = True
+        self._calls.discard(call)
+        call.error = None
+
+    def _stop(self, call: _Call[Any]) -> None:
+        loop = self._loop
+        if loop is not None and not call.done:
+            # A closed loop raises RuntimeError: the call was abandoned already.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._cancel, call)
 
     @staticmethod
-    def _cancel(call: _Call) -> None:
+    def _cancel(call: _Call[Any]) -> None:
         if call.task is not None:
             call.task.cancel()
 
@@ -370,19 +401,29 @@ class SyncPaginator(Generic[T]):
         return SyncPage(self._runner, self._runner.run(_await, self._paginator))
 
     def pages(self) -> Iterator[SyncPage[T]]:
-        """Iterate page by page."""
+        """Iterate page by page, the next page fetched while this one is worked through
+        (one page ahead: a walk stopped early has sent at most one request too many, its
+        answer dropped)."""
+        runner = self._runner
         pages = self._paginator.pages()
+        ahead: _Call[Page[T]] | None = runner.submit(pages.__anext__)
         try:
-            while True:
+            while ahead is not None:
                 try:
-                    page = self._runner.run(pages.__anext__)
+                    page = runner.wait(ahead)
                 except StopAsyncIteration:
+                    ahead = None
                     return
-                yield SyncPage(self._runner, page)
+                # On the loop thread while the caller works: the wait for the next answer
+                # and its decoding overlap the caller's work and the handoff between threads.
+                ahead = runner.submit(pages.__anext__)
+                yield SyncPage(runner, page)
         finally:
+            if ahead is not None:  # stopped early (break, error): the page ahead is not wanted
+                runner.discard(ahead)
             aclose = getattr(pages, "aclose", None)
             if aclose is not None:
-                self._runner.run(aclose)
+                runner.run(aclose)
 
     def __iter__(self) -> Iterator[T]:
         # Pages stop at max_items already (see AsyncPaginator._is_last).

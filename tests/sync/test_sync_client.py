@@ -104,6 +104,65 @@ def test_pagination_fetches_page_by_page(server: StubServer, clerk: clerk_sync.C
     assert len(list(clerk.organizations.list(max_items=42))) == 42
 
 
+def test_the_next_page_is_fetched_while_this_one_is_worked_through(
+    server: StubServer, clerk: clerk_sync.Clerk
+) -> None:
+    users = [{"id": f"user_{i:04d}", "object": "user"} for i in range(25)]
+    asked = threading.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        offset = int(request.query.get("offset", "0"))
+        if offset == 20:
+            asked.set()
+            return web.json_response(
+                {"errors": [{"code": "form_param_invalid", "message": "bad offset"}]}, status=422
+            )
+        limit = int(request.query["limit"])
+        return web.json_response({"data": users[offset : offset + limit], "total_count": 25})
+
+    server.add("GET", "/v1/organizations", handler)
+    seen: list[str | None] = []
+    pages = clerk.organizations.list(limit=10).pages()
+    with pytest.raises(errors.UnprocessableEntityError):
+        for page in pages:
+            seen += [org.id for org in page]
+            if len(seen) == 20:
+                # The third page (it fails) is asked for before the loop asks for it,
+                # and its error comes when the loop reaches it, after every item before it.
+                assert asked.wait(10)
+    assert seen == [u["id"] for u in users[:20]]
+    assert server.count() == 3
+
+
+def test_a_walk_stopped_early_leaves_nothing_running(
+    server: StubServer, clerk: clerk_sync.Clerk
+) -> None:
+    users = [{"id": f"user_{i:04d}", "object": "user"} for i in range(100)]
+    arrived, release = threading.Event(), threading.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        offset = int(request.query.get("offset", "0"))
+        if offset:  # the page fetched ahead hangs until the test lets it go
+            arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
+        return web.json_response({"data": users[offset : offset + 10], "total_count": 100})
+
+    server.add("GET", "/v1/organizations", handler)
+    for org in clerk.organizations.list(limit=10):
+        assert org.id == "user_0000"
+        assert arrived.wait(10)  # the page ahead is asked for
+        break  # while it is in flight: dropped, its request cancelled
+    release.set()
+    assert server.count() == 2  # the first page and the one ahead, nothing more
+    # The client is as good as new: no call left waiting on its loop.
+    assert [o.id for o in clerk.organizations.list(limit=10, max_items=3)] == [
+        "user_0000",
+        "user_0001",
+        "user_0002",
+    ]
+    assert not clerk.runner._calls
+
+
 def test_many_threads_share_one_client(
     server: StubServer, clerk: clerk_sync.Clerk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
