@@ -6,8 +6,8 @@ round so machine drift hits all alike, garbage collected before each sample:
 
 1. get-user throughput at concurrency 1, 8 and 64;
 2. listing 10,000 users;
-3. sequential sync get-user rate, and listing through ``clerk_sync`` against a urllib3
-   offset loop;
+3. sequential sync get-user rate, what handing a call to the loop thread costs (each
+   candidate way), and listing through ``clerk_sync`` against a urllib3 offset loop;
 4. session token verifications per second;
 5. import time;
 6. peak RSS while iterating 100,000 users, and holding them all (ours and the
@@ -341,6 +341,48 @@ def bench_sync(url: str, rounds: int, seconds: float, out: list[Series]) -> None
     finally:
         ours.close()
         pool.clear()
+
+
+def bench_handoff(rounds: int, out: list[Series], calls: int = 5_000) -> None:
+    """What one sync call costs before any HTTP: a no-op coroutine run on a loop thread
+    and its result waited for from this thread, by each candidate way, on one loop."""
+    from anyio.from_thread import BlockingPortal
+
+    from clerk_async._sync_support import PortalRunner
+
+    group = "sync handoff, a no-op coroutine from another thread"
+    runner = PortalRunner("bench-handoff")
+
+    async def noop() -> int:
+        return 1
+
+    portal: BlockingPortal = runner.portal()
+    loop = runner._loop
+    assert loop is not None
+
+    def stdlib() -> object:
+        return asyncio.run_coroutine_threadsafe(noop(), loop).result()
+
+    ways: dict[str, Callable[[], object]] = {
+        "PortalRunner.run (call_soon_threadsafe, a lock)": lambda: runner.run(noop),
+        "anyio BlockingPortal.call": lambda: portal.call(noop),
+        "asyncio.run_coroutine_threadsafe": stdlib,
+    }
+    series = {n: Series(group, n, "us", higher_is_better=False) for n in ways}
+    out.extend(series.values())
+    try:
+        for way in ways.values():
+            for _ in range(200):
+                way()
+        for _ in range(rounds):
+            for name, way in ways.items():
+                settle()
+                started = time.perf_counter()
+                for _ in range(calls):
+                    way()
+                series[name].samples.append((time.perf_counter() - started) / calls * 1e6)
+    finally:
+        runner.close()
 
 
 # -- 3b. listing through clerk_sync ---------------------------------------------------------
@@ -789,6 +831,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(run_async(args, url, results))
             if "sync" in only:
                 bench_sync(url, args.rounds, args.seconds, results)
+                bench_handoff(args.rounds, results)
             if "sync-list" in only:
                 bench_sync_list(url, args.users, args.rounds, results)
     if "tokens" in only:

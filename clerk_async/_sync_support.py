@@ -7,9 +7,11 @@ waits, so the aiohttp session is created, used and closed on one loop only.
 
 The portal owns the loop thread and the client's lifetime (starting, closing the
 session, stopping). A call itself takes a cheaper road, measured in the benchmark's
-sync group: ``portal.call`` costs about 120 us (a concurrent future, a task group
-task, its cancel scope, a condition to wait on), where one ``call_soon_threadsafe``
-that starts a task, and one lock the task's done callback releases, cost a few.
+"sync handoff" group against ``portal.call`` (a concurrent future, a task group task,
+its cancel scope, a condition to wait on) and ``asyncio.run_coroutine_threadsafe``:
+one ``call_soon_threadsafe`` that starts a task, and one lock the task's done callback
+releases. Most of what any of them costs is waking the thread that waits, which is
+dearest when its core has gone idle.
 """
 
 from __future__ import annotations
