@@ -34,6 +34,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from ._types import UNSET, Unset
 
 __all__ = [
+    "ItemsOf",
+    "Listing",
     "ResponseModel",
     "converter",
     "model_from_json",
@@ -98,9 +100,32 @@ def _is_list(tp: Any) -> bool:
     return get_origin(tp) is list
 
 
+class ItemsOf(typing.Generic[T]):
+    """What a list operation's answer is decoded as (``cast_to=ItemsOf[Model]``): a
+    :class:`Listing` of ``Model`` when :func:`model_from_json` reads the answer's bytes
+    (a JSON array of objects, or an object holding them under ``"data"``), else the
+    answer's JSON value as it came, for the caller to read as it always has."""
+
+
+class Listing:
+    """A list answer decoded straight from its bytes: its items, models, and its
+    ``total_count`` as sent (None for a bare array)."""
+
+    __slots__ = ("items", "total_count")
+
+    def __init__(self, items: list[Any], total_count: object) -> None:
+        self.items = items
+        self.total_count = total_count
+
+
+def _is_items_of(tp: Any) -> bool:
+    return get_origin(tp) is ItemsOf
+
+
 converter.register_structure_hook_func(_is_any, _passthrough)
 converter.register_unstructure_hook(Unset, lambda value: value)
 converter.register_structure_hook_func(_is_literal, _passthrough)
+converter.register_structure_hook_func(_is_items_of, _passthrough)
 
 
 def _json_names(cls: type) -> dict[str, str]:
@@ -155,10 +180,12 @@ class ResponseModel:
     (``[]``, metadata's ``{}``) is one marker until read, and the ``object`` value
     naming the model's kind is the model's own ``OBJECT`` string. A model the requester
     decodes straight from the answer's bytes (:func:`model_from_json`) keeps each such
-    value as the answer's own JSON text instead, never parsed until read; everything else
-    about it is the same, and both ways give equal models. Pickling unpacks what is still
-    packed (a pickle holds JSON values only, readable by any Python version).
-    A field the answer lacks reads
+    value as the answer's own JSON text instead, never parsed until read: a view of the
+    answer for a model answer, a copy of its own text for an item of a list answer (so a
+    held item does not keep its page alive; empty values as the markers above);
+    everything else about it is the same, and both ways give equal models. Pickling
+    unpacks what is still packed (a pickle holds JSON values only, readable by any Python
+    version). A field the answer lacks reads
     ``None``; keys the model does not know ride along unused (decoded from the bytes, they
     are skipped): they are not fields, so ``==``, ``repr``, pickling and ``attrs.asdict``
     ignore them.
@@ -203,8 +230,16 @@ def _json_value(text: Any) -> Any:
         raise ClerkDecodeError(f"could not decode a nested value of the answer: {exc}") from None
 
 
+class _JsonText(bytes):
+    """The JSON text of a nested value of one item of a list answer decoded from its
+    bytes, copied out of the answer (so that a held item does not keep the whole page
+    alive) and parsed when first read (registered in :data:`_PACKED`)."""
+
+    __slots__ = ()
+
+
 # The packed forms of a nested value not read yet, and how each unpacks.
-_PACKED: dict[type, Callable[[Any], Any]] = {bytes: marshal.loads}
+_PACKED: dict[type, Callable[[Any], Any]] = {bytes: marshal.loads, _JsonText: _json_value}
 
 
 def _unpack(value: Any) -> Any:
@@ -819,25 +854,45 @@ def model_from_json(body: bytes, content_type: str | None, tp: Any) -> Any:
         return None
 
 
-def _from_json_factory(tp: Any) -> Callable[[bytes], Any] | None:
+_STRUCTS: dict[type, Any] = {}
+
+
+def _json_struct(tp: Any) -> tuple[Any, _TypedPlan] | None:
+    """The msgspec struct a response model's answers are read into, and its plan; None
+    when ``tp`` is no response model or msgspec cannot take its fields."""
     if not (isinstance(tp, type) and issubclass(tp, ResponseModel)):
         return None
     converter.get_structure_hook(tp)  # makes the plan (and the lazy fields) if not yet made
     plan = _TYPED_PLANS.get(tp)
     if plan is None:
         return None
+    struct = _STRUCTS.get(tp)
+    if struct is None:
+        import msgspec
+
+        try:
+            struct = _STRUCTS[tp] = msgspec.defstruct(
+                f"{tp.__name__}Json",
+                [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
+                kw_only=True,
+                rename=plan.renames or None,
+                gc=False,  # short-lived, and never part of a cycle
+            )
+        except (TypeError, ValueError):  # a field name msgspec cannot take: the other way only
+            return None
+    return struct, plan
+
+
+def _from_json_factory(tp: Any) -> Callable[[bytes], Any] | None:
+    if _is_items_of(tp):
+        args = get_args(tp)
+        return _items_from_json_factory(args[0]) if args else None
+    made = _json_struct(tp)
+    if made is None:
+        return None
     import msgspec
 
-    try:
-        struct = msgspec.defstruct(
-            f"{tp.__name__}Json",
-            [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
-            kw_only=True,
-            rename=plan.renames or None,
-            gc=False,  # short-lived, and never part of a cycle
-        )
-    except (TypeError, ValueError):  # a field name msgspec cannot take: the other way only
-        return None
+    struct, plan = made
     namespace = plan.namespace
     namespace["decode"] = msgspec.json.Decoder(struct).decode
     namespace["asdict"] = msgspec.structs.asdict
@@ -851,6 +906,84 @@ def _from_json_factory(tp: Any) -> Callable[[bytes], Any] | None:
         "return inst",
     ]
     return _compiled(tp, "from_json", "b", lines, namespace)
+
+
+def _items_from_json_factory(tp: Any) -> Callable[[bytes], Listing] | None:
+    """``items_from_json_{Model}(b)``: a list answer of ``tp`` models read from its bytes
+    into a :class:`Listing`, by the lines that read one model (:func:`_from_json_factory`)
+    run per item; each nested value is copied out of the answer as its JSON text
+    (:class:`_JsonText`, an empty one as the dict path's marker), so a held item keeps
+    its own text only. A page of items costs no parsed nested value and no object the
+    garbage collector follows until read. An item's ``__dict__`` holds the fields its
+    answer gives a value (``null`` or absent fields read ``None`` from the class), as on
+    the dict path: a dict of every field would be twice as large."""
+    made = _json_struct(tp)
+    if made is None:
+        return None
+    import msgspec
+
+    _, plan = made
+    try:
+        struct = msgspec.defstruct(
+            f"{tp.__name__}JsonItem",
+            [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
+            kw_only=True,
+            rename=plan.renames or None,
+            omit_defaults=True,  # to_builtins leaves out what is None
+            gc=False,
+        )
+    except (TypeError, ValueError):
+        return None
+    page = msgspec.defstruct(
+        f"{tp.__name__}JsonPage",
+        [("data", list[struct]), ("total_count", object, None)],  # type: ignore[valid-type]
+        gc=False,
+    )
+    namespace = plan.namespace
+    namespace["decode_items"] = msgspec.json.Decoder(list[struct] | page).decode  # type: ignore[valid-type]
+    namespace["asdict"] = msgspec.structs.asdict
+    namespace["to_builtins"] = msgspec.to_builtins
+    namespace["RAW"] = (msgspec.Raw,)
+    namespace["Listing"] = Listing
+    namespace["Text"] = _JsonText
+    # What the dict path holds for a short JSON text: null is None; ``[]`` of a list of
+    # models and ``{}`` of a plain mapping are its shared markers (see _LazyField).
+    namespace["SMALL"] = {b"null": None}
+    namespace["SMALL_LIST"] = {b"null": None, b"[]": _EMPTY_LIST}
+    namespace["SMALL_DICT"] = {b"null": None, b"{}": _EMPTY_DICT}
+    types_ = {f.name: _strip_none(f.type) for f in attrs.fields(tp)}
+    # to_builtins names the keys as the JSON does: a model with renamed keys takes asdict.
+    per_item = ["d = asdict(s)" if plan.renames else "d = to_builtins(s, builtin_types=RAW)"]
+    for name, kept in plan.fields:
+        if kept:
+            inner = types_[name]
+            small = (
+                "SMALL_DICT"
+                if get_origin(inner) in (dict, Mapping)
+                else "SMALL_LIST"
+                if _is_list(inner) and get_args(inner)
+                else "SMALL"
+            )
+            per_item += [
+                f"v = d.get({name!r})",
+                "if v is not None:",
+                "    v = Text(v)",
+                f"    d[{name!r}] = {small}.get(v, v) if len(v) < 5 else v",
+            ]
+    per_item += [*plan.lines, "inst = new(cls)", "inst.__dict__ = d", "append(inst)"]
+    lines = [
+        "top = decode_items(b)",
+        "if top.__class__ is list:",
+        "    rows, total = top, None",
+        "else:",
+        "    rows, total = top.data, top.total_count",
+        "items = []",
+        "append = items.append",
+        "for s in rows:",
+        *("    " + line for line in per_item),
+        "return Listing(items, total)",
+    ]
+    return _compiled(tp, "items_from_json", "b", lines, namespace)
 
 
 def _text(body: bytes, content_type: str | None) -> bytes | str:

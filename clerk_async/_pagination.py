@@ -36,6 +36,7 @@ import typing
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._convert import ItemsOf, Listing
 from ._types import UNSET
 from .errors import PaginationError
 
@@ -67,12 +68,19 @@ def _whole(value: object) -> int | None:
     return None
 
 
+def _count(value: object) -> int | None:
+    """An answer's ``total_count``, when it is a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
 def _fingerprint(item: object) -> object:
-    """What identifies a raw (decoded JSON) item: its ``id``, else its whole content."""
-    if isinstance(item, Mapping):
-        ident = item.get("id")
-        if isinstance(ident, str) and ident:
-            return ident
+    """What identifies an item (decoded JSON, or a model read from the bytes): its
+    ``id``, else its whole content."""
+    ident = item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
+    if isinstance(ident, str) and ident:
+        return ident
     try:
         return json.dumps(item, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):
@@ -260,7 +268,15 @@ class AsyncPaginator(Generic[T]):
         return self._int_param("limit", self._walk_size)
 
     async def _fetch(self, query: dict[str, object], offset: int) -> Page[T]:
-        raw = await self._http.request("GET", self._path, query=query, cast_to=object)
+        raw: object = await self._http.request(
+            "GET",
+            self._path,
+            query=query,
+            cast_to=ItemsOf[self._item_type],  # type: ignore[name-defined]
+        )
+        if isinstance(raw, Listing):
+            # Read from the answer's bytes (see model_from_json): items are models already.
+            return self._page(raw.items, _count(raw.total_count), query, offset)
         total: int | None = None
         items: Any = raw
         # A bare-array list answers an envelope when asked to (``paginated=True`` on
@@ -270,16 +286,25 @@ class AsyncPaginator(Generic[T]):
             items_key = "data"
         if items_key is not None and isinstance(raw, Mapping):
             items = raw.get(items_key) or []
-            count = raw.get("total_count")
-            if isinstance(count, (int, float)) and not isinstance(count, bool):
-                total = int(count)
+            total = _count(raw.get("total_count"))
         if not isinstance(items, list):
             raise PaginationError(f"GET {self._path}: expected a list of items")
+        return self._page(items, total, query, offset, decoded=False)
+
+    def _page(
+        self,
+        items: list[Any],
+        total: int | None,
+        query: dict[str, object],
+        offset: int,
+        *,
+        decoded: bool = True,
+    ) -> Page[T]:
         key = _page_key(items)
         if self._max_items is not None:
             # A server that sends more than asked for still stops at max_items.
             del items[max(0, self._start + self._max_items - offset) :]
-        data = self._http.decode(items, list[self._item_type])  # type: ignore[name-defined]
+        data = items if decoded else self._http.decode(items, list[self._item_type])  # type: ignore[name-defined]
         return Page(
             data, total, offset=offset, paginator=self, limit=_whole(query.get("limit")), key=key
         )

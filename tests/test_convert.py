@@ -499,3 +499,61 @@ def test_a_nested_value_too_big_for_python_fails_its_read_with_our_error() -> No
     assert user is not None and user.id == "user_1"
     with pytest.raises(ClerkDecodeError, match="nested value"):
         _ = user.public_metadata
+
+
+def test_list_answers_decoded_from_the_bytes_equal_items_decoded_from_json() -> None:
+    import copy
+    import pickle
+
+    from clerk_async._convert import ItemsOf, Listing, _JsonText
+    from clerk_async.emulator._store import Store
+    from clerk_async.models import JwksRsaPublicKey, User
+
+    store = Store(seed=2)
+    full = [store.make_user({"email_address": [f"u{i}@example.com"]}) for i in range(3)]
+    items = [USER_JSON, *full, {**full[0], "brand_new": [1], "scim": None, "public_metadata": {}}]
+    expected = [structure(copy.deepcopy(item), User) for item in items]
+    for answer, total in ((items, None), ({"data": items, "total_count": 42}, 42)):
+        listing = _from_bytes(answer, ItemsOf[User])
+        assert isinstance(listing, Listing) and listing.total_count == total
+        assert listing.items == expected and repr(listing.items) == repr(expected)
+        assert [attrs.asdict(u) for u in listing.items] == [attrs.asdict(u) for u in expected]
+        assert pickle.loads(pickle.dumps(_from_bytes(answer, ItemsOf[User]).items)) == expected
+    held = vars(_from_bytes(items, ItemsOf[User]).items[-1])
+    # Each nested value is its own copy of its JSON text, not a view of the whole answer;
+    # empty ones are the dict path's markers, null ones None; absent fields are not held.
+    assert isinstance(held["email_addresses"], _JsonText)
+    assert held["email_addresses"].startswith(b"[{") and len(held["email_addresses"]) < 1000
+    assert held["scim"] is None and "brand_new" not in held and "phone_numbers" in held
+    assert "external_id" not in vars(_from_bytes([{"id": "u"}], ItemsOf[User]).items[0])
+    assert (
+        held["public_metadata"] is vars(structure({"public_metadata": {}}, User))["public_metadata"]
+    )
+    # Renamed keys (asdict's way) and the shape of each item are as on the other way.
+    keys = [{"kid": "k1", "kty": "RSA", "x5t#S256": "t"}]
+    assert _from_bytes(keys, ItemsOf[JwksRsaPublicKey]).items == [
+        structure(keys[0], JwksRsaPublicKey)
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "user_1"}',  # an object without "data"
+        b'{"data": null}',
+        b'{"data": [1, 2]}',
+        b'[{"id": "user_1"}, "user_2"]',
+        b'[{"id": NaN}]',
+        b'[{"email_addresses": ["\xff"]}]',
+        b"null",
+    ],
+)
+def test_list_answers_the_bytes_cannot_vouch_for_come_back_as_json(body: bytes) -> None:
+    from clerk_async._convert import ItemsOf, model_from_json
+    from clerk_async.models import User
+
+    assert model_from_json(body, "application/json", ItemsOf[User]) is None
+    as_is: object = structure([{"id": "u"}], ItemsOf[User])
+    assert as_is == [{"id": "u"}]  # the JSON value, as it came
+    for not_models in (ItemsOf[Address], ItemsOf[dict[str, Any]], ItemsOf[str]):
+        assert model_from_json(b'[{"id": "u"}]', "application/json", not_models) is None

@@ -230,3 +230,29 @@ def test_models_from_the_bytes_equal_models_from_the_json_value(
     read_everything(direct)
     read_everything(other)
     assert repr(direct) == repr(other)
+
+
+@given(st.lists(mutated_answer(), min_size=1, max_size=3), st.booleans())
+def test_list_answers_from_the_bytes_equal_items_from_the_json_value(
+    cases: list[tuple[type[Any], Any]], enveloped: bool
+) -> None:
+    """A page read straight from its bytes (``ItemsOf``) gives the items the JSON value
+    gives through ``structure``, whatever the items hold; what it refuses, the JSON
+    value alone decides (the paginator's old way)."""
+    from clerk_async._convert import ItemsOf, model_from_json, parse_json, structure
+
+    CASES["decode pages both ways"] += 1
+    model = cases[0][0]
+    bodies = [body for kind, body in cases if kind is model]
+    raw = encode({"data": bodies, "total_count": len(bodies)} if enveloped else bodies)
+    if raw is None:
+        return
+    listing = model_from_json(raw, "application/json", ItemsOf[model])  # type: ignore[valid-type]
+    if listing is None:
+        return
+    value = parse_json(raw, "application/json")
+    other = structure(value["data"] if enveloped else value, list[model])  # type: ignore[valid-type]
+    assert listing.total_count == (len(bodies) if enveloped else None)
+    for item in [*listing.items, *other]:
+        read_everything(item)
+    assert repr(listing.items) == repr(other)
