@@ -402,6 +402,7 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
             lazy_mapping = get_origin(_strip_none(field.type)) in (dict, Mapping)
             plan.fields.append((field.name, lazy_mapping))
             if lazy_mapping:
+                plan.empty[field.name] = b"{}"
                 # A plain mapping (metadata): ``{}`` is one shared marker until read.
                 setattr(cls, field.name, _LazyField(field.name, field.type, False))
                 packs += [
@@ -436,6 +437,8 @@ def _structure_response_factory(cls: type) -> Callable[[Any, Any], Any]:
         # Replaces the class's None (the same on the class: hasattr never changes).
         setattr(cls, field.name, _LazyField(field.name, tp, many))
         plan.fields.append((field.name, True))
+        if many:
+            plan.empty[field.name] = b"[]"
         packs += [f"v = get({field.name!r})", "if v is not None:"]
         packs += _packed(field.name, "EMPTY if v.__class__ is list and not v else " if many else "")
     # The bytes path leaves nested values as msgspec gives them (their JSON text).
@@ -478,15 +481,18 @@ class _TypedPlan:
     """What decoding a model straight from JSON bytes needs, gathered by
     :func:`_structure_response_factory` and compiled on first use
     (:func:`_from_json_factory`): the fields in order (and whether each stays JSON
-    text until read), the renamed keys, the lines after the JSON is read."""
+    text until read), the renamed keys, the lines after the JSON is read, and the
+    empty JSON value the dict path holds as a shared marker, per field that has one
+    (``[]`` of a list of models, ``{}`` of a plain mapping)."""
 
-    __slots__ = ("fields", "lines", "namespace", "renames")
+    __slots__ = ("empty", "fields", "lines", "namespace", "renames")
 
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
         self.fields: list[tuple[str, bool]] = []
         self.renames: dict[str, str] = {}
         self.lines: list[str] = []
+        self.empty: dict[str, bytes] = {}
 
 
 _TYPED_PLANS: dict[type, _TypedPlan] = {}
@@ -854,45 +860,42 @@ def model_from_json(body: bytes, content_type: str | None, tp: Any) -> Any:
         return None
 
 
-_STRUCTS: dict[type, Any] = {}
-
-
-def _json_struct(tp: Any) -> tuple[Any, _TypedPlan] | None:
-    """The msgspec struct a response model's answers are read into, and its plan; None
-    when ``tp`` is no response model or msgspec cannot take its fields."""
+def _typed_plan(tp: Any) -> _TypedPlan | None:
+    """The plan of a response model (made with its decoding hook), None for other types."""
     if not (isinstance(tp, type) and issubclass(tp, ResponseModel)):
         return None
     converter.get_structure_hook(tp)  # makes the plan (and the lazy fields) if not yet made
-    plan = _TYPED_PLANS.get(tp)
-    if plan is None:
-        return None
-    struct = _STRUCTS.get(tp)
-    if struct is None:
-        import msgspec
+    return _TYPED_PLANS.get(tp)
 
-        try:
-            struct = _STRUCTS[tp] = msgspec.defstruct(
-                f"{tp.__name__}Json",
-                [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
-                kw_only=True,
-                rename=plan.renames or None,
-                gc=False,  # short-lived, and never part of a cycle
-            )
-        except (TypeError, ValueError):  # a field name msgspec cannot take: the other way only
-            return None
-    return struct, plan
+
+def _json_struct(tp: type, plan: _TypedPlan, suffix: str, **options: Any) -> Any:
+    """The msgspec struct ``tp``'s answers are read into (scalar fields as ``object``,
+    nested values as ``msgspec.Raw``), or None when msgspec cannot take a field name."""
+    import msgspec
+
+    try:
+        return msgspec.defstruct(
+            f"{tp.__name__}{suffix}",
+            [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
+            kw_only=True,
+            rename=plan.renames or None,
+            gc=False,  # short-lived, and never part of a cycle
+            **options,
+        )
+    except (TypeError, ValueError):  # the other way only
+        return None
 
 
 def _from_json_factory(tp: Any) -> Callable[[bytes], Any] | None:
     if _is_items_of(tp):
         args = get_args(tp)
         return _items_from_json_factory(args[0]) if args else None
-    made = _json_struct(tp)
-    if made is None:
+    plan = _typed_plan(tp)
+    struct = None if plan is None else _json_struct(tp, plan, "Json")
+    if plan is None or struct is None:
         return None
     import msgspec
 
-    struct, plan = made
     namespace = plan.namespace
     namespace["decode"] = msgspec.json.Decoder(struct).decode
     namespace["asdict"] = msgspec.structs.asdict
@@ -917,23 +920,13 @@ def _items_from_json_factory(tp: Any) -> Callable[[bytes], Listing] | None:
     garbage collector follows until read. An item's ``__dict__`` holds the fields its
     answer gives a value (``null`` or absent fields read ``None`` from the class), as on
     the dict path: a dict of every field would be twice as large."""
-    made = _json_struct(tp)
-    if made is None:
+    plan = _typed_plan(tp)
+    # omit_defaults: to_builtins leaves out what is None.
+    struct = None if plan is None else _json_struct(tp, plan, "JsonItem", omit_defaults=True)
+    if plan is None or struct is None:
         return None
     import msgspec
 
-    _, plan = made
-    try:
-        struct = msgspec.defstruct(
-            f"{tp.__name__}JsonItem",
-            [(name, msgspec.Raw if kept else object, None) for name, kept in plan.fields],
-            kw_only=True,
-            rename=plan.renames or None,
-            omit_defaults=True,  # to_builtins leaves out what is None
-            gc=False,
-        )
-    except (TypeError, ValueError):
-        return None
     page = msgspec.defstruct(
         f"{tp.__name__}JsonPage",
         [("data", list[struct]), ("total_count", object, None)],  # type: ignore[valid-type]
@@ -946,24 +939,17 @@ def _items_from_json_factory(tp: Any) -> Callable[[bytes], Listing] | None:
     namespace["RAW"] = (msgspec.Raw,)
     namespace["Listing"] = Listing
     namespace["Text"] = _JsonText
-    # What the dict path holds for a short JSON text: null is None; ``[]`` of a list of
-    # models and ``{}`` of a plain mapping are its shared markers (see _LazyField).
+    # What the dict path holds for a short JSON text: null is None; the empty value the
+    # plan names for a field is its shared marker (see _LazyField).
+    markers = {b"[]": "SMALL_LIST", b"{}": "SMALL_DICT"}
     namespace["SMALL"] = {b"null": None}
     namespace["SMALL_LIST"] = {b"null": None, b"[]": _EMPTY_LIST}
     namespace["SMALL_DICT"] = {b"null": None, b"{}": _EMPTY_DICT}
-    types_ = {f.name: _strip_none(f.type) for f in attrs.fields(tp)}
     # to_builtins names the keys as the JSON does: a model with renamed keys takes asdict.
     per_item = ["d = asdict(s)" if plan.renames else "d = to_builtins(s, builtin_types=RAW)"]
     for name, kept in plan.fields:
         if kept:
-            inner = types_[name]
-            small = (
-                "SMALL_DICT"
-                if get_origin(inner) in (dict, Mapping)
-                else "SMALL_LIST"
-                if _is_list(inner) and get_args(inner)
-                else "SMALL"
-            )
+            small = markers.get(plan.empty.get(name, b""), "SMALL")
             per_item += [
                 f"v = d.get({name!r})",
                 "if v is not None:",
