@@ -408,21 +408,21 @@ class SyncPaginator(Generic[T]):
         answer dropped)."""
         runner = self._runner
         pages = self._paginator.pages()
-        ahead: _Call[Page[T]] | None = runner.submit(pages.__anext__)
+        ahead = runner.submit(pages.__anext__)
         try:
-            while ahead is not None:
+            while True:
                 try:
                     page = runner.wait(ahead)
                 except StopAsyncIteration:
-                    ahead = None
                     return
                 # On the loop thread while the caller works: the wait for the next answer
                 # and its decoding overlap the caller's work and the handoff between threads.
                 ahead = runner.submit(pages.__anext__)
                 yield SyncPage(runner, page)
         finally:
-            if ahead is not None:  # stopped early (break, error): the page ahead is not wanted
-                runner.discard(ahead)
+            # Stopped early (break, error): the page ahead is not wanted. Once waited for
+            # (the end, or an error raised here), there is nothing left to discard.
+            runner.discard(ahead)
             aclose = getattr(pages, "aclose", None)
             if aclose is not None:
                 runner.run(aclose)
