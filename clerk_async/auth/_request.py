@@ -1070,7 +1070,7 @@ def recalled_bearer(authorization: bytes, opts: AuthenticateOptions) -> Auth | N
         return None  # refused the whole way, with its reason
     if entry is None or entry.auth is None:
         return None
-    if opts.treat_pending_as_signed_out and entry.claims.session_status == "pending":
+    if _held_pending(opts, entry.claims):
         return None
     auth: Auth = entry.auth
     return auth
@@ -1080,6 +1080,12 @@ def recalled_bearer(authorization: bytes, opts: AuthenticateOptions) -> Auth | N
 _LONGEST_BEARER = 7 + MAX_TOKEN_LENGTH
 
 
+def _held_pending(opts: AuthenticateOptions, claims: SessionClaims) -> bool:
+    """Whether a valid session token counts as signed out: its session is pending (the
+    user has tasks to finish) and the options say pending sessions are signed out."""
+    return opts.treat_pending_as_signed_out and claims.session_status == "pending"
+
+
 def _refused_session(exc: TokenVerificationError) -> RequestState:
     return _signed_out(exc.reason, exc.message, token_type=TokenType.SESSION_TOKEN, error=exc)
 
@@ -1087,7 +1093,7 @@ def _refused_session(exc: TokenVerificationError) -> RequestState:
 def _session_state(token: str, opts: AuthenticateOptions, entry: _Verified) -> RequestState:
     kind = TokenType.SESSION_TOKEN
     claims = entry.claims
-    if opts.treat_pending_as_signed_out and claims.session_status == "pending":
+    if _held_pending(opts, claims):
         return RequestState(
             status=AuthStatus.SIGNED_OUT,
             reason=AuthReason.SESSION_PENDING,

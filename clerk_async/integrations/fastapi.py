@@ -120,12 +120,18 @@ class ClerkAuth:
 
     async def auth(self, request: Request, response: Response) -> Auth:
         """Dependency: the request's :class:`~clerk_async.auth.Auth`, signed out or not."""
-        scope = request.scope
-        if _STATE_KEY not in scope:
-            recalled = self._app_auth.recall(scope["headers"], self.client)
-            if recalled is not None:
-                return recalled
+        recalled = self._recalled(request)
+        if recalled is not None:
+            return recalled
         return (await self.state(request, response)).to_auth()
+
+    def _recalled(self, request: Request) -> Auth | None:
+        """The Auth of a bearer token verified before, from the raw header, at once (see
+        :meth:`AppAuth.recall`), unless this request's state was computed already."""
+        scope = request.scope
+        if _STATE_KEY in scope:
+            return None
+        return self._app_auth.recall(scope["headers"], self.client)
 
     def require_auth(self) -> Callable[[Request, Response], Awaitable[Auth]]:
         """Dependency factory: the verified ``Auth``, or 401."""
@@ -146,15 +152,10 @@ class ClerkAuth:
     def _requiring(
         self, check: Callable[[Auth], bool] | None, what: str
     ) -> Callable[[Request, Response], Awaitable[Auth]]:
-        app_auth = self._app_auth
-
         async def dependency(request: Request, response: Response) -> Auth:
-            scope = request.scope
-            if _STATE_KEY not in scope:
-                # A bearer token verified before: its Auth, from the raw header, at once.
-                auth = app_auth.recall(scope["headers"], self.client)
-                if auth is not None and (check is None or check(auth)):
-                    return auth
+            auth = self._recalled(request)
+            if auth is not None and (check is None or check(auth)):
+                return auth
             verdict = admit(await self.state(request, response), check, what)
             if isinstance(verdict, Refusal):
                 raise HTTPException(verdict.status, detail=verdict.body, headers=verdict.headers)
