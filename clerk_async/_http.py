@@ -22,7 +22,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, get_args, get_origin
 
@@ -264,7 +264,7 @@ class Requester:
 
     # -- requests ---------------------------------------------------------------
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -273,12 +273,18 @@ class Requester:
         body: object = None,
         files: Mapping[str, object] | None = None,
         cast_to: type[T],
-    ) -> T:
-        """Send one API request (with retries) and decode the answer into ``cast_to``.
+    ) -> Coroutine[Any, Any, T]:
+        """Send one API request (with retries) and decode the answer into ``cast_to``:
+        ``await requester.request(...)``.
 
         ``path`` starts after ``/v1`` and is already encoded (path parameters through
         :func:`~clerk_async._urls.encode_segment`); ``query`` is encoded here; ``body``
         goes as JSON (models and ``UNSET`` handled), ``files`` as a multipart form.
+
+        A plain function returning the coroutine of the exchange (:meth:`_send`), not a
+        coroutine function of its own: the request is checked and encoded when called
+        (a missing key or a body that cannot be sent raises then), and the coroutine
+        every call awaits is one frame shallower, which each resume of it passes through.
         """
         headers = self._headers
         if headers is None:
@@ -302,8 +308,7 @@ class Requester:
             make_data = lambda: payload  # noqa: E731
         else:
             make_data = _no_data
-        response = await self._send(method, url, path, send_headers, make_data)
-        return self._decode_response(method, url, response, cast_to)
+        return self._send(method, url, path, send_headers, make_data, cast_to)
 
     def decode(self, data: object, cast_to: type[T]) -> T:
         """Structure decoded JSON into ``cast_to``; :class:`ClerkDecodeError` if it does not fit.
@@ -369,8 +374,10 @@ class Requester:
         path: str,
         headers: Mapping[str, str] | None,
         make_data: Callable[[], Any],
-    ) -> RawResponse:
-        """The retry loop: send until an answer below 400, or the policy gives up.
+        cast_to: type[T],
+    ) -> T:
+        """The retry loop: send until an answer below 400, or the policy gives up;
+        then the answer decoded into ``cast_to``.
 
         Before each attempt the governor gives a slot (pacing, or a pause after a 429).
         A 429 counts as a retry only when it is news: one refused for the same reason
@@ -430,7 +437,7 @@ class Requester:
                 continue
             governor.answered(route, ticket, accepted=response.status != 429)
             if response.status < 400:
-                return response
+                return self._decode_response(method, url, response, cast_to)
             error = self._error_from(response, method, url, attempt)
             if response.status == 429:
                 pause = policy.backoff(retries + 1, error.retry_after)
