@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -48,6 +48,7 @@ import clerk_sync
 from clerk_async._http import requester_of
 
 RESULTS = Path(__file__).resolve().parent / "results"
+T = TypeVar("T")
 SECRET = "sk_test_benchmark"
 USER_ID = "user_00000001"
 HAVE_OFFICIAL = True
@@ -105,6 +106,15 @@ def fixture_server(users: int) -> Iterator[str]:
 
 
 # -- measurement helpers ------------------------------------------------------------------
+
+
+def in_turns(clients: dict[str, T], rounds: int) -> Iterator[tuple[str, T]]:
+    """Every client once a round, back to back: in their order in even rounds, the other
+    way round in odd ones. A place in the round (right after a slow client, or late in a
+    minute the machine slows down) then weighs on every client alike, not on one."""
+    order = list(clients.items())
+    for turn in range(rounds):
+        yield from order if turn % 2 == 0 else order[::-1]
 
 
 class Series:
@@ -224,11 +234,10 @@ async def bench_get_user(url: str, rounds: int, seconds: float, out: list[Series
                 workers["official SDK"] = peer
             for worker in workers.values():  # warm-up
                 await rate(worker, concurrency, 0.2)
-            for _ in range(rounds):
-                for name, worker in workers.items():
-                    per_second, cpu_us = await rate_and_cpu(worker, concurrency, seconds)
-                    series[name].samples.append(per_second)
-                    cpu_series[name].samples.append(cpu_us)
+            for name, worker in in_turns(workers, rounds):
+                per_second, cpu_us = await rate_and_cpu(worker, concurrency, seconds)
+                series[name].samples.append(per_second)
+                cpu_series[name].samples.append(cpu_us)
         if concurrency == 64:  # one CPU table is enough; the others add little
             out.extend(cpu_series.values())
 
@@ -292,15 +301,14 @@ async def bench_list(url: str, users: int, rounds: int, out: list[Series]) -> No
                         return n
 
             jobs["official SDK offset loop"] = peer
-        for _ in range(rounds * LISTING_ROUNDS):
-            for name, job in jobs.items():
-                settle()
-                started = time.perf_counter()
-                count = await job()
-                elapsed = time.perf_counter() - started
-                if count != users:
-                    raise SystemExit(f"{name} listed {count} users, expected {users}")
-                series[name].samples.append(count / elapsed)
+        for name, job in in_turns(jobs, rounds * LISTING_ROUNDS):
+            settle()
+            started = time.perf_counter()
+            count = await job()
+            elapsed = time.perf_counter() - started
+            if count != users:
+                raise SystemExit(f"{name} listed {count} users, expected {users}")
+            series[name].samples.append(count / elapsed)
 
 
 # -- 3. sync get-user ----------------------------------------------------------------------
@@ -335,9 +343,8 @@ def bench_sync(url: str, rounds: int, seconds: float, out: list[Series]) -> None
     try:
         for worker in workers.values():
             sync_rate(worker, 0.2)
-        for _ in range(rounds):
-            for name, worker in workers.items():
-                series[name].samples.append(sync_rate(worker, seconds))
+        for name, worker in in_turns(workers, rounds):
+            series[name].samples.append(sync_rate(worker, seconds))
     finally:
         ours.close()
         pool.clear()
@@ -374,13 +381,12 @@ def bench_handoff(rounds: int, out: list[Series], calls: int = 5_000) -> None:
         for way in ways.values():
             for _ in range(200):
                 way()
-        for _ in range(rounds):
-            for name, way in ways.items():
-                settle()
-                started = time.perf_counter()
-                for _ in range(calls):
-                    way()
-                series[name].samples.append((time.perf_counter() - started) / calls * 1e6)
+        for name, way in in_turns(ways, rounds):
+            settle()
+            started = time.perf_counter()
+            for _ in range(calls):
+                way()
+            series[name].samples.append((time.perf_counter() - started) / calls * 1e6)
     finally:
         runner.close()
 
@@ -423,15 +429,14 @@ def bench_sync_list(url: str, users: int, rounds: int, out: list[Series]) -> Non
         "clerk_sync cursor": cursor_walk,
     }
     try:
-        for _ in range(rounds * LISTING_ROUNDS):
-            for name, job in jobs.items():
-                settle()
-                started = time.perf_counter()
-                count = job()
-                elapsed = time.perf_counter() - started
-                if count != users:
-                    raise SystemExit(f"{name} listed {count} users, expected {users}")
-                series[name].samples.append(count / elapsed)
+        for name, job in in_turns(jobs, rounds * LISTING_ROUNDS):
+            settle()
+            started = time.perf_counter()
+            count = job()
+            elapsed = time.perf_counter() - started
+            if count != users:
+                raise SystemExit(f"{name} listed {count} users, expected {users}")
+            series[name].samples.append(count / elapsed)
     finally:
         ours.close()
         pool.clear()
@@ -555,9 +560,8 @@ async def _fastapi_load(
         }
         for worker in workers.values():
             await rate(worker, 16, 0.3)
-        for _ in range(rounds):
-            for name, worker in workers.items():
-                series[name].samples.append(await rate(worker, 16, seconds))
+        for name, worker in in_turns(workers, rounds):
+            series[name].samples.append(await rate(worker, 16, seconds))
 
 
 # -- 5. import time ---------------------------------------------------------------------------
@@ -579,13 +583,12 @@ def bench_imports(rounds: int, out: list[Series]) -> None:
         subprocess.run([sys.executable, "-c", code], env=env, check=True)
     series = {n: Series(group, n, "ms", higher_is_better=False) for n in modules}
     out.extend(series.values())
-    for _ in range(max(rounds, 5)):
-        for name, code in modules.items():
-            timed = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
-            result = subprocess.run(
-                [sys.executable, "-c", timed], env=env, check=True, capture_output=True, text=True
-            )
-            series[name].samples.append(float(result.stdout.strip()) * 1000)
+    for name, code in in_turns(modules, max(rounds, 5)):
+        timed = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
+        result = subprocess.run(
+            [sys.executable, "-c", timed], env=env, check=True, capture_output=True, text=True
+        )
+        series[name].samples.append(float(result.stdout.strip()) * 1000)
 
 
 # -- 6. peak RSS --------------------------------------------------------------------------------
@@ -736,8 +739,9 @@ def report(results: list[Series], args: argparse.Namespace, elapsed: float) -> s
         "Median of the rounds, with min-max. *vs limit*: against the no-SDK baseline in the "
         "same group (raw aiohttp / urllib3 / PyJWT / aiohttp import); *vs peer*: against the "
         "official `clerk-backend-api`. A ratio is the median of the rounds' own ratios (each "
-        "round measures every client back to back), so a slow minute of the machine counts "
-        "once, not against one client. Higher is better except for ms, us and MB.",
+        "round measures every client back to back, in turns that reverse every other round), "
+        "so a slow minute of the machine counts once, not against one client, and no client "
+        "always has the same place in the round. Higher is better except for ms, us and MB.",
     ]
     groups: dict[str, list[Series]] = {}
     for s in results:
