@@ -6,8 +6,8 @@ Run it directly for a table::
 
 or import the pieces (``run_all``, ``format_table``, ``Row``). One uvicorn server
 in a subprocess serves a minimal app; an aiohttp client loads it with 16
-concurrent workers, rounds alternating between the endpoints so machine drift hits
-all of them alike. Each measurement stops after ``count`` requests or ``seconds``,
+concurrent workers, each round loading every endpoint in turn (the order reversed
+every other round, as in run.py) so machine drift hits all of them alike. Each measurement stops after ``count`` requests or ``seconds``,
 whichever comes first; the table shows the median round. The cases:
 
 * ``no authentication``: the endpoint alone (same request, token included), the baseline;
@@ -214,6 +214,9 @@ async def _load(
         NEW_TOKENS: ("/authed", new_tokens, fresh),
         PERMISSION: ("/permission", itertools.repeat(same_token), count),
     }
+    # Here, not at the top: the server process imports this module for create_app().
+    from benchmarks.run import in_turns
+
     samples: dict[str, list[Row]] = {name: [] for name in cases}
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -222,20 +225,19 @@ async def _load(
             await _measure(
                 session, base + path, tokens, count=200, seconds=5, concurrency=concurrency
             )
-        for _ in range(rounds):
-            for name, (path, tokens, limit) in cases.items():
-                cpu_before = _cpu_seconds(pid)
-                done, elapsed = await _measure(
-                    session,
-                    base + path,
-                    tokens,
-                    count=limit,
-                    seconds=seconds,
-                    concurrency=concurrency,
-                )
-                cpu_after = _cpu_seconds(pid)
-                cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-                samples[name].append(Row(name, done, elapsed, cpu))
+        for name, (path, tokens, limit) in in_turns(cases, rounds):
+            cpu_before = _cpu_seconds(pid)
+            done, elapsed = await _measure(
+                session,
+                base + path,
+                tokens,
+                count=limit,
+                seconds=seconds,
+                concurrency=concurrency,
+            )
+            cpu_after = _cpu_seconds(pid)
+            cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+            samples[name].append(Row(name, done, elapsed, cpu))
     medians = []
     for runs in samples.values():
         runs.sort(key=lambda run: run.per_second)
